@@ -1,0 +1,256 @@
+//! The state one client keeps between operations.
+
+use core::time::Duration;
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::cache::SecretCache;
+use crate::config::{ClientConfig, RotationPolicy, ServerUrl};
+use crate::error::{Error, Result};
+use crate::exchange::Session;
+use crate::folders::{FolderInfo, FolderStore};
+use crate::keys::ClientKey;
+use crate::model::Secret;
+use crate::notation::NotationIndex;
+use crate::ops::{CreateSecret, GetSecret, ListSecrets, ResolveNotation, RotateSecret};
+use crate::record::{self, RecordPayload};
+use crate::time::Timestamp;
+use crate::uid::RecordUid;
+use crate::wire::Record;
+
+/// How long a fetch may run before operations waiting on it take over: longer than the retries
+/// of one request with a driver's default timeouts.
+const FLIGHT_TAKEOVER: Duration = Duration::from_secs(120);
+
+/// What a client knows: its configuration and identity, the current token, decrypted folder keys
+/// and names, the cache of decrypted secrets and the notation index.
+///
+/// Operations ([`GetSecret`], [`ListSecrets`], …) borrow it for one step at a time, so a driver
+/// can keep it behind a mutex shared by many tasks and never hold the lock across I/O.
+///
+/// ```
+/// use syvault_proto::{Client, config::ClientConfig, keys::ClientKey};
+///
+/// let mut rng = <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+/// let secret = ClientKey::generate(&mut rng).to_client_secret();
+/// let config = ClientConfig::new("https://vault.example.com", uuid::Uuid::nil(), secret);
+/// let client = Client::new(config)?;
+/// assert_eq!(client.server(), "https://vault.example.com");
+/// # Ok::<(), syvault_proto::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Client {
+    pub(crate) session: Session,
+    pub(crate) cache: SecretCache,
+    pub(crate) folders: FolderStore,
+    pub(crate) index: NotationIndex,
+    /// Until when the index reflects a listing; `None` before the first listing.
+    pub(crate) index_fresh_until: Option<Timestamp>,
+    pub(crate) rotation: RotationPolicy,
+    flights: HashMap<RecordUid, Flight>,
+    next_flight: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Flight {
+    id: u64,
+    started: Timestamp,
+}
+
+/// Whether an operation may fetch a secret itself or must wait for another one to finish.
+pub(crate) enum FlightTicket {
+    Lead(u64),
+    Wait,
+}
+
+impl Client {
+    /// Checks a configuration and builds the client state: the key is parsed, the server URL
+    /// canonicalised, and the transport rule (https unless loopback or allowed) applied.
+    pub fn new(config: ClientConfig) -> Result<Self> {
+        let ClientConfig {
+            server,
+            client_id,
+            client_secret,
+            cache,
+            retry,
+            rotation,
+            token_mode,
+            max_response_body,
+            allow_plain_http,
+        } = config;
+        let key = ClientKey::from_client_secret(client_secret.expose())?;
+        if max_response_body == 0 {
+            return Err(Error::invalid_input(
+                "max_response_body",
+                "must be positive",
+            ));
+        }
+        if retry.max_attempts == 0 {
+            return Err(Error::invalid_input(
+                "retry.max_attempts",
+                "must be at least 1",
+            ));
+        }
+        let mut session = Session {
+            server: ServerUrl::parse(&server, allow_plain_http)?,
+            identity: None,
+            retry,
+            max_response_body,
+        };
+        session.identify(client_id, key, token_mode)?;
+        Ok(Self::from_session(session, cache, rotation))
+    }
+
+    pub(crate) fn from_session(
+        session: Session,
+        cache: crate::cache::CachePolicy,
+        rotation: RotationPolicy,
+    ) -> Self {
+        Self {
+            session,
+            cache: SecretCache::new(cache),
+            folders: FolderStore::default(),
+            index: NotationIndex::new(),
+            index_fresh_until: None,
+            rotation,
+            flights: HashMap::new(),
+            next_flight: 0,
+        }
+    }
+
+    /// The server URL requests go to (without a trailing slash).
+    pub fn server(&self) -> &str {
+        &self.session.server.base
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> Option<Uuid> {
+        self.session.identity.as_ref().map(|i| i.client_id)
+    }
+
+    /// The largest response body the client accepts. Drivers read at most one byte more and
+    /// hand the body over; the core then refuses it.
+    pub fn max_response_body(&self) -> usize {
+        self.session.max_response_body
+    }
+
+    /// The folders loaded so far (empty until an operation needed them).
+    pub fn folders(&self) -> Vec<FolderInfo> {
+        let mut folders: Vec<_> = self.folders.iter().cloned().collect();
+        folders.sort_by_key(|f| f.folder_id);
+        folders
+    }
+
+    /// How many decrypted secrets the cache holds.
+    pub fn cached_secrets(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Drops every cached secret (their values are zeroized) and the notation index.
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
+        self.index = NotationIndex::new();
+        self.index_fresh_until = None;
+    }
+
+    /// Reads one secret, through the cache.
+    pub fn get(&self, uid: RecordUid) -> GetSecret {
+        GetSecret::new(uid)
+    }
+
+    /// Lists every secret visible to the client.
+    pub fn list(&self) -> ListSecrets {
+        ListSecrets::new()
+    }
+
+    /// Resolves one `sy://` reference.
+    pub fn notation(&self, reference: &str) -> ResolveNotation {
+        ResolveNotation::new([reference])
+    }
+
+    /// Resolves many `sy://` references with at most one listing, one result per reference.
+    pub fn resolve_all<I, S>(&self, references: I) -> ResolveNotation
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        ResolveNotation::new(references)
+    }
+
+    /// Creates a secret in a folder the client may write to.
+    pub fn create(&self, folder_id: Uuid, payload: RecordPayload) -> CreateSecret {
+        CreateSecret::new(folder_id, payload)
+    }
+
+    /// Starts a rotation of a secret and waits for its outcome.
+    pub fn rotate(&self, uid: RecordUid) -> RotateSecret {
+        RotateSecret::new(uid, None)
+    }
+
+    /// Waits for a rotation that is already running, such as one whose wait timed out.
+    pub fn resume_rotation(&self, uid: RecordUid, rotation_id: Uuid) -> RotateSecret {
+        RotateSecret::new(uid, Some(rotation_id))
+    }
+
+    /// Decrypts a record with its folder's key. `Ok(None)` means the folder is unknown (the
+    /// caller may reload the folders once).
+    pub(crate) fn decrypt(&self, record: &Record) -> Result<Option<Secret>> {
+        let Some(key) = self.folders.key(&record.folder_id) else {
+            return Ok(None);
+        };
+        let payload = record::open(
+            &record.uid,
+            key,
+            record.encrypted_dek.as_slice(),
+            record.encrypted_data.as_slice(),
+        )?;
+        Ok(Some(Secret::from_payload(
+            record.uid,
+            record.folder_id,
+            record.revision,
+            payload,
+        )))
+    }
+
+    /// Keeps a decrypted secret: in the cache and in the notation index.
+    pub(crate) fn remember(&mut self, secret: Secret, etag: Option<String>, now: Timestamp) {
+        self.index
+            .insert_record(secret.uid, &secret.folder_id.to_string(), &secret.title);
+        self.cache.insert(secret, etag, now);
+    }
+
+    /// Forgets a secret the server says is gone or forbidden.
+    pub(crate) fn forget(&mut self, uid: &RecordUid) {
+        self.cache.remove(uid);
+        self.index.remove_record(uid);
+    }
+
+    pub(crate) fn take_flight(
+        &mut self,
+        uid: RecordUid,
+        own: Option<u64>,
+        now: Timestamp,
+    ) -> FlightTicket {
+        if let Some(flight) = self.flights.get(&uid) {
+            let abandoned = now.saturating_duration_since(flight.started) >= FLIGHT_TAKEOVER;
+            if Some(flight.id) != own && !abandoned {
+                return FlightTicket::Wait;
+            }
+        }
+        self.next_flight += 1;
+        let id = self.next_flight;
+        self.flights.insert(uid, Flight { id, started: now });
+        FlightTicket::Lead(id)
+    }
+
+    pub(crate) fn end_flight(&mut self, uid: &RecordUid, id: u64) {
+        if self.flights.get(uid).is_some_and(|f| f.id == id) {
+            self.flights.remove(uid);
+        }
+    }
+
+    pub(crate) fn folder_key_missing(&self, folder_id: &Uuid) -> bool {
+        self.folders.key(folder_id).is_none()
+    }
+}

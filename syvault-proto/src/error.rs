@@ -1,0 +1,456 @@
+//! The error type of the crate.
+//!
+//! Every failure, whether a malformed key, a JWT the server rejects, a ciphertext that does not
+//! authenticate, a server answer or a transport failure reported by a driver, is one [`Error`]
+//! variant. Each says whether a retry could help ([`Error::is_retryable`]) and carries the HTTP
+//! status and server error code where there were any. No message ever contains key material,
+//! a token or a secret value: variants carry static reasons, identifiers (UIDs, folder ids,
+//! rotation ids) and server-chosen messages only.
+
+use core::fmt;
+use core::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::jwt::JwtError;
+use crate::notation::NotationError;
+
+/// The result type of the crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Longest server message kept in an error, in characters.
+const MAX_MESSAGE_CHARS: usize = 512;
+
+/// Everything that can go wrong in the SyVault protocol.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A private or public key could not be parsed or is not a valid P-256 key.
+    #[error("invalid key: {reason}")]
+    InvalidKey {
+        /// Why the key was rejected; never contains key material.
+        reason: &'static str,
+    },
+    /// A one-time token (`vft_…`) is malformed.
+    #[error("invalid one-time token: {reason}")]
+    InvalidOneTimeToken {
+        /// Why the token was rejected; never contains the token.
+        reason: &'static str,
+    },
+    /// A JWT is malformed or fails verification.
+    #[error("JWT rejected: {0}")]
+    Jwt(#[from] JwtError),
+    /// A ciphertext did not authenticate under the expected key and associated data, or is too
+    /// short to be a ciphertext. Never yields partial plaintext.
+    #[error("cannot decrypt {what}: wrong key, wrong context or corrupted ciphertext")]
+    Decryption {
+        /// What was being decrypted, such as `record 7Kj9mNpQ2xRs payload`.
+        what: String,
+    },
+    /// A record decrypted correctly but its payload is not a valid payload object.
+    #[error("record {uid} decrypted to an invalid payload")]
+    InvalidPayload {
+        /// The record's UID.
+        uid: String,
+    },
+    /// A value supplied by the caller is not acceptable (a UID, a server URL, a setting).
+    #[error("invalid {what}: {reason}")]
+    InvalidInput {
+        /// Which input.
+        what: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A `sy://` reference could not be parsed or resolved.
+    #[error(transparent)]
+    Notation(#[from] NotationError),
+    /// The server's answer is not what the protocol allows: bad JSON, a missing or mistyped
+    /// field, bad base64, an unexpected status.
+    #[error("malformed response (HTTP {status}): {reason}")]
+    MalformedResponse {
+        /// The HTTP status of the response.
+        status: u16,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The response body is larger than the configured limit.
+    #[error("response body exceeds the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The server refused the client's credentials (HTTP 401).
+    #[error("authentication failed (HTTP {status}, {code})")]
+    AuthenticationFailed {
+        /// The HTTP status.
+        status: u16,
+        /// The server's error code.
+        code: ErrorCode,
+    },
+    /// The secret does not exist or is not visible to this client (HTTP 404).
+    #[error("secret {uid} not found")]
+    SecretNotFound {
+        /// The UID that was asked for.
+        uid: String,
+    },
+    /// A record lies in a folder whose key the client does not have, even after reloading its
+    /// folders.
+    #[error("no key for folder {folder_id}")]
+    UnknownFolder {
+        /// The folder id.
+        folder_id: uuid::Uuid,
+    },
+    /// The server reported that a rotation failed; the old credential stays in force.
+    #[error("rotation {rotation_id} failed: {message}")]
+    RotationFailed {
+        /// The rotation job.
+        rotation_id: uuid::Uuid,
+        /// The server's reason.
+        message: String,
+    },
+    /// A rotation did not finish before the deadline. It may still complete: wait for it again
+    /// with its id.
+    #[error("rotation {rotation_id} did not finish in time")]
+    RotationTimeout {
+        /// The rotation job, to resume waiting for it.
+        rotation_id: uuid::Uuid,
+    },
+    /// Any other error answer of the server.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    /// The request did not complete: reported by the driver that performs the I/O.
+    #[error("transport error ({kind}): {message}")]
+    Transport {
+        /// The class of failure, which decides whether it is retried.
+        kind: TransportErrorKind,
+        /// The transport's description, which must not contain secrets.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Whether repeating the same request could succeed: connection failures, timeouts, and the
+    /// statuses 429, 502, 503 and 504.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport { kind, .. } => kind.is_retryable(),
+            Self::Api(api) => matches!(api.status, 429 | 502 | 503 | 504),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status of the server answer behind this error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::MalformedResponse { status, .. } | Self::AuthenticationFailed { status, .. } => {
+                Some(*status)
+            }
+            Self::SecretNotFound { .. } => Some(404),
+            Self::Api(api) => Some(api.status),
+            _ => None,
+        }
+    }
+
+    /// The server's error code behind this error, if there was one.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            Self::AuthenticationFailed { code, .. } => Some(code),
+            Self::SecretNotFound { .. } => Some(&ErrorCode::SecretNotFound),
+            Self::Api(api) => Some(&api.code),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked the client to wait before retrying, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api(api) => api.retry_after,
+            _ => None,
+        }
+    }
+
+    pub(crate) fn decryption(what: impl Into<String>) -> Self {
+        Self::Decryption { what: what.into() }
+    }
+
+    pub(crate) fn malformed(status: u16, reason: impl Into<String>) -> Self {
+        Self::MalformedResponse {
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid_input(what: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            what,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// An error answer of the server that has no more specific [`Error`] variant.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("server answered HTTP {status} ({code}): {message}")]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The error code from the envelope, or one derived from the status when the body had none.
+    pub code: ErrorCode,
+    /// The server's message, shortened to at most 512 characters.
+    pub message: String,
+    /// The `details` object of the envelope, if any.
+    pub details: Option<serde_json::Value>,
+    /// The `Retry-After` the server sent, if any.
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    /// Builds an API error, shortening the message so that a hostile server cannot make errors
+    /// arbitrarily large.
+    pub fn new(status: u16, code: ErrorCode, message: &str) -> Self {
+        let message = match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+            Some((cut, _)) => format!("{}…", &message[..cut]),
+            None => message.to_owned(),
+        };
+        Self {
+            status,
+            code,
+            message,
+            details: None,
+            retry_after: None,
+        }
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(api: ApiError) -> Self {
+        Self::Api(Box::new(api))
+    }
+}
+
+/// How a request failed to complete, as reported by a driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// No connection could be made (DNS, refused, unreachable).
+    Connect,
+    /// The connect or request timeout elapsed.
+    Timeout,
+    /// The connection closed or reset before a whole response arrived.
+    ConnectionClosed,
+    /// TLS failed: certificate not trusted, handshake error.
+    Tls,
+    /// Anything else; not retried.
+    Other,
+}
+
+impl TransportErrorKind {
+    /// Whether this failure is worth a retry. TLS failures are not: they do not heal by themselves.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, Self::Connect | Self::Timeout | Self::ConnectionClosed)
+    }
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connect",
+            Self::Timeout => "timeout",
+            Self::ConnectionClosed => "connection closed",
+            Self::Tls => "tls",
+            Self::Other => "other",
+        })
+    }
+}
+
+/// The `code` of the server's error envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `invalid_request` (400).
+    InvalidRequest,
+    /// `unauthorized` (401).
+    Unauthorized,
+    /// `token_expired` (401).
+    TokenExpired,
+    /// `forbidden` (403).
+    Forbidden,
+    /// `secret_not_found` (404).
+    SecretNotFound,
+    /// `folder_not_found` (404).
+    FolderNotFound,
+    /// `rotation_not_found` (404).
+    RotationNotFound,
+    /// `uid_conflict` (409).
+    UidConflict,
+    /// `rotation_in_progress` (409).
+    RotationInProgress,
+    /// `rotation_not_configured` (422).
+    RotationNotConfigured,
+    /// `rate_limited` (429).
+    RateLimited,
+    /// `internal` (500).
+    Internal,
+    /// `unavailable` (503).
+    Unavailable,
+    /// A code this version does not know, kept verbatim.
+    Other(String),
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::Unauthorized => "unauthorized",
+            Self::TokenExpired => "token_expired",
+            Self::Forbidden => "forbidden",
+            Self::SecretNotFound => "secret_not_found",
+            Self::FolderNotFound => "folder_not_found",
+            Self::RotationNotFound => "rotation_not_found",
+            Self::UidConflict => "uid_conflict",
+            Self::RotationInProgress => "rotation_in_progress",
+            Self::RotationNotConfigured => "rotation_not_configured",
+            Self::RateLimited => "rate_limited",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+            Self::Other(code) => code,
+        }
+    }
+
+    /// Reads a wire code; unknown codes become [`ErrorCode::Other`].
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "invalid_request" => Self::InvalidRequest,
+            "unauthorized" => Self::Unauthorized,
+            "token_expired" => Self::TokenExpired,
+            "forbidden" => Self::Forbidden,
+            "secret_not_found" => Self::SecretNotFound,
+            "folder_not_found" => Self::FolderNotFound,
+            "rotation_not_found" => Self::RotationNotFound,
+            "uid_conflict" => Self::UidConflict,
+            "rotation_in_progress" => Self::RotationInProgress,
+            "rotation_not_configured" => Self::RotationNotConfigured,
+            "rate_limited" => Self::RateLimited,
+            "internal" => Self::Internal,
+            "unavailable" => Self::Unavailable,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The code a server would send with `status` when the body names none.
+    pub fn for_status(status: u16) -> Self {
+        match status {
+            400 => Self::InvalidRequest,
+            401 => Self::Unauthorized,
+            403 => Self::Forbidden,
+            429 => Self::RateLimited,
+            503 => Self::Unavailable,
+            500..=599 => Self::Internal,
+            _ => Self::Other(format!("http_{status}")),
+        }
+    }
+
+    /// The HTTP status this code is sent with.
+    pub fn status(&self) -> Option<u16> {
+        Some(match self {
+            Self::InvalidRequest => 400,
+            Self::Unauthorized | Self::TokenExpired => 401,
+            Self::Forbidden => 403,
+            Self::SecretNotFound | Self::FolderNotFound | Self::RotationNotFound => 404,
+            Self::UidConflict | Self::RotationInProgress => 409,
+            Self::RotationNotConfigured => 422,
+            Self::RateLimited => 429,
+            Self::Internal => 500,
+            Self::Unavailable => 503,
+            Self::Other(_) => return None,
+        })
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok(Self::parse(&code))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retryable_statuses_and_transport_kinds() {
+        for status in [429, 502, 503, 504] {
+            let e: Error = ApiError::new(status, ErrorCode::for_status(status), "x").into();
+            assert!(e.is_retryable(), "{status}");
+        }
+        for status in [400, 401, 403, 404, 409, 422, 500] {
+            let e: Error = ApiError::new(status, ErrorCode::for_status(status), "x").into();
+            assert!(!e.is_retryable(), "{status}");
+        }
+        let transport = |kind| Error::Transport {
+            kind,
+            message: String::new(),
+        };
+        assert!(transport(TransportErrorKind::Connect).is_retryable());
+        assert!(transport(TransportErrorKind::Timeout).is_retryable());
+        assert!(transport(TransportErrorKind::ConnectionClosed).is_retryable());
+        assert!(!transport(TransportErrorKind::Tls).is_retryable());
+        assert!(!Error::decryption("x").is_retryable());
+    }
+
+    #[test]
+    fn codes_round_trip_and_map_to_statuses() {
+        for code in [
+            "invalid_request",
+            "unauthorized",
+            "token_expired",
+            "forbidden",
+            "secret_not_found",
+            "folder_not_found",
+            "rotation_not_found",
+            "uid_conflict",
+            "rotation_in_progress",
+            "rotation_not_configured",
+            "rate_limited",
+            "internal",
+            "unavailable",
+        ] {
+            let parsed = ErrorCode::parse(code);
+            assert!(!matches!(parsed, ErrorCode::Other(_)), "{code}");
+            assert_eq!(parsed.as_str(), code);
+            assert!(parsed.status().is_some());
+        }
+        assert_eq!(
+            ErrorCode::parse("teapot"),
+            ErrorCode::Other("teapot".into())
+        );
+    }
+
+    #[test]
+    fn long_server_messages_are_shortened_on_a_char_boundary() {
+        let api = ApiError::new(500, ErrorCode::Internal, &"é".repeat(2000));
+        assert_eq!(api.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+    }
+
+    #[test]
+    fn status_and_code_are_exposed() {
+        let e = Error::SecretNotFound { uid: "abc".into() };
+        assert_eq!(e.status(), Some(404));
+        assert_eq!(e.code(), Some(&ErrorCode::SecretNotFound));
+        assert_eq!(e.to_string(), "secret abc not found");
+    }
+}

@@ -1,0 +1,233 @@
+//! One logical HTTP exchange: building the request, authenticating it, and retrying it.
+
+use core::fmt;
+
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, IF_NONE_MATCH, RETRY_AFTER, USER_AGENT};
+use http::{HeaderValue, Method, StatusCode};
+use uuid::Uuid;
+
+use crate::config::ServerUrl;
+use crate::error::{Error, ErrorCode, Result};
+use crate::jwt::{TokenHolder, TokenMode};
+use crate::keys::ClientKey;
+use crate::retry::RetryPolicy;
+use crate::step::{Input, Request, Response, Step};
+use crate::time::Timestamp;
+use crate::wire;
+
+const USER_AGENT_VALUE: &str = concat!("syvault-rust/", env!("CARGO_PKG_VERSION"));
+
+/// Who the client is, once it has been bootstrapped.
+pub(crate) struct Identity {
+    pub(crate) client_id: Uuid,
+    pub(crate) key: ClientKey,
+    pub(crate) tokens: TokenHolder,
+}
+
+/// What every exchange needs: where to send, how to sign, how to retry.
+pub(crate) struct Session {
+    pub(crate) server: ServerUrl,
+    pub(crate) identity: Option<Identity>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_response_body: usize,
+}
+
+impl Session {
+    pub(crate) fn identify(
+        &mut self,
+        client_id: Uuid,
+        key: ClientKey,
+        mode: TokenMode,
+    ) -> Result<()> {
+        let tokens = TokenHolder::new(mode, client_id, self.server.audience.clone())?;
+        self.identity = Some(Identity {
+            client_id,
+            key,
+            tokens,
+        });
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("server", &self.server.base)
+            .field("client_id", &self.identity.as_ref().map(|i| i.client_id))
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request, re-sent as the retry and authentication rules allow.
+#[derive(Debug)]
+pub(crate) struct Call {
+    method: Method,
+    path: String,
+    body: Option<Vec<u8>>,
+    authenticated: bool,
+    if_none_match: Option<String>,
+    attempts: u32,
+    reauthenticated: bool,
+    token_reused: bool,
+}
+
+impl Call {
+    pub(crate) fn new(method: Method, path: String) -> Self {
+        Self {
+            method,
+            path,
+            body: None,
+            authenticated: true,
+            if_none_match: None,
+            attempts: 0,
+            reauthenticated: false,
+            token_reused: false,
+        }
+    }
+
+    pub(crate) fn get(path: String) -> Self {
+        Self::new(Method::GET, path)
+    }
+
+    pub(crate) fn with_body(mut self, body: Vec<u8>) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    pub(crate) fn unauthenticated(mut self) -> Self {
+        self.authenticated = false;
+        self
+    }
+
+    pub(crate) fn if_none_match(mut self, etag: Option<String>) -> Self {
+        self.if_none_match = etag;
+        self
+    }
+
+    /// How many times the request has been sent.
+    pub(crate) fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Sends the request (again).
+    pub(crate) fn send(&mut self, session: &mut Session, now: Timestamp) -> Step<Response> {
+        match self.build(session, now) {
+            Ok(request) => {
+                self.attempts += 1;
+                Step::Send(request)
+            }
+            Err(e) => Step::Done(Err(e)),
+        }
+    }
+
+    fn build(&mut self, session: &mut Session, now: Timestamp) -> Result<Request> {
+        let mut request = http::Request::builder()
+            .method(self.method.clone())
+            .uri(session.server.url(&self.path))
+            .header(ACCEPT, "application/json")
+            .header(USER_AGENT, USER_AGENT_VALUE);
+        if self.body.is_some() {
+            request = request.header(CONTENT_TYPE, "application/json");
+        }
+        if let Some(etag) = &self.if_none_match {
+            request = request.header(IF_NONE_MATCH, etag.as_str());
+        }
+        if self.authenticated {
+            let identity = session.identity.as_mut().ok_or_else(|| {
+                Error::invalid_input("client", "no identity: bootstrap has not completed")
+            })?;
+            let issued = identity.tokens.token(&identity.key, now);
+            self.token_reused = issued.reused;
+            let mut value = HeaderValue::try_from(format!("Bearer {}", issued.token.expose()))
+                .map_err(|_| Error::invalid_input("token", "not a valid header value"))?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
+        request
+            .body(self.body.clone().unwrap_or_default())
+            .map_err(|_| {
+                Error::invalid_input("request", "the server URL does not form a valid URI")
+            })
+    }
+
+    /// Feeds the driver's input. `Wake` after a `Sleep` re-sends.
+    pub(crate) fn on_input<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        session: &mut Session,
+        input: Input,
+        now: Timestamp,
+        rng: &mut R,
+    ) -> Step<Response> {
+        let error = match input {
+            Input::Start | Input::Wake => return self.send(session, now),
+            Input::Failed(error) => error,
+            Input::Response(response) => match Self::classify(session, response) {
+                Ok(response) => return Step::Done(Ok(response)),
+                Err(error) => error,
+            },
+        };
+        if matches!(error, Error::AuthenticationFailed { .. }) {
+            if let Some(identity) = session.identity.as_mut() {
+                identity.tokens.invalidate();
+            }
+            // A reused token may have been forgotten by the server: one fresh signature.
+            if self.token_reused && !self.reauthenticated {
+                self.reauthenticated = true;
+                return self.send(session, now);
+            }
+        }
+        if session.retry.should_retry(self.attempts, &error) {
+            let wait = session
+                .retry
+                .backoff(self.attempts, error.retry_after(), rng);
+            return Step::Sleep(now + wait);
+        }
+        Step::Done(Err(error))
+    }
+
+    fn classify(session: &Session, response: Response) -> Result<Response> {
+        if response.body().len() > session.max_response_body {
+            return Err(Error::BodyTooLarge {
+                limit: session.max_response_body,
+            });
+        }
+        let status = response.status();
+        if status.is_success() || status == StatusCode::NOT_MODIFIED {
+            return Ok(response);
+        }
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok());
+        let api = wire::api_error(status.as_u16(), retry_after, response.body());
+        if status == StatusCode::UNAUTHORIZED {
+            let code = if api.code == ErrorCode::TokenExpired {
+                ErrorCode::TokenExpired
+            } else {
+                ErrorCode::Unauthorized
+            };
+            return Err(Error::AuthenticationFailed {
+                status: status.as_u16(),
+                code,
+            });
+        }
+        Err(api.into())
+    }
+}
+
+/// Reads a JSON body of a successful response.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(response: &Response) -> Result<T> {
+    wire::parse_body(response.status().as_u16(), response.body())
+}
+
+/// Checks that a successful response has the status the protocol gives it.
+pub(crate) fn expect_status(response: &Response, expected: StatusCode) -> Result<()> {
+    if response.status() == expected {
+        Ok(())
+    } else {
+        Err(Error::malformed(
+            response.status().as_u16(),
+            format!("expected HTTP {}", expected.as_u16()),
+        ))
+    }
+}

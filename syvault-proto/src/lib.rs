@@ -1,0 +1,55 @@
+//! The SyVault Secrets Manager protocol as pure, Sans-IO code.
+//!
+//! This crate holds everything a SyVault client or server needs to speak the protocol and nothing
+//! that performs I/O: it never opens a socket, reads a clock or asks the operating system for
+//! randomness. Time comes in as a [`Timestamp`] argument and randomness as a
+//! [`rand_core::CryptoRng`] supplied by the caller, so every behaviour is deterministic under test
+//! and the crate builds for `wasm32-unknown-unknown`.
+//!
+//! The normative description of the protocol is `docs/protocol.md` in the repository; the modules
+//! here follow its sections:
+//!
+//! - [`keys`]: the client's P-256 key pair and the accepted `client_secret` encodings;
+//! - [`jwt`]: ES256 bearer tokens, their verification and a token holder that reuses them;
+//! - [`blob`], [`record`], [`folder_key`], [`bootstrap`], [`uid`]: the cryptographic envelopes;
+//! - [`wire`]: the JSON bodies of every endpoint and the error envelope;
+//! - [`notation`]: `sy://` references;
+//! - [`error`]: the one error type of the crate.
+//!
+//! On top of these sits the client: a [`Client`] value holds what one client knows (identity,
+//! token, folder keys, the cache of decrypted secrets, the notation index), and each SDK
+//! operation in [`ops`] is a state machine that a driver steps with the current time, a random
+//! number generator and HTTP responses, and that answers with the next request, a wait, or its
+//! result (see [`step`]). The policies it follows live in [`cache`], [`retry`] and [`config`].
+
+#![forbid(unsafe_code)]
+
+pub mod blob;
+pub mod bootstrap;
+pub mod cache;
+mod client;
+pub mod config;
+mod encoding;
+pub mod error;
+mod exchange;
+pub mod folder_key;
+pub mod folders;
+pub mod jwt;
+pub mod keys;
+pub mod model;
+pub mod notation;
+pub mod ops;
+pub mod record;
+pub mod retry;
+pub mod secret;
+pub mod step;
+mod time;
+pub mod uid;
+pub mod wire;
+
+pub use client::Client;
+pub use error::{Error, Result};
+pub use rand_core;
+pub use secret::SecretString;
+pub use time::Timestamp;
+pub use uid::RecordUid;

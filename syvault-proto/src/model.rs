@@ -1,0 +1,153 @@
+//! What the SDK's operations return: decrypted secrets, listings, credentials and rotations.
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::record::{Fields, RecordPayload};
+use crate::secret::SecretString;
+use crate::uid::RecordUid;
+use crate::wire::RotationStatus;
+
+/// A decrypted secret.
+///
+/// `Debug` shows the metadata and field names, never a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Secret {
+    /// The record's UID.
+    pub uid: RecordUid,
+    /// The folder holding it.
+    pub folder_id: Uuid,
+    /// The revision, which the server increments on every change.
+    pub revision: u64,
+    /// The title.
+    pub title: String,
+    /// The record type, such as `login`.
+    pub record_type: String,
+    /// The named field values, in order.
+    pub fields: Fields,
+    /// Free-form notes.
+    pub notes: SecretString,
+}
+
+impl Secret {
+    pub(crate) fn from_payload(
+        uid: RecordUid,
+        folder_id: Uuid,
+        revision: u64,
+        payload: RecordPayload,
+    ) -> Self {
+        Self {
+            uid,
+            folder_id,
+            revision,
+            title: payload.title,
+            record_type: payload.record_type,
+            fields: payload.fields,
+            notes: payload.notes,
+        }
+    }
+
+    /// The value of field `name`.
+    pub fn field(&self, name: &str) -> Option<&SecretString> {
+        self.fields.get(name)
+    }
+
+    /// The payload to encrypt for this secret.
+    pub fn to_payload(&self) -> RecordPayload {
+        RecordPayload {
+            title: self.title.clone(),
+            record_type: self.record_type.clone(),
+            fields: self.fields.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+/// One entry of a listing: what identifies a secret, without its values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretSummary {
+    /// The record's UID.
+    pub uid: RecordUid,
+    /// The title.
+    pub title: String,
+    /// The record type.
+    pub record_type: String,
+    /// The folder holding it.
+    pub folder_id: Uuid,
+    /// The folder's path of names from its topmost visible ancestor, as notation spells it.
+    pub folder_path: Vec<String>,
+    /// The revision.
+    pub revision: u64,
+}
+
+/// What a client needs to talk to SyVault, as bootstrap produces it and as `syvault-dev --demo`
+/// writes it: `{"server", "client_id", "client_secret"}`.
+///
+/// ```
+/// use syvault_proto::model::Credentials;
+///
+/// let json = r#"{"server":"https://vault.example.com","client_id":"5b1e3a0c-7d4f-4c2a-9e61-2f8b9d0c4e17","client_secret":"MIGH..."}"#;
+/// let credentials: Credentials = serde_json::from_str(json)?;
+/// assert!(!format!("{credentials:?}").contains("MIGH"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    /// The server URL.
+    pub server: String,
+    /// The client id.
+    pub client_id: Uuid,
+    /// The client's private key in canonical form.
+    pub client_secret: SecretString,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("server", &self.server)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .finish()
+    }
+}
+
+/// The result of a completed rotation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RotationOutcome {
+    /// The rotation job's id.
+    pub rotation_id: Uuid,
+    /// Always [`RotationStatus::Completed`]: failures are errors.
+    pub status: RotationStatus,
+    /// The revision the rotation stored.
+    pub revision: u64,
+    /// The secret as it is after the rotation, with the new credential.
+    pub secret: Secret,
+}
+
+impl RotationOutcome {
+    /// The new field values.
+    pub fn fields(&self) -> &Fields {
+        &self.secret.fields
+    }
+}
+
+/// A value a `sy://` reference selects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selected {
+    /// A field value or the notes: secret.
+    Secret(SecretString),
+    /// The title or the UID: not secret.
+    Plain(String),
+}
+
+impl Selected {
+    /// The selected text; call sites that print it should know it may be a secret.
+    pub fn expose(&self) -> &str {
+        match self {
+            Self::Secret(s) => s.expose(),
+            Self::Plain(s) => s,
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! Resolution of record references against the folder names and record titles a client has
+//! decrypted.
+
+use std::collections::BTreeMap;
+
+use super::{NotationError, RecordRef};
+use crate::uid::RecordUid;
+
+/// The folder names and record titles a client knows, for resolving [`RecordRef`]s.
+///
+/// Folders form a tree through their parent ids. A folder's path is the chain of names from its
+/// topmost *known* ancestor (one whose parent is `None` or not in the index) down to the folder
+/// itself, so a folder shared without its parent starts a path of its own. Folders caught in a
+/// cycle of parent links, which only malformed data produces, have no path and match nothing.
+///
+/// ```
+/// use syvault_proto::RecordUid;
+/// use syvault_proto::notation::{NotationIndex, Reference};
+///
+/// let uid: RecordUid = "7Kj9mNpQ2xRs".parse()?;
+/// let mut index = NotationIndex::new();
+/// index.insert_folder("f1", None, "Production");
+/// index.insert_record(uid, "f1", "Database");
+/// let reference: Reference = "sy://Production/Database/field/password".parse()?;
+/// assert_eq!(index.resolve(&reference.record)?, uid);
+/// # Ok::<(), syvault_proto::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct NotationIndex {
+    folders: BTreeMap<String, Folder>,
+    records: BTreeMap<RecordUid, Record>,
+}
+
+#[derive(Clone, Debug)]
+struct Folder {
+    parent_id: Option<String>,
+    name: String,
+}
+
+#[derive(Clone, Debug)]
+struct Record {
+    folder_id: String,
+    title: String,
+}
+
+impl NotationIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a folder, or replaces the one with the same id.
+    pub fn insert_folder(&mut self, folder_id: &str, parent_id: Option<&str>, name: &str) {
+        self.folders.insert(
+            folder_id.to_owned(),
+            Folder {
+                parent_id: parent_id.map(str::to_owned),
+                name: name.to_owned(),
+            },
+        );
+    }
+
+    /// Adds a record, or replaces the one with the same UID (after a rename or a move).
+    ///
+    /// The folder need not be known: such a record is still found by UID or lone title.
+    pub fn insert_record(&mut self, uid: RecordUid, folder_id: &str, title: &str) {
+        self.records.insert(
+            uid,
+            Record {
+                folder_id: folder_id.to_owned(),
+                title: title.to_owned(),
+            },
+        );
+    }
+
+    /// Forgets a record; nothing happens if it is not there.
+    pub fn remove_record(&mut self, uid: &RecordUid) {
+        self.records.remove(uid);
+    }
+
+    /// Whether a folder with this id is known.
+    pub fn contains_folder(&self, folder_id: &str) -> bool {
+        self.folders.contains_key(folder_id)
+    }
+
+    /// Whether a record with this UID is known.
+    pub fn contains_record(&self, uid: &RecordUid) -> bool {
+        self.records.contains_key(uid)
+    }
+
+    /// The number of records known.
+    pub fn record_count(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the index knows neither folders nor records.
+    pub fn is_empty(&self) -> bool {
+        self.folders.is_empty() && self.records.is_empty()
+    }
+
+    /// The folder's path of names, as a [`RecordRef::Path`] spells it; `None` if the folder is
+    /// unknown or its ancestors form a cycle.
+    pub fn folder_path(&self, folder_id: &str) -> Option<Vec<String>> {
+        let mut folder = self.folders.get(folder_id)?;
+        let mut path = Vec::new();
+        loop {
+            path.push(folder.name.clone());
+            let Some(parent) = self.parent_of(folder) else {
+                break;
+            };
+            // A chain longer than the number of folders must revisit one of them.
+            if path.len() >= self.folders.len() {
+                return None;
+            }
+            folder = parent;
+        }
+        path.reverse();
+        Some(path)
+    }
+
+    /// Finds the one record that `record` names.
+    ///
+    /// A path must match exactly one folder (else [`NotationError::FolderNotFound`] or
+    /// [`NotationError::AmbiguousFolder`]) and then exactly one title in that folder. A lone
+    /// segment is a UID when a known record has that UID, and a title looked up in every folder
+    /// otherwise. Several matching records give [`NotationError::AmbiguousRecord`] with their
+    /// UIDs sorted, none [`NotationError::RecordNotFound`].
+    pub fn resolve(&self, record: &RecordRef) -> Result<RecordUid, NotationError> {
+        match record {
+            RecordRef::Path { folders, title } => {
+                let candidates: Vec<&String> = self
+                    .folders
+                    .keys()
+                    .filter(|id| self.has_path(id, folders))
+                    .collect();
+                match candidates.as_slice() {
+                    [] => Err(NotationError::FolderNotFound {
+                        reference: record.to_string(),
+                    }),
+                    [folder_id] => {
+                        self.unique(record, |r| r.folder_id == **folder_id && r.title == *title)
+                    }
+                    _ => Err(NotationError::AmbiguousFolder {
+                        reference: record.to_string(),
+                        candidates: candidates.into_iter().cloned().collect(),
+                    }),
+                }
+            }
+            RecordRef::Lone(text) => {
+                if let Ok(uid) = text.parse::<RecordUid>()
+                    && self.records.contains_key(&uid)
+                {
+                    return Ok(uid);
+                }
+                self.unique(record, |r| r.title == *text)
+            }
+        }
+    }
+
+    fn parent_of(&self, folder: &Folder) -> Option<&Folder> {
+        folder
+            .parent_id
+            .as_deref()
+            .and_then(|id| self.folders.get(id))
+    }
+
+    /// Whether the folder's path is exactly `path`. Walks up at most `path.len()` links, so a
+    /// cycle cannot keep it going.
+    fn has_path(&self, folder_id: &str, path: &[String]) -> bool {
+        let mut folder = self.folders.get(folder_id);
+        for (i, name) in path.iter().rev().enumerate() {
+            let Some(current) = folder else {
+                return false;
+            };
+            if current.name != *name {
+                return false;
+            }
+            let parent = self.parent_of(current);
+            if i + 1 == path.len() {
+                // The path must start at the topmost known ancestor.
+                return parent.is_none();
+            }
+            folder = parent;
+        }
+        // No folder has an empty path.
+        false
+    }
+
+    fn unique(
+        &self,
+        record: &RecordRef,
+        matches: impl Fn(&Record) -> bool,
+    ) -> Result<RecordUid, NotationError> {
+        // The map is ordered by UID, so the candidates come out sorted.
+        let candidates: Vec<RecordUid> = self
+            .records
+            .iter()
+            .filter(|(_, r)| matches(r))
+            .map(|(uid, _)| *uid)
+            .collect();
+        match candidates.as_slice() {
+            [] => Err(NotationError::RecordNotFound {
+                reference: record.to_string(),
+            }),
+            [uid] => Ok(*uid),
+            _ => Err(NotationError::AmbiguousRecord {
+                reference: record.to_string(),
+                candidates,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uid(text: &str) -> RecordUid {
+        text.parse().unwrap()
+    }
+
+    fn path(folders: &[&str], title: &str) -> RecordRef {
+        RecordRef::Path {
+            folders: folders.iter().map(|&f| f.to_owned()).collect(),
+            title: title.to_owned(),
+        }
+    }
+
+    fn lone(text: &str) -> RecordRef {
+        RecordRef::Lone(text.to_owned())
+    }
+
+    /// Production (p) ⊃ Eu (pe), Staging (s), Archive (a) ⊃ Production (ap).
+    fn sample() -> NotationIndex {
+        let mut index = NotationIndex::new();
+        index.insert_folder("p", None, "Production");
+        index.insert_folder("pe", Some("p"), "Eu");
+        index.insert_folder("s", None, "Staging");
+        index.insert_folder("a", None, "Archive");
+        index.insert_folder("ap", Some("a"), "Production");
+        index.insert_record(uid("DBprod000001"), "p", "Database");
+        index.insert_record(uid("DBprodEu0001"), "pe", "Database");
+        index.insert_record(uid("DBstage00001"), "s", "Database");
+        index.insert_record(uid("DBarch000001"), "ap", "Database");
+        index.insert_record(uid("STRIPE000001"), "p", "Stripe API Key");
+        index
+    }
+
+    #[test]
+    fn a_path_matches_the_full_folder_path_only() {
+        let index = sample();
+        assert_eq!(
+            index.resolve(&path(&["Production"], "Database")),
+            Ok(uid("DBprod000001"))
+        );
+        assert_eq!(
+            index.resolve(&path(&["Production", "Eu"], "Database")),
+            Ok(uid("DBprodEu0001"))
+        );
+        assert_eq!(
+            index.resolve(&path(&["Archive", "Production"], "Database")),
+            Ok(uid("DBarch000001"))
+        );
+        // "Eu" alone is not a path: its folder has a known parent.
+        assert_eq!(
+            index
+                .resolve(&path(&["Eu"], "Database"))
+                .map_err(|e| e.kind()),
+            Err("folder_not_found")
+        );
+    }
+
+    #[test]
+    fn missing_folder_and_missing_record_are_told_apart() {
+        let index = sample();
+        assert_eq!(
+            index.resolve(&path(&["Nowhere", "x/y"], "Database")),
+            Err(NotationError::FolderNotFound {
+                reference: r"Nowhere/x\/y/Database".into()
+            })
+        );
+        assert_eq!(
+            index.resolve(&path(&["Staging"], "Stripe API Key")),
+            Err(NotationError::RecordNotFound {
+                reference: "Staging/Stripe API Key".into()
+            })
+        );
+        assert_eq!(
+            index.resolve(&lone("Nothing")),
+            Err(NotationError::RecordNotFound {
+                reference: "Nothing".into()
+            })
+        );
+    }
+
+    #[test]
+    fn lone_uid_wins_over_a_title_and_falls_back_to_titles() {
+        let mut index = sample();
+        assert_eq!(
+            index.resolve(&lone("STRIPE000001")),
+            Ok(uid("STRIPE000001"))
+        );
+        assert_eq!(
+            index.resolve(&lone("Stripe API Key")),
+            Ok(uid("STRIPE000001"))
+        );
+        // A record titled like another record's UID is still shadowed by that UID.
+        index.insert_record(uid("Shadow000001"), "s", "STRIPE000001");
+        assert_eq!(
+            index.resolve(&lone("STRIPE000001")),
+            Ok(uid("STRIPE000001"))
+        );
+        // A UID-shaped title with no record of that UID is a title.
+        index.insert_record(uid("Titled000001"), "s", "AAAAAAAAAAAA");
+        assert_eq!(
+            index.resolve(&lone("AAAAAAAAAAAA")),
+            Ok(uid("Titled000001"))
+        );
+    }
+
+    #[test]
+    fn ambiguous_titles_list_sorted_uids() {
+        let index = sample();
+        assert_eq!(
+            index.resolve(&lone("Database")),
+            Err(NotationError::AmbiguousRecord {
+                reference: "Database".into(),
+                candidates: vec![
+                    uid("DBarch000001"),
+                    uid("DBprod000001"),
+                    uid("DBprodEu0001"),
+                    uid("DBstage00001"),
+                ],
+            })
+        );
+        let mut index = index;
+        index.insert_record(uid("ZZtwin000001"), "s", "Database");
+        assert_eq!(
+            index.resolve(&path(&["Staging"], "Database")),
+            Err(NotationError::AmbiguousRecord {
+                reference: "Staging/Database".into(),
+                candidates: vec![uid("DBstage00001"), uid("ZZtwin000001")],
+            })
+        );
+    }
+
+    #[test]
+    fn folders_sharing_a_path_are_ambiguous() {
+        let mut index = sample();
+        // Shared without its parent, so it starts a path of its own.
+        index.insert_folder("orphan", Some("not-visible"), "Staging");
+        assert_eq!(
+            index.resolve(&path(&["Staging"], "Database")),
+            Err(NotationError::AmbiguousFolder {
+                reference: "Staging/Database".into(),
+                candidates: vec!["orphan".into(), "s".into()],
+            })
+        );
+        assert_eq!(index.folder_path("orphan"), Some(vec!["Staging".into()]));
+    }
+
+    #[test]
+    fn parent_cycles_terminate_and_match_nothing() {
+        let mut index = NotationIndex::new();
+        index.insert_folder("x", Some("y"), "X");
+        index.insert_folder("y", Some("x"), "Y");
+        index.insert_folder("self", Some("self"), "Self");
+        index.insert_folder("below", Some("x"), "Below");
+        index.insert_record(uid("Cycle0000001"), "below", "R");
+        for folders in [
+            &["X"][..],
+            &["Y", "X"],
+            &["X", "Y", "X", "Below"],
+            &["Self"],
+        ] {
+            assert_eq!(
+                index.resolve(&path(folders, "R")).map_err(|e| e.kind()),
+                Err("folder_not_found")
+            );
+        }
+        for id in ["x", "y", "self", "below"] {
+            assert_eq!(index.folder_path(id), None, "{id}");
+        }
+        // Still reachable by title.
+        assert_eq!(index.resolve(&lone("R")), Ok(uid("Cycle0000001")));
+    }
+
+    #[test]
+    fn reinserting_replaces_and_removing_forgets() {
+        let mut index = sample();
+        let stripe = uid("STRIPE000001");
+        index.insert_record(stripe, "s", "Stripe Test Key");
+        assert_eq!(index.record_count(), 5);
+        assert_eq!(
+            index
+                .resolve(&path(&["Production"], "Stripe API Key"))
+                .map_err(|e| e.kind()),
+            Err("record_not_found")
+        );
+        assert_eq!(
+            index.resolve(&path(&["Staging"], "Stripe Test Key")),
+            Ok(stripe)
+        );
+        index.remove_record(&stripe);
+        assert!(!index.contains_record(&stripe));
+        assert_eq!(
+            index.resolve(&lone("STRIPE000001")).map_err(|e| e.kind()),
+            Err("record_not_found")
+        );
+        index.remove_record(&stripe);
+        assert_eq!(index.record_count(), 4);
+    }
+
+    #[test]
+    fn accessors() {
+        let mut index = NotationIndex::new();
+        assert!(index.is_empty());
+        index.insert_folder("p", None, "Production");
+        assert!(!index.is_empty());
+        assert!(index.contains_folder("p"));
+        assert!(!index.contains_folder("q"));
+        assert_eq!(index.folder_path("q"), None);
+        let index = sample();
+        assert_eq!(
+            index.folder_path("pe"),
+            Some(vec!["Production".into(), "Eu".into()])
+        );
+    }
+
+    #[test]
+    fn records_in_unknown_folders_are_found_by_lone_reference_only() {
+        let mut index = NotationIndex::new();
+        index.insert_record(uid("Loose0000001"), "gone", "Loose");
+        assert_eq!(index.resolve(&lone("Loose")), Ok(uid("Loose0000001")));
+        assert_eq!(
+            index
+                .resolve(&path(&["gone"], "Loose"))
+                .map_err(|e| e.kind()),
+            Err("folder_not_found")
+        );
+    }
+
+    #[test]
+    fn a_path_without_folders_matches_no_folder() {
+        let index = sample();
+        assert_eq!(
+            index.resolve(&path(&[], "Database")).map_err(|e| e.kind()),
+            Err("folder_not_found")
+        );
+    }
+}

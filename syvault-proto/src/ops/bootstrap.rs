@@ -1,0 +1,255 @@
+//! Turning a one-time token into a client's credentials.
+
+use std::collections::BTreeMap;
+
+use http::{Method, StatusCode};
+use rand_core::CryptoRng;
+
+use super::pending;
+use crate::bootstrap::{BootstrapKeys, OneTimeToken};
+use crate::config::ServerUrl;
+use crate::error::{Error, Result};
+use crate::exchange::{self, Call, Session};
+use crate::folder_key;
+use crate::jwt::TokenMode;
+use crate::keys::ClientKey;
+use crate::model::Credentials;
+use crate::retry::RetryPolicy;
+use crate::step::{Input, Response, Step};
+use crate::time::Timestamp;
+use crate::wire::{self, Base64Bytes, BootstrapRequest, BootstrapResponse, FolderKeysUpload};
+
+/// Bootstraps a new client from a one-time token (`vft_…`).
+///
+/// It generates the client's key pair, sends the public key with the token's proof, opens the
+/// folder keys of the answer with the token-derived key, wraps each to the client's own public
+/// key and uploads them, and yields the credentials to persist. The token secret never leaves the
+/// client; the private key never leaves it either.
+///
+/// It needs no [`crate::Client`], so it is stepped on its own:
+///
+/// ```
+/// use syvault_proto::ops::Bootstrap;
+/// use syvault_proto::step::{Input, Step};
+/// use syvault_proto::Timestamp;
+///
+/// let mut rng = <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+/// let mut op = Bootstrap::new("https://vault.example.com", "vft_not-a-token");
+/// let step = op.step(Input::Start, Timestamp::from_unix_secs(1_700_000_000), &mut rng);
+/// assert!(matches!(step, Step::Done(Err(syvault_proto::Error::InvalidOneTimeToken { .. }))));
+/// ```
+#[derive(Debug)]
+pub struct Bootstrap {
+    server: String,
+    token: Result<OneTimeToken>,
+    allow_plain_http: bool,
+    retry: RetryPolicy,
+    max_response_body: usize,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    Ready,
+    Posting(Call, Box<Pending>),
+    Uploading(Call, Box<Pending>),
+    Finished,
+}
+
+/// What bootstrap holds between its two requests.
+struct Pending {
+    session: Session,
+    key: ClientKey,
+    keys: BootstrapKeys,
+}
+
+impl core::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Pending")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bootstrap {
+    /// A bootstrap against `server` with the one-time token the admin was shown. A malformed
+    /// token is reported by the first step.
+    pub fn new(server: &str, one_time_token: &str) -> Self {
+        Self {
+            server: server.trim().to_owned(),
+            token: OneTimeToken::parse(one_time_token),
+            allow_plain_http: false,
+            retry: RetryPolicy::default(),
+            max_response_body: crate::config::DEFAULT_MAX_RESPONSE_BODY,
+            state: State::Ready,
+        }
+    }
+
+    /// Allows plain `http://` to a host that is not a loopback address.
+    #[must_use]
+    pub fn allow_plain_http(mut self, allow: bool) -> Self {
+        self.allow_plain_http = allow;
+        self
+    }
+
+    /// Sets the retry policy of the two requests.
+    #[must_use]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The largest response body accepted.
+    pub fn max_response_body(&self) -> usize {
+        self.max_response_body
+    }
+
+    /// Advances the bootstrap, as [`crate::ops::Operation::step`] does for client operations.
+    pub fn step(
+        &mut self,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Credentials> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Ready => self.start(now, rng),
+            State::Posting(mut call, mut pending) => {
+                let step = call.on_input(&mut pending.session, input, now, rng);
+                self.state = State::Posting(call, pending);
+                self.on_posted(step, now, rng)
+            }
+            State::Uploading(mut call, mut pending) => {
+                let step = call.on_input(&mut pending.session, input, now, rng);
+                self.state = State::Uploading(call, pending);
+                self.on_uploaded(step)
+            }
+            State::Finished => Step::Done(Err(Error::invalid_input(
+                "operation",
+                "stepped after it finished",
+            ))),
+        }
+    }
+
+    fn start(&mut self, now: Timestamp, rng: &mut dyn CryptoRng) -> Step<Credentials> {
+        let token = match &self.token {
+            Ok(token) => token,
+            Err(error) => {
+                let error = match error {
+                    Error::InvalidOneTimeToken { reason } => Error::InvalidOneTimeToken { reason },
+                    other => Error::invalid_input("one-time token", other.to_string()),
+                };
+                return self.finish(Err(error));
+            }
+        };
+        let server = match ServerUrl::parse(&self.server, self.allow_plain_http) {
+            Ok(server) => server,
+            Err(error) => return self.finish(Err(error)),
+        };
+        let key = ClientKey::generate(rng);
+        let keys = token.derive();
+        let body = wire::to_body(&BootstrapRequest {
+            token: keys.request_token(),
+            public_key: Base64Bytes(key.public_key().to_sec1().to_vec()),
+        });
+        let mut session = Session {
+            server,
+            identity: None,
+            retry: self.retry,
+            max_response_body: self.max_response_body,
+        };
+        let mut call = Call::new(Method::POST, wire::paths::bootstrap().to_owned())
+            .with_body(body)
+            .unauthenticated();
+        let step = call.send(&mut session, now);
+        self.state = State::Posting(call, Box::new(Pending { session, key, keys }));
+        self.on_posted(step, now, rng)
+    }
+
+    fn on_posted(
+        &mut self,
+        step: Step<Response>,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Credentials> {
+        let response = match pending(step) {
+            Ok(step) => return step,
+            Err(Ok(response)) => response,
+            Err(Err(error)) => return self.finish(Err(error)),
+        };
+        let State::Posting(_, mut pending) = std::mem::replace(&mut self.state, State::Finished)
+        else {
+            return self.finish(Err(Error::invalid_input(
+                "operation",
+                "stepped out of order",
+            )));
+        };
+        let answer = match exchange::expect_status(&response, StatusCode::OK)
+            .and_then(|()| exchange::parse::<BootstrapResponse>(&response))
+        {
+            Ok(answer) => answer,
+            Err(error) => return self.finish(Err(error)),
+        };
+        let mut keys = BTreeMap::new();
+        let public = pending.key.public_key();
+        for (folder_id, sealed) in &answer.encrypted_folder_keys {
+            match pending.keys.open_folder_key(folder_id, sealed.as_slice()) {
+                Ok(folder_key) => {
+                    let wrapped =
+                        folder_key::wrap(&folder_key, folder_id, &answer.client_id, &public, rng);
+                    keys.insert(*folder_id, Base64Bytes(wrapped));
+                }
+                Err(error) => return self.finish(Err(error)),
+            }
+        }
+        if let Err(error) =
+            pending
+                .session
+                .identify(answer.client_id, pending.key.clone(), TokenMode::default())
+        {
+            return self.finish(Err(error));
+        }
+        let body = wire::to_body(&FolderKeysUpload { keys });
+        let mut call =
+            Call::new(Method::PUT, wire::paths::folder_keys().to_owned()).with_body(body);
+        let step = call.send(&mut pending.session, now);
+        self.state = State::Uploading(call, pending);
+        self.on_uploaded(step)
+    }
+
+    fn on_uploaded(&mut self, step: Step<Response>) -> Step<Credentials> {
+        let response = match pending(step) {
+            Ok(step) => return step,
+            Err(Ok(response)) => response,
+            Err(Err(error)) => return self.finish(Err(error)),
+        };
+        let State::Uploading(_, pending) = std::mem::replace(&mut self.state, State::Finished)
+        else {
+            return self.finish(Err(Error::invalid_input(
+                "operation",
+                "stepped out of order",
+            )));
+        };
+        if let Err(error) = exchange::expect_status(&response, StatusCode::NO_CONTENT) {
+            return self.finish(Err(error));
+        }
+        let client_id = match &pending.session.identity {
+            Some(identity) => identity.client_id,
+            None => {
+                return self.finish(Err(Error::invalid_input(
+                    "operation",
+                    "stepped out of order",
+                )));
+            }
+        };
+        self.finish(Ok(Credentials {
+            server: pending.session.server.base.clone(),
+            client_id,
+            client_secret: pending.key.to_client_secret(),
+        }))
+    }
+
+    fn finish(&mut self, result: Result<Credentials>) -> Step<Credentials> {
+        self.state = State::Finished;
+        Step::Done(result)
+    }
+}

@@ -1,0 +1,281 @@
+//! Reading one secret through the cache.
+
+use core::time::Duration;
+
+use http::StatusCode;
+use http::header::ETAG;
+use rand_core::CryptoRng;
+
+use super::{LoadFolders, Operation, pending};
+use crate::cache::Lookup;
+use crate::client::{Client, FlightTicket};
+use crate::error::{Error, ErrorCode, Result};
+use crate::exchange::{self, Call};
+use crate::model::Secret;
+use crate::step::{Input, Response, Step};
+use crate::time::Timestamp;
+use crate::uid::RecordUid;
+use crate::wire::{self, DataEnvelope, Record};
+
+/// How long a waiting operation sleeps before looking again, when its driver cannot be told
+/// that the fetch it waits on has finished.
+const JOIN_POLL: Duration = Duration::from_millis(200);
+
+/// Reads a secret: from the cache while fresh; revalidated with `If-None-Match` once expired (a
+/// 304 renews it without decrypting); fetched and decrypted on a miss. Concurrent reads of one
+/// UID share one request. Served stale within `max_stale` when the server is unreachable or
+/// failing; purged on 401, 403 and 404.
+#[derive(Debug)]
+pub struct GetSecret {
+    uid: RecordUid,
+    /// Skip the cache (after a rotation, the new revision is wanted).
+    bypass_cache: bool,
+    flight: Option<u64>,
+    state: State,
+    folders_reloaded: bool,
+}
+
+#[derive(Debug)]
+enum State {
+    Ready,
+    Fetching(Call),
+    LoadingFolders(LoadFolders, Box<Record>, Option<String>),
+    Finished,
+}
+
+impl GetSecret {
+    pub(crate) fn new(uid: RecordUid) -> Self {
+        Self {
+            uid,
+            bypass_cache: false,
+            flight: None,
+            state: State::Ready,
+            folders_reloaded: false,
+        }
+    }
+
+    /// Reads the server's current revision, ignoring the cache (the result is still cached).
+    pub(crate) fn fresh(uid: RecordUid) -> Self {
+        Self {
+            bypass_cache: true,
+            ..Self::new(uid)
+        }
+    }
+
+    /// The UID being read.
+    pub fn uid(&self) -> &RecordUid {
+        &self.uid
+    }
+
+    fn begin(&mut self, client: &mut Client, now: Timestamp) -> Step<Secret> {
+        let etag = if self.bypass_cache {
+            None
+        } else {
+            match client.cache.lookup(&self.uid, now) {
+                Lookup::Fresh(secret) => {
+                    let secret = secret.clone();
+                    return self.finish(client, Ok(secret));
+                }
+                Lookup::Expired { etag } => etag.map(str::to_owned),
+                Lookup::Miss => None,
+            }
+        };
+        match client.take_flight(self.uid, self.flight, now) {
+            FlightTicket::Wait => {
+                self.state = State::Ready;
+                Step::Join(now + JOIN_POLL)
+            }
+            FlightTicket::Lead(id) => {
+                self.flight = Some(id);
+                let mut call = Call::get(wire::paths::secret(&self.uid)).if_none_match(etag);
+                let step = call.send(&mut client.session, now);
+                self.state = State::Fetching(call);
+                self.forward(client, step, now)
+            }
+        }
+    }
+
+    fn forward(
+        &mut self,
+        client: &mut Client,
+        step: Step<Response>,
+        now: Timestamp,
+    ) -> Step<Secret> {
+        match pending(step) {
+            Ok(step) => step,
+            Err(Ok(response)) => self.on_response(client, &response, now),
+            Err(Err(error)) => self.fail(client, error, now),
+        }
+    }
+
+    fn on_response(
+        &mut self,
+        client: &mut Client,
+        response: &Response,
+        now: Timestamp,
+    ) -> Step<Secret> {
+        if response.status() == StatusCode::NOT_MODIFIED {
+            if let Some(secret) = client.cache.refresh(&self.uid, now) {
+                let secret = secret.clone();
+                return self.finish(client, Ok(secret));
+            }
+            // Evicted while the request was out: fetch it whole.
+            self.bypass_cache = true;
+            return self.begin(client, now);
+        }
+        let record = match exchange::expect_status(response, StatusCode::OK)
+            .and_then(|()| exchange::parse::<DataEnvelope<Record>>(response))
+        {
+            Ok(envelope) => envelope.data,
+            Err(error) => return self.finish(client, Err(error)),
+        };
+        if record.uid != self.uid {
+            let error = Error::malformed(200, "the server answered with another record's UID");
+            return self.finish(client, Err(error));
+        }
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        self.install(client, record, etag, now)
+    }
+
+    fn install(
+        &mut self,
+        client: &mut Client,
+        record: Record,
+        etag: Option<String>,
+        now: Timestamp,
+    ) -> Step<Secret> {
+        match client.decrypt(&record) {
+            Ok(Some(secret)) => {
+                client.remember(secret.clone(), etag, now);
+                self.finish(client, Ok(secret))
+            }
+            Ok(None) if !self.folders_reloaded => {
+                // The record names a folder granted after the folders were loaded.
+                self.folders_reloaded = true;
+                let mut load = LoadFolders::new();
+                let step = load.start(client, now);
+                self.state = State::LoadingFolders(load, Box::new(record), etag);
+                match pending(step) {
+                    Ok(step) => step,
+                    Err(result) => self.after_folders(client, result, now),
+                }
+            }
+            Ok(None) => {
+                let error = Error::UnknownFolder {
+                    folder_id: record.folder_id,
+                };
+                self.finish(client, Err(error))
+            }
+            Err(error) => self.finish(client, Err(error)),
+        }
+    }
+
+    fn after_folders(
+        &mut self,
+        client: &mut Client,
+        result: Result<()>,
+        now: Timestamp,
+    ) -> Step<Secret> {
+        let State::LoadingFolders(_, record, etag) =
+            std::mem::replace(&mut self.state, State::Finished)
+        else {
+            return self.finish(
+                client,
+                Err(Error::invalid_input("operation", "stepped out of order")),
+            );
+        };
+        match result {
+            Ok(()) => self.install(client, *record, etag, now),
+            Err(error) => self.finish(client, Err(error)),
+        }
+    }
+
+    fn fail(&mut self, client: &mut Client, error: Error, now: Timestamp) -> Step<Secret> {
+        match error.status() {
+            Some(401 | 403 | 404) => {
+                client.forget(&self.uid);
+                let error = match &error {
+                    Error::Api(api)
+                        if api.status == 404 && api.code == ErrorCode::SecretNotFound =>
+                    {
+                        Error::SecretNotFound {
+                            uid: self.uid.to_string(),
+                        }
+                    }
+                    _ => error,
+                };
+                self.finish(client, Err(error))
+            }
+            _ if serves_stale(&error) && !self.bypass_cache => {
+                let stale = client.cache.stale(&self.uid, now).cloned();
+                match stale {
+                    Some(secret) => self.finish(client, Ok(secret)),
+                    None => self.finish(client, Err(error)),
+                }
+            }
+            _ => self.finish(client, Err(error)),
+        }
+    }
+
+    fn finish(&mut self, client: &mut Client, result: Result<Secret>) -> Step<Secret> {
+        if let Some(id) = self.flight.take() {
+            client.end_flight(&self.uid, id);
+        }
+        self.state = State::Finished;
+        Step::Done(result)
+    }
+}
+
+/// Failures after which a stale entry may be served: the server is unreachable, slow,
+/// overloaded or failing, but has not said the secret is gone or forbidden.
+fn serves_stale(error: &Error) -> bool {
+    match error {
+        Error::Transport { .. } => true,
+        Error::Api(api) => api.status == 429 || api.status >= 500,
+        _ => false,
+    }
+}
+
+impl Operation for GetSecret {
+    type Output = Secret;
+
+    fn step(
+        &mut self,
+        client: &mut Client,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Secret> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Ready => self.begin(client, now),
+            State::Fetching(mut call) => {
+                let step = call.on_input(&mut client.session, input, now, rng);
+                self.state = State::Fetching(call);
+                self.forward(client, step, now)
+            }
+            State::LoadingFolders(mut load, record, etag) => {
+                let step = load.step(client, input, now, rng);
+                self.state = State::LoadingFolders(load, record, etag);
+                match pending(step) {
+                    Ok(step) => step,
+                    Err(result) => self.after_folders(client, result, now),
+                }
+            }
+            State::Finished => Step::Done(Err(Error::invalid_input(
+                "operation",
+                "stepped after it finished",
+            ))),
+        }
+    }
+
+    fn abandon(&mut self, client: &mut Client) {
+        if let Some(id) = self.flight.take() {
+            client.end_flight(&self.uid, id);
+        }
+        self.state = State::Finished;
+    }
+}

@@ -1,0 +1,251 @@
+//! Listing every secret visible to the client, following cursors.
+
+use std::collections::HashSet;
+
+use http::StatusCode;
+use rand_core::CryptoRng;
+
+use super::{LoadFolders, Operation, pending};
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::exchange::{self, Call};
+use crate::model::{Secret, SecretSummary};
+use crate::notation::NotationIndex;
+use crate::step::{Input, Response, Step};
+use crate::time::Timestamp;
+use crate::wire::{self, ListQuery, Record, SecretList};
+
+/// A listing longer than this many pages is taken for a server that never ends it.
+const MAX_PAGES: usize = 100_000;
+
+/// Lists every secret visible to the client: loads the folders if needed, follows
+/// `next_cursor` to the end, decrypts every record, and refreshes the cache and the notation
+/// index with what it read.
+#[derive(Debug)]
+pub struct ListSecrets {
+    listing: Listing,
+}
+
+impl ListSecrets {
+    pub(crate) fn new() -> Self {
+        Self {
+            listing: Listing::new(),
+        }
+    }
+}
+
+impl Operation for ListSecrets {
+    type Output = Vec<SecretSummary>;
+
+    fn step(
+        &mut self,
+        client: &mut Client,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Vec<SecretSummary>> {
+        let step = self.listing.step(client, input, now, rng);
+        match step {
+            Step::Done(Ok(secrets)) => {
+                let mut summaries: Vec<_> = secrets
+                    .iter()
+                    .map(|s| SecretSummary {
+                        uid: s.uid,
+                        title: s.title.clone(),
+                        record_type: s.record_type.clone(),
+                        folder_id: s.folder_id,
+                        folder_path: client.folders.path(&s.folder_id),
+                        revision: s.revision,
+                    })
+                    .collect();
+                summaries.sort_by(|a, b| {
+                    (&a.folder_path, &a.title, a.uid).cmp(&(&b.folder_path, &b.title, b.uid))
+                });
+                Step::Done(Ok(summaries))
+            }
+            other => other.map(|_| Vec::new()),
+        }
+    }
+}
+
+/// The listing itself, shared by [`ListSecrets`] and notation resolution.
+#[derive(Debug)]
+pub(crate) struct Listing {
+    state: State,
+    records: Vec<Record>,
+    cursors: HashSet<String>,
+    folders_reloaded: bool,
+}
+
+#[derive(Debug)]
+enum State {
+    Ready,
+    LoadingFolders(LoadFolders),
+    Paging(Call),
+    Finished,
+}
+
+impl Listing {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: State::Ready,
+            records: Vec::new(),
+            cursors: HashSet::new(),
+            folders_reloaded: false,
+        }
+    }
+
+    pub(crate) fn step(
+        &mut self,
+        client: &mut Client,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Vec<Secret>> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Ready if !client.folders.is_loaded() => self.load_folders(client, now),
+            State::Ready => self.page(client, None, now),
+            State::LoadingFolders(mut load) => {
+                let step = load.step(client, input, now, rng);
+                self.state = State::LoadingFolders(load);
+                self.after_step(client, step, now)
+            }
+            State::Paging(mut call) => {
+                let step = call.on_input(&mut client.session, input, now, rng);
+                self.state = State::Paging(call);
+                match pending(step) {
+                    Ok(step) => step,
+                    Err(Ok(response)) => self.on_page(client, &response, now),
+                    Err(Err(error)) => self.finish(Err(error)),
+                }
+            }
+            State::Finished => self.finish(Err(Error::invalid_input(
+                "operation",
+                "stepped after it finished",
+            ))),
+        }
+    }
+
+    fn load_folders(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Secret>> {
+        let mut load = LoadFolders::new();
+        let step = load.start(client, now);
+        self.state = State::LoadingFolders(load);
+        self.after_step(client, step, now)
+    }
+
+    fn after_step(
+        &mut self,
+        client: &mut Client,
+        step: Step<()>,
+        now: Timestamp,
+    ) -> Step<Vec<Secret>> {
+        match pending(step) {
+            Ok(step) => step,
+            Err(Err(error)) => self.finish(Err(error)),
+            // Folders loaded: start paging, or decrypt again after a reload.
+            Err(Ok(())) if self.folders_reloaded => self.decrypt_all(client, now),
+            Err(Ok(())) => self.page(client, None, now),
+        }
+    }
+
+    fn page(
+        &mut self,
+        client: &mut Client,
+        cursor: Option<String>,
+        now: Timestamp,
+    ) -> Step<Vec<Secret>> {
+        let query = ListQuery {
+            cursor,
+            ..ListQuery::default()
+        };
+        let mut call = Call::get(wire::paths::secrets_query(&query));
+        let step = call.send(&mut client.session, now);
+        self.state = State::Paging(call);
+        match pending(step) {
+            Ok(step) => step,
+            Err(Ok(response)) => self.on_page(client, &response, now),
+            Err(Err(error)) => self.finish(Err(error)),
+        }
+    }
+
+    fn on_page(
+        &mut self,
+        client: &mut Client,
+        response: &Response,
+        now: Timestamp,
+    ) -> Step<Vec<Secret>> {
+        let page = match exchange::expect_status(response, StatusCode::OK)
+            .and_then(|()| exchange::parse::<SecretList>(response))
+        {
+            Ok(page) => page,
+            Err(error) => return self.finish(Err(error)),
+        };
+        self.records.extend(page.data);
+        match page.next_cursor {
+            Some(cursor) => {
+                if self.cursors.len() >= MAX_PAGES || !self.cursors.insert(cursor.clone()) {
+                    return self.finish(Err(Error::malformed(
+                        200,
+                        "the listing's cursors repeat or never end",
+                    )));
+                }
+                self.page(client, Some(cursor), now)
+            }
+            None => self.decrypt_all(client, now),
+        }
+    }
+
+    fn decrypt_all(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Secret>> {
+        if let Some(unknown) = self
+            .records
+            .iter()
+            .find(|r| client.folder_key_missing(&r.folder_id))
+        {
+            if self.folders_reloaded {
+                let folder_id = unknown.folder_id;
+                return self.finish(Err(Error::UnknownFolder { folder_id }));
+            }
+            self.folders_reloaded = true;
+            return self.load_folders(client, now);
+        }
+        let mut secrets = Vec::with_capacity(self.records.len());
+        for record in &self.records {
+            match client.decrypt(record) {
+                Ok(Some(secret)) => secrets.push(secret),
+                Ok(None) => {
+                    return self.finish(Err(Error::UnknownFolder {
+                        folder_id: record.folder_id,
+                    }));
+                }
+                Err(error) => return self.finish(Err(error)),
+            }
+        }
+        install_listing(client, &secrets, now);
+        self.finish(Ok(secrets))
+    }
+
+    fn finish(&mut self, result: Result<Vec<Secret>>) -> Step<Vec<Secret>> {
+        self.state = State::Finished;
+        self.records.clear();
+        Step::Done(result)
+    }
+}
+
+/// Rebuilds the notation index from a complete listing and caches what it decrypted.
+fn install_listing(client: &mut Client, secrets: &[Secret], now: Timestamp) {
+    let mut index = NotationIndex::new();
+    for folder in client.folders.iter() {
+        index.insert_folder(
+            &folder.folder_id.to_string(),
+            folder.parent_id.map(|p| p.to_string()).as_deref(),
+            &folder.name,
+        );
+    }
+    for secret in secrets {
+        index.insert_record(secret.uid, &secret.folder_id.to_string(), &secret.title);
+        let etag = client.cache.etag_of_revision(&secret.uid, secret.revision);
+        client.cache.insert(secret.clone(), etag, now);
+    }
+    client.index = index;
+    client.index_fresh_until = Some(now + client.cache.policy().ttl);
+}

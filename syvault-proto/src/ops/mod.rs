@@ -1,0 +1,141 @@
+//! The SDK's operations as Sans-IO state machines.
+//!
+//! Each operation is a value driven by [`Operation::step`]: the driver passes what happened
+//! ([`Input`]) with the current time and a random number generator, and gets back what to do
+//! next ([`Step`]). A complete blocking driver:
+//!
+//! ```no_run
+//! use syvault_proto::ops::Operation;
+//! use syvault_proto::step::{Input, Step};
+//! use syvault_proto::{Client, Timestamp};
+//! # fn send(_: syvault_proto::step::Request) -> Result<syvault_proto::step::Response, syvault_proto::Error> { todo!() }
+//! # fn sleep_until(_: Timestamp) {}
+//! # fn now() -> Timestamp { todo!() }
+//!
+//! fn run<O: Operation>(client: &mut Client, mut op: O, rng: &mut dyn rand_core::CryptoRng) -> syvault_proto::Result<O::Output> {
+//!     let mut input = Input::Start;
+//!     loop {
+//!         input = match op.step(client, input, now(), rng) {
+//!             Step::Send(request) => match send(request) {
+//!                 Ok(response) => Input::Response(response),
+//!                 Err(error) => Input::Failed(error),
+//!             },
+//!             Step::Sleep(until) | Step::Join(until) => {
+//!                 sleep_until(until);
+//!                 Input::Wake
+//!             }
+//!             Step::Done(result) => return result,
+//!         };
+//!     }
+//! }
+//! ```
+
+use rand_core::CryptoRng;
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::exchange::{self, Call};
+use crate::step::{Input, Step};
+use crate::time::Timestamp;
+use crate::wire::{self, FolderList};
+
+mod bootstrap;
+mod create;
+mod get;
+mod list;
+mod resolve;
+mod rotate;
+
+pub use bootstrap::Bootstrap;
+pub use create::CreateSecret;
+pub use get::GetSecret;
+pub use list::ListSecrets;
+pub use resolve::ResolveNotation;
+pub use rotate::RotateSecret;
+
+/// An operation on a [`Client`], driven one step at a time.
+pub trait Operation {
+    /// What the operation produces.
+    type Output;
+
+    /// Advances the operation with what happened since the last step.
+    ///
+    /// The client is borrowed for this step only: a driver may share it between many
+    /// operations (behind a mutex) and must not hold it while it sends or sleeps.
+    fn step(
+        &mut self,
+        client: &mut Client,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Self::Output>;
+
+    /// Tells the client that this operation will not be stepped again (its future was dropped),
+    /// so that operations waiting on it do not wait in vain.
+    fn abandon(&mut self, client: &mut Client) {
+        let _ = client;
+    }
+}
+
+/// Splits a sub-machine's step into one to pass on (`Ok`) and a finished result (`Err`).
+pub(crate) fn pending<T, U>(step: Step<T>) -> Result<Step<U>, Result<T>> {
+    match step {
+        Step::Send(r) => Ok(Step::Send(r)),
+        Step::Sleep(t) => Ok(Step::Sleep(t)),
+        Step::Join(t) => Ok(Step::Join(t)),
+        Step::Done(result) => Err(result),
+    }
+}
+
+/// Loads the folder keys and names (`GET /folders`) into the client.
+#[derive(Debug)]
+pub(crate) struct LoadFolders {
+    call: Call,
+}
+
+impl LoadFolders {
+    pub(crate) fn new() -> Self {
+        Self {
+            call: Call::get(wire::paths::folders().to_owned()),
+        }
+    }
+
+    pub(crate) fn start(&mut self, client: &mut Client, now: Timestamp) -> Step<()> {
+        self.call.send(&mut client.session, now).map(|_| ())
+    }
+
+    pub(crate) fn step(
+        &mut self,
+        client: &mut Client,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<()> {
+        match self.call.on_input(&mut client.session, input, now, rng) {
+            Step::Done(Ok(response)) => Step::Done(
+                exchange::parse::<FolderList>(&response)
+                    .and_then(|list| install_folders(client, list)),
+            ),
+            other => other.map(|_| ()),
+        }
+    }
+}
+
+fn install_folders(client: &mut Client, list: FolderList) -> Result<()> {
+    let identity = client
+        .session
+        .identity
+        .as_ref()
+        .ok_or_else(|| crate::Error::invalid_input("client", "no identity"))?;
+    client
+        .folders
+        .load(list, &identity.key, &identity.client_id)?;
+    for folder in client.folders.iter() {
+        client.index.insert_folder(
+            &folder.folder_id.to_string(),
+            folder.parent_id.map(|p| p.to_string()).as_deref(),
+            &folder.name,
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! How a caller drives an operation: inputs in, steps out.
+
+use crate::error::Result;
+use crate::time::Timestamp;
+
+/// An HTTP request the core asks the driver to send. The URI is absolute.
+pub type Request = http::Request<Vec<u8>>;
+/// An HTTP response as the driver received it, with the whole body (at most
+/// one byte more than the configured limit: the core refuses larger bodies).
+pub type Response = http::Response<Vec<u8>>;
+
+/// What the driver feeds an operation.
+#[derive(Debug)]
+pub enum Input {
+    /// The first step.
+    Start,
+    /// The time asked for by [`Step::Sleep`] or [`Step::Join`] has come, or (for `Join`) the
+    /// driver was told that another operation finished.
+    Wake,
+    /// The response to the last [`Step::Send`].
+    Response(Response),
+    /// The last [`Step::Send`] failed in transport; see [`crate::Error::Transport`].
+    Failed(crate::Error),
+}
+
+/// What an operation asks of its driver next.
+#[derive(Debug)]
+#[must_use]
+pub enum Step<T> {
+    /// Send this request, then feed [`Input::Response`] or [`Input::Failed`].
+    Send(Request),
+    /// Wait until this time, then feed [`Input::Wake`].
+    Sleep(Timestamp),
+    /// Another operation is fetching the same thing: wait until it finishes (drivers that can
+    /// tell) or until this time, whichever is first, then feed [`Input::Wake`].
+    Join(Timestamp),
+    /// The operation is over.
+    Done(Result<T>),
+}
+
+impl<T> Step<T> {
+    /// Maps the result of a finished step.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Step<U> {
+        match self {
+            Self::Send(r) => Step::Send(r),
+            Self::Sleep(t) => Step::Sleep(t),
+            Self::Join(t) => Step::Join(t),
+            Self::Done(result) => Step::Done(result.map(f)),
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Record UIDs: twelve characters from `[A-Za-z0-9]`.
+
+use core::fmt;
+use core::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::Error;
+
+const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/// Bytes at or above this are rejected so that every character is equally likely (248 = 4 × 62).
+const UNBIASED_LIMIT: u8 = 248;
+
+/// The identifier of a record, such as `7Kj9mNpQ2xRs`.
+///
+/// The client chooses it when creating a record because it is bound into the record's
+/// associated data: a server that serves one record under another UID is caught at decryption.
+///
+/// ```
+/// use syvault_proto::RecordUid;
+///
+/// let uid: RecordUid = "7Kj9mNpQ2xRs".parse()?;
+/// assert_eq!(uid.as_str(), "7Kj9mNpQ2xRs");
+/// assert!("7Kj9mNpQ2xR".parse::<RecordUid>().is_err());
+/// # Ok::<(), syvault_proto::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordUid([u8; RecordUid::LEN]);
+
+impl RecordUid {
+    /// Length of a UID in characters.
+    pub const LEN: usize = 12;
+
+    /// Draws a uniformly random UID from the caller's random number generator.
+    pub fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut uid = [0u8; Self::LEN];
+        let mut filled = 0;
+        let mut pool = [0u8; 32];
+        while filled < Self::LEN {
+            rng.fill_bytes(&mut pool);
+            for &byte in pool.iter().filter(|&&b| b < UNBIASED_LIMIT) {
+                if filled == Self::LEN {
+                    break;
+                }
+                uid[filled] = ALPHABET[usize::from(byte % 62)];
+                filled += 1;
+            }
+        }
+        Self(uid)
+    }
+
+    /// The UID as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII alphanumerics are ever stored.
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// Whether `text` has the form of a UID.
+    pub fn is_valid(text: &str) -> bool {
+        text.len() == Self::LEN && text.bytes().all(|b| b.is_ascii_alphanumeric())
+    }
+}
+
+impl FromStr for RecordUid {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        if !Self::is_valid(text) {
+            return Err(Error::invalid_input(
+                "record UID",
+                "expected 12 characters from [A-Za-z0-9]",
+            ));
+        }
+        let mut uid = [0u8; Self::LEN];
+        uid.copy_from_slice(text.as_bytes());
+        Ok(Self(uid))
+    }
+}
+
+impl TryFrom<&str> for RecordUid {
+    type Error = Error;
+
+    fn try_from(text: &str) -> Result<Self, Error> {
+        text.parse()
+    }
+}
+
+impl fmt::Display for RecordUid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for RecordUid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordUid({})", self.as_str())
+    }
+}
+
+impl Serialize for RecordUid {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordUid {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chacha20::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn generated_uids_are_valid_and_differ() {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let a = RecordUid::generate(&mut rng);
+        let b = RecordUid::generate(&mut rng);
+        assert!(RecordUid::is_valid(a.as_str()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn rejects_wrong_length_and_characters() {
+        for bad in [
+            "",
+            "7Kj9mNpQ2xR",
+            "7Kj9mNpQ2xRs1",
+            "7Kj9mNpQ2xR-",
+            "7Kj9mNpQ2xRé",
+        ] {
+            assert!(bad.parse::<RecordUid>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_character_is_reachable() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            seen.extend(RecordUid::generate(&mut rng).as_str().bytes());
+        }
+        assert_eq!(seen.len(), 62);
+    }
+}

@@ -1,0 +1,62 @@
+//! Bodies of the rotation endpoints.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::uid::RecordUid;
+
+/// The state of a server-side rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationStatus {
+    /// `pending`: accepted, not started.
+    Pending,
+    /// `running`: the gateway is updating the target system.
+    Running,
+    /// `completed`: the new credential is stored in the record.
+    Completed,
+    /// `failed`: rolled back; the old credential stays valid.
+    Failed,
+}
+
+impl RotationStatus {
+    /// Whether the rotation has finished, successfully or not, so polling can stop.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
+/// A rotation, as returned by `POST /secrets/{uid}/rotate` (202, inside [`DataEnvelope`]) and
+/// `GET /rotations/{rotation_id}`.
+///
+/// [`DataEnvelope`]: super::DataEnvelope
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    /// The rotation's id, used to poll it.
+    pub rotation_id: Uuid,
+    /// The record being rotated.
+    pub uid: RecordUid,
+    /// Where the rotation stands.
+    pub status: RotationStatus,
+    /// The record revision holding the new credential, once completed. Missing means `None`
+    /// (the 202 answer omits it).
+    #[serde(default)]
+    pub revision: Option<u64>,
+    /// The server's description of a failure. Missing means `None`.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// Reads the running rotation's id from the `details` of a 409 `rotation_in_progress` error
+/// (`{"rotation_id": "<uuid>"}`), so the client can adopt that rotation instead of failing.
+///
+/// ```
+/// use syvault_proto::wire::rotation_id_from_details;
+///
+/// let details = serde_json::json!({"rotation_id": "0b6f5f4e-8a53-4a8e-9a4c-2f7d1c3e5b60"});
+/// assert!(rotation_id_from_details(&details).is_some());
+/// assert!(rotation_id_from_details(&serde_json::json!({"rotation_id": 7})).is_none());
+/// ```
+pub fn rotation_id_from_details(details: &serde_json::Value) -> Option<Uuid> {
+    details.get("rotation_id")?.as_str()?.parse().ok()
+}

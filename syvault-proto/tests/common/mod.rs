@@ -1,0 +1,271 @@
+//! A virtual clock, a seeded RNG and a scripted server for driving the core's operations
+//! without sockets.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chacha20::ChaCha20Rng;
+use http::{Method, StatusCode};
+use rand_core::SeedableRng;
+use syvault_proto::config::ClientConfig;
+use syvault_proto::keys::ClientKey;
+use syvault_proto::ops::Operation;
+use syvault_proto::record::RecordPayload;
+use syvault_proto::secret::SymmetricKey;
+use syvault_proto::step::{Input, Request, Response, Step};
+use syvault_proto::wire::{self, Access, Base64Bytes, DataEnvelope, Folder, FolderList, Record};
+use syvault_proto::{Client, Error, RecordUid, Timestamp, folder_key, record};
+use uuid::Uuid;
+
+pub const SERVER: &str = "https://vault.example.com";
+pub const T0: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
+
+pub struct TestFolder {
+    pub id: Uuid,
+    pub parent: Option<Uuid>,
+    pub name: String,
+    pub key: SymmetricKey,
+    pub access: Access,
+}
+
+/// The vault as the server would hold it, and the client that talks to it.
+pub struct World {
+    pub client: Client,
+    pub client_id: Uuid,
+    pub key: ClientKey,
+    pub rng: ChaCha20Rng,
+    pub now: Timestamp,
+    pub folders: Vec<TestFolder>,
+    pub records: BTreeMap<RecordUid, Record>,
+    /// Every request sent, in order.
+    pub sent: Vec<Request>,
+    /// Every sleep asked for, as a duration from the time it was asked.
+    pub slept: Vec<Duration>,
+}
+
+impl World {
+    pub fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    pub fn with_config(configure: impl FnOnce(&mut ClientConfig)) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(0x5eed);
+        let key = ClientKey::generate(&mut rng);
+        let client_id = Uuid::from_u128(0xc11e);
+        let mut config = ClientConfig::new(SERVER, client_id, key.to_client_secret());
+        configure(&mut config);
+        let client = Client::new(config).unwrap();
+        let mut world = Self {
+            client,
+            client_id,
+            key,
+            rng,
+            now: T0,
+            folders: Vec::new(),
+            records: BTreeMap::new(),
+            sent: Vec::new(),
+            slept: Vec::new(),
+        };
+        world.add_folder("Production", None, Access::ReadWrite);
+        world
+    }
+
+    pub fn add_folder(&mut self, name: &str, parent: Option<Uuid>, access: Access) -> Uuid {
+        let id = Uuid::from_u128(0xf0 + self.folders.len() as u128);
+        let key = SymmetricKey::generate(&mut self.rng);
+        self.folders.push(TestFolder {
+            id,
+            parent,
+            name: name.into(),
+            key,
+            access,
+        });
+        id
+    }
+
+    pub fn folder(&self, name: &str) -> &TestFolder {
+        self.folders.iter().find(|f| f.name == name).unwrap()
+    }
+
+    /// Stores a record the way an admin would create it.
+    pub fn add_secret(&mut self, folder: &str, title: &str, fields: &[(&str, &str)]) -> RecordUid {
+        let uid = RecordUid::generate(&mut self.rng);
+        let mut payload = RecordPayload::new(title);
+        for (name, value) in fields {
+            payload.fields.set(*name, *value);
+        }
+        self.store(uid, folder, &payload, 1);
+        uid
+    }
+
+    pub fn store(&mut self, uid: RecordUid, folder: &str, payload: &RecordPayload, revision: u64) {
+        let folder = self.folders.iter().find(|f| f.name == folder).unwrap();
+        let sealed = record::seal(&uid, &folder.key, payload, &mut self.rng);
+        self.records.insert(
+            uid,
+            Record {
+                uid,
+                folder_id: folder.id,
+                revision,
+                encrypted_dek: Base64Bytes(sealed.encrypted_dek),
+                encrypted_data: Base64Bytes(sealed.encrypted_data),
+                created_at: "2026-01-01T00:00:00Z".into(),
+                updated_at: "2026-01-01T00:00:00Z".into(),
+            },
+        );
+    }
+
+    pub fn folders_response(&mut self) -> Response {
+        let data = self
+            .folders
+            .iter()
+            .map(|f| Folder {
+                folder_id: f.id,
+                parent_id: f.parent,
+                encrypted_key: Base64Bytes(folder_key::wrap(
+                    &f.key,
+                    &f.id,
+                    &self.client_id,
+                    &self.key.public_key(),
+                    &mut self.rng,
+                )),
+                encrypted_name: Base64Bytes(folder_key::seal_name(&f.key, &f.name, &mut self.rng)),
+                access: f.access,
+            })
+            .collect();
+        json(StatusCode::OK, &FolderList { data })
+    }
+
+    pub fn record_response(&self, uid: &RecordUid) -> Response {
+        match self.records.get(uid) {
+            Some(record) => {
+                let mut response = json(StatusCode::OK, &DataEnvelope::new(record.clone()));
+                response
+                    .headers_mut()
+                    .insert("etag", format!("\"r{}\"", record.revision).parse().unwrap());
+                response
+            }
+            None => error(StatusCode::NOT_FOUND, "secret_not_found"),
+        }
+    }
+
+    /// Answers the plain reads of a healthy server: folders, one record, one page of all.
+    pub fn serve(&mut self, request: &Request) -> Response {
+        let path = request.uri().path().to_owned();
+        let api = path.strip_prefix("/api/sm/v1").unwrap();
+        match (request.method().clone(), api) {
+            (Method::GET, "/folders") => self.folders_response(),
+            (Method::GET, "/secrets") => {
+                let data = self.records.values().cloned().collect();
+                json(
+                    StatusCode::OK,
+                    &wire::SecretList {
+                        data,
+                        next_cursor: None,
+                    },
+                )
+            }
+            (Method::GET, p) if p.starts_with("/secrets/") => {
+                let uid: RecordUid = p["/secrets/".len()..].parse().unwrap();
+                if let (Some(tag), Some(record)) = (
+                    request.headers().get("if-none-match"),
+                    self.records.get(&uid),
+                ) && tag.to_str().unwrap() == format!("\"r{}\"", record.revision)
+                {
+                    return http::Response::builder()
+                        .status(304)
+                        .body(Vec::new())
+                        .unwrap();
+                }
+                self.record_response(&uid)
+            }
+            other => panic!("unexpected request {other:?}"),
+        }
+    }
+
+    /// Drives an operation to its end: `respond` answers each request; sleeps and joins advance
+    /// the virtual clock.
+    pub fn drive<O: Operation>(
+        &mut self,
+        mut op: O,
+        mut respond: impl FnMut(&mut Self, &Request) -> Result<Response, Error>,
+    ) -> syvault_proto::Result<O::Output> {
+        let mut input = Input::Start;
+        for _ in 0..1000 {
+            let step = op.step(&mut self.client, input, self.now, &mut self.rng);
+            input = match step {
+                Step::Send(request) => {
+                    self.sent.push(clone_request(&request));
+                    match respond(self, &request) {
+                        Ok(response) => Input::Response(response),
+                        Err(error) => Input::Failed(error),
+                    }
+                }
+                Step::Sleep(until) | Step::Join(until) => {
+                    self.slept.push(until.saturating_duration_since(self.now));
+                    self.now = until.max(self.now);
+                    Input::Wake
+                }
+                Step::Done(result) => return result,
+            };
+        }
+        panic!("operation did not finish in 1000 steps");
+    }
+
+    /// Drives against [`World::serve`].
+    pub fn run<O: Operation>(&mut self, op: O) -> syvault_proto::Result<O::Output> {
+        self.drive(op, |world, request| Ok(world.serve(request)))
+    }
+
+    pub fn advance(&mut self, by: Duration) {
+        self.now = self.now + by;
+    }
+
+    pub fn requests_to(&self, path_suffix: &str) -> usize {
+        self.sent
+            .iter()
+            .filter(|r| r.uri().path().ends_with(path_suffix))
+            .count()
+    }
+}
+
+pub fn clone_request(request: &Request) -> Request {
+    let mut builder = http::Request::builder()
+        .method(request.method().clone())
+        .uri(request.uri().clone());
+    for (name, value) in request.headers() {
+        builder = builder.header(name, value);
+    }
+    builder.body(request.body().clone()).unwrap()
+}
+
+pub fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(body).unwrap())
+        .unwrap()
+}
+
+pub fn error(status: StatusCode, code: &str) -> Response {
+    http::Response::builder()
+        .status(status)
+        .body(format!(r#"{{"error":{{"code":"{code}","message":"scripted"}}}}"#).into_bytes())
+        .unwrap()
+}
+
+pub fn error_with_retry_after(status: StatusCode, code: &str, seconds: u64) -> Response {
+    let mut response = error(status, code);
+    response
+        .headers_mut()
+        .insert("retry-after", seconds.to_string().parse().unwrap());
+    response
+}
+
+pub fn bearer(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get("authorization")
+        .map(|v| v.to_str().unwrap().trim_start_matches("Bearer ").to_owned())
+}

@@ -1,0 +1,968 @@
+//! The SDK's operations driven on a virtual clock against scripted answers.
+
+mod common;
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use common::{World, bearer, error, error_with_retry_after, json};
+use http::{Method, StatusCode};
+use syvault_proto::cache::CachePolicy;
+use syvault_proto::error::{ErrorCode, TransportErrorKind};
+use syvault_proto::model::Selected;
+use syvault_proto::notation::NotationError;
+use syvault_proto::ops::Operation;
+use syvault_proto::record::RecordPayload;
+use syvault_proto::retry::RetryPolicy;
+use syvault_proto::step::{Input, Step};
+use syvault_proto::wire::{self, Access, DataEnvelope, Record, Rotation, RotationStatus};
+use syvault_proto::{Error, RecordUid};
+use uuid::Uuid;
+
+fn password(secret: &syvault_proto::model::Secret) -> &str {
+    secret.field("password").unwrap().expose()
+}
+
+fn transport(kind: TransportErrorKind) -> Error {
+    Error::Transport {
+        kind,
+        message: "scripted".into(),
+    }
+}
+
+// ---- get ------------------------------------------------------------------------------------
+
+#[test]
+fn get_loads_folders_decrypts_and_then_serves_from_cache() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "hunter2")]);
+    let op = w.client.get(uid);
+    let secret = w.run(op).unwrap();
+    assert_eq!(password(&secret), "hunter2");
+    assert_eq!(secret.title, "Database");
+    assert_eq!(w.requests_to("/folders"), 1);
+    assert_eq!(w.sent.len(), 2);
+    let op = w.client.get(uid);
+    assert_eq!(password(&w.run(op).unwrap()), "hunter2");
+    assert_eq!(
+        w.sent.len(),
+        2,
+        "a fresh cache entry does not reach the server"
+    );
+}
+
+#[test]
+fn expired_entries_revalidate_with_if_none_match_and_304_renews_them() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "hunter2")]);
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    w.advance(Duration::from_secs(61));
+    let op = w.client.get(uid);
+    let secret = w.run(op).unwrap();
+    assert_eq!(password(&secret), "hunter2");
+    let revalidation = w.sent.last().unwrap();
+    assert_eq!(revalidation.headers()["if-none-match"], "\"r1\"");
+    // The 304 renewed the TTL: no request within the next 60 s.
+    let before = w.sent.len();
+    w.advance(Duration::from_secs(59));
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    assert_eq!(w.sent.len(), before);
+}
+
+#[test]
+fn expired_entries_pick_up_a_changed_record() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "old")]);
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    let mut payload = RecordPayload::new("Database");
+    payload.fields.set("password", "new");
+    w.store(uid, "Production", &payload, 2);
+    w.advance(Duration::from_secs(60));
+    let op = w.client.get(uid);
+    let secret = w.run(op).unwrap();
+    assert_eq!((password(&secret), secret.revision), ("new", 2));
+}
+
+#[test]
+fn zero_ttl_disables_the_cache() {
+    let mut w = World::with_config(|c| {
+        c.cache = CachePolicy {
+            ttl: Duration::ZERO,
+            ..CachePolicy::default()
+        }
+    });
+    let uid = w.add_secret("Production", "Database", &[("password", "p")]);
+    for _ in 0..3 {
+        let op = w.client.get(uid);
+        w.run(op).unwrap();
+    }
+    assert_eq!(w.requests_to(&format!("/secrets/{uid}")), 3);
+}
+
+#[test]
+fn missing_secret_is_a_typed_error_with_its_uid() {
+    let mut w = World::new();
+    let uid: RecordUid = "AAAAAAAAAAAA".parse().unwrap();
+    let op = w.client.get(uid);
+    match w.run(op) {
+        Err(Error::SecretNotFound { uid: missing }) => assert_eq!(missing, "AAAAAAAAAAAA"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_401_on_a_reused_token_re_signs_once_and_succeeds() {
+    let mut w = World::new();
+    let a = w.add_secret("Production", "A", &[("password", "a")]);
+    let b = w.add_secret("Production", "B", &[("password", "b")]);
+    let op = w.client.get(a);
+    w.run(op).unwrap();
+    w.advance(Duration::from_secs(100));
+    let first_token = bearer(w.sent.last().unwrap()).unwrap();
+    let refused = Cell::new(false);
+    let op = w.client.get(b);
+    let secret = w
+        .drive(op, |w, request| {
+            if bearer(request).unwrap() == first_token {
+                refused.set(true);
+                return Ok(error(StatusCode::UNAUTHORIZED, "unauthorized"));
+            }
+            Ok(w.serve(request))
+        })
+        .unwrap();
+    assert!(refused.get());
+    assert_eq!(password(&secret), "b");
+}
+
+#[test]
+fn a_second_401_is_an_authentication_error() {
+    let mut w = World::new();
+    let a = w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.get(a);
+    w.run(op).unwrap();
+    w.advance(Duration::from_secs(100));
+    let b = w.add_secret("Production", "B", &[("password", "b")]);
+    let op = w.client.get(b);
+    let result = w.drive(op, |_, _| {
+        Ok(error(StatusCode::UNAUTHORIZED, "unauthorized"))
+    });
+    assert!(
+        matches!(
+            result,
+            Err(Error::AuthenticationFailed {
+                status: 401,
+                code: ErrorCode::Unauthorized
+            })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(
+        w.requests_to(&format!("/secrets/{b}")),
+        2,
+        "one retry with a fresh token, no more"
+    );
+}
+
+#[test]
+fn a_fresh_token_refused_is_not_retried() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.get(uid);
+    let result = w.drive(op, |_, _| {
+        Ok(error(StatusCode::UNAUTHORIZED, "token_expired"))
+    });
+    assert!(matches!(
+        result,
+        Err(Error::AuthenticationFailed {
+            code: ErrorCode::TokenExpired,
+            ..
+        })
+    ));
+    assert_eq!(w.sent.len(), 1);
+}
+
+#[test]
+fn a_429_waits_for_retry_after_then_succeeds() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    let limited = Cell::new(false);
+    let op = w.client.get(uid);
+    let secret = w
+        .drive(op, |w, request| {
+            if request.uri().path().ends_with("/folders") && !limited.replace(true) {
+                return Ok(error_with_retry_after(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    7,
+                ));
+            }
+            Ok(w.serve(request))
+        })
+        .unwrap();
+    assert_eq!(password(&secret), "a");
+    assert_eq!(w.slept, [Duration::from_secs(7)]);
+}
+
+#[test]
+fn a_503_backs_off_with_jitter_then_succeeds() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    let failures = Cell::new(0);
+    let op = w.client.get(uid);
+    w.drive(op, |w, request| {
+        if failures.get() < 2 {
+            failures.set(failures.get() + 1);
+            return Ok(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
+        }
+        Ok(w.serve(request))
+    })
+    .unwrap();
+    assert_eq!(w.slept.len(), 2);
+    assert!(w.slept[0] <= Duration::from_millis(200));
+    assert!(w.slept[1] <= Duration::from_millis(400));
+}
+
+#[test]
+fn retries_stop_after_the_configured_attempts() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.get(uid);
+    let result = w.drive(op, |_, _| Err(transport(TransportErrorKind::Connect)));
+    assert!(matches!(
+        result,
+        Err(Error::Transport {
+            kind: TransportErrorKind::Connect,
+            ..
+        })
+    ));
+    assert_eq!(w.sent.len(), RetryPolicy::default().max_attempts as usize);
+}
+
+#[test]
+fn errors_that_a_retry_cannot_fix_are_not_retried() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    for (status, code) in [
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+    ] {
+        w.sent.clear();
+        let op = w.client.get(uid);
+        let result = w.drive(op, move |_, _| Ok(error(status, code)));
+        assert_eq!(result.unwrap_err().status(), Some(status.as_u16()));
+        assert_eq!(w.sent.len(), 1);
+    }
+    w.sent.clear();
+    let op = w.client.get(uid);
+    let result = w.drive(op, |_, _| Err(transport(TransportErrorKind::Tls)));
+    assert!(matches!(
+        result,
+        Err(Error::Transport {
+            kind: TransportErrorKind::Tls,
+            ..
+        })
+    ));
+    assert_eq!(w.sent.len(), 1);
+}
+
+#[test]
+fn stale_entries_serve_within_max_stale_and_not_past_it() {
+    let mut w = World::with_config(|c| c.cache.max_stale = Some(Duration::from_secs(300)));
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    w.advance(Duration::from_secs(120));
+    let op = w.client.get(uid);
+    let secret = w
+        .drive(op, |_, _| {
+            Ok(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable"))
+        })
+        .unwrap();
+    assert_eq!(password(&secret), "a");
+    let op = w.client.get(uid);
+    let secret = w
+        .drive(op, |_, _| Err(transport(TransportErrorKind::Timeout)))
+        .unwrap();
+    assert_eq!(password(&secret), "a");
+    w.advance(Duration::from_secs(300));
+    let op = w.client.get(uid);
+    let result = w.drive(op, |_, _| {
+        Ok(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable"))
+    });
+    assert_eq!(result.unwrap_err().status(), Some(503));
+}
+
+#[test]
+fn without_max_stale_an_expired_entry_is_not_served_on_error() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    w.advance(Duration::from_secs(61));
+    let op = w.client.get(uid);
+    assert!(
+        w.drive(op, |_, _| Ok(error(StatusCode::BAD_GATEWAY, "internal")))
+            .is_err()
+    );
+}
+
+#[test]
+fn a_403_purges_the_entry_and_stale_is_never_served_after_it() {
+    let mut w = World::with_config(|c| c.cache.max_stale = Some(Duration::from_secs(300)));
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    assert_eq!(w.client.cached_secrets(), 1);
+    w.advance(Duration::from_secs(61));
+    let op = w.client.get(uid);
+    let result = w.drive(op, |_, _| Ok(error(StatusCode::FORBIDDEN, "forbidden")));
+    assert_eq!(result.unwrap_err().status(), Some(403));
+    assert_eq!(w.client.cached_secrets(), 0);
+    let op = w.client.get(uid);
+    assert!(
+        w.drive(op, |_, _| Ok(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable"
+        )))
+        .is_err()
+    );
+}
+
+#[test]
+fn a_record_served_under_another_uid_is_an_error_never_wrong_plaintext() {
+    let mut w = World::new();
+    let a = w.add_secret("Production", "A", &[("password", "a")]);
+    let b = w.add_secret("Production", "B", &[("password", "b")]);
+    let op = w.client.get(a);
+    let result = w.drive(op, |w, request| {
+        if request.uri().path().ends_with(&format!("/secrets/{a}")) {
+            // B's ciphertext relabelled as A.
+            let mut record = w.records[&b].clone();
+            record.uid = a;
+            return Ok(json(StatusCode::OK, &DataEnvelope::new(record)));
+        }
+        Ok(w.serve(request))
+    });
+    assert!(
+        matches!(result, Err(Error::Decryption { .. })),
+        "{result:?}"
+    );
+    assert_eq!(w.client.cached_secrets(), 0);
+}
+
+#[test]
+fn a_response_for_another_uid_is_refused() {
+    let mut w = World::new();
+    let a = w.add_secret("Production", "A", &[("password", "a")]);
+    let b = w.add_secret("Production", "B", &[("password", "b")]);
+    let op = w.client.get(a);
+    let result = w.drive(op, |w, request| {
+        if request.uri().path().ends_with(&format!("/secrets/{a}")) {
+            return Ok(w.record_response(&b));
+        }
+        Ok(w.serve(request))
+    });
+    assert!(
+        matches!(result, Err(Error::MalformedResponse { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_body_above_the_limit_is_refused() {
+    let mut w = World::with_config(|c| c.max_response_body = 1024);
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.get(uid);
+    let result = w.drive(op, |_, _| {
+        Ok(http::Response::builder()
+            .status(200)
+            .body(vec![b' '; 1025])
+            .unwrap())
+    });
+    assert!(
+        matches!(result, Err(Error::BodyTooLarge { limit: 1024 })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn garbage_bodies_are_typed_errors() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    for body in [
+        &b"<html>oops</html>"[..],
+        b"",
+        b"{\"data\":{}}",
+        b"{\"data\":[]}",
+    ] {
+        let op = w.client.get(uid);
+        let result = w.drive(op, |_, _| {
+            Ok(http::Response::builder()
+                .status(200)
+                .body(body.to_vec())
+                .unwrap())
+        });
+        assert!(
+            matches!(result, Err(Error::MalformedResponse { status: 200, .. })),
+            "{result:?}"
+        );
+    }
+}
+
+#[test]
+fn a_record_in_a_newly_granted_folder_reloads_the_folders_once() {
+    let mut w = World::new();
+    let a = w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.get(a);
+    w.run(op).unwrap();
+    w.add_folder("Staging", None, Access::Read);
+    let b = w.add_secret("Staging", "B", &[("password", "b")]);
+    let op = w.client.get(b);
+    assert_eq!(password(&w.run(op).unwrap()), "b");
+    assert_eq!(w.requests_to("/folders"), 2);
+}
+
+#[test]
+fn concurrent_gets_of_one_uid_share_one_request() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    // Load the folders first so that both reads go straight for the record.
+    w.client.clear_cache();
+    let op = w.client.list();
+    w.run(op).unwrap();
+    w.client.clear_cache();
+    w.sent.clear();
+
+    let mut leader = w.client.get(uid);
+    let mut follower = w.client.get(uid);
+    let request = match leader.step(&mut w.client, Input::Start, w.now, &mut w.rng) {
+        Step::Send(request) => request,
+        other => panic!("{other:?}"),
+    };
+    let join = follower.step(&mut w.client, Input::Start, w.now, &mut w.rng);
+    assert!(matches!(join, Step::Join(_)), "{join:?}");
+    let response = w.serve(&request);
+    let Step::Done(Ok(first)) =
+        leader.step(&mut w.client, Input::Response(response), w.now, &mut w.rng)
+    else {
+        panic!("leader did not finish");
+    };
+    let Step::Done(Ok(second)) = follower.step(&mut w.client, Input::Wake, w.now, &mut w.rng)
+    else {
+        panic!("follower did not finish from the cache");
+    };
+    assert_eq!(first, second);
+}
+
+#[test]
+fn an_abandoned_fetch_lets_waiting_reads_take_over() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.list();
+    w.run(op).unwrap();
+    w.client.clear_cache();
+    let mut leader = w.client.get(uid);
+    let mut follower = w.client.get(uid);
+    assert!(matches!(
+        leader.step(&mut w.client, Input::Start, w.now, &mut w.rng),
+        Step::Send(_)
+    ));
+    assert!(matches!(
+        follower.step(&mut w.client, Input::Start, w.now, &mut w.rng),
+        Step::Join(_)
+    ));
+    leader.abandon(&mut w.client);
+    assert!(matches!(
+        follower.step(&mut w.client, Input::Wake, w.now, &mut w.rng),
+        Step::Send(_)
+    ));
+}
+
+// ---- list -----------------------------------------------------------------------------------
+
+#[test]
+fn list_follows_cursors_across_three_pages() {
+    let mut w = World::new();
+    let uids: Vec<_> = (0..5)
+        .map(|i| w.add_secret("Production", &format!("S{i}"), &[("password", "p")]))
+        .collect();
+    let op = w.client.list();
+    let listed = w
+        .drive(op, |w, request| {
+            let path = request.uri().path();
+            if !path.ends_with("/secrets") {
+                return Ok(w.serve(request));
+            }
+            let query = wire::ListQuery::parse(request.uri().query().unwrap_or("")).unwrap();
+            let records: Vec<Record> = w.records.values().cloned().collect();
+            let (page, next) = match query.cursor.as_deref() {
+                None => (&records[0..2], Some("c/1 &x")),
+                Some("c/1 &x") => (&records[2..4], Some("c2")),
+                Some("c2") => (&records[4..], None),
+                other => panic!("{other:?}"),
+            };
+            Ok(json(
+                StatusCode::OK,
+                &wire::SecretList {
+                    data: page.to_vec(),
+                    next_cursor: next.map(String::from),
+                },
+            ))
+        })
+        .unwrap();
+    assert_eq!(listed.len(), 5);
+    let mut listed_uids: Vec<_> = listed.iter().map(|s| s.uid).collect();
+    listed_uids.sort();
+    let mut expected = uids.clone();
+    expected.sort();
+    assert_eq!(listed_uids, expected);
+    assert_eq!(w.requests_to("/secrets"), 3);
+    assert!(listed.iter().all(|s| s.folder_path == ["Production"]));
+    // Listing filled the cache: reads need no request.
+    let before = w.sent.len();
+    let op = w.client.get(uids[3]);
+    w.run(op).unwrap();
+    assert_eq!(w.sent.len(), before);
+}
+
+#[test]
+fn a_repeating_cursor_is_an_error_not_a_loop() {
+    let mut w = World::new();
+    w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.list();
+    let result = w.drive(op, |w, request| {
+        if request.uri().path().ends_with("/secrets") {
+            return Ok(json(
+                StatusCode::OK,
+                &wire::SecretList {
+                    data: vec![],
+                    next_cursor: Some("again".into()),
+                },
+            ));
+        }
+        Ok(w.serve(request))
+    });
+    assert!(matches!(result, Err(Error::MalformedResponse { .. })));
+}
+
+// ---- notation -------------------------------------------------------------------------------
+
+#[test]
+fn notation_resolves_many_references_with_one_listing() {
+    let mut w = World::new();
+    w.add_secret(
+        "Production",
+        "Database",
+        &[("username", "app"), ("password", "hunter2")],
+    );
+    let stripe = w.add_secret("Production", "Stripe API Key", &[("key", "sk_live")]);
+    let op = w.client.resolve_all([
+        "sy://Production/Database/field/password",
+        "sy://Production/Database/field/username",
+        "sy://Stripe API Key/uid",
+        &format!("sy://{stripe}/field/key"),
+        "sy://Production/Database/field/nope",
+        "sy://Production/Nothing/title",
+        "not a reference",
+    ]);
+    let results = w.run(op).unwrap();
+    assert_eq!(
+        results[0].as_ref().unwrap(),
+        &Selected::Secret("hunter2".into())
+    );
+    assert_eq!(results[1].as_ref().unwrap().expose(), "app");
+    assert_eq!(
+        results[2].as_ref().unwrap(),
+        &Selected::Plain(stripe.to_string())
+    );
+    assert_eq!(results[3].as_ref().unwrap().expose(), "sk_live");
+    assert!(
+        matches!(&results[4], Err(Error::Notation(NotationError::FieldNotFound { field, .. })) if field == "nope")
+    );
+    assert!(matches!(
+        &results[5],
+        Err(Error::Notation(NotationError::RecordNotFound { .. }))
+    ));
+    assert!(matches!(&results[6], Err(Error::Notation(_))));
+    assert_eq!(
+        w.requests_to("/secrets"),
+        1,
+        "one listing for every reference"
+    );
+    // The index is reused while fresh.
+    let op = w.client.notation("sy://Production/Database/field/password");
+    assert_eq!(w.run(op).unwrap()[0].as_ref().unwrap().expose(), "hunter2");
+    assert_eq!(w.requests_to("/secrets"), 1);
+}
+
+#[test]
+fn ambiguous_titles_name_candidate_uids_never_values() {
+    let mut w = World::new();
+    let a = w.add_secret("Production", "Twin", &[("password", "first-value")]);
+    w.add_folder("Staging", None, Access::Read);
+    let b = w.add_secret("Staging", "Twin", &[("password", "second-value")]);
+    let op = w.client.notation("sy://Twin/field/password");
+    let results = w.run(op).unwrap();
+    match &results[0] {
+        Err(error @ Error::Notation(NotationError::AmbiguousRecord { candidates, .. })) => {
+            let mut expected = vec![a, b];
+            expected.sort();
+            assert_eq!(candidates, &expected);
+            let text = error.to_string();
+            assert!(!text.contains("first-value") && !text.contains("second-value"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A folder path disambiguates.
+    let op = w.client.notation("sy://Staging/Twin/field/password");
+    assert_eq!(
+        w.run(op).unwrap()[0].as_ref().unwrap().expose(),
+        "second-value"
+    );
+}
+
+#[test]
+fn a_reference_to_a_secret_added_later_relists_once() {
+    let mut w = World::new();
+    w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.notation("sy://Production/A/field/password");
+    w.run(op).unwrap();
+    w.add_secret("Production", "B", &[("password", "b")]);
+    let op = w.client.notation("sy://Production/B/field/password");
+    assert_eq!(w.run(op).unwrap()[0].as_ref().unwrap().expose(), "b");
+    assert_eq!(w.requests_to("/secrets"), 2);
+}
+
+// ---- create ---------------------------------------------------------------------------------
+
+fn create_payload() -> RecordPayload {
+    let mut payload = RecordPayload::new("New Key");
+    payload.fields.set("token", "t0ken");
+    payload
+}
+
+fn accept_create(w: &mut World, request: &syvault_proto::step::Request) -> Record {
+    let body: wire::CreateSecretRequest = serde_json::from_slice(request.body()).unwrap();
+    let record = Record {
+        uid: body.uid,
+        folder_id: body.folder_id,
+        revision: 1,
+        encrypted_dek: body.encrypted_dek,
+        encrypted_data: body.encrypted_data,
+        created_at: "2026-01-01T00:00:00Z".into(),
+        updated_at: "2026-01-01T00:00:00Z".into(),
+    };
+    w.records.insert(record.uid, record.clone());
+    record
+}
+
+#[test]
+fn create_encrypts_posts_and_caches_the_new_secret() {
+    let mut w = World::new();
+    let folder = w.folder("Production").id;
+    let op = w.client.create(folder, create_payload());
+    let created = w
+        .drive(op, |w, request| {
+            if request.method() == Method::POST {
+                let record = accept_create(w, request);
+                return Ok(json(StatusCode::CREATED, &DataEnvelope::new(record)));
+            }
+            Ok(w.serve(request))
+        })
+        .unwrap();
+    assert_eq!(created.field("token").unwrap().expose(), "t0ken");
+    // The server holds only ciphertext, and the payload opens with the folder key under the UID.
+    let body = String::from_utf8(w.sent.last().unwrap().body().clone()).unwrap();
+    assert!(!body.contains("t0ken") && !body.contains("New Key"));
+    let stored = &w.records[&created.uid];
+    let opened = syvault_proto::record::open(
+        &created.uid,
+        &w.folder("Production").key,
+        stored.encrypted_dek.as_slice(),
+        stored.encrypted_data.as_slice(),
+    )
+    .unwrap();
+    assert_eq!(opened.fields.get("token").unwrap().expose(), "t0ken");
+    let before = w.sent.len();
+    let op = w.client.get(created.uid);
+    w.run(op).unwrap();
+    assert_eq!(w.sent.len(), before, "the new secret is cached");
+}
+
+#[test]
+fn a_retried_create_that_meets_its_own_record_succeeds() {
+    let mut w = World::new();
+    let folder = w.folder("Production").id;
+    let attempts = Cell::new(0);
+    let op = w.client.create(folder, create_payload());
+    let created = w
+        .drive(op, |w, request| {
+            if request.method() == Method::POST {
+                attempts.set(attempts.get() + 1);
+                if attempts.get() == 1 {
+                    // Stored, but the answer is lost.
+                    accept_create(w, request);
+                    return Err(transport(TransportErrorKind::ConnectionClosed));
+                }
+                return Ok(error(StatusCode::CONFLICT, "uid_conflict"));
+            }
+            Ok(w.serve(request))
+        })
+        .unwrap();
+    assert_eq!(created.field("token").unwrap().expose(), "t0ken");
+    assert_eq!(attempts.get(), 2);
+}
+
+#[test]
+fn a_retried_create_that_meets_someone_elses_record_fails() {
+    let mut w = World::new();
+    let folder = w.folder("Production").id;
+    let other = w.add_secret("Production", "Other", &[("password", "x")]);
+    let attempts = Cell::new(0);
+    let op = w.client.create(folder, create_payload());
+    let result = w.drive(op, |w, request| {
+        if request.method() == Method::POST {
+            attempts.set(attempts.get() + 1);
+            if attempts.get() == 1 {
+                return Err(transport(TransportErrorKind::Timeout));
+            }
+            // Someone else's record under the same UID.
+            let body: wire::CreateSecretRequest = serde_json::from_slice(request.body()).unwrap();
+            let mut theirs = w.records[&other].clone();
+            theirs.uid = body.uid;
+            w.records.insert(body.uid, theirs);
+            return Ok(error(StatusCode::CONFLICT, "uid_conflict"));
+        }
+        Ok(w.serve(request))
+    });
+    assert!(
+        matches!(&result, Err(e) if e.code() == Some(&ErrorCode::UidConflict)),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_read_only_folder_refuses_create() {
+    let mut w = World::new();
+    let folder = w.add_folder("Readonly", None, Access::Read);
+    let op = w.client.create(folder, create_payload());
+    let result = w.drive(op, |w, request| {
+        if request.method() == Method::POST {
+            return Ok(error(StatusCode::FORBIDDEN, "forbidden"));
+        }
+        Ok(w.serve(request))
+    });
+    assert_eq!(result.unwrap_err().code(), Some(&ErrorCode::Forbidden));
+}
+
+// ---- rotate ---------------------------------------------------------------------------------
+
+fn rotation(
+    id: Uuid,
+    uid: RecordUid,
+    status: RotationStatus,
+    revision: Option<u64>,
+    error: Option<&str>,
+) -> Rotation {
+    Rotation {
+        rotation_id: id,
+        uid,
+        status,
+        revision,
+        error: error.map(String::from),
+    }
+}
+
+#[test]
+fn rotation_polls_pending_running_completed_and_reads_past_the_cache() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "old")]);
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    let id = Uuid::from_u128(0x707);
+    let polls = Cell::new(0);
+    let op = w.client.rotate(uid);
+    let outcome = w
+        .drive(op, |w, request| {
+            let path = request.uri().path().to_owned();
+            if path.ends_with("/rotate") {
+                let mut r = json(
+                    StatusCode::ACCEPTED,
+                    &DataEnvelope::new(rotation(id, uid, RotationStatus::Pending, None, None)),
+                );
+                r.headers_mut().insert("retry-after", "1".parse().unwrap());
+                return Ok(r);
+            }
+            if path.contains("/rotations/") {
+                polls.set(polls.get() + 1);
+                let status = match polls.get() {
+                    1 => RotationStatus::Pending,
+                    2 => RotationStatus::Running,
+                    _ => {
+                        let mut payload = RecordPayload::new("Database");
+                        payload.fields.set("password", "new");
+                        w.store(uid, "Production", &payload, 2);
+                        return Ok(json(
+                            StatusCode::OK,
+                            &DataEnvelope::new(rotation(
+                                id,
+                                uid,
+                                RotationStatus::Completed,
+                                Some(2),
+                                None,
+                            )),
+                        ));
+                    }
+                };
+                return Ok(json(
+                    StatusCode::OK,
+                    &DataEnvelope::new(rotation(id, uid, status, None, None)),
+                ));
+            }
+            Ok(w.serve(request))
+        })
+        .unwrap();
+    assert_eq!(outcome.rotation_id, id);
+    assert_eq!(outcome.revision, 2);
+    assert_eq!(outcome.fields().get("password").unwrap().expose(), "new");
+    // No Retry-After on polls: 250 ms, then doubled.
+    assert_eq!(
+        w.slept,
+        [Duration::from_millis(250), Duration::from_millis(500)]
+    );
+    assert!(
+        w.sent
+            .last()
+            .unwrap()
+            .headers()
+            .get("if-none-match")
+            .is_none(),
+        "the new revision is read past the cache"
+    );
+    let op = w.client.get(uid);
+    assert_eq!(
+        password(&w.run(op).unwrap()),
+        "new",
+        "the cache holds the new credential"
+    );
+}
+
+#[test]
+fn a_running_rotation_is_adopted() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "old")]);
+    let id = Uuid::from_u128(0x808);
+    let op = w.client.rotate(uid);
+    let outcome = w
+        .drive(op, |w, request| {
+            let path = request.uri().path().to_owned();
+            if path.ends_with("/rotate") {
+                let body = format!(r#"{{"error":{{"code":"rotation_in_progress","message":"busy","details":{{"rotation_id":"{id}"}}}}}}"#);
+                return Ok(http::Response::builder().status(409).body(body.into_bytes()).unwrap());
+            }
+            if path.ends_with(&format!("/rotations/{id}")) {
+                return Ok(json(StatusCode::OK, &DataEnvelope::new(rotation(id, uid, RotationStatus::Completed, Some(1), None))));
+            }
+            Ok(w.serve(request))
+        })
+        .unwrap();
+    assert_eq!(outcome.rotation_id, id);
+}
+
+#[test]
+fn a_failed_rotation_is_a_typed_error() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "old")]);
+    let id = Uuid::from_u128(0x909);
+    let op = w.client.rotate(uid);
+    let result = w.drive(op, |_, request| {
+        if request.uri().path().ends_with("/rotate") {
+            return Ok(json(
+                StatusCode::ACCEPTED,
+                &DataEnvelope::new(rotation(id, uid, RotationStatus::Pending, None, None)),
+            ));
+        }
+        Ok(json(
+            StatusCode::OK,
+            &DataEnvelope::new(rotation(
+                id,
+                uid,
+                RotationStatus::Failed,
+                None,
+                Some("target refused"),
+            )),
+        ))
+    });
+    match result {
+        Err(Error::RotationFailed {
+            rotation_id,
+            message,
+        }) => assert_eq!((rotation_id, message.as_str()), (id, "target refused")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn rotation_past_the_deadline_times_out_with_its_id_and_can_resume() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "old")]);
+    let id = Uuid::from_u128(0xa0a);
+    let op = w.client.rotate(uid);
+    let start = w.now;
+    let result = w.drive(op, |_, request| {
+        if request.uri().path().ends_with("/rotate") {
+            return Ok(json(
+                StatusCode::ACCEPTED,
+                &DataEnvelope::new(rotation(id, uid, RotationStatus::Pending, None, None)),
+            ));
+        }
+        Ok(json(
+            StatusCode::OK,
+            &DataEnvelope::new(rotation(id, uid, RotationStatus::Running, None, None)),
+        ))
+    });
+    assert!(
+        matches!(result, Err(Error::RotationTimeout { rotation_id }) if rotation_id == id),
+        "{result:?}"
+    );
+    let waited = w.now.saturating_duration_since(start);
+    assert!(
+        waited <= Duration::from_secs(60) && waited > Duration::from_secs(55),
+        "{waited:?}"
+    );
+    // Resuming polls the same job without starting another.
+    let op = w.client.resume_rotation(uid, id);
+    let outcome = w
+        .drive(op, |w, request| {
+            assert!(!request.uri().path().ends_with("/rotate"));
+            if request.uri().path().contains("/rotations/") {
+                return Ok(json(
+                    StatusCode::OK,
+                    &DataEnvelope::new(rotation(id, uid, RotationStatus::Completed, Some(1), None)),
+                ));
+            }
+            Ok(w.serve(request))
+        })
+        .unwrap();
+    assert_eq!(outcome.rotation_id, id);
+}
+
+#[test]
+fn rotation_of_an_unconfigured_secret_is_an_api_error() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "old")]);
+    let op = w.client.rotate(uid);
+    let result = w.drive(op, |_, _| {
+        Ok(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rotation_not_configured",
+        ))
+    });
+    assert_eq!(
+        result.unwrap_err().code(),
+        Some(&ErrorCode::RotationNotConfigured)
+    );
+}
