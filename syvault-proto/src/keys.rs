@@ -276,4 +276,15 @@ mod tests {
         let compressed = public.0.to_sec1_point(true);
         assert!(ClientPublicKey::from_sec1(compressed.as_bytes()).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn key_parsing_never_panics(text in ".{0,200}", bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..140)) {
+            let _ = ClientKey::from_client_secret(&text);
+            let _ = ClientKey::from_client_secret(&encode_b64(&bytes));
+            let _ = ClientKey::from_client_secret(&format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----", encode_b64(&bytes)));
+            let _ = ClientPublicKey::from_sec1(&bytes);
+            let _ = ClientPublicKey::from_base64(&text);
+        }
+    }
 }
