@@ -966,3 +966,14 @@ fn rotation_of_an_unconfigured_secret_is_an_api_error() {
         Some(&ErrorCode::RotationNotConfigured)
     );
 }
+
+#[test]
+fn references_that_do_not_parse_need_no_listing() {
+    let mut w = World::new();
+    let op = w
+        .client
+        .resolve_all(["sy://Production//field/x", "https://nope"]);
+    let results = w.run(op).unwrap();
+    assert!(results.iter().all(|r| matches!(r, Err(Error::Notation(_)))));
+    assert!(w.sent.is_empty());
+}

@@ -73,7 +73,8 @@ impl ResolveNotation {
         rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Result<Selected>>> {
         let index_fresh = client.index_fresh_until.is_some_and(|until| now < until);
-        if !self.listed && !index_fresh {
+        let any_valid = self.references.iter().any(Result::is_ok);
+        if any_valid && !self.listed && !index_fresh {
             return self.list(client, now, rng);
         }
         let uids = self.resolve_uids(client);
