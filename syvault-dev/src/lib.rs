@@ -1,0 +1,63 @@
+//! `syvault-dev`: the reference server of the SyVault Secrets Manager protocol.
+//!
+//! SyVault's own server is not available at development time, so this crate serves
+//! `docs/protocol.md` faithfully, the way `vault server -dev` serves `HashiCorp` Vault users.
+//! Clients, examples and end-to-end tests run against it over real sockets. It is a library
+//! that tests embed and a binary (`syvault-dev serve`) people run locally.
+//!
+//! - [`DevServer`] serves every endpoint under `/api/sm/v1` over HTTP or HTTPS
+//!   ([`DevServerBuilder::tls_dir`]), in memory or persisted ([`DevServerBuilder::data_file`]).
+//! - [`Admin`] is the admin side ("web vault"): applications, clients and their one-time
+//!   tokens, folders, secrets, grants and rotation policies. It alone holds plaintext keys;
+//!   the HTTP layer stores and serves ciphertext only.
+//! - [`Faults`] switches failures on while the server runs, and [`Stats`] counts requests.
+//! - [`demo`] seeds demo data and bootstraps a client through the HTTP API.
+//!
+//! ```
+//! use syvault_dev::DevServer;
+//! use syvault_dev::wire::Access;
+//! use syvault_proto::record::RecordPayload;
+//!
+//! let server = DevServer::start_blocking(DevServer::builder())?;
+//! let admin = server.admin();
+//! let app = admin.create_application("Billing");
+//! let folder = admin.create_folder("Production", None)?;
+//! let mut payload = RecordPayload::new("Database");
+//! payload.fields.set("password", "hunter2");
+//! let uid = admin.create_secret(folder, &payload)?;
+//! let client = admin.create_client(app, "billing-service")?;
+//! admin.grant(client.client_id, folder, Access::Read)?;
+//! // Hand `client.token` (a `vft_…` one-time token) to the client, which bootstraps over HTTP:
+//! let seeded = server.seed_demo()?;
+//! assert_eq!(admin.read_secret(uid)?.fields.get("password").unwrap().expose(), "hunter2");
+//! # let _ = seeded;
+//! # Ok::<(), syvault_dev::Error>(())
+//! ```
+
+mod admin;
+mod auth;
+mod body;
+mod client;
+mod clock;
+pub mod demo;
+mod error;
+pub mod faults;
+mod lock;
+mod persist;
+mod random;
+mod rotation;
+mod routes;
+mod server;
+mod service;
+mod state;
+mod stats;
+mod tls;
+
+pub use admin::{Admin, DEFAULT_TOKEN_LIFETIME, NewClient};
+pub use error::{Error, Result};
+pub use faults::{Fault, FaultKind, FaultStatus, Faults};
+pub use rotation::{DEFAULT_ALPHABET, DEFAULT_LENGTH, MAX_LENGTH, RotationPolicy};
+pub use server::{DEFAULT_ROTATION_DELAY, DevServer, DevServerBuilder, RunningServer};
+pub use stats::Stats;
+/// The protocol's wire types, re-exported for convenience.
+pub use syvault_proto::wire;

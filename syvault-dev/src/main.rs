@@ -1,0 +1,144 @@
+//! `syvault-dev serve`: run the SyVault reference server locally.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use syvault_dev::wire::Access;
+use syvault_dev::{DevServer, Result};
+
+/// The SyVault Secrets Manager reference server, for tests and local development.
+#[derive(Debug, Parser)]
+#[command(name = "syvault-dev", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API under /api/sm/v1 until interrupted (Ctrl-C).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (loopback by default; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8200")]
+    addr: SocketAddr,
+    /// Persist the state, admin keys included, in this JSON file (mode 0600) and load it at
+    /// start. Without it the state lives in memory only.
+    #[arg(long, value_name = "FILE")]
+    data: Option<PathBuf>,
+    /// Seed demo data (folder "Production" with secrets "Database" and "Stripe API Key"),
+    /// bootstrap a demo client, write its credentials to --credentials and print a one-time
+    /// token for a second client.
+    #[arg(long)]
+    demo: bool,
+    /// Where --demo writes the demo client's credentials: a JSON object with the server URL,
+    /// the client id and the client secret (mode 0600).
+    #[arg(long, value_name = "FILE", default_value = "syvault-credentials.json")]
+    credentials: PathBuf,
+    /// Serve HTTPS with a development CA generated into (or reused from) this directory;
+    /// clients trust DIR/ca.pem. Plain HTTP without it.
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+    /// Milliseconds a rotation waits before each of its steps (pending, running, done).
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    rotation_delay_ms: u64,
+    /// Seconds a new one-time token stays valid.
+    #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+    token_lifetime_secs: u64,
+}
+
+fn main() -> ExitCode {
+    let level = std::env::var("SYVAULT_LOG")
+        .ok()
+        .and_then(|level| level.parse().ok())
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve(args) = Cli::parse().command;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("syvault-dev: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("syvault-dev: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let server = DevServer::builder()
+        .addr(args.addr)
+        .data_file(args.data)
+        .tls_dir(args.tls_dir.clone())
+        .rotation_delay(Duration::from_millis(args.rotation_delay_ms))
+        .token_lifetime(Duration::from_secs(args.token_lifetime_secs))
+        .start()
+        .await?;
+    println!("SyVault dev server listening on {}", server.url());
+    if let Some(dir) = &args.tls_dir {
+        println!("Clients must trust {}", dir.join("ca.pem").display());
+    }
+    if args.demo
+        && let Err(err) = demo(&server, &args.credentials).await
+    {
+        server.shutdown().await;
+        return Err(err);
+    }
+    stop_signal().await;
+    println!("Stopping");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM. A handler that cannot be installed counts
+/// as a signal, so the server still stops cleanly instead of running unstoppable.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn demo(server: &DevServer, credentials: &std::path::Path) -> Result<()> {
+    let seed = server.seed_demo().await?;
+    seed.credentials.write_to(credentials)?;
+    println!(
+        "Demo client {} bootstrapped; credentials written to {}",
+        seed.credentials.client_id,
+        credentials.display()
+    );
+    let admin = server.admin();
+    let second = admin.create_client(seed.application_id, "second demo client")?;
+    admin.grant(second.client_id, seed.folder_id, Access::Read)?;
+    // Printing the token is the point of --demo: it is for the person at the terminal.
+    println!(
+        "One-time token for a second client (read access to Production): {}",
+        second.token.expose()
+    );
+    Ok(())
+}

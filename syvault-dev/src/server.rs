@@ -1,0 +1,548 @@
+//! Starting, serving and stopping the server.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+use uuid::Uuid;
+
+use crate::admin::{Admin, AdminKeys, DEFAULT_TOKEN_LIFETIME};
+use crate::auth::Authenticator;
+use crate::demo::{self, DemoSeed};
+use crate::error::{Error, Result};
+use crate::faults::Faults;
+use crate::service::{self, App};
+use crate::state::{Store, VaultState};
+use crate::stats::Stats;
+use crate::{persist, rotation, tls};
+
+/// How long the rotation worker waits before each step unless configured otherwise.
+pub const DEFAULT_ROTATION_DELAY: Duration = Duration::from_millis(250);
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long open connections get to finish at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Settings of a server to start.
+///
+/// ```
+/// use std::time::Duration;
+/// use syvault_dev::DevServer;
+///
+/// let builder = DevServer::builder().rotation_delay(Duration::from_millis(10));
+/// # let _ = builder;
+/// ```
+#[derive(Clone, Debug)]
+pub struct DevServerBuilder {
+    addr: SocketAddr,
+    tls_dir: Option<PathBuf>,
+    data_file: Option<PathBuf>,
+    rotation_delay: Duration,
+    token_lifetime: Duration,
+}
+
+impl Default for DevServerBuilder {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            tls_dir: None,
+            data_file: None,
+            rotation_delay: DEFAULT_ROTATION_DELAY,
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+        }
+    }
+}
+
+impl DevServerBuilder {
+    /// The address to listen on; `127.0.0.1:0` (a free loopback port) by default.
+    #[must_use]
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Serve HTTPS with a development CA kept in `dir` (see the `tls` files described in the
+    /// crate documentation); plain HTTP when `None`, the default.
+    #[must_use]
+    pub fn tls_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.tls_dir = dir;
+        self
+    }
+
+    /// Persist the state in `file`, loading it at start if it exists; in memory when `None`,
+    /// the default.
+    #[must_use]
+    pub fn data_file(mut self, file: Option<PathBuf>) -> Self {
+        self.data_file = file;
+        self
+    }
+
+    /// How long a rotation waits before becoming `running`, and again before finishing.
+    #[must_use]
+    pub fn rotation_delay(mut self, delay: Duration) -> Self {
+        self.rotation_delay = delay;
+        self
+    }
+
+    /// How long new one-time tokens stay valid; 24 hours by default.
+    #[must_use]
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+
+    /// Starts the server on the current tokio runtime.
+    pub async fn start(self) -> Result<DevServer> {
+        let (vault, keys) = match &self.data_file {
+            Some(path) => persist::load(path)?.unwrap_or_default(),
+            None => (VaultState::default(), AdminKeys::default()),
+        };
+        let tls = self
+            .tls_dir
+            .as_deref()
+            .map(tls::load_or_generate)
+            .transpose()?;
+        let listener = TcpListener::bind(self.addr)
+            .await
+            .map_err(|e| Error::io(format!("binding {}", self.addr), e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("reading the bound address", e))?;
+        let url = server_url(tls.is_some(), addr);
+
+        let store = Arc::new(Store::new(vault));
+        let unfinished = reset_unfinished_rotations(&store);
+        let admin = Admin::new(keys, Arc::clone(&store), self.token_lifetime);
+        let (jobs, job_queue) = mpsc::unbounded_channel();
+        let faults = Faults::default();
+        let stats = Stats::default();
+        let app = Arc::new(App {
+            store: Arc::clone(&store),
+            auth: Authenticator::new(audiences(tls.is_some(), addr, &url)),
+            faults: faults.clone(),
+            stats: stats.clone(),
+            rotations: jobs.clone(),
+        });
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut tasks = vec![rotation::spawn_worker(
+            admin.clone(),
+            job_queue,
+            self.rotation_delay,
+            shutdown_rx.clone(),
+        )];
+        for rotation_id in unfinished {
+            let _ = jobs.send(rotation_id);
+        }
+        if let Some(path) = self.data_file {
+            persist::save(&path, &store, &admin.keys())?;
+            tasks.push(persist::spawn_saver(
+                path,
+                Arc::clone(&store),
+                admin.keys(),
+                shutdown_rx.clone(),
+            ));
+        }
+        let ca_pem = tls.as_ref().map(|tls| tls.ca_pem.clone());
+        let acceptor = tls.map(|tls| TlsAcceptor::from(tls.config));
+        tasks.push(tokio::spawn(accept_loop(
+            listener,
+            app,
+            acceptor,
+            shutdown_rx,
+        )));
+        tracing::info!(%url, "SyVault dev server listening");
+        Ok(DevServer {
+            handles: Handles {
+                url,
+                addr,
+                ca_pem,
+                admin,
+                faults,
+                stats,
+            },
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Starts the server on its own runtime thread, for blocking code. The server stops when
+    /// the returned value is dropped.
+    pub fn start_blocking(self) -> Result<RunningServer> {
+        RunningServer::start(self)
+    }
+}
+
+/// Rotations cut short by a stop start over from `pending`.
+fn reset_unfinished_rotations(store: &Store) -> Vec<Uuid> {
+    store.write(|vault| {
+        vault
+            .rotations
+            .iter_mut()
+            .filter(|(_, entry)| !entry.status.is_terminal())
+            .map(|(id, entry)| {
+                entry.status = syvault_proto::wire::RotationStatus::Pending;
+                *id
+            })
+            .collect()
+    })
+}
+
+fn server_url(https: bool, addr: SocketAddr) -> String {
+    let port = addr.port();
+    if https {
+        // The certificate names localhost; clients check the name they connect to.
+        return format!("https://localhost:{port}");
+    }
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => format!("http://127.0.0.1:{port}"),
+        IpAddr::V6(ip) if ip.is_unspecified() => format!("http://[::1]:{port}"),
+        IpAddr::V4(ip) => format!("http://{ip}:{port}"),
+        IpAddr::V6(ip) => format!("http://[{ip}]:{port}"),
+    }
+}
+
+/// The `aud` values accepted: the URL's origin and, on loopback, its other loopback names.
+fn audiences(https: bool, addr: SocketAddr, url: &str) -> Vec<String> {
+    let mut audiences = vec![url.to_owned()];
+    if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        let scheme = if https { "https" } else { "http" };
+        let port = addr.port();
+        for host in ["localhost", "127.0.0.1", "[::1]"] {
+            let alias = format!("{scheme}://{host}:{port}");
+            if !audiences.contains(&alias) {
+                audiences.push(alias);
+            }
+        }
+    }
+    audiences
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    app: Arc<App>,
+    tls: Option<TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(connection(stream, Arc::clone(&app), tls.clone(), shutdown.clone()));
+                }
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(listener);
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
+        connections.abort_all();
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    app: Arc<App>,
+    tls: Option<TlsAcceptor>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let Some(acceptor) = tls else {
+        return serve_connection(stream, app, shutdown).await;
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => serve_connection(stream, app, shutdown).await,
+        Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
+        Err(_) => tracing::debug!("TLS handshake timed out"),
+    }
+}
+
+async fn serve_connection<S>(io: S, app: Arc<App>, mut shutdown: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| service::serve(Arc::clone(&app), request));
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = shutdown.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(err) = result {
+        tracing::debug!(error = %err, "connection ended with an error");
+    }
+}
+
+/// What both server handles share.
+#[derive(Clone, Debug)]
+struct Handles {
+    url: String,
+    addr: SocketAddr,
+    ca_pem: Option<String>,
+    admin: Admin,
+    faults: Faults,
+    stats: Stats,
+}
+
+/// A server running on the caller's tokio runtime. Dropping it stops the server; prefer
+/// [`DevServer::shutdown`], which also waits for the last state save.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), syvault_dev::Error> {
+/// use syvault_dev::DevServer;
+///
+/// let server = DevServer::builder().start().await?;
+/// assert!(server.url().starts_with("http://127.0.0.1:"));
+/// let app = server.admin().create_application("Example");
+/// # let _ = app;
+/// server.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct DevServer {
+    handles: Handles,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl DevServer {
+    /// Settings for a new server.
+    pub fn builder() -> DevServerBuilder {
+        DevServerBuilder::default()
+    }
+
+    /// Starts a server on its own runtime thread; see [`DevServerBuilder::start_blocking`].
+    pub fn start_blocking(builder: DevServerBuilder) -> Result<RunningServer> {
+        RunningServer::start(builder)
+    }
+
+    /// The base URL, such as `http://127.0.0.1:41234` or `https://localhost:41234`. Its origin
+    /// is the `aud` the server expects in tokens.
+    pub fn url(&self) -> String {
+        self.handles.url.clone()
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.handles.addr
+    }
+
+    /// The PEM of the CA to trust, when serving HTTPS.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.handles.ca_pem.clone()
+    }
+
+    /// The admin side.
+    pub fn admin(&self) -> Admin {
+        self.handles.admin.clone()
+    }
+
+    /// The fault switches.
+    pub fn faults(&self) -> Faults {
+        self.handles.faults.clone()
+    }
+
+    /// The request counts.
+    pub fn stats(&self) -> Stats {
+        self.handles.stats.clone()
+    }
+
+    /// Seeds the demo data and bootstraps a demo client through the HTTP API.
+    pub async fn seed_demo(&self) -> Result<DemoSeed> {
+        let h = &self.handles;
+        demo::seed(&h.url, h.ca_pem.as_deref(), &h.admin).await
+    }
+
+    /// Stops accepting connections, lets open ones finish (briefly), stops the rotation worker
+    /// and writes the state a last time.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// A server running on a runtime thread of its own, for blocking tests and examples. Dropping
+/// it stops the server and waits for the thread.
+///
+/// ```
+/// use syvault_dev::DevServer;
+///
+/// let server = DevServer::start_blocking(DevServer::builder())?;
+/// assert!(server.url().starts_with("http://"));
+/// drop(server);
+/// # Ok::<(), syvault_dev::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct RunningServer {
+    handles: Handles,
+    runtime: Handle,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    fn start(builder: DevServerBuilder) -> Result<Self> {
+        let (ready, started) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("syvault-dev".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(err) => {
+                        let _ = ready.send(Err(Error::io("starting the runtime", err)));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match builder.start().await {
+                        Ok(server) => {
+                            let (stop, stopped) = oneshot::channel();
+                            let handles = server.handles.clone();
+                            if ready.send(Ok((handles, Handle::current(), stop))).is_ok() {
+                                let _ = stopped.await;
+                            }
+                            server.shutdown().await;
+                        }
+                        Err(err) => {
+                            let _ = ready.send(Err(err));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| Error::io("spawning the server thread", e))?;
+        let (handles, runtime, stop) = started
+            .recv()
+            .map_err(|_| Error::Runtime("the server thread ended before starting".into()))??;
+        Ok(Self {
+            handles,
+            runtime,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The base URL; see [`DevServer::url`].
+    pub fn url(&self) -> String {
+        self.handles.url.clone()
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.handles.addr
+    }
+
+    /// The PEM of the CA to trust, when serving HTTPS.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.handles.ca_pem.clone()
+    }
+
+    /// The admin side.
+    pub fn admin(&self) -> Admin {
+        self.handles.admin.clone()
+    }
+
+    /// The fault switches.
+    pub fn faults(&self) -> Faults {
+        self.handles.faults.clone()
+    }
+
+    /// The request counts.
+    pub fn stats(&self) -> Stats {
+        self.handles.stats.clone()
+    }
+
+    /// Seeds the demo data and bootstraps a demo client through the HTTP API, blocking until
+    /// done. Must not be called from inside an async runtime.
+    pub fn seed_demo(&self) -> Result<DemoSeed> {
+        let h = &self.handles;
+        self.runtime
+            .block_on(demo::seed(&h.url, h.ca_pem.as_deref(), &h.admin))
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_audiences() {
+        let v4: SocketAddr = "127.0.0.1:8200".parse().unwrap();
+        assert_eq!(server_url(false, v4), "http://127.0.0.1:8200");
+        assert_eq!(server_url(true, v4), "https://localhost:8200");
+        let v6: SocketAddr = "[::1]:8200".parse().unwrap();
+        assert_eq!(server_url(false, v6), "http://[::1]:8200");
+        assert_eq!(
+            audiences(false, v4, "http://127.0.0.1:8200"),
+            [
+                "http://127.0.0.1:8200",
+                "http://localhost:8200",
+                "http://[::1]:8200"
+            ]
+        );
+        let public: SocketAddr = "192.0.2.1:8200".parse().unwrap();
+        assert_eq!(
+            audiences(false, public, "http://192.0.2.1:8200"),
+            ["http://192.0.2.1:8200"]
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! The per-request pipeline around the endpoints: counting, faults, latency and logging.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::header::{HeaderValue, RETRY_AFTER};
+use http::{Request, StatusCode};
+use hyper::body::Incoming;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::auth::Authenticator;
+use crate::faults::{FaultKind, Faults};
+use crate::routes::{self, Answer, Failure};
+use crate::state::Store;
+use crate::stats::Stats;
+
+/// What request handlers can reach: ciphertext state, token checks, the fault switches and
+/// the rotation queue. No admin key material.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) store: Arc<Store>,
+    pub(crate) auth: Authenticator,
+    pub(crate) faults: Faults,
+    pub(crate) stats: Stats,
+    pub(crate) rotations: mpsc::UnboundedSender<Uuid>,
+}
+
+/// The error that makes hyper close a connection without answering (an injected fault).
+#[derive(Debug)]
+pub(crate) struct DropConnection;
+
+impl fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+/// Answers one request, applying any fault that is due.
+pub(crate) async fn serve(
+    app: Arc<App>,
+    request: Request<Incoming>,
+) -> Result<Answer, DropConnection> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    // Only the path is logged: the query may carry a cursor, and headers carry the token.
+    let path = request.uri().path().to_owned();
+    app.stats.record(method.as_str(), &path);
+    let fault = app.faults.take(&path);
+    let latency = app.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let answer = match fault {
+        Some(FaultKind::DropConnection) => {
+            tracing::info!(%method, %path, "dropping the connection (injected fault)");
+            return Err(DropConnection);
+        }
+        Some(FaultKind::Status {
+            status,
+            retry_after,
+        }) => {
+            let mut answer = Failure::new(status.code(), "injected fault").into_answer();
+            if let Some(secs) = retry_after {
+                answer
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(secs));
+            }
+            answer
+        }
+        Some(FaultKind::TruncateBody) => {
+            let (parts, body) = routes::handle(&app, request).await.into_parts();
+            Answer::from_parts(parts, body.truncate())
+        }
+        Some(FaultKind::CorruptCiphertext) | None => routes::handle(&app, request).await,
+    };
+    log(&method, &path, answer.status(), started);
+    Ok(answer)
+}
+
+fn log(method: &http::Method, path: &str, status: StatusCode, started: Instant) {
+    let elapsed_ms = started.elapsed().as_millis();
+    if status.is_server_error() {
+        tracing::warn!(%method, path, status = status.as_u16(), elapsed_ms, "request");
+    } else {
+        tracing::info!(%method, path, status = status.as_u16(), elapsed_ms, "request");
+    }
+}

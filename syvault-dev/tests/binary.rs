@@ -1,0 +1,174 @@
+//! The `syvault-dev` binary: `--help`, and `serve --demo` used with the credentials it writes.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Http, now_secs};
+use syvault_dev::demo::Credentials;
+use syvault_dev::wire::{FolderList, SecretList, paths};
+use syvault_proto::jwt::{self, Claims, canonical_audience};
+use syvault_proto::keys::ClientKey;
+use syvault_proto::{folder_key, record};
+
+const BIN: &str = env!("CARGO_BIN_EXE_syvault-dev");
+
+/// Kills the child when the test ends, even on a failed assertion.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let output = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for flag in [
+        "--addr",
+        "--data",
+        "--demo",
+        "--credentials",
+        "--tls-dir",
+        "--rotation-delay-ms",
+        "--token-lifetime-secs",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}
+
+#[tokio::test]
+async fn demo_credentials_work_against_the_running_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_running, creds) = start_demo(dir.path()).await;
+    read_demo_data(&creds).await;
+}
+
+/// Runs `serve --demo` on a free port and returns the credentials it wrote.
+async fn start_demo(dir: &std::path::Path) -> (Running, Credentials) {
+    let credentials_path = dir.join("credentials.json");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--demo", "--addr", &format!("127.0.0.1:{port}")])
+        .arg("--credentials")
+        .arg(&credentials_path)
+        .arg("--data")
+        .arg(dir.join("state.json"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+
+    // The token line comes after the credentials file is written.
+    let lines = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut seen = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let done = line.contains("vft_");
+            seen.push(line);
+            if done || Instant::now() > deadline {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    assert!(
+        lines[0].contains(&format!("http://127.0.0.1:{port}")),
+        "{lines:?}"
+    );
+    let token_line = lines.last().unwrap();
+    assert!(token_line.contains("vft_"), "{lines:?}");
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&credentials_path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&credentials_path).unwrap()).unwrap();
+    let mut members: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+    members.sort();
+    assert_eq!(members, ["client_id", "client_secret", "server"]);
+    let creds = Credentials::read_from(&credentials_path).unwrap();
+    (running, creds)
+}
+
+/// Reads and decrypts the demo folder and secrets with the demo client's credentials.
+async fn read_demo_data(creds: &Credentials) {
+    let key = ClientKey::from_client_secret(creds.client_secret.expose()).unwrap();
+    let now = now_secs();
+    let claims = Claims {
+        sub: creds.client_id,
+        aud: canonical_audience(&creds.server).unwrap(),
+        iat: now,
+        exp: now + 600,
+    };
+    let token = jwt::sign(&key, &claims);
+    let http = Http::new(&creds.server, None);
+    let folders: FolderList = http
+        .get(paths::folders(), token.expose())
+        .await
+        .expect(200)
+        .parse();
+    assert_eq!(folders.data.len(), 1);
+    let folder = &folders.data[0];
+    let folder_key = folder_key::unwrap(
+        &key,
+        &folder.folder_id,
+        &creds.client_id,
+        folder.encrypted_key.as_slice(),
+    )
+    .unwrap();
+    assert_eq!(
+        folder_key::open_name(&folder_key, folder.encrypted_name.as_slice()).unwrap(),
+        "Production"
+    );
+
+    let secrets: SecretList = http
+        .get(paths::secrets(), token.expose())
+        .await
+        .expect(200)
+        .parse();
+    let mut titles: Vec<String> = secrets
+        .data
+        .iter()
+        .map(|rec| {
+            let payload = record::open(
+                &rec.uid,
+                &folder_key,
+                rec.encrypted_dek.as_slice(),
+                rec.encrypted_data.as_slice(),
+            )
+            .unwrap();
+            if payload.title == "Database" {
+                let names: Vec<_> = payload.fields.names().collect();
+                assert_eq!(names, ["host", "port", "database", "username", "password"]);
+            }
+            payload.title
+        })
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["Database", "Stripe API Key"]);
+}
