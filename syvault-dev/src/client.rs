@@ -4,14 +4,16 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
-use http::{Method, Request, StatusCode, Uri};
+use http::header::HOST;
+use http::{Request, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+
+use syvault_proto::step::{Request as CoreRequest, Response as CoreResponse};
 
 use crate::error::{Error, Result};
 use crate::tls;
@@ -57,21 +59,20 @@ impl HttpClient {
         })
     }
 
-    /// Sends one request and reads the whole answer.
-    pub(crate) async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        bearer: Option<&str>,
-        body: Vec<u8>,
-    ) -> Result<(StatusCode, Bytes)> {
+    /// Sends a request the core built (absolute URI) and reads the whole answer.
+    pub(crate) async fn send(&self, request: CoreRequest) -> Result<CoreResponse> {
+        let (parts, body) = request.into_parts();
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
         let mut request = Request::builder()
-            .method(method)
+            .method(parts.method)
             .uri(path)
-            .header(HOST, &self.authority)
-            .header(CONTENT_TYPE, "application/json");
-        if let Some(token) = bearer {
-            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+            .header(HOST, &self.authority);
+        for (name, value) in &parts.headers {
+            request = request.header(name, value);
         }
         let request = request
             .body(Full::new(Bytes::from(body)))
@@ -94,7 +95,7 @@ impl HttpClient {
     }
 }
 
-async fn exchange<S>(stream: S, request: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes)>
+async fn exchange<S>(stream: S, request: Request<Full<Bytes>>) -> Result<CoreResponse>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -106,12 +107,12 @@ where
         .send_request(request)
         .await
         .map_err(|e| failure("sending the request", e))?;
-    let status = answer.status();
-    let body = Limited::new(answer.into_body(), MAX_ANSWER)
+    let (parts, body) = answer.into_parts();
+    let body = Limited::new(body, MAX_ANSWER)
         .collect()
         .await
         .map_err(|e| failure("reading the answer", e))?
         .to_bytes();
     driver.abort();
-    Ok((status, body))
+    Ok(CoreResponse::from_parts(parts, body.to_vec()))
 }

@@ -8,20 +8,15 @@
 //! `boot_key`, wrapped to the client's own public key and uploaded with `PUT /folder-keys`
 //! under a signed JWT.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
-use http::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
-use syvault_proto::bootstrap::OneTimeToken;
-use syvault_proto::jwt::{self, Claims, canonical_audience};
-use syvault_proto::keys::ClientKey;
+use syvault_proto::error::TransportErrorKind;
+use syvault_proto::model::Credentials;
+use syvault_proto::ops::Bootstrap;
 use syvault_proto::record::RecordPayload;
-use syvault_proto::wire::{
-    self, Access, Base64Bytes, BootstrapRequest, BootstrapResponse, FolderKeysUpload, paths,
-};
-use syvault_proto::{RecordUid, SecretString, folder_key};
+use syvault_proto::step::{Input, Step};
+use syvault_proto::wire::Access;
+use syvault_proto::{RecordUid, SecretString};
 use uuid::Uuid;
 
 use crate::admin::Admin;
@@ -32,35 +27,17 @@ use crate::persist::write_private;
 use crate::random::rng;
 use crate::rotation::RotationPolicy;
 
-/// Lifetime of the token that uploads the folder keys.
-const UPLOAD_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
-
-/// What a bootstrapped client needs to talk to the server: the JSON of the `--credentials`
-/// file, `{"server", "client_id", "client_secret"}`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Credentials {
-    /// The server's base URL.
-    pub server: String,
-    /// The client's id.
-    pub client_id: Uuid,
-    /// The client's private key in canonical form (base64 of PKCS#8 DER).
-    pub client_secret: SecretString,
+/// Writes credentials as the `--credentials` file: JSON, atomically, readable by the owner
+/// only (Unix).
+pub fn write_credentials(credentials: &Credentials, path: &Path) -> Result<()> {
+    write_private(path, credentials.to_json().as_bytes())
 }
 
-impl Credentials {
-    /// Writes the credentials as JSON, atomically and readable by the owner only (Unix).
-    pub fn write_to(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Demo(e.to_string()))?;
-        write_private(path, &json)
-    }
-
-    /// Reads credentials written by [`Credentials::write_to`].
-    pub fn read_from(path: &Path) -> Result<Self> {
-        let bytes =
-            std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|_| Error::Demo(format!("{} is not a credentials file", path.display())))
-    }
+/// Reads credentials written by [`write_credentials`].
+pub fn read_credentials(path: &Path) -> Result<Credentials> {
+    let json = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    Ok(Credentials::from_json(&json)?)
 }
 
 /// What [`seed`] created.
@@ -119,70 +96,31 @@ pub async fn seed(server_url: &str, ca_pem: Option<&str>, admin: &Admin) -> Resu
     })
 }
 
-/// Bootstraps a client with one-time token `token` as an SDK would, and returns its
-/// credentials.
+/// Bootstraps a client with one-time token `token` exactly as an SDK does: the core's
+/// [`Bootstrap`] operation driven over a plain HTTP/1.1 client.
 pub async fn bootstrap(
     server_url: &str,
     ca_pem: Option<&str>,
     token: &SecretString,
 ) -> Result<Credentials> {
     let http = HttpClient::new(server_url, ca_pem)?;
-    let key = ClientKey::generate(&mut rng());
-    let token_keys = OneTimeToken::parse(token.expose())?.derive();
-    let request = BootstrapRequest {
-        token: token_keys.request_token(),
-        public_key: Base64Bytes::from(key.public_key().to_sec1().as_slice()),
-    };
-    let (status, body) = http
-        .send(
-            Method::POST,
-            paths::bootstrap(),
-            None,
-            wire::to_body(&request),
-        )
-        .await?;
-    if status != StatusCode::OK {
-        return Err(Error::Demo(format!("bootstrap answered HTTP {status}")));
+    // The dev server may listen on any address it was told to; it is not a production vault.
+    let mut op = Bootstrap::new(server_url, token.expose()).allow_plain_http(true);
+    let mut input = Input::Start;
+    loop {
+        input = match op.step(input, clock::now(), &mut rng()) {
+            Step::Send(request) => match http.send(request).await {
+                Ok(response) => Input::Response(response),
+                Err(error) => Input::Failed(syvault_proto::Error::Transport {
+                    kind: TransportErrorKind::Other,
+                    message: error.to_string(),
+                }),
+            },
+            Step::Sleep(until) | Step::Join(until) => {
+                tokio::time::sleep(until.saturating_duration_since(clock::now())).await;
+                Input::Wake
+            }
+            Step::Done(result) => return Ok(result?),
+        };
     }
-    let answer: BootstrapResponse = wire::parse_body(status.as_u16(), &body)?;
-
-    let mut keys = BTreeMap::new();
-    for (folder_id, sealed) in &answer.encrypted_folder_keys {
-        let folder_key = token_keys.open_folder_key(folder_id, sealed.as_slice())?;
-        let wrapped = folder_key::wrap(
-            &folder_key,
-            folder_id,
-            &answer.client_id,
-            &key.public_key(),
-            &mut rng(),
-        );
-        keys.insert(*folder_id, Base64Bytes::from(wrapped));
-    }
-    let iat = clock::now().as_unix_secs();
-    let claims = Claims {
-        sub: answer.client_id,
-        aud: canonical_audience(server_url)?,
-        iat,
-        exp: iat + UPLOAD_TOKEN_LIFETIME.as_secs(),
-    };
-    let bearer = jwt::sign(&key, &claims);
-    let upload = wire::to_body(&FolderKeysUpload { keys });
-    let (status, _) = http
-        .send(
-            Method::PUT,
-            paths::folder_keys(),
-            Some(bearer.expose()),
-            upload,
-        )
-        .await?;
-    if status != StatusCode::NO_CONTENT {
-        return Err(Error::Demo(format!(
-            "folder key upload answered HTTP {status}"
-        )));
-    }
-    Ok(Credentials {
-        server: server_url.to_owned(),
-        client_id: answer.client_id,
-        client_secret: key.to_client_secret(),
-    })
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use syvault_dev::wire::Access;
-use syvault_dev::{DevServer, Result};
+use syvault_dev::{DevServer, Result, demo};
 
 /// The SyVault Secrets Manager reference server, for tests and local development.
 #[derive(Debug, Parser)]
@@ -126,7 +126,7 @@ async fn stop_signal() {
 
 async fn demo(server: &DevServer, credentials: &std::path::Path) -> Result<()> {
     let seed = server.seed_demo().await?;
-    seed.credentials.write_to(credentials)?;
+    demo::write_credentials(&seed.credentials, credentials)?;
     println!(
         "Demo client {} bootstrapped; credentials written to {}",
         seed.credentials.client_id,

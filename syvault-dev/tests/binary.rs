@@ -7,10 +7,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Http, now_secs};
-use syvault_dev::demo::Credentials;
+use syvault_dev::demo::read_credentials;
 use syvault_dev::wire::{FolderList, SecretList, paths};
 use syvault_proto::jwt::{self, Claims, canonical_audience};
 use syvault_proto::keys::ClientKey;
+use syvault_proto::model::Credentials;
 use syvault_proto::{folder_key, record};
 
 const BIN: &str = env!("CARGO_BIN_EXE_syvault-dev");
@@ -111,7 +112,7 @@ async fn start_demo(dir: &std::path::Path) -> (Running, Credentials) {
     let mut members: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
     members.sort();
     assert_eq!(members, ["client_id", "client_secret", "server"]);
-    let creds = Credentials::read_from(&credentials_path).unwrap();
+    let creds = read_credentials(&credentials_path).unwrap();
     (running, creds)
 }
 

@@ -13,7 +13,10 @@ use crate::folders::{FolderInfo, FolderStore};
 use crate::keys::ClientKey;
 use crate::model::Secret;
 use crate::notation::NotationIndex;
-use crate::ops::{CreateSecret, GetSecret, ListSecrets, ResolveNotation, RotateSecret};
+use crate::ops::{
+    CreateSecret, GetSecret, ListFolders, ListSecrets, ResolveNotation, ResolveReference,
+    RotateSecret,
+};
 use crate::record::{self, RecordPayload};
 use crate::time::Timestamp;
 use crate::uid::RecordUid;
@@ -165,8 +168,13 @@ impl Client {
     }
 
     /// Resolves one `sy://` reference.
-    pub fn notation(&self, reference: &str) -> ResolveNotation {
-        ResolveNotation::new([reference])
+    pub fn notation(&self, reference: &str) -> ResolveReference {
+        ResolveReference::new(reference)
+    }
+
+    /// Lists the folders granted to the client, refreshing their keys and names.
+    pub fn list_folders(&self) -> ListFolders {
+        ListFolders::new()
     }
 
     /// Resolves many `sy://` references with at most one listing, one result per reference.

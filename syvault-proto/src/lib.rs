@@ -26,6 +26,7 @@
 
 pub mod blob;
 pub mod bootstrap;
+pub mod builder;
 pub mod cache;
 mod client;
 pub mod config;

@@ -103,6 +103,29 @@ pub struct Credentials {
     pub client_secret: SecretString,
 }
 
+impl Credentials {
+    /// Reads credentials JSON. Errors name the position only: a message quoting the input could
+    /// quote the client secret.
+    pub fn from_json(json: &str) -> crate::Result<Self> {
+        serde_json::from_str(json).map_err(|e| {
+            crate::Error::invalid_input(
+                "credentials",
+                format!(
+                    "expected {{\"server\", \"client_id\", \"client_secret\"}} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })
+    }
+
+    /// The credentials as JSON, to store where the client will find them again.
+    pub fn to_json(&self) -> String {
+        // Strings and a UUID always serialize.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
@@ -149,5 +172,42 @@ impl Selected {
             Self::Secret(s) => s.expose(),
             Self::Plain(s) => s,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_errors_never_quote_the_input() {
+        let json = r#"{"server":"https://x","client_id":"hunter2-not-a-uuid","client_secret":"MIGHsecret"}"#;
+        let error = Credentials::from_json(json).unwrap_err().to_string();
+        assert!(
+            !error.contains("hunter2") && !error.contains("MIGH"),
+            "{error}"
+        );
+        let error =
+            Credentials::from_json(r#"{"server":"https://x","client_secret":7}"#).unwrap_err();
+        assert!(matches!(
+            error,
+            crate::Error::InvalidInput {
+                what: "credentials",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn credentials_round_trip_through_json() {
+        let credentials = Credentials {
+            server: "https://vault.example.com".into(),
+            client_id: Uuid::from_u128(1),
+            client_secret: "MIGH".into(),
+        };
+        assert_eq!(
+            Credentials::from_json(&credentials.to_json()).unwrap(),
+            credentials
+        );
     }
 }

@@ -594,7 +594,7 @@ fn notation_resolves_many_references_with_one_listing() {
     );
     // The index is reused while fresh.
     let op = w.client.notation("sy://Production/Database/field/password");
-    assert_eq!(w.run(op).unwrap()[0].as_ref().unwrap().expose(), "hunter2");
+    assert_eq!(w.run(op).unwrap().expose(), "hunter2");
     assert_eq!(w.requests_to("/secrets"), 1);
 }
 
@@ -605,8 +605,7 @@ fn ambiguous_titles_name_candidate_uids_never_values() {
     w.add_folder("Staging", None, Access::Read);
     let b = w.add_secret("Staging", "Twin", &[("password", "second-value")]);
     let op = w.client.notation("sy://Twin/field/password");
-    let results = w.run(op).unwrap();
-    match &results[0] {
+    match &w.run(op) {
         Err(error @ Error::Notation(NotationError::AmbiguousRecord { candidates, .. })) => {
             let mut expected = vec![a, b];
             expected.sort();
@@ -618,10 +617,7 @@ fn ambiguous_titles_name_candidate_uids_never_values() {
     }
     // A folder path disambiguates.
     let op = w.client.notation("sy://Staging/Twin/field/password");
-    assert_eq!(
-        w.run(op).unwrap()[0].as_ref().unwrap().expose(),
-        "second-value"
-    );
+    assert_eq!(w.run(op).unwrap().expose(), "second-value");
 }
 
 #[test]
@@ -632,7 +628,7 @@ fn a_reference_to_a_secret_added_later_relists_once() {
     w.run(op).unwrap();
     w.add_secret("Production", "B", &[("password", "b")]);
     let op = w.client.notation("sy://Production/B/field/password");
-    assert_eq!(w.run(op).unwrap()[0].as_ref().unwrap().expose(), "b");
+    assert_eq!(w.run(op).unwrap().expose(), "b");
     assert_eq!(w.requests_to("/secrets"), 2);
 }
 
@@ -976,4 +972,18 @@ fn references_that_do_not_parse_need_no_listing() {
     let results = w.run(op).unwrap();
     assert!(results.iter().all(|r| matches!(r, Err(Error::Notation(_)))));
     assert!(w.sent.is_empty());
+}
+
+#[test]
+fn list_folders_returns_decrypted_names_and_access() {
+    let mut w = World::new();
+    let staging = w.add_folder("Staging", Some(w.folder("Production").id), Access::Read);
+    let op = w.client.list_folders();
+    let folders = w.run(op).unwrap();
+    assert_eq!(folders.len(), 2);
+    let found = folders.iter().find(|f| f.folder_id == staging).unwrap();
+    assert_eq!(
+        (found.name.as_str(), found.access, found.parent_id),
+        ("Staging", Access::Read, Some(w.folder("Production").id))
+    );
 }

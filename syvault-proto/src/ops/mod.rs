@@ -50,7 +50,7 @@ pub use bootstrap::Bootstrap;
 pub use create::CreateSecret;
 pub use get::GetSecret;
 pub use list::ListSecrets;
-pub use resolve::ResolveNotation;
+pub use resolve::{ResolveNotation, ResolveReference};
 pub use rotate::RotateSecret;
 
 /// An operation on a [`Client`], driven one step at a time.
@@ -84,6 +84,38 @@ pub(crate) fn pending<T, U>(step: Step<T>) -> Result<Step<U>, Result<T>> {
         Step::Sleep(t) => Ok(Step::Sleep(t)),
         Step::Join(t) => Ok(Step::Join(t)),
         Step::Done(result) => Err(result),
+    }
+}
+
+/// Lists the folders granted to the client (`GET /folders`), unwrapping their keys and names
+/// into the client.
+#[derive(Debug)]
+pub struct ListFolders(LoadFolders);
+
+impl ListFolders {
+    pub(crate) fn new() -> Self {
+        Self(LoadFolders::new())
+    }
+}
+
+impl Operation for ListFolders {
+    type Output = Vec<crate::folders::FolderInfo>;
+
+    fn step(
+        &mut self,
+        client: &mut Client,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Self::Output> {
+        let step = match input {
+            Input::Start => self.0.start(client, now),
+            input => self.0.step(client, input, now, rng),
+        };
+        match pending(step) {
+            Ok(step) => step,
+            Err(result) => Step::Done(result.map(|()| client.folders())),
+        }
     }
 }
 

@@ -214,6 +214,41 @@ impl Operation for ResolveNotation {
     }
 }
 
+/// Resolves a single `sy://` reference: [`ResolveNotation`] with one result.
+#[derive(Debug)]
+pub struct ResolveReference(ResolveNotation);
+
+impl ResolveReference {
+    pub(crate) fn new(reference: &str) -> Self {
+        Self(ResolveNotation::new([reference]))
+    }
+}
+
+impl Operation for ResolveReference {
+    type Output = Selected;
+
+    fn step(
+        &mut self,
+        client: &mut Client,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Selected> {
+        match pending(self.0.step(client, input, now, rng)) {
+            Ok(step) => step,
+            Err(result) => Step::Done(result.and_then(|mut results| {
+                results
+                    .pop()
+                    .unwrap_or_else(|| Err(Error::invalid_input("reference", "no result")))
+            })),
+        }
+    }
+
+    fn abandon(&mut self, client: &mut Client) {
+        self.0.abandon(client);
+    }
+}
+
 /// Applies a selector to a decrypted secret.
 pub(crate) fn select(secret: &Secret, selector: &Selector) -> Result<Selected> {
     Ok(match selector {

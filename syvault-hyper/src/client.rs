@@ -1,0 +1,351 @@
+//! The async client and its `secrets()` handle.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use syvault_proto::folders::FolderInfo;
+use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
+use syvault_proto::ops::Operation;
+use syvault_proto::record::RecordPayload;
+use syvault_proto::{Client, Error, RecordUid, Result};
+use uuid::Uuid;
+
+use crate::builder::AsyncSyVaultClientBuilder;
+use crate::driver::{self, Shared};
+use crate::transport::Transport;
+
+/// An async SyVault Secrets Manager client for tokio.
+///
+/// It keeps the client's token, folder keys and a cache of decrypted secrets, and a pool of
+/// connections that closes when the last clone is dropped or [`AsyncSyVaultClient::close`] is
+/// called. It is `Clone + Send + Sync`: clones are cheap and share all of it, and tasks that
+/// read the same uncached secret at once share one request. Futures may be dropped at any
+/// point (a timeout, a `select!`) without disturbing other tasks.
+///
+/// ```no_run
+/// use syvault_hyper::AsyncSyVaultClient;
+///
+/// # async fn run() -> syvault_hyper::Result<()> {
+/// let client = AsyncSyVaultClient::from_env()?;
+/// let password = client.secrets().notation("sy://Production/Database/field/password").await?;
+/// let db = client.secrets().get("7Kj9mNpQ2xRs").await?;
+/// println!("{} has fields {:?}", db.title, db.fields.names().collect::<Vec<_>>());
+/// # let _ = password;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct AsyncSyVaultClient {
+    shared: Arc<Shared>,
+}
+
+impl AsyncSyVaultClient {
+    pub(crate) fn from_parts(core: Client, transport: Transport) -> Self {
+        Self {
+            shared: Arc::new(Shared::new(core, transport)),
+        }
+    }
+
+    /// Starts configuring a client.
+    ///
+    /// ```
+    /// let builder = syvault_hyper::AsyncSyVaultClient::builder().server("https://vault.example.com");
+    /// ```
+    pub fn builder() -> AsyncSyVaultClientBuilder {
+        AsyncSyVaultClientBuilder::new()
+    }
+
+    /// A client with default settings from `SY_SERVER`, `SY_CLIENT_ID` and `SY_CLIENT_SECRET`.
+    ///
+    /// ```no_run
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Self> {
+        Self::builder().with_env()?.build()
+    }
+
+    /// A client with default settings from bootstrap's credentials.
+    ///
+    /// ```no_run
+    /// use syvault_hyper::AsyncSyVaultClient;
+    ///
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let credentials = AsyncSyVaultClient::bootstrap("https://vault.example.com", "vft_…").await?;
+    /// let client = AsyncSyVaultClient::from_credentials(credentials)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_credentials(credentials: Credentials) -> Result<Self> {
+        Self::builder().credentials(credentials).build()
+    }
+
+    /// A client with default settings from a credentials JSON file, as bootstrap and
+    /// `syvault-dev --demo` write it.
+    ///
+    /// ```no_run
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_credentials_file("syvault.json")?;
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn from_credentials_file(path: impl AsRef<Path>) -> Result<Self> {
+        let json = std::fs::read_to_string(path).map_err(|e| Error::InvalidInput {
+            what: "credentials file",
+            reason: format!("cannot be read: {}", e.kind()),
+        })?;
+        Self::builder().credentials_json(&json)?.build()
+    }
+
+    /// Bootstraps a new client at `server` with a one-time token (`vft_…`) and returns the
+    /// credentials to store. Use [`AsyncSyVaultClient::bootstrap_with`] to trust an extra CA
+    /// or change timeouts.
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let credentials = syvault_hyper::AsyncSyVaultClient::bootstrap("https://vault.example.com", "vft_…").await?;
+    /// std::fs::write("syvault.json", credentials.to_json()).unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub async fn bootstrap(server: &str, one_time_token: &str) -> Result<Credentials> {
+        Self::bootstrap_with(&Self::builder().server(server), one_time_token).await
+    }
+
+    /// Bootstraps a new client at the builder's server with its transport settings (trusted
+    /// CAs, timeouts, plain-http opt-in) and retry policy. Client id and secret need not be set.
+    ///
+    /// ```no_run
+    /// use syvault_hyper::AsyncSyVaultClient;
+    ///
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let builder = AsyncSyVaultClient::builder()
+    ///     .server("https://vault.internal:8443")
+    ///     .add_root_certificates_pem(std::fs::read_to_string("ca.pem").unwrap());
+    /// let credentials = AsyncSyVaultClient::bootstrap_with(&builder, "vft_…").await?;
+    /// let client = builder.credentials(credentials).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn bootstrap_with(
+        builder: &AsyncSyVaultClientBuilder,
+        one_time_token: &str,
+    ) -> Result<Credentials> {
+        let op = builder.bootstrap_operation(one_time_token)?;
+        let transport = Transport::new(builder.transport_settings(), op.max_response_body())?;
+        driver::bootstrap(&transport, op).await
+    }
+
+    /// The secrets the client can see.
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// for summary in client.secrets().list().await? {
+    ///     println!("{} {}", summary.uid, summary.title);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn secrets(&self) -> Secrets<'_> {
+        Secrets { client: self }
+    }
+
+    /// The server URL requests go to.
+    ///
+    /// ```no_run
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// println!("talking to {}", client.server());
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn server(&self) -> String {
+        self.shared.lock().server().to_owned()
+    }
+
+    /// The client id.
+    ///
+    /// ```no_run
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// println!("client {}", client.client_id());
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn client_id(&self) -> Uuid {
+        self.shared.lock().client_id().unwrap_or_default()
+    }
+
+    /// How many decrypted secrets the cache holds.
+    ///
+    /// ```no_run
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// assert_eq!(client.cached_secrets(), 0);
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn cached_secrets(&self) -> usize {
+        self.shared.lock().cached_secrets()
+    }
+
+    /// Drops every cached secret (their memory is zeroized) and the notation index.
+    ///
+    /// ```no_run
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// client.clear_cache();
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn clear_cache(&self) {
+        self.shared.lock().clear_cache();
+    }
+
+    /// Closes the pooled connections now, for every clone (requests in flight finish first).
+    /// Later calls fail with an [`Error::Transport`] error; cached secrets are dropped.
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// client.close();
+    /// assert!(client.secrets().list().await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn close(&self) {
+        self.shared.transport.close();
+        self.shared.lock().clear_cache();
+    }
+}
+
+/// The operations on secrets, from [`AsyncSyVaultClient::secrets`]. Each future completes when
+/// the operation is done, retries included.
+#[derive(Clone, Copy, Debug)]
+pub struct Secrets<'a> {
+    client: &'a AsyncSyVaultClient,
+}
+
+impl Secrets<'_> {
+    async fn run<O: Operation>(self, op: impl FnOnce(&Client) -> O) -> Result<O::Output> {
+        let op = op(&self.client.shared.lock());
+        self.client.shared.run(op).await
+    }
+
+    /// Lists every secret visible to the client (metadata only, sorted by folder and title).
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// let titles: Vec<String> = client.secrets().list().await?.into_iter().map(|s| s.title).collect();
+    /// # Ok(()) }
+    /// ```
+    pub async fn list(&self) -> Result<Vec<SecretSummary>> {
+        self.run(Client::list).await
+    }
+
+    /// Reads one secret by UID, from the cache while it is fresh. An unknown UID is
+    /// [`Error::SecretNotFound`]. Concurrent reads of one UID share one request.
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// let secret = client.secrets().get("7Kj9mNpQ2xRs").await?;
+    /// let password = secret.field("password").map(|p| p.expose().to_owned());
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self, uid: &str) -> Result<Secret> {
+        let uid: RecordUid = uid.parse()?;
+        self.run(|core| core.get(uid)).await
+    }
+
+    /// Resolves one `sy://` reference, such as `sy://Production/Database/field/password`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// let password = client.secrets().notation("sy://Production/Database/field/password").await?;
+    /// connect_to_db(password.expose());
+    /// # fn connect_to_db(_: &str) {}
+    /// # Ok(()) }
+    /// ```
+    pub async fn notation(&self, reference: &str) -> Result<Selected> {
+        self.run(|core| core.notation(reference)).await
+    }
+
+    /// Resolves many references with at most one listing; one result per reference, in order.
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// let results = client.secrets().resolve_all(&[
+    ///     "sy://Production/Database/field/login",
+    ///     "sy://Production/Database/field/password",
+    /// ]).await?;
+    /// for result in results {
+    ///     println!("{}", if result.is_ok() { "resolved" } else { "missing" });
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn resolve_all<S: AsRef<str>>(
+        &self,
+        references: &[S],
+    ) -> Result<Vec<Result<Selected>>> {
+        self.run(|core| core.resolve_all(references)).await
+    }
+
+    /// Creates a secret in a folder the client may write to, and returns it with its new UID.
+    ///
+    /// ```no_run
+    /// use syvault_hyper::RecordPayload;
+    ///
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// let folders = client.secrets().folders().await?;
+    /// let folder = folders.iter().find(|f| f.name == "Staging").unwrap();
+    /// let mut payload = RecordPayload::new("Cache");
+    /// payload.fields.set("password", "s3cret");
+    /// let secret = client.secrets().create(folder.folder_id, payload).await?;
+    /// println!("created {}", secret.uid);
+    /// # Ok(()) }
+    /// ```
+    pub async fn create(&self, folder_id: Uuid, payload: RecordPayload) -> Result<Secret> {
+        self.run(|core| core.create(folder_id, payload)).await
+    }
+
+    /// Rotates a secret's credential on the server and waits for the outcome, which carries
+    /// the secret with its new value. A timeout ([`Error::RotationTimeout`]) can be resumed
+    /// with [`Secrets::resume_rotation`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// let outcome = client.secrets().rotate("7Kj9mNpQ2xRs").await?;
+    /// println!("now at revision {}", outcome.revision);
+    /// # Ok(()) }
+    /// ```
+    pub async fn rotate(&self, uid: &str) -> Result<RotationOutcome> {
+        let uid: RecordUid = uid.parse()?;
+        self.run(|core| core.rotate(uid)).await
+    }
+
+    /// Waits again for a rotation that timed out.
+    ///
+    /// ```no_run
+    /// use syvault_hyper::Error;
+    ///
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// let outcome = match client.secrets().rotate("7Kj9mNpQ2xRs").await {
+    ///     Err(Error::RotationTimeout { rotation_id }) => {
+    ///         client.secrets().resume_rotation("7Kj9mNpQ2xRs", rotation_id).await?
+    ///     }
+    ///     other => other?,
+    /// };
+    /// # Ok(()) }
+    /// ```
+    pub async fn resume_rotation(&self, uid: &str, rotation_id: Uuid) -> Result<RotationOutcome> {
+        let uid: RecordUid = uid.parse()?;
+        self.run(|core| core.resume_rotation(uid, rotation_id))
+            .await
+    }
+
+    /// The folders granted to the client, with their decrypted names and access.
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// for folder in client.secrets().folders().await? {
+    ///     println!("{} ({:?})", folder.name, folder.access);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn folders(&self) -> Result<Vec<FolderInfo>> {
+        self.run(Client::list_folders).await
+    }
+}

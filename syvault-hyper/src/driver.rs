@@ -1,0 +1,145 @@
+//! The loop that runs the core's operations: step under the lock, then send, sleep or wait
+//! without it. The lock is a `std` mutex held only for one synchronous step, never across an
+//! await.
+
+use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use syvault_proto::model::Credentials;
+use syvault_proto::ops::{Bootstrap, Operation};
+use syvault_proto::rand_core::UnwrapErr;
+use syvault_proto::step::{Input, Request, Step};
+use syvault_proto::{Client, Result, Timestamp};
+use tokio::sync::Notify;
+use tokio::sync::futures::Notified;
+
+use crate::transport::Transport;
+
+/// What every clone of a client shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    core: Mutex<Client>,
+    /// Notified whenever an operation ends, so that operations waiting on another one's fetch
+    /// (`Step::Join`) look again.
+    finished: Notify,
+    pub(crate) transport: Transport,
+}
+
+/// The operating system's random number generator; it only fails if the OS cannot provide
+/// randomness at all, which no client could survive.
+pub(crate) fn rng() -> UnwrapErr<getrandom::SysRng> {
+    UnwrapErr(getrandom::SysRng)
+}
+
+fn now() -> Timestamp {
+    Timestamp::from(SystemTime::now())
+}
+
+async fn sleep_until(until: Timestamp) {
+    tokio::time::sleep(until.saturating_duration_since(now())).await;
+}
+
+/// What to do after a step, decided while the lock was held.
+enum Next<'a, T> {
+    Send(Request),
+    Sleep(Timestamp),
+    Join(Timestamp, Pin<Box<Notified<'a>>>),
+    Done(Result<T>),
+}
+
+impl Shared {
+    pub(crate) fn new(core: Client, transport: Transport) -> Self {
+        Self {
+            core: Mutex::new(core),
+            finished: Notify::new(),
+            transport,
+        }
+    }
+
+    /// The core state. A panic in another task does not leave it half-updated in a way that
+    /// matters more than losing the client would, so poisoning is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Client> {
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `op` to completion. Dropping the future part-way abandons the operation cleanly.
+    pub(crate) async fn run<O: Operation>(&self, op: O) -> Result<O::Output> {
+        let mut running = Running {
+            op,
+            shared: self,
+            done: false,
+        };
+        let mut input = Input::Start;
+        loop {
+            let next = {
+                let mut core = self.lock();
+                match running.op.step(&mut core, input, now(), &mut rng()) {
+                    Step::Send(request) => Next::Send(request),
+                    Step::Sleep(until) => Next::Sleep(until),
+                    Step::Join(until) => {
+                        // Registered before the lock is released: a fetch that ends after this
+                        // step cannot be missed.
+                        let mut notified = Box::pin(self.finished.notified());
+                        notified.as_mut().enable();
+                        Next::Join(until, notified)
+                    }
+                    Step::Done(result) => {
+                        running.done = true;
+                        Next::Done(result)
+                    }
+                }
+            };
+            input = match next {
+                Next::Send(request) => self.transport.send(request).await,
+                Next::Sleep(until) => {
+                    sleep_until(until).await;
+                    Input::Wake
+                }
+                Next::Join(until, notified) => {
+                    let wait = until.saturating_duration_since(now());
+                    // Either outcome means "look again".
+                    let _ = tokio::time::timeout(wait, notified).await;
+                    Input::Wake
+                }
+                Next::Done(result) => {
+                    self.finished.notify_waiters();
+                    return result;
+                }
+            };
+        }
+    }
+}
+
+/// An operation in progress. If its future is dropped before it finished, it tells the core,
+/// so that operations waiting on its fetch take over instead of waiting in vain.
+struct Running<'a, O: Operation> {
+    op: O,
+    shared: &'a Shared,
+    done: bool,
+}
+
+impl<O: Operation> Drop for Running<'_, O> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.op.abandon(&mut self.shared.lock());
+            self.shared.finished.notify_waiters();
+        }
+    }
+}
+
+/// Runs a bootstrap, which needs no client state.
+pub(crate) async fn bootstrap(transport: &Transport, mut op: Bootstrap) -> Result<Credentials> {
+    let mut input = Input::Start;
+    loop {
+        let step = op.step(input, now(), &mut rng());
+        input = match step {
+            Step::Send(request) => transport.send(request).await,
+            Step::Sleep(until) | Step::Join(until) => {
+                sleep_until(until).await;
+                Input::Wake
+            }
+            Step::Done(result) => return result,
+        };
+    }
+}

@@ -1,0 +1,51 @@
+//! Asynchronous SyVault Secrets Manager client for tokio.
+//!
+//! [`AsyncSyVaultClient`] runs the Sans-IO operations of [`syvault_proto`] over hyper 1 with
+//! rustls (HTTP/1.1, pooled connections): it only sends the requests the core builds, sleeps
+//! when the core asks, and hands every answer back. Tokens, decryption, caching, retries,
+//! notation and rotation polling all happen in the core. The client is `Clone + Send + Sync`,
+//! concurrent reads of one secret share one request, and every future is cancel-safe.
+//!
+//! ```no_run
+//! use syvault_hyper::AsyncSyVaultClient;
+//!
+//! #[tokio::main]
+//! async fn main() -> syvault_hyper::Result<()> {
+//!     // Once, with the one-time token from the web vault:
+//!     let credentials = AsyncSyVaultClient::bootstrap("https://vault.example.com", "vft_…").await?;
+//!     let client = AsyncSyVaultClient::from_credentials(credentials)?;
+//!
+//!     let password = client.secrets().notation("sy://Production/Database/field/password").await?;
+//!     let task = {
+//!         let client = client.clone();
+//!         tokio::spawn(async move { client.secrets().list().await })
+//!     };
+//!     for summary in task.await.expect("task")? {
+//!         println!("{} {:?} {}", summary.uid, summary.folder_path, summary.title);
+//!     }
+//!     # let _ = password;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Secret values are [`SecretString`]s: `Debug` and `Display` print `[redacted]`, and reading
+//! one takes an explicit [`SecretString::expose`].
+
+mod builder;
+mod client;
+mod driver;
+mod transport;
+
+pub use builder::AsyncSyVaultClientBuilder;
+pub use client::{AsyncSyVaultClient, Secrets};
+pub use syvault_proto as proto;
+pub use syvault_proto::builder::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
+pub use syvault_proto::config::RotationPolicy;
+pub use syvault_proto::error::{ErrorCode, TransportErrorKind};
+pub use syvault_proto::folders::FolderInfo;
+pub use syvault_proto::jwt::TokenMode;
+pub use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
+pub use syvault_proto::record::{Fields, RecordPayload};
+pub use syvault_proto::retry::RetryPolicy;
+pub use syvault_proto::{Error, RecordUid, Result, SecretString};
+pub use uuid::Uuid;

@@ -1,0 +1,308 @@
+//! HTTP/1.1 over a pooled hyper client with rustls: TLS roots, timeouts, bounded bodies, and
+//! transport failures classified for the core's retry rules.
+
+use std::error::Error as StdError;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::RootCertStore;
+use syvault_proto::builder::TransportSettings;
+use syvault_proto::error::TransportErrorKind;
+use syvault_proto::step::{Input, Request, Response};
+use syvault_proto::{Error, Result};
+
+/// How long an idle pooled connection is kept.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest transport message kept in an error.
+const MAX_MESSAGE: usize = 300;
+
+type Pool = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A pooled hyper client, or nothing once the client was closed.
+pub(crate) struct Transport {
+    pool: Mutex<Option<Pool>>,
+    request_timeout: Duration,
+    /// Bodies are read up to one byte past the core's limit, so the core can tell "too large".
+    read_limit: usize,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport").finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// Builds the pool. No runtime is needed until the first request.
+    pub(crate) fn new(settings: &TransportSettings, max_response_body: usize) -> Result<Self> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(settings.connect_timeout));
+        let https = HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config(&settings.extra_roots_pem)?)
+            // Which schemes are allowed is the core's decision (https, or http to loopback).
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let pool = HyperClient::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(https);
+        Ok(Self {
+            pool: Mutex::new(Some(pool)),
+            request_timeout: settings.request_timeout,
+            read_limit: max_response_body.saturating_add(1),
+        })
+    }
+
+    /// Sends one request and reads its answer within the request timeout, or reports why that
+    /// failed.
+    pub(crate) async fn send(&self, request: Request) -> Input {
+        let pool = self
+            .pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(pool) = pool else {
+            return Input::Failed(closed());
+        };
+        let request = request.map(|body| Full::new(Bytes::from(body)));
+        match tokio::time::timeout(
+            self.request_timeout,
+            exchange(&pool, request, self.read_limit),
+        )
+        .await
+        {
+            Ok(Ok(response)) => Input::Response(response),
+            Ok(Err(error)) => Input::Failed(error),
+            Err(_) => Input::Failed(Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                message: format!("no complete answer within {:?}", self.request_timeout),
+            }),
+        }
+    }
+
+    /// Drops the pool: idle connections close now, busy ones when their request ends. Later
+    /// requests are refused.
+    pub(crate) fn close(&self) {
+        drop(
+            self.pool
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+    }
+}
+
+async fn exchange(
+    pool: &Pool,
+    request: http::Request<Full<Bytes>>,
+    limit: usize,
+) -> Result<Response> {
+    let response = pool.request(request).await.map_err(|e| classify(&e))?;
+    let (parts, mut body) = response.into_parts();
+    let mut bytes = Vec::new();
+    // Stop at the limit: the rest of an oversized body is never buffered.
+    while bytes.len() < limit {
+        match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    bytes.extend_from_slice(data);
+                }
+            }
+            Some(Err(error)) => return Err(classify(&error)),
+        }
+    }
+    bytes.truncate(limit);
+    Ok(Response::from_parts(parts, bytes))
+}
+
+/// The error of a request on a closed client.
+pub(crate) fn closed() -> Error {
+    Error::Transport {
+        kind: TransportErrorKind::Other,
+        message: "the client was closed".to_owned(),
+    }
+}
+
+/// rustls on *ring*, trusting the Mozilla roots plus the configured CAs.
+fn tls_config(extra_roots_pem: &[String]) -> Result<rustls::ClientConfig> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    let invalid = |reason: &str| Error::InvalidInput {
+        what: "root certificate PEM",
+        reason: reason.to_owned(),
+    };
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+    for pem in extra_roots_pem {
+        let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| invalid("not valid PEM"))?;
+        if certs.is_empty() {
+            return Err(invalid("contains no CERTIFICATE block"));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|_| invalid("not a usable CA certificate"))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| invalid("no TLS protocol version available"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// Maps a hyper failure to the core's transport error: the first cause in the chain that
+/// tells the class of failure decides it. Messages come from hyper, rustls and the OS and never
+/// include headers, so no token leaks.
+fn classify(error: &(dyn StdError + 'static)) -> Error {
+    let mut kind = None;
+    let mut message = String::new();
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        kind = kind.or_else(|| kind_of(current));
+        let text = current.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+        cause = next_cause(current);
+    }
+    let connect = error
+        .downcast_ref::<hyper_util::client::legacy::Error>()
+        .is_some_and(hyper_util::client::legacy::Error::is_connect);
+    let fallback = if connect {
+        TransportErrorKind::Connect
+    } else {
+        TransportErrorKind::Other
+    };
+    if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE) {
+        message.truncate(cut);
+    }
+    Error::Transport {
+        kind: kind.unwrap_or(fallback),
+        message,
+    }
+}
+
+/// The next cause: what an I/O error wraps (which its `source()` skips, and where a failed
+/// TLS handshake keeps its rustls error), else the error's source.
+fn next_cause<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    if let Some(inner) = error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+    {
+        return Some(inner);
+    }
+    error.source()
+}
+
+fn kind_of(error: &(dyn StdError + 'static)) -> Option<TransportErrorKind> {
+    use std::io::ErrorKind as Io;
+
+    if error.is::<rustls::Error>() {
+        return Some(TransportErrorKind::Tls);
+    }
+    if let Some(io) = error.downcast_ref::<std::io::Error>() {
+        return match io.kind() {
+            Io::ConnectionRefused
+            | Io::HostUnreachable
+            | Io::NetworkUnreachable
+            | Io::AddrNotAvailable
+            | Io::NetworkDown => Some(TransportErrorKind::Connect),
+            Io::TimedOut => Some(TransportErrorKind::Timeout),
+            Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
+                Some(TransportErrorKind::ConnectionClosed)
+            }
+            _ => None,
+        };
+    }
+    if let Some(hyper) = error.downcast_ref::<hyper::Error>() {
+        if hyper.is_timeout() {
+            return Some(TransportErrorKind::Timeout);
+        }
+        if hyper.is_incomplete_message() || hyper.is_canceled() || hyper.is_closed() {
+            return Some(TransportErrorKind::ConnectionClosed);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(error: &(dyn StdError + 'static)) -> TransportErrorKind {
+        match classify(error) {
+            Error::Transport { kind, .. } => kind,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn causes_deep_in_the_chain_decide_the_kind() {
+        use std::io::{Error as IoError, ErrorKind as Io};
+        #[derive(Debug)]
+        struct Wrapper(IoError);
+        impl std::fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("tcp connect error")
+            }
+        }
+        impl StdError for Wrapper {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        assert_eq!(
+            kind(&Wrapper(IoError::from(Io::ConnectionRefused))),
+            TransportErrorKind::Connect
+        );
+        assert_eq!(
+            kind(&Wrapper(IoError::from(Io::TimedOut))),
+            TransportErrorKind::Timeout
+        );
+        assert_eq!(
+            kind(&Wrapper(IoError::from(Io::ConnectionReset))),
+            TransportErrorKind::ConnectionClosed
+        );
+        let tls = IoError::new(
+            Io::InvalidData,
+            rustls::Error::General("bad certificate".into()),
+        );
+        assert_eq!(kind(&Wrapper(IoError::other(tls))), TransportErrorKind::Tls);
+        assert_eq!(
+            kind(&Wrapper(IoError::from(Io::PermissionDenied))),
+            TransportErrorKind::Other
+        );
+        let Error::Transport { message, .. } =
+            classify(&Wrapper(IoError::from(Io::ConnectionRefused)))
+        else {
+            unreachable!()
+        };
+        assert!(message.starts_with("tcp connect error: "), "{message}");
+    }
+
+    #[test]
+    fn root_pems_must_hold_a_certificate() {
+        assert!(tls_config(&[String::new()]).is_err());
+        let garbage = "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_owned();
+        assert!(tls_config(&[garbage]).is_err());
+        assert!(tls_config(&[]).is_ok());
+    }
+}

@@ -1,0 +1,124 @@
+//! The loop that runs the core's operations: step under the lock, then send, sleep or wait
+//! without it.
+
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use syvault_proto::ops::{Bootstrap, Operation};
+use syvault_proto::rand_core::UnwrapErr;
+use syvault_proto::step::{Input, Step};
+use syvault_proto::{Client, Result, Timestamp};
+
+use crate::transport::Transport;
+
+/// What every clone of a client shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    core: Mutex<Client>,
+    /// Signalled whenever an operation ends, so that operations waiting on another one's fetch
+    /// (`Step::Join`) look again.
+    finished: Condvar,
+    pub(crate) transport: Transport,
+}
+
+/// The operating system's random number generator; it only fails if the OS cannot provide
+/// randomness at all, which no client could survive.
+pub(crate) fn rng() -> UnwrapErr<getrandom::SysRng> {
+    UnwrapErr(getrandom::SysRng)
+}
+
+fn now() -> Timestamp {
+    Timestamp::from(SystemTime::now())
+}
+
+fn sleep_until(until: Timestamp) {
+    std::thread::sleep(until.saturating_duration_since(now()));
+}
+
+impl Shared {
+    pub(crate) fn new(core: Client, transport: Transport) -> Self {
+        Self {
+            core: Mutex::new(core),
+            finished: Condvar::new(),
+            transport,
+        }
+    }
+
+    /// The core state. A panic in another thread does not leave it half-updated in a way that
+    /// matters more than losing the client would, so poisoning is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Client> {
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `op` to completion.
+    pub(crate) fn run<O: Operation>(&self, op: O) -> Result<O::Output> {
+        let mut running = Running {
+            op,
+            shared: self,
+            done: false,
+        };
+        let mut input = Input::Start;
+        loop {
+            let mut core = self.lock();
+            input = match running.op.step(&mut core, input, now(), &mut rng()) {
+                Step::Send(request) => {
+                    drop(core);
+                    self.transport.send(request)
+                }
+                Step::Sleep(until) => {
+                    drop(core);
+                    sleep_until(until);
+                    Input::Wake
+                }
+                Step::Join(until) => {
+                    // Waiting releases the lock atomically, so a finish cannot slip in between
+                    // the step that saw the other fetch and the wait.
+                    let timeout = until.saturating_duration_since(now());
+                    drop(self.finished.wait_timeout(core, timeout));
+                    Input::Wake
+                }
+                Step::Done(result) => {
+                    running.done = true;
+                    drop(core);
+                    self.finished.notify_all();
+                    return result;
+                }
+            };
+        }
+    }
+}
+
+/// An operation in progress. If it is dropped before it finished (a panic unwinding through the
+/// loop), it tells the core so that operations waiting on its fetch take over.
+struct Running<'a, O: Operation> {
+    op: O,
+    shared: &'a Shared,
+    done: bool,
+}
+
+impl<O: Operation> Drop for Running<'_, O> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.op.abandon(&mut self.shared.lock());
+            self.shared.finished.notify_all();
+        }
+    }
+}
+
+/// Runs a bootstrap, which needs no client state.
+pub(crate) fn bootstrap(
+    transport: &Transport,
+    mut op: Bootstrap,
+) -> Result<syvault_proto::model::Credentials> {
+    let mut input = Input::Start;
+    loop {
+        input = match op.step(input, now(), &mut rng()) {
+            Step::Send(request) => transport.send(request),
+            Step::Sleep(until) | Step::Join(until) => {
+                sleep_until(until);
+                Input::Wake
+            }
+            Step::Done(result) => return result,
+        };
+    }
+}

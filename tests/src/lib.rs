@@ -1,0 +1,59 @@
+//! End-to-end tests of the SyVault clients.
+//!
+//! One scenario suite ([`scenarios`]) runs against both clients: each scenario is a function
+//! generic over [`sdk::Sdk`], implemented by the blocking [`sdk::Blocking`] (syvault-ureq) and the
+//! async [`sdk::Async`] (syvault-hyper, driven from a tokio runtime). [`scenario_tests!`] turns
+//! the suite into `#[test]` functions for one driver. Every scenario starts its own
+//! [`vault::Vault`]: a `syvault-dev` server on a free loopback port, seeded through its admin
+//! side, reached over real TCP (and TLS in one scenario).
+//!
+//! ```no_run
+//! use syvault_tests::sdk::Blocking;
+//!
+//! syvault_tests::scenarios::list_get_and_notation::<Blocking>();
+//! ```
+
+// A test harness reports failures by panicking, as assertions do; every function may.
+#![allow(clippy::missing_panics_doc)]
+
+pub mod fake;
+pub mod scenarios;
+pub mod sdk;
+pub mod vault;
+
+/// Generates one `#[test]` per scenario for the given [`sdk::Sdk`] driver.
+///
+/// ```no_run
+/// mod ureq {
+///     syvault_tests::scenario_tests!(syvault_tests::sdk::Blocking);
+/// }
+/// ```
+#[macro_export]
+macro_rules! scenario_tests {
+    ($sdk:ty) => {
+        $crate::scenario_tests!(@each $sdk;
+            bootstrap_from_one_time_token,
+            list_get_and_notation,
+            batch_resolve_uses_one_listing,
+            create_then_get,
+            rotate_completes_and_replaces_the_cached_password,
+            cache_hit_does_not_reach_the_server,
+            ttl_expiry_revalidates_with_304,
+            stale_if_error_while_the_server_answers_503,
+            wrong_key_fails_authentication,
+            unknown_uid_is_secret_not_found,
+            read_only_folder_refuses_create,
+            concurrent_gets_share_one_request,
+            tls_with_the_generated_ca,
+            close_releases_pooled_connections,
+        );
+    };
+    (@each $sdk:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::scenarios::$name::<$sdk>();
+            }
+        )*
+    };
+}

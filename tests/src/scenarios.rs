@@ -1,0 +1,525 @@
+//! The scenario suite. Each function runs one scenario against the client `S` and panics on
+//! failure; [`crate::scenario_tests!`] makes them `#[test]`s.
+
+use std::thread::sleep;
+use std::time::Duration;
+
+use syvault_dev::{Fault, FaultStatus};
+use syvault_proto::error::{ErrorCode, TransportErrorKind};
+use syvault_proto::model::{Credentials, Selected};
+use syvault_proto::notation::NotationError;
+use syvault_proto::record::RecordPayload;
+use syvault_proto::wire::{Access, RotationStatus};
+use syvault_proto::{Error, SecretString};
+
+use crate::fake::FakeServer;
+use crate::sdk::{Sdk, SdkClient, Settings};
+use crate::vault::{API_KEY, DB_PASSWORD, DB_USER, Vault};
+
+const PASSWORD_REF: &str = "sy://Production/Database/field/password";
+
+/// Bootstrap turns the one-time token into working credentials, exactly once.
+pub fn bootstrap_from_one_time_token<S: Sdk>() {
+    let vault = Vault::start();
+    let settings = vault.settings();
+    let token = vault.client.token.expose();
+    let credentials = S::bootstrap(&vault.url(), token, &settings).expect("bootstrap");
+    assert_eq!(credentials.client_id, vault.client.client_id);
+    assert_eq!(credentials.server, vault.url());
+    assert!(!format!("{credentials:?}").contains(credentials.client_secret.expose()));
+
+    let reused =
+        S::bootstrap(&vault.url(), token, &settings).expect_err("a one-time token works once");
+    assert!(
+        matches!(reused, Error::AuthenticationFailed { status: 401, .. }),
+        "{reused:?}"
+    );
+    assert!(!format!("{reused} {reused:?}").contains(token));
+
+    let client = S::connect(&vault.save(&credentials), &settings).expect("connect");
+    let folders: Vec<_> = client
+        .folders()
+        .expect("folders")
+        .into_iter()
+        .map(|f| (f.name, f.access))
+        .collect();
+    assert_eq!(folders.len(), 2);
+    assert!(
+        folders.contains(&("Production".to_owned(), Access::ReadWrite)),
+        "{folders:?}"
+    );
+    assert!(
+        folders.contains(&("Archive".to_owned(), Access::Read)),
+        "{folders:?}"
+    );
+}
+
+/// Listing, reading by UID and resolving notation return the seeded values; `Debug` hides them.
+pub fn list_get_and_notation<S: Sdk>() {
+    let vault = Vault::start();
+    let client = vault.client::<S>(&vault.settings());
+
+    let list = client.list().expect("list");
+    let entries: Vec<_> = list
+        .iter()
+        .map(|s| (s.folder_path.join("/"), s.title.as_str()))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("Archive".to_owned(), "Old Key"),
+            ("Production".to_owned(), "Database"),
+            ("Production".to_owned(), "Stripe API Key"),
+        ]
+    );
+    assert_eq!(list[1].uid, vault.database);
+
+    let secret = client.get(vault.database.as_str()).expect("get");
+    assert_eq!(secret.title, "Database");
+    assert_eq!(
+        secret.field("password").expect("password").expose(),
+        DB_PASSWORD
+    );
+    assert_eq!(
+        secret.field("username").expect("username").expose(),
+        DB_USER
+    );
+    assert!(!format!("{secret:?}").contains(DB_PASSWORD));
+
+    let password = client.notation(PASSWORD_REF).expect("notation");
+    assert!(matches!(password, Selected::Secret(_)), "{password:?}");
+    assert_eq!(password.expose(), DB_PASSWORD);
+    let title = client
+        .notation(&format!("sy://{}/title", vault.stripe))
+        .expect("by UID");
+    assert_eq!(title, Selected::Plain("Stripe API Key".to_owned()));
+}
+
+/// A batch resolves with one listing, one result per reference, errors per reference.
+pub fn batch_resolve_uses_one_listing<S: Sdk>() {
+    let vault = Vault::start();
+    let client = vault.client::<S>(&vault.settings());
+    let stats = vault.stats();
+    stats.reset();
+
+    let results = client
+        .resolve_all(&[
+            PASSWORD_REF,
+            "sy://Production/Database/field/username",
+            "sy://Production/Stripe API Key/field/api_key",
+            "sy://Production/Missing/field/password",
+            "sy://Production/Database/field/pin",
+        ])
+        .expect("resolve_all");
+    let values: Vec<_> = results[..3]
+        .iter()
+        .map(|r| r.as_ref().expect("resolved").expose())
+        .collect();
+    assert_eq!(values, [DB_PASSWORD, DB_USER, API_KEY]);
+    assert!(
+        matches!(
+            &results[3],
+            Err(Error::Notation(NotationError::RecordNotFound { .. }))
+        ),
+        "{:?}",
+        results[3]
+    );
+    assert!(
+        matches!(&results[4], Err(Error::Notation(NotationError::FieldNotFound { field, .. })) if field == "pin"),
+        "{:?}",
+        results[4]
+    );
+    assert_eq!(
+        stats.count("GET", "/api/sm/v1/secrets"),
+        1,
+        "one listing for the batch"
+    );
+    assert_eq!(stats.count("GET", &Vault::secret_path(&vault.database)), 0);
+
+    // Within the TTL, the index and the cache answer without the server.
+    let again = client.resolve_all(&[PASSWORD_REF]).expect("resolve_all");
+    assert_eq!(again[0].as_ref().expect("resolved").expose(), DB_PASSWORD);
+    assert_eq!(stats.count("GET", "/api/sm/v1/secrets"), 1);
+    assert_eq!(stats.count("GET", &Vault::secret_path(&vault.database)), 0);
+}
+
+/// A created secret is stored encrypted for its folder and reads back the same.
+pub fn create_then_get<S: Sdk>() {
+    let vault = Vault::start();
+    let client = vault.client::<S>(&vault.settings());
+
+    let mut payload = RecordPayload::new("Cache");
+    payload.fields.set("host", "cache.internal");
+    payload.fields.set("password", "fresh-cache-password");
+    payload.notes = SecretString::from("created by the end-to-end suite");
+    let created = client.create(vault.production, payload).expect("create");
+    assert_eq!(created.folder_id, vault.production);
+    assert_eq!(created.title, "Cache");
+    assert_eq!(vault.field(created.uid, "password"), "fresh-cache-password");
+
+    // From the server, not from the cache that the create filled.
+    client.clear_cache();
+    let read = client.get(created.uid.as_str()).expect("get");
+    assert_eq!(read, created);
+    assert_eq!(read.notes.expose(), "created by the end-to-end suite");
+    let listed = client.list().expect("list");
+    assert!(
+        listed
+            .iter()
+            .any(|s| s.uid == created.uid && s.folder_path == ["Production"])
+    );
+    let resolved = client
+        .notation("sy://Production/Cache/field/host")
+        .expect("notation");
+    assert_eq!(resolved.expose(), "cache.internal");
+}
+
+/// Rotation completes with a new password that the cache then serves instead of the old one.
+pub fn rotate_completes_and_replaces_the_cached_password<S: Sdk>() {
+    let vault = Vault::start();
+    let client = vault.client::<S>(&vault.settings());
+    let uid = vault.database.as_str();
+    let before = client.get(uid).expect("get");
+
+    let outcome = client.rotate(uid).expect("rotate");
+    assert_eq!(outcome.status, RotationStatus::Completed);
+    assert!(outcome.revision > before.revision);
+    let rotated = outcome
+        .fields()
+        .get("password")
+        .expect("password")
+        .expose()
+        .to_owned();
+    assert_ne!(rotated, DB_PASSWORD);
+    assert_eq!(rotated.len(), 24);
+    assert_eq!(rotated, vault.field(vault.database, "password"));
+    assert_eq!(
+        outcome.fields().get("username").expect("username").expose(),
+        DB_USER
+    );
+
+    let after = client.get(uid).expect("get after rotation");
+    assert_eq!(after.field("password").expect("password").expose(), rotated);
+    assert_eq!(
+        client.notation(PASSWORD_REF).expect("notation").expose(),
+        rotated
+    );
+}
+
+/// Reads served from the cache never reach the server.
+pub fn cache_hit_does_not_reach_the_server<S: Sdk>() {
+    let vault = Vault::start();
+    let client = vault.client::<S>(&vault.settings());
+    let first = client.get(vault.database.as_str()).expect("get");
+    client.list().expect("list");
+    let stats = vault.stats();
+    stats.reset();
+
+    for _ in 0..5 {
+        assert_eq!(
+            client.get(vault.database.as_str()).expect("cached get"),
+            first
+        );
+    }
+    assert_eq!(
+        client.notation(PASSWORD_REF).expect("notation").expose(),
+        DB_PASSWORD
+    );
+    assert_eq!(
+        client
+            .get(vault.stripe.as_str())
+            .expect("listed, so cached")
+            .title,
+        "Stripe API Key"
+    );
+    assert_eq!(stats.total(), 0, "{:?}", stats.snapshot());
+    assert_eq!(client.cached_secrets(), 3);
+    let debug = format!("{client:?}");
+    assert!(
+        !debug.contains(DB_PASSWORD) && !debug.contains(API_KEY),
+        "{debug}"
+    );
+}
+
+/// An expired entry is revalidated with `If-None-Match`: unchanged, the server answers 304 and
+/// sends no record; changed, the new revision is fetched.
+pub fn ttl_expiry_revalidates_with_304<S: Sdk>() {
+    let ttl = Duration::from_millis(400);
+    let vault = Vault::start();
+    let client = vault.client::<S>(&Settings {
+        cache_ttl: ttl,
+        ..vault.settings()
+    });
+    let uid = vault.database.as_str();
+    let path = Vault::secret_path(&vault.database);
+    let first = client.get(uid).expect("get");
+    let (stats, faults) = (vault.stats(), vault.faults());
+    stats.reset();
+
+    sleep(ttl + Duration::from_millis(100));
+    // A corruption fault is only consumed by an answer that carries a record.
+    faults.inject(Fault::corrupt_ciphertext().on_path(path.clone()));
+    let second = client.get(uid).expect("revalidated");
+    assert_eq!(second, first);
+    assert_eq!(
+        stats.count("GET", &path),
+        1,
+        "the expired entry went to the server"
+    );
+    assert_eq!(
+        faults.pending(),
+        1,
+        "the server answered 304 without a record"
+    );
+    faults.clear();
+
+    let mut changed = vault
+        .admin
+        .read_secret(vault.database)
+        .expect("admin reads");
+    changed.fields.set("password", "changed-by-the-admin");
+    vault
+        .admin
+        .update_secret(vault.database, &changed)
+        .expect("admin updates");
+    assert_eq!(
+        client.get(uid).expect("renewed entry").field("password"),
+        first.field("password")
+    );
+    assert_eq!(stats.count("GET", &path), 1, "the 304 renewed the TTL");
+
+    sleep(ttl + Duration::from_millis(100));
+    let third = client.get(uid).expect("refetched");
+    assert_eq!(
+        third.field("password").expect("password").expose(),
+        "changed-by-the-admin"
+    );
+    assert_eq!(stats.count("GET", &path), 2);
+}
+
+/// With `max_stale`, an expired secret is served while the server answers 503; a secret that
+/// was never cached still fails with the server's status.
+pub fn stale_if_error_while_the_server_answers_503<S: Sdk>() {
+    let ttl = Duration::from_millis(300);
+    let vault = Vault::start();
+    let mut settings = Settings {
+        cache_ttl: ttl,
+        max_stale: Some(Duration::from_secs(60)),
+        ..vault.settings()
+    };
+    settings.retry.max_attempts = 2;
+    let client = vault.client::<S>(&settings);
+    let fresh = client.get(vault.database.as_str()).expect("get");
+    sleep(ttl + Duration::from_millis(100));
+
+    let (stats, faults) = (vault.stats(), vault.faults());
+    stats.reset();
+    faults.inject(
+        Fault::status(FaultStatus::ServiceUnavailable)
+            .times(100)
+            .retry_after(None)
+            .on_path("/api/sm/v1/secrets"),
+    );
+    let stale = client.get(vault.database.as_str()).expect("served stale");
+    assert_eq!(stale, fresh);
+    assert_eq!(
+        stats.count("GET", &Vault::secret_path(&vault.database)),
+        2,
+        "asked the server, with one retry, before serving stale"
+    );
+
+    let error = client
+        .get(vault.stripe.as_str())
+        .expect_err("nothing cached to fall back on");
+    assert!(
+        matches!(&error, Error::Api(api) if api.status == 503 && api.code == ErrorCode::Unavailable),
+        "{error:?}"
+    );
+    faults.clear();
+    assert_eq!(
+        client
+            .get(vault.stripe.as_str())
+            .expect("server is back")
+            .title,
+        "Stripe API Key"
+    );
+}
+
+/// A client whose key is not the bootstrapped one gets an authentication error.
+pub fn wrong_key_fails_authentication<S: Sdk>() {
+    let vault = Vault::start();
+    let settings = vault.settings();
+    let credentials =
+        S::bootstrap(&vault.url(), vault.client.token.expose(), &settings).expect("bootstrap");
+    let wrong = Credentials {
+        client_secret: syvault_proto::keys::ClientKey::generate(&mut crate::fake::rng())
+            .to_client_secret(),
+        ..credentials
+    };
+    let client = S::connect(&vault.save(&wrong), &settings).expect("connect");
+    for error in [
+        client.list().expect_err("list with a wrong key"),
+        client
+            .get(vault.database.as_str())
+            .expect_err("get with a wrong key"),
+    ] {
+        assert!(
+            matches!(error, Error::AuthenticationFailed { status: 401, .. }),
+            "{error:?}"
+        );
+        assert!(!error.is_retryable());
+    }
+}
+
+/// An unknown UID is `SecretNotFound` naming it; a malformed one never reaches the server.
+pub fn unknown_uid_is_secret_not_found<S: Sdk>() {
+    let vault = Vault::start();
+    let client = vault.client::<S>(&vault.settings());
+    for error in [
+        client.get("AAAAAAAAAAAA").expect_err("unknown UID"),
+        client.rotate("AAAAAAAAAAAA").expect_err("unknown UID"),
+    ] {
+        match &error {
+            Error::SecretNotFound { uid } => assert_eq!(uid, "AAAAAAAAAAAA"),
+            other => panic!("expected SecretNotFound, got {other:?}"),
+        }
+        assert_eq!(error.status(), Some(404));
+    }
+    let stats = vault.stats();
+    stats.reset();
+    let error = client.get("not/a/uid").expect_err("malformed UID");
+    assert!(matches!(error, Error::InvalidInput { .. }), "{error:?}");
+    assert_eq!(stats.total(), 0);
+}
+
+/// Creating in a folder granted read-only is refused by the server with 403.
+pub fn read_only_folder_refuses_create<S: Sdk>() {
+    let vault = Vault::start();
+    let client = vault.client::<S>(&vault.settings());
+    let mut payload = RecordPayload::new("Sneaky");
+    payload.fields.set("password", "should-not-be-stored");
+    let error = client
+        .create(vault.archive, payload)
+        .expect_err("read-only grant");
+    assert_eq!(error.status(), Some(403), "{error:?}");
+    assert_eq!(error.code(), Some(&ErrorCode::Forbidden));
+    let archived: Vec<_> = client
+        .list()
+        .expect("list")
+        .into_iter()
+        .filter(|s| s.folder_id == vault.archive)
+        .map(|s| s.title)
+        .collect();
+    assert_eq!(archived, ["Old Key"]);
+}
+
+/// Simultaneous reads of one uncached secret share one request.
+pub fn concurrent_gets_share_one_request<S: Sdk>() {
+    let vault = Vault::start();
+    let client = vault.client::<S>(&vault.settings());
+    client.folders().expect("folders");
+    client.clear_cache();
+    let (stats, faults) = (vault.stats(), vault.faults());
+    stats.reset();
+    // Slow answers, so that every reader arrives while the first fetch is out.
+    faults.set_latency(Duration::from_millis(300));
+
+    let results = client.get_concurrently(vault.database.as_str(), 8);
+    faults.clear();
+    for result in &results {
+        let secret = result.as_ref().expect("get");
+        assert_eq!(
+            secret.field("password").expect("password").expose(),
+            DB_PASSWORD
+        );
+    }
+    assert_eq!(
+        stats.count("GET", &Vault::secret_path(&vault.database)),
+        1,
+        "{:?}",
+        stats.snapshot()
+    );
+}
+
+/// Over HTTPS with syvault-dev's generated CA: refused without the CA, everything works with it.
+pub fn tls_with_the_generated_ca<S: Sdk>() {
+    let vault = Vault::start_tls();
+    assert!(
+        vault.url().starts_with("https://localhost:"),
+        "{}",
+        vault.url()
+    );
+    let settings = vault.settings();
+    assert!(settings.ca_pem.is_some());
+
+    let untrusted = Settings {
+        ca_pem: None,
+        ..settings.clone()
+    };
+    let error = S::bootstrap(&vault.url(), vault.client.token.expose(), &untrusted)
+        .expect_err("unknown CA");
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                kind: TransportErrorKind::Tls,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
+    let client = vault.client::<S>(&settings);
+    assert_eq!(client.list().expect("list").len(), 3);
+    assert_eq!(
+        client.notation(PASSWORD_REF).expect("notation").expose(),
+        DB_PASSWORD
+    );
+    let outcome = client.rotate(vault.database.as_str()).expect("rotate");
+    assert_ne!(
+        outcome.fields().get("password").expect("password").expose(),
+        DB_PASSWORD
+    );
+}
+
+/// Requests reuse one pooled connection; `close()` closes it and refuses further requests.
+pub fn close_releases_pooled_connections<S: Sdk>() {
+    let server = FakeServer::start();
+    let settings = Settings::default();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let client = S::connect(&server.credentials_file(dir.path()), &settings).expect("connect");
+
+    for _ in 0..3 {
+        let error = client
+            .list()
+            .expect_err("the fake server forbids everything");
+        assert_eq!(error.status(), Some(403), "{error:?}");
+    }
+    assert_eq!(
+        server.connections(),
+        1,
+        "one pooled connection served every request"
+    );
+    assert!(
+        !server.closed_within(Duration::from_millis(100)),
+        "kept open while pooled"
+    );
+
+    client.close();
+    assert!(
+        server.closed_within(Duration::from_secs(5)),
+        "close() closed the connection"
+    );
+    let error = client.list().expect_err("closed");
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                kind: TransportErrorKind::Other,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(server.connections(), 1);
+}
