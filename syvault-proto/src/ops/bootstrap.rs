@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use http::{Method, StatusCode};
 use rand_core::CryptoRng;
 
-use super::pending;
+use super::{after_finish, out_of_order, pending};
 use crate::bootstrap::{BootstrapKeys, OneTimeToken};
 use crate::config::ServerUrl;
 use crate::error::{Error, Result};
@@ -123,10 +123,7 @@ impl Bootstrap {
                 self.state = State::Uploading(call, pending);
                 self.on_uploaded(step)
             }
-            State::Finished => Step::Done(Err(Error::invalid_input(
-                "operation",
-                "stepped after it finished",
-            ))),
+            State::Finished => Step::Done(Err(after_finish())),
         }
     }
 
@@ -178,10 +175,7 @@ impl Bootstrap {
         };
         let State::Posting(_, mut pending) = std::mem::replace(&mut self.state, State::Finished)
         else {
-            return self.finish(Err(Error::invalid_input(
-                "operation",
-                "stepped out of order",
-            )));
+            return self.finish(Err(out_of_order()));
         };
         let answer = match exchange::expect_status(&response, StatusCode::OK)
             .and_then(|()| exchange::parse::<BootstrapResponse>(&response))
@@ -224,10 +218,7 @@ impl Bootstrap {
         };
         let State::Uploading(_, pending) = std::mem::replace(&mut self.state, State::Finished)
         else {
-            return self.finish(Err(Error::invalid_input(
-                "operation",
-                "stepped out of order",
-            )));
+            return self.finish(Err(out_of_order()));
         };
         if let Err(error) = exchange::expect_status(&response, StatusCode::NO_CONTENT) {
             return self.finish(Err(error));
@@ -235,10 +226,7 @@ impl Bootstrap {
         let client_id = match &pending.session.identity {
             Some(identity) => identity.client_id,
             None => {
-                return self.finish(Err(Error::invalid_input(
-                    "operation",
-                    "stepped out of order",
-                )));
+                return self.finish(Err(out_of_order()));
             }
         };
         self.finish(Ok(Credentials {

@@ -4,7 +4,7 @@ use http::{Method, StatusCode};
 use rand_core::CryptoRng;
 use uuid::Uuid;
 
-use super::{LoadFolders, Operation, pending};
+use super::{LoadFolders, Operation, after_finish, out_of_order, pending};
 use crate::client::Client;
 use crate::error::{Error, ErrorCode, Result};
 use crate::exchange::{self, Call};
@@ -100,10 +100,7 @@ impl CreateSecret {
     /// A 409 after a retry: the first attempt may have been stored before its answer was lost.
     fn check_conflict(&mut self, client: &mut Client, now: Timestamp) -> Step<Secret> {
         let Some((uid, _)) = &self.sealed else {
-            return self.finish(Err(Error::invalid_input(
-                "operation",
-                "stepped out of order",
-            )));
+            return self.finish(Err(out_of_order()));
         };
         let mut call = Call::get(wire::paths::secret(uid));
         let step = call.send(&mut client.session, now);
@@ -143,7 +140,7 @@ impl CreateSecret {
 
     fn accept(&self, client: &mut Client, stored: &Record, now: Timestamp) -> Result<Secret> {
         let Some((uid, _)) = &self.sealed else {
-            return Err(Error::invalid_input("operation", "stepped out of order"));
+            return Err(out_of_order());
         };
         if stored.uid != *uid || stored.folder_id != self.folder_id {
             return Err(Error::malformed(
@@ -204,10 +201,7 @@ impl Operation for CreateSecret {
                 self.state = State::Checking(call);
                 self.on_check(client, step, now)
             }
-            State::Finished => Step::Done(Err(Error::invalid_input(
-                "operation",
-                "stepped after it finished",
-            ))),
+            State::Finished => Step::Done(Err(after_finish())),
         }
     }
 }

@@ -6,7 +6,7 @@ use http::StatusCode;
 use http::header::ETAG;
 use rand_core::CryptoRng;
 
-use super::{LoadFolders, Operation, pending};
+use super::{LoadFolders, Operation, after_finish, out_of_order, pending};
 use crate::cache::Lookup;
 use crate::client::{Client, FlightTicket};
 use crate::error::{Error, ErrorCode, Result};
@@ -183,10 +183,7 @@ impl GetSecret {
         let State::LoadingFolders(_, record, etag) =
             std::mem::replace(&mut self.state, State::Finished)
         else {
-            return self.finish(
-                client,
-                Err(Error::invalid_input("operation", "stepped out of order")),
-            );
+            return self.finish(client, Err(out_of_order()));
         };
         match result {
             Ok(()) => self.install(client, *record, etag, now),
@@ -265,10 +262,7 @@ impl Operation for GetSecret {
                     Err(result) => self.after_folders(client, result, now),
                 }
             }
-            State::Finished => Step::Done(Err(Error::invalid_input(
-                "operation",
-                "stepped after it finished",
-            ))),
+            State::Finished => Step::Done(Err(after_finish())),
         }
     }
 

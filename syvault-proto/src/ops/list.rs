@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use http::StatusCode;
 use rand_core::CryptoRng;
 
-use super::{LoadFolders, Operation, pending};
+use super::{LoadFolders, Operation, after_finish, pending};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::exchange::{self, Call};
@@ -119,10 +119,7 @@ impl Listing {
                     Err(Err(error)) => self.finish(Err(error)),
                 }
             }
-            State::Finished => self.finish(Err(Error::invalid_input(
-                "operation",
-                "stepped after it finished",
-            ))),
+            State::Finished => self.finish(Err(after_finish())),
         }
     }
 

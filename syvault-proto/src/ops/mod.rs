@@ -77,6 +77,16 @@ pub trait Operation {
     }
 }
 
+/// A step the operation's state does not allow: a driver bug, reported rather than panicking.
+pub(crate) fn out_of_order() -> crate::Error {
+    crate::Error::invalid_input("operation", "stepped out of order")
+}
+
+/// A step after the operation returned [`Step::Done`]: a driver bug.
+pub(crate) fn after_finish() -> crate::Error {
+    crate::Error::invalid_input("operation", "stepped after it finished")
+}
+
 /// Splits a sub-machine's step into one to pass on (`Ok`) and a finished result (`Err`).
 pub(crate) fn pending<T, U>(step: Step<T>) -> Result<Step<U>, Result<T>> {
     match step {

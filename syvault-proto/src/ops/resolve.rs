@@ -6,7 +6,7 @@ use rand_core::CryptoRng;
 
 use super::get::GetSecret;
 use super::list::Listing;
-use super::{Operation, pending};
+use super::{Operation, after_finish, pending};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::model::{Secret, Selected};
@@ -199,10 +199,7 @@ impl Operation for ResolveNotation {
                     }
                 }
             }
-            State::Finished => Step::Done(Err(Error::invalid_input(
-                "operation",
-                "stepped after it finished",
-            ))),
+            State::Finished => Step::Done(Err(after_finish())),
         }
     }
 

@@ -8,7 +8,7 @@ use rand_core::CryptoRng;
 use uuid::Uuid;
 
 use super::get::GetSecret;
-use super::{Operation, pending};
+use super::{Operation, after_finish, out_of_order, pending};
 use crate::client::Client;
 use crate::error::{Error, ErrorCode, Result};
 use crate::exchange::{self, Call};
@@ -111,10 +111,7 @@ impl RotateSecret {
         rng: &mut dyn CryptoRng,
     ) -> Step<RotationOutcome> {
         let Some(rotation_id) = self.rotation_id else {
-            return self.finish(Err(Error::invalid_input(
-                "operation",
-                "stepped out of order",
-            )));
+            return self.finish(Err(out_of_order()));
         };
         let mut call = Call::get(wire::paths::rotation(&rotation_id));
         let step = call.send(&mut client.session, now);
@@ -228,10 +225,7 @@ impl RotateSecret {
                     revision: secret.revision,
                     secret,
                 })),
-                None => self.finish(Err(Error::invalid_input(
-                    "operation",
-                    "stepped out of order",
-                ))),
+                None => self.finish(Err(out_of_order())),
             },
             Err(Err(error)) => self.finish(Err(error)),
         }
@@ -281,10 +275,7 @@ impl Operation for RotateSecret {
                 self.state = State::Fetching(get);
                 self.on_fetched(client, step, now)
             }
-            State::Finished => Step::Done(Err(Error::invalid_input(
-                "operation",
-                "stepped after it finished",
-            ))),
+            State::Finished => Step::Done(Err(after_finish())),
         }
     }
 
