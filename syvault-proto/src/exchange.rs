@@ -59,7 +59,6 @@ impl fmt::Debug for Session {
 }
 
 /// One request, re-sent as the retry and authentication rules allow.
-#[derive(Debug)]
 pub(crate) struct Call {
     method: Method,
     path: String,
@@ -69,6 +68,17 @@ pub(crate) struct Call {
     attempts: u32,
     reauthenticated: bool,
     token_reused: bool,
+}
+
+impl fmt::Debug for Call {
+    /// Method, path and attempts only: a body may be secret (bootstrap's token proof).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Call {

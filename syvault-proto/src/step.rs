@@ -1,5 +1,7 @@
 //! How a caller drives an operation: inputs in, steps out.
 
+use core::fmt;
+
 use crate::error::Result;
 use crate::time::Timestamp;
 
@@ -24,7 +26,9 @@ pub enum Input {
 }
 
 /// What an operation asks of its driver next.
-#[derive(Debug)]
+///
+/// `Debug` shows a request's method and URI only: a body (such as bootstrap's proof of the
+/// one-time token) may be secret.
 #[must_use]
 pub enum Step<T> {
     /// Send this request, then feed [`Input::Response`] or [`Input::Failed`].
@@ -38,6 +42,17 @@ pub enum Step<T> {
     Done(Result<T>),
 }
 
+impl<T: fmt::Debug> fmt::Debug for Step<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Send(request) => write!(f, "Send({} {})", request.method(), request.uri()),
+            Self::Sleep(until) => f.debug_tuple("Sleep").field(until).finish(),
+            Self::Join(until) => f.debug_tuple("Join").field(until).finish(),
+            Self::Done(result) => f.debug_tuple("Done").field(result).finish(),
+        }
+    }
+}
+
 impl<T> Step<T> {
     /// Maps the result of a finished step.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Step<U> {
@@ -47,5 +62,23 @@ impl<T> Step<T> {
             Self::Join(t) => Step::Join(t),
             Self::Done(result) => Step::Done(result.map(f)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_request_body() {
+        let request = http::Request::post("https://vault.example.com/api/sm/v1/bootstrap")
+            .body(br#"{"token":"vft_secret"}"#.to_vec())
+            .unwrap();
+        let step: Step<()> = Step::Send(request);
+        let debug = format!("{step:?}");
+        assert_eq!(
+            debug,
+            "Send(POST https://vault.example.com/api/sm/v1/bootstrap)"
+        );
     }
 }

@@ -168,3 +168,27 @@ fn plain_http_to_a_remote_host_needs_an_explicit_opt_in() {
     let mut op = Bootstrap::new("http://vault.example.com", token.expose()).allow_plain_http(true);
     assert!(matches!(op.step(Input::Start, T0, &mut rng), Step::Send(_)));
 }
+
+#[test]
+fn debug_of_a_running_bootstrap_shows_no_secret() {
+    let mut rng = ChaCha20Rng::seed_from_u64(16);
+    let token = OneTimeToken::generate(&mut rng);
+    let request_token = token.derive().request_token();
+    let mut op = Bootstrap::new("https://vault.example.com", token.to_text().expose());
+    let step = op.step(Input::Start, T0, &mut rng);
+    let Step::Send(request) = &step else {
+        panic!("{step:?}")
+    };
+    let body = String::from_utf8(request.body().clone()).unwrap();
+    assert!(
+        body.contains(request_token.expose()),
+        "the proof travels in the body"
+    );
+    for debug in [format!("{op:?}"), format!("{step:?}")] {
+        assert!(
+            !debug.contains(request_token.expose()) && !debug.contains(token.to_text().expose())
+        );
+        let body_bytes = format!("{:?}", request.body());
+        assert!(!debug.contains(&body_bytes[..40]), "{debug}");
+    }
+}
