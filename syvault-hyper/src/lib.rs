@@ -49,3 +49,33 @@ pub use syvault_proto::record::{Fields, RecordPayload};
 pub use syvault_proto::retry::RetryPolicy;
 pub use syvault_proto::{Error, RecordUid, Result, SecretString};
 pub use uuid::Uuid;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    fn send<T: Send>(_: &T) {}
+
+    /// Compile-time: the client can be shared across tasks, and every operation's future can be
+    /// spawned on a multi-threaded runtime.
+    #[test]
+    fn the_client_is_shareable_and_its_futures_are_send() {
+        fn futures(client: &AsyncSyVaultClient) {
+            let secrets = client.secrets();
+            send(&secrets.list());
+            send(&secrets.get("7Kj9mNpQ2xRs"));
+            send(&secrets.notation("sy://Production/Database/field/password"));
+            send(&secrets.resolve_all(&["sy://Production/Database/uid"]));
+            send(&secrets.create(Uuid::nil(), RecordPayload::new("x")));
+            send(&secrets.rotate("7Kj9mNpQ2xRs"));
+            send(&secrets.folders());
+            send(&AsyncSyVaultClient::bootstrap(
+                "https://vault.example.com",
+                "vft_x",
+            ));
+        }
+        shareable::<AsyncSyVaultClient>();
+        let _ = futures;
+    }
+}

@@ -43,3 +43,16 @@ pub use syvault_proto::record::{Fields, RecordPayload};
 pub use syvault_proto::retry::RetryPolicy;
 pub use syvault_proto::{Error, RecordUid, Result, SecretString};
 pub use uuid::Uuid;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+
+    /// Compile-time: one client can be cloned into and shared between threads.
+    #[test]
+    fn the_client_is_shareable_between_threads() {
+        shareable::<SyVaultClient>();
+    }
+}
