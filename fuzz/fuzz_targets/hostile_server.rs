@@ -61,16 +61,18 @@ impl TryRng for Counter {
 
 impl TryCryptoRng for Counter {}
 
-fn drive<O: Operation>(
-    client: &mut Client,
-    mut op: O,
+/// Steps an operation, answering its requests from the input, until it ends, the answers run
+/// out or it took `limit` steps.
+fn drive<T>(
     answers: &mut Answers<'_>,
     rng: &mut Counter,
+    limit: usize,
+    mut step: impl FnMut(Input, Timestamp, &mut Counter) -> Step<T>,
 ) {
     let mut now = Timestamp::from_unix_secs(1_767_225_600);
     let mut input = Input::Start;
-    for _ in 0..64 {
-        input = match op.step(client, input, now, rng) {
+    for _ in 0..limit {
+        input = match step(input, now, rng) {
             Step::Send(_) => match answers.next() {
                 Some(input) => input,
                 None => return,
@@ -85,25 +87,10 @@ fn drive<O: Operation>(
     }
 }
 
-fn bootstrap(answers: &mut Answers<'_>, rng: &mut Counter) {
-    let token = "vft_AQEBAQEBAQEBAQEBAQEBAQICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIC";
-    let mut op = syvault_proto::ops::Bootstrap::new("https://vault.example.com", token);
-    let mut now = Timestamp::from_unix_secs(1_767_225_600);
-    let mut input = Input::Start;
-    for _ in 0..16 {
-        input = match op.step(input, now, rng) {
-            Step::Send(_) => match answers.next() {
-                Some(input) => input,
-                None => return,
-            },
-            Step::Sleep(until) | Step::Join(until) => {
-                assert!(until >= now, "a wait into the past would spin");
-                now = until;
-                Input::Wake
-            }
-            Step::Done(_) => return,
-        };
-    }
+fn run<O: Operation>(client: &mut Client, mut op: O, answers: &mut Answers<'_>, rng: &mut Counter) {
+    drive(answers, rng, 64, |input, now, rng| {
+        op.step(client, input, now, rng)
+    });
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -123,27 +110,33 @@ fuzz_target!(|data: &[u8]| {
     match which % 6 {
         0 => {
             let op = client.get(uid);
-            drive(&mut client, op, &mut answers, &mut rng);
+            run(&mut client, op, &mut answers, &mut rng);
         }
         1 => {
             let op = client.list();
-            drive(&mut client, op, &mut answers, &mut rng);
+            run(&mut client, op, &mut answers, &mut rng);
         }
         2 => {
             let op = client.resolve_all([
                 "sy://Production/Database/field/password",
                 "sy://7Kj9mNpQ2xRs/uid",
             ]);
-            drive(&mut client, op, &mut answers, &mut rng);
+            run(&mut client, op, &mut answers, &mut rng);
         }
         3 => {
             let op = client.create(Uuid::from_u128(2), RecordPayload::new("New"));
-            drive(&mut client, op, &mut answers, &mut rng);
+            run(&mut client, op, &mut answers, &mut rng);
         }
         4 => {
             let op = client.rotate(uid);
-            drive(&mut client, op, &mut answers, &mut rng);
+            run(&mut client, op, &mut answers, &mut rng);
         }
-        _ => bootstrap(&mut answers, &mut rng),
+        _ => {
+            let token = "vft_AQEBAQEBAQEBAQEBAQEBAQICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIC";
+            let mut op = syvault_proto::ops::Bootstrap::new("https://vault.example.com", token);
+            drive(&mut answers, &mut rng, 16, |input, now, rng| {
+                op.step(input, now, rng)
+            });
+        }
     }
 });

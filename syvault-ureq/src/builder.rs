@@ -39,35 +39,7 @@ impl FromConfig for SyVaultClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use syvault_proto::Error;
     use uuid::Uuid;
-
-    #[test]
-    fn plain_http_needs_loopback_or_the_opt_in() {
-        let secret =
-            syvault_proto::keys::ClientKey::generate(&mut crate::driver::rng()).to_client_secret();
-        let builder = SyVaultClientBuilder::new()
-            .client_id(Uuid::nil())
-            .client_secret(secret);
-        assert!(matches!(
-            builder.clone().server("http://vault.example.com").build(),
-            Err(Error::InvalidInput { .. })
-        ));
-        assert!(
-            builder
-                .clone()
-                .server("http://127.0.0.1:8200")
-                .build()
-                .is_ok()
-        );
-        assert!(
-            builder
-                .server("http://vault.example.com")
-                .allow_plain_http(true)
-                .build()
-                .is_ok()
-        );
-    }
 
     #[test]
     fn a_bad_extra_ca_is_refused_at_build() {

@@ -122,10 +122,7 @@ impl Operation for ListFolders {
             Input::Start => self.0.start(client, now),
             input => self.0.step(client, input, now, rng),
         };
-        match pending(step) {
-            Ok(step) => step,
-            Err(result) => Step::Done(result.map(|()| client.folders())),
-        }
+        step.map(|()| client.folders())
     }
 }
 
