@@ -136,8 +136,8 @@ pub(crate) fn empty(status: StatusCode) -> Answer {
 /// Reads a request body of JSON type `T`; any parse failure is a 400 whose message describes
 /// the problem without quoting the body.
 pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
-    wire::parse_body(400, body).map_err(|err| match err {
-        syvault_proto::Error::MalformedResponse { reason, .. } => {
+    wire::parse_request(body).map_err(|err| match err {
+        syvault_proto::Error::InvalidInput { reason, .. } => {
             Failure::invalid_request(format!("invalid request body: {reason}"))
         }
         _ => Failure::invalid_request("invalid request body"),

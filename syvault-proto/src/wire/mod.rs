@@ -124,6 +124,23 @@ pub fn parse_body<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|err| Error::malformed(status, malformed_reason(&err)))
 }
 
+/// Reads a JSON request body, for a server. Any failure is [`Error::InvalidInput`] with
+/// `what = "request body"` and a reason built as [`parse_body`] builds it, never repeating a
+/// value from the body.
+///
+/// ```
+/// use syvault_proto::Error;
+/// use syvault_proto::wire::{CreateSecretRequest, parse_request};
+///
+/// let err = parse_request::<CreateSecretRequest>(br#"{"uid":"hunter2"}"#).unwrap_err();
+/// assert!(matches!(err, Error::InvalidInput { what: "request body", .. }));
+/// assert!(!err.to_string().contains("hunter2"));
+/// ```
+pub fn parse_request<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body)
+        .map_err(|err| Error::invalid_input("request body", malformed_reason(&err)))
+}
+
 /// A description of a parse failure built only from text this crate controls: the error
 /// category, the position, our own fixed messages and names taken from our type definitions.
 fn malformed_reason(err: &serde_json::Error) -> String {
