@@ -6,8 +6,7 @@ use core::time::Duration;
 
 use uuid::Uuid;
 
-use crate::cache::CachePolicy;
-use crate::config::{ClientConfig, DEFAULT_MAX_RESPONSE_BODY, RotationPolicy};
+use crate::config::{ClientConfig, RotationPolicy};
 use crate::error::{Error, Result};
 use crate::jwt::TokenMode;
 use crate::model::Credentials;
@@ -83,12 +82,9 @@ pub struct ClientBuilder<C> {
     server: Option<String>,
     client_id: Option<Uuid>,
     client_secret: Option<SecretString>,
-    cache: CachePolicy,
-    retry: RetryPolicy,
-    rotation: RotationPolicy,
-    token_mode: TokenMode,
-    max_response_body: usize,
-    allow_plain_http: bool,
+    /// Everything but the identity, starting from [`ClientConfig::new`]'s defaults; its own
+    /// server, client id and secret are placeholders replaced in [`Self::into_parts`].
+    settings: ClientConfig,
     transport: TransportSettings,
     client: PhantomData<fn() -> C>,
 }
@@ -99,12 +95,7 @@ impl<C> Default for ClientBuilder<C> {
             server: None,
             client_id: None,
             client_secret: None,
-            cache: CachePolicy::default(),
-            retry: RetryPolicy::default(),
-            rotation: RotationPolicy::default(),
-            token_mode: TokenMode::default(),
-            max_response_body: DEFAULT_MAX_RESPONSE_BODY,
-            allow_plain_http: false,
+            settings: ClientConfig::new(String::new(), Uuid::nil(), SecretString::default()),
             transport: TransportSettings::default(),
             client: PhantomData,
         }
@@ -117,12 +108,7 @@ impl<C> Clone for ClientBuilder<C> {
             server: self.server.clone(),
             client_id: self.client_id,
             client_secret: self.client_secret.clone(),
-            cache: self.cache,
-            retry: self.retry,
-            rotation: self.rotation,
-            token_mode: self.token_mode,
-            max_response_body: self.max_response_body,
-            allow_plain_http: self.allow_plain_http,
+            settings: self.settings.clone(),
             transport: self.transport.clone(),
             client: PhantomData,
         }
@@ -131,16 +117,17 @@ impl<C> Clone for ClientBuilder<C> {
 
 impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let settings = &self.settings;
         f.debug_struct("ClientBuilder")
             .field("server", &self.server)
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
-            .field("cache", &self.cache)
-            .field("retry", &self.retry)
-            .field("rotation", &self.rotation)
-            .field("token_mode", &self.token_mode)
-            .field("max_response_body", &self.max_response_body)
-            .field("allow_plain_http", &self.allow_plain_http)
+            .field("cache", &settings.cache)
+            .field("retry", &settings.retry)
+            .field("rotation", &settings.rotation)
+            .field("token_mode", &settings.token_mode)
+            .field("max_response_body", &settings.max_response_body)
+            .field("allow_plain_http", &settings.allow_plain_http)
             .field("transport", &self.transport)
             .finish()
     }
@@ -199,45 +186,45 @@ impl<C> ClientBuilder<C> {
     /// How long a decrypted secret is served from memory without asking the server. Zero
     /// disables the cache. Default 60 s.
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
-        self.cache.ttl = ttl;
+        self.settings.cache.ttl = ttl;
         self
     }
 
     /// The most secrets the cache keeps; the least recently used go first. Default 1000.
     pub fn cache_max_entries(mut self, max_entries: usize) -> Self {
-        self.cache.max_entries = max_entries;
+        self.settings.cache.max_entries = max_entries;
         self
     }
 
     /// Serves a cached secret up to `max_stale` past its TTL when the server cannot be reached,
     /// times out, or answers 429 or 5xx (never after 401, 403 or 404). Off by default.
     pub fn max_stale(mut self, max_stale: Duration) -> Self {
-        self.cache.max_stale = Some(max_stale);
+        self.settings.cache.max_stale = Some(max_stale);
         self
     }
 
     /// Sets the retry policy of failed requests.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.settings.retry = retry;
         self
     }
 
     /// Sets how rotations are awaited (poll intervals and deadline).
     pub fn rotation(mut self, rotation: RotationPolicy) -> Self {
-        self.rotation = rotation;
+        self.settings.rotation = rotation;
         self
     }
 
     /// Reuses one signed token until shortly before it expires (the default), or signs one per
     /// request.
     pub fn token_mode(mut self, mode: TokenMode) -> Self {
-        self.token_mode = mode;
+        self.settings.token_mode = mode;
         self
     }
 
     /// Refuses response bodies larger than this many bytes. Default 16 MiB.
     pub fn max_response_body(mut self, bytes: usize) -> Self {
-        self.max_response_body = bytes;
+        self.settings.max_response_body = bytes;
         self
     }
 
@@ -264,7 +251,7 @@ impl<C> ClientBuilder<C> {
     /// Allows plain `http://` to a host that is not a loopback address. Off by default:
     /// secrets are end-to-end encrypted, but bearer tokens are not.
     pub fn allow_plain_http(mut self, allow: bool) -> Self {
-        self.allow_plain_http = allow;
+        self.settings.allow_plain_http = allow;
         self
     }
 
@@ -276,17 +263,10 @@ impl<C> ClientBuilder<C> {
     /// Checks that the identity is complete and splits the builder into the core's
     /// configuration and the driver's transport settings.
     pub fn into_parts(self) -> Result<(ClientConfig, TransportSettings)> {
-        let mut config = ClientConfig::new(
-            required(self.server, "server")?,
-            required(self.client_id, "client_id")?,
-            required(self.client_secret, "client_secret")?,
-        );
-        config.cache = self.cache;
-        config.retry = self.retry;
-        config.rotation = self.rotation;
-        config.token_mode = self.token_mode;
-        config.max_response_body = self.max_response_body;
-        config.allow_plain_http = self.allow_plain_http;
+        let mut config = self.settings;
+        config.server = required(self.server, "server")?;
+        config.client_id = required(self.client_id, "client_id")?;
+        config.client_secret = required(self.client_secret, "client_secret")?;
         Ok((config, self.transport))
     }
 
@@ -296,8 +276,8 @@ impl<C> ClientBuilder<C> {
     pub fn bootstrap_operation(&self, one_time_token: &str) -> Result<Bootstrap> {
         let server = required(self.server.clone(), "server")?;
         Ok(Bootstrap::new(&server, one_time_token)
-            .allow_plain_http(self.allow_plain_http)
-            .retry(self.retry))
+            .allow_plain_http(self.settings.allow_plain_http)
+            .retry(self.settings.retry))
     }
 }
 
@@ -316,6 +296,7 @@ fn required<T>(value: Option<T>, what: &'static str) -> Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::CachePolicy;
 
     type Builder = ClientBuilder<()>;
 
