@@ -22,22 +22,19 @@ use uuid::Uuid;
 use crate::admin::Admin;
 use crate::client::HttpClient;
 use crate::clock;
-use crate::error::{Error, Result};
-use crate::persist::write_private;
+use crate::error::Result;
 use crate::random::rng;
 use crate::rotation::RotationPolicy;
 
 /// Writes credentials as the `--credentials` file: JSON, atomically, readable by the owner
 /// only (Unix).
 pub fn write_credentials(credentials: &Credentials, path: &Path) -> Result<()> {
-    write_private(path, credentials.to_json().as_bytes())
+    Ok(credentials.write_to(path)?)
 }
 
 /// Reads credentials written by [`write_credentials`].
 pub fn read_credentials(path: &Path) -> Result<Credentials> {
-    let json = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    Ok(Credentials::from_json(&json)?)
+    Ok(Credentials::read_from(path)?)
 }
 
 /// What [`seed`] created.

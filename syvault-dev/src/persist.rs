@@ -3,16 +3,18 @@
 //! It is a development server, so the file holds the admin side's folder keys and pending
 //! one-time tokens next to the ciphertext and token verifiers; it is written with mode 0600.
 //! A background task saves after every change (bursts of changes coalesce into one write) and
-//! once more at shutdown. Each save replaces the file atomically: a temporary file in the same
-//! directory is written, flushed to disk and renamed over the old one, so a crash leaves either
-//! the old or the new state, never a mix.
+//! once more at shutdown. Each save replaces the file atomically through
+//! [`syvault_proto::private_file::write`]: an exclusively created temporary file with a random
+//! name in the same directory is written, flushed to disk and renamed over the old one, so a
+//! crash leaves either the old or the new state, never a mix, and a planted file or symlink is
+//! never written through.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+use syvault_proto::private_file::{self, Existing};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -103,34 +105,11 @@ pub(crate) fn spawn_saver(
     })
 }
 
-/// Atomically replaces `path` with `bytes`, readable by the owner only on Unix.
+/// Atomically replaces `path` with `bytes`, readable by the owner only on Unix, through the
+/// core's exclusive-create-then-rename writer.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .map_or_else(|| "state".into(), |name| name.to_string_lossy());
-    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let io = |what: &str, err| Error::io(format!("{what} {}", temp.display()), err);
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temp).map_err(|e| io("creating", e))?;
-    file.write_all(bytes).map_err(|e| io("writing", e))?;
-    file.sync_all().map_err(|e| io("flushing", e))?;
-    drop(file);
-    fs::rename(&temp, path).map_err(|e| {
-        let _ = fs::remove_file(&temp);
-        Error::io(format!("replacing {}", path.display()), e)
-    })?;
-    // Persist the rename itself; not every platform can open a directory, hence best effort.
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    private_file::write(path, bytes, Existing::Replace)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
 #[cfg(test)]

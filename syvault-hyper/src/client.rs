@@ -7,7 +7,10 @@ use syvault_proto::folders::FolderInfo;
 use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
 use syvault_proto::ops::Operation;
 use syvault_proto::record::RecordPayload;
-use syvault_proto::{Client, Error, RecordUid, Result};
+use syvault_proto::{Client, RecordUid, Result};
+
+#[cfg(doc)]
+use crate::Error;
 use uuid::Uuid;
 
 use crate::builder::AsyncSyVaultClientBuilder;
@@ -86,11 +89,9 @@ impl AsyncSyVaultClient {
     /// # Ok::<(), syvault_hyper::Error>(())
     /// ```
     pub fn from_credentials_file(path: impl AsRef<Path>) -> Result<Self> {
-        let json = std::fs::read_to_string(path).map_err(|e| Error::InvalidInput {
-            what: "credentials file",
-            reason: format!("cannot be read: {}", e.kind()),
-        })?;
-        Self::builder().credentials_json(&json)?.build()
+        Self::builder()
+            .credentials(Credentials::read_from(path)?)
+            .build()
     }
 
     /// Bootstraps a new client at `server` with a one-time token (`vft_…`) and returns the
@@ -100,7 +101,7 @@ impl AsyncSyVaultClient {
     /// ```no_run
     /// # async fn run() -> syvault_hyper::Result<()> {
     /// let credentials = syvault_hyper::AsyncSyVaultClient::bootstrap("https://vault.example.com", "vft_…").await?;
-    /// std::fs::write("syvault.json", credentials.to_json()).unwrap();
+    /// credentials.write_to("syvault.json")?; // atomically, readable by the owner only
     /// # Ok(()) }
     /// ```
     pub async fn bootstrap(server: &str, one_time_token: &str) -> Result<Credentials> {

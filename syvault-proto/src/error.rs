@@ -118,6 +118,18 @@ pub enum Error {
     /// Any other error answer of the server.
     #[error(transparent)]
     Api(Box<ApiError>),
+    /// A file could not be read or written, such as a credentials file. The path is named; the
+    /// cause is the [`std::io::Error`] returned by [`std::error::Error::source`].
+    #[error("cannot {action} {}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was being done with it.
+        action: FileAction,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The request did not complete: reported by the driver that performs the I/O.
     #[error("transport error ({kind}): {message}")]
     Transport {
@@ -225,6 +237,25 @@ impl ApiError {
 impl From<ApiError> for Error {
     fn from(api: ApiError) -> Self {
         Self::Api(Box::new(api))
+    }
+}
+
+/// What was being done with a file when [`Error::File`] happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FileAction {
+    /// Reading it.
+    Read,
+    /// Creating or replacing it.
+    Write,
+}
+
+impl fmt::Display for FileAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Read => "read",
+            Self::Write => "write",
+        })
     }
 }
 

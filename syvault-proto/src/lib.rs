@@ -16,6 +16,13 @@
 //! - [`notation`]: `sy://` references;
 //! - [`error`]: the one error type of the crate.
 //!
+//! # Cargo features
+//!
+//! - `fs` (off by default): `private_file`, which stores and reads credentials files with
+//!   owner-only permissions (`Credentials::write_to`, `Credentials::read_from`). It is the only
+//!   part of the crate that touches the file system; drivers, the CLI and the dev server enable
+//!   it, and the core stays free of I/O without it.
+//!
 //! On top of these sits the client: a [`Client`] value holds what one client knows (identity,
 //! token, folder keys, the cache of decrypted secrets, the notation index), and each SDK
 //! operation in [`ops`] is a state machine that a driver steps with the current time, a random
@@ -40,6 +47,8 @@ pub mod keys;
 pub mod model;
 pub mod notation;
 pub mod ops;
+#[cfg(feature = "fs")]
+pub mod private_file;
 pub mod record;
 pub mod retry;
 pub mod secret;

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use syvault_proto::folders::FolderInfo;
 use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
 use syvault_proto::record::RecordPayload;
-use syvault_proto::{Client, Error, RecordUid, Result};
+use syvault_proto::{Client, RecordUid, Result};
+
+#[cfg(doc)]
+use crate::Error;
 use uuid::Uuid;
 
 use crate::builder::SyVaultClientBuilder;
@@ -82,11 +85,9 @@ impl SyVaultClient {
     /// # Ok::<(), syvault_ureq::Error>(())
     /// ```
     pub fn from_credentials_file(path: impl AsRef<Path>) -> Result<Self> {
-        let json = std::fs::read_to_string(path).map_err(|e| Error::InvalidInput {
-            what: "credentials file",
-            reason: format!("cannot be read: {}", e.kind()),
-        })?;
-        Self::builder().credentials_json(&json)?.build()
+        Self::builder()
+            .credentials(Credentials::read_from(path)?)
+            .build()
     }
 
     /// Bootstraps a new client at `server` with a one-time token (`vft_…`) and returns the
@@ -95,7 +96,7 @@ impl SyVaultClient {
     ///
     /// ```no_run
     /// let credentials = syvault_ureq::SyVaultClient::bootstrap("https://vault.example.com", "vft_…")?;
-    /// std::fs::write("syvault.json", credentials.to_json()).unwrap();
+    /// credentials.write_to("syvault.json")?; // atomically, readable by the owner only
     /// # Ok::<(), syvault_ureq::Error>(())
     /// ```
     pub fn bootstrap(server: &str, one_time_token: &str) -> Result<Credentials> {

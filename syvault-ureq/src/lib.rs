@@ -35,7 +35,7 @@ pub use client::{Secrets, SyVaultClient};
 pub use syvault_proto as proto;
 pub use syvault_proto::builder::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 pub use syvault_proto::config::RotationPolicy;
-pub use syvault_proto::error::{ErrorCode, TransportErrorKind};
+pub use syvault_proto::error::{ErrorCode, FileAction, TransportErrorKind};
 pub use syvault_proto::folders::FolderInfo;
 pub use syvault_proto::jwt::TokenMode;
 pub use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};

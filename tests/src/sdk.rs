@@ -114,13 +114,6 @@ fn configure<C>(settings: &Settings) -> ClientBuilder<C> {
     builder
 }
 
-fn read_credentials(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| syvault_proto::Error::InvalidInput {
-        what: "credentials file",
-        reason: e.kind().to_string(),
-    })
-}
-
 impl Sdk for Blocking {
     type Client = syvault_ureq::SyVaultClient;
 
@@ -130,7 +123,7 @@ impl Sdk for Blocking {
 
     fn connect(credentials_file: &Path, settings: &Settings) -> Result<Self::Client> {
         configure::<syvault_ureq::SyVaultClient>(settings)
-            .credentials_json(&read_credentials(credentials_file)?)?
+            .credentials(Credentials::read_from(credentials_file)?)
             .build()
     }
 }
@@ -234,7 +227,7 @@ impl Sdk for Async {
 
     fn connect(credentials_file: &Path, settings: &Settings) -> Result<Self::Client> {
         let client = configure::<syvault_hyper::AsyncSyVaultClient>(settings)
-            .credentials_json(&read_credentials(credentials_file)?)?
+            .credentials(Credentials::read_from(credentials_file)?)
             .build()?;
         Ok(AsyncClient {
             client,

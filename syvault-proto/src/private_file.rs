@@ -1,0 +1,253 @@
+//! Files only their owner may read: credentials and other secrets at rest (feature `fs`).
+//!
+//! A credentials file holds the client's private key, so it is written the way a careful
+//! operator would by hand: a fresh temporary file with a random name in the destination's
+//! directory, created exclusively (a planted file or symlink makes creation fail and another
+//! name is tried, never followed), mode 0600 on Unix from the first byte, flushed to disk, then
+//! renamed over the destination. Renaming replaces a symlink at the destination rather than
+//! writing through it, and a crash leaves the old file or the new one, never a mix.
+//!
+//! This is the one module of the crate that touches the file system; it exists only with the
+//! `fs` feature, which the drivers, the CLI and the dev server enable.
+
+use std::fs::File;
+use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, FileAction, Result};
+use crate::model::Credentials;
+
+/// What [`write`] does when the destination already exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Atomically replace it.
+    Replace,
+    /// Leave it alone and fail with [`io::ErrorKind::AlreadyExists`].
+    Keep,
+}
+
+/// Writes `bytes` to `path` atomically, readable by the owner only (0600 on Unix).
+///
+/// ```
+/// use syvault_proto::private_file::{self, Existing};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("key.pem");
+/// private_file::write(&path, b"secret", Existing::Keep)?;
+/// let again = private_file::write(&path, b"other", Existing::Keep).unwrap_err();
+/// assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn write(path: &Path, bytes: &[u8], existing: Existing) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".syvault-").suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    let mut temp = builder.tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    match existing {
+        Existing::Replace => temp.persist(path).map_err(|e| e.error)?,
+        Existing::Keep => temp.persist_noclobber(path).map_err(|e| e.error)?,
+    };
+    // Persist the rename itself; not every platform can open a directory, hence best effort.
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// Reads a whole file into memory that is zeroized when dropped.
+pub fn read(path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
+    let mut file = File::open(path)?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+impl Credentials {
+    /// Stores the credentials at `path` as JSON, atomically and readable by the owner only,
+    /// replacing any file already there.
+    ///
+    /// ```
+    /// use syvault_proto::model::Credentials;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("syvault.json");
+    /// let credentials = Credentials::from_json(
+    ///     r#"{"server":"https://vault.example.com","client_id":"5b1e3a0c-7d4f-4c2a-9e61-2f8b9d0c4e17","client_secret":"MIGH"}"#,
+    /// )?;
+    /// credentials.write_to(&path)?;
+    /// assert_eq!(Credentials::read_from(&path)?, credentials);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write_to(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.write(path.as_ref(), Existing::Replace)
+    }
+
+    /// Like [`Credentials::write_to`], but fails with [`Error::File`] (whose source is an
+    /// [`io::ErrorKind::AlreadyExists`] error) instead of replacing an existing file.
+    pub fn write_new(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.write(path.as_ref(), Existing::Keep)
+    }
+
+    fn write(&self, path: &Path, existing: Existing) -> Result<()> {
+        let json = self.to_json();
+        write(path, json.as_bytes(), existing).map_err(|e| file_error(path, FileAction::Write, e))
+    }
+
+    /// Reads credentials JSON from `path`, as [`Credentials::write_to`] and `syvault-dev
+    /// --credentials` store it. A file that cannot be read is an [`Error::File`] naming the
+    /// path; one that is not credentials is an [`Error::InvalidInput`].
+    pub fn read_from(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = read(path).map_err(|e| file_error(path, FileAction::Read, e))?;
+        let json = core::str::from_utf8(&bytes)
+            .map_err(|_| Error::invalid_input("credentials", "the file is not UTF-8 text"))?;
+        Self::from_json(json)
+    }
+}
+
+fn file_error(path: &Path, action: FileAction, source: io::Error) -> Error {
+    Error::File {
+        path: PathBuf::from(path),
+        action,
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CREDENTIALS: &str = r#"{"server":"https://vault.example.com","client_id":"5b1e3a0c-7d4f-4c2a-9e61-2f8b9d0c4e17","client_secret":"c2VjcmV0LWtleQ=="}"#;
+
+    fn credentials() -> Credentials {
+        Credentials::from_json(CREDENTIALS).unwrap()
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    #[test]
+    fn round_trips_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("syvault.json");
+        credentials().write_to(&path).unwrap();
+        assert_eq!(Credentials::read_from(&path).unwrap(), credentials());
+        assert_eq!(entries(dir.path()), ["syvault.json"]);
+        #[cfg(unix)]
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_world_readable_file_is_replaced_by_an_owner_only_one() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("syvault.json");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        credentials().write_to(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(Credentials::read_from(&path).unwrap(), credentials());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_destination_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, "untouched").unwrap();
+        let path = dir.path().join("syvault.json");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        credentials().write_to(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+        assert!(!std::fs::symlink_metadata(&path).unwrap().is_symlink());
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn planted_files_at_the_old_predictable_names_are_never_written() {
+        // Earlier versions wrote through `.{name}.{pid}.tmp`; the name is random now and the
+        // temporary file is created exclusively, so files planted there stay as they are.
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, "untouched").unwrap();
+        let planted = dir
+            .path()
+            .join(format!(".syvault.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&target, &planted).unwrap();
+        let path = dir.path().join("syvault.json");
+        credentials().write_to(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+        assert!(std::fs::symlink_metadata(&planted).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn write_new_keeps_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("syvault.json");
+        std::fs::write(&path, "mine").unwrap();
+        let error = credentials().write_new(&path).unwrap_err();
+        let Error::File { action, source, .. } = &error else {
+            panic!("expected a file error, got {error:?}");
+        };
+        assert_eq!(*action, FileAction::Write);
+        assert_eq!(source.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "mine");
+        assert_eq!(entries(dir.path()), ["syvault.json"]);
+    }
+
+    #[test]
+    fn a_missing_file_names_its_path_and_keeps_the_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.json");
+        let error = Credentials::read_from(&path).unwrap_err();
+        assert!(
+            error.to_string().contains(&*path.to_string_lossy()),
+            "{error}"
+        );
+        let source = std::error::Error::source(&error).expect("an io::Error source");
+        let io = source.downcast_ref::<io::Error>().expect("an io::Error");
+        assert_eq!(io.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_file_that_is_not_credentials_is_invalid_input_without_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("syvault.json");
+        std::fs::write(&path, r#"{"client_secret":"c2VjcmV0LWtleQ=="}"#).unwrap();
+        let error = Credentials::read_from(&path).unwrap_err();
+        assert!(matches!(error, Error::InvalidInput { .. }), "{error:?}");
+        assert!(!error.to_string().contains("c2VjcmV0"));
+        std::fs::write(&path, [0xff, 0xfe]).unwrap();
+        assert!(matches!(
+            Credentials::read_from(&path),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+}
