@@ -303,9 +303,11 @@ struct FolderKeyVector {
     wrapped: String,
 }
 
-fn ecies_intermediates(client: &ClientKey, ephemeral: &ClientKey) -> (Vec<u8>, Vec<u8>) {
+/// The ECDH secret and KEK of a wrap by the ephemeral key `ephemeral_scalar_hex` to `client`.
+fn ecies_intermediates(client: &ClientKey, ephemeral_scalar_hex: &str) -> (Vec<u8>, Vec<u8>) {
+    let ephemeral = key(ephemeral_scalar_hex);
     let shared = p256::ecdh::diffie_hellman(
-        p256::SecretKey::from_slice(&unhex::<32>(EPHEMERAL_SCALAR))
+        p256::SecretKey::from_slice(&unhex::<32>(ephemeral_scalar_hex))
             .unwrap()
             .to_nonzero_scalar(),
         p256::PublicKey::from_sec1_bytes(&client.public_key().to_sec1())
@@ -332,7 +334,7 @@ fn folder_keys() {
         || {
             let client = key(CLIENT_SCALAR);
             let ephemeral = key(EPHEMERAL_SCALAR);
-            let (shared, kek) = ecies_intermediates(&client, &ephemeral);
+            let (shared, kek) = ecies_intermediates(&client, EPHEMERAL_SCALAR);
             let (folder, client_id): (Uuid, Uuid) =
                 (FOLDER_ID.parse().unwrap(), CLIENT_ID.parse().unwrap());
             let folder_key = [0x77; 32];
@@ -366,7 +368,7 @@ fn folder_keys() {
         let (folder, client_id): (Uuid, Uuid) =
             (v.folder_id.parse().unwrap(), v.client_id.parse().unwrap());
         assert_eq!(folder_key::folder_key_aad(&folder, &client_id), v.aad);
-        let (shared, kek) = ecies_intermediates(&client, &ephemeral);
+        let (shared, kek) = ecies_intermediates(&client, &v.ephemeral_private_scalar_hex);
         assert_eq!(hex::encode(shared), v.shared_secret_hex);
         assert_eq!(hex::encode(kek), v.kek_hex);
         let folder_key = SymmetricKey::from_bytes(unhex(&v.folder_key_hex));
