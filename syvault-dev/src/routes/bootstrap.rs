@@ -72,3 +72,103 @@ fn register(
         encrypted_folder_keys: entry.sealed_keys.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use syvault_proto::bootstrap::OneTimeToken;
+    use syvault_proto::keys::ClientKey;
+    use syvault_proto::wire::Base64Bytes;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::random::rng;
+    use crate::state::{ClientEntry, TokenEntry};
+
+    const T0: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
+    const CLIENT: Uuid = Uuid::from_u128(0xc11e);
+
+    /// A vault with one client whose one-time token (returned as presented) is unused.
+    fn vault() -> (VaultState, RequestToken) {
+        let token = OneTimeToken::generate(&mut rng());
+        let keys = token.derive();
+        let verifier = keys.verifier();
+        let mut vault = VaultState::default();
+        vault.clients.insert(
+            CLIENT,
+            ClientEntry {
+                application_id: Uuid::from_u128(0xa),
+                name: "svc".into(),
+                public_key: None,
+                grants: BTreeMap::new(),
+                folder_keys: BTreeMap::new(),
+            },
+        );
+        vault.tokens.insert(
+            token_key(&verifier.id),
+            TokenEntry {
+                client_id: CLIENT,
+                auth_hash: Base64Bytes::from(verifier.auth_hash.as_slice()),
+                expires_at_ms: (T0 + Duration::from_secs(3600)).as_unix_millis(),
+                sealed_keys: BTreeMap::new(),
+                first_use: None,
+            },
+        );
+        let presented = RequestToken::parse(keys.request_token().expose()).unwrap();
+        (vault, presented)
+    }
+
+    fn public_key() -> ClientPublicKey {
+        ClientKey::generate(&mut rng()).public_key()
+    }
+
+    fn refusal(result: Result<BootstrapResponse, Failure>) -> String {
+        let failure = result.expect_err("refused");
+        assert_eq!(failure.status, StatusCode::UNAUTHORIZED);
+        failure.message
+    }
+
+    #[test]
+    fn a_retransmission_replays_within_the_window_and_not_after_it() {
+        let (mut vault, presented) = vault();
+        let key = public_key();
+        let first = register(&mut vault, &presented, key, T0).unwrap();
+        let replay = register(&mut vault, &presented, key, T0 + REPLAY_WINDOW).unwrap();
+        assert_eq!(replay.client_id, first.client_id);
+        let late = T0 + REPLAY_WINDOW + Duration::from_millis(1);
+        assert_eq!(
+            refusal(register(&mut vault, &presented, key, late)),
+            "one-time token already used"
+        );
+        assert_eq!(
+            refusal(register(&mut vault, &presented, public_key(), T0)),
+            "one-time token already used",
+            "another key never replays"
+        );
+    }
+
+    #[test]
+    fn a_client_that_already_has_a_key_is_not_bootstrapped_again() {
+        let (mut vault, presented) = vault();
+        let existing = public_key();
+        vault.clients.get_mut(&CLIENT).unwrap().public_key = Some(StoredKey(existing));
+        assert_eq!(
+            refusal(register(&mut vault, &presented, public_key(), T0)),
+            "client already bootstrapped"
+        );
+        let entry = &vault.clients[&CLIENT];
+        assert!(entry.public_key.as_ref().is_some_and(|k| k.0 == existing));
+        assert!(vault.tokens.values().all(|t| t.first_use.is_none()));
+    }
+
+    #[test]
+    fn an_expired_token_is_refused() {
+        let (mut vault, presented) = vault();
+        let expired = T0 + Duration::from_secs(3600);
+        assert_eq!(
+            refusal(register(&mut vault, &presented, public_key(), expired)),
+            "one-time token expired"
+        );
+    }
+}
