@@ -28,8 +28,9 @@ pub fn rng() -> UnwrapErr<getrandom::SysRng> {
     UnwrapErr(getrandom::SysRng)
 }
 
-/// A keep-alive HTTP/1.1 listener on a free loopback port that answers every request with
-/// `403 forbidden` and reports each connection the client closes.
+/// A keep-alive HTTP/1.1 listener on a free loopback port that answers every request with one
+/// canned answer (`403 forbidden` unless [`FakeServer::answering`] says otherwise) and reports
+/// each connection the client closes.
 ///
 /// ```no_run
 /// let server = syvault_tests::fake::FakeServer::start();
@@ -44,8 +45,25 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
-    /// Starts listening.
+    /// Starts listening, forbidding everything.
     pub fn start() -> Self {
+        let body = r#"{"error":{"code":"forbidden","message":"the stand-in forbids everything"}}"#;
+        Self::answering(format!(
+            "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ))
+    }
+
+    /// Starts listening, answering every request with `answer`, a whole HTTP/1.1 response.
+    ///
+    /// ```no_run
+    /// let redirect = syvault_tests::fake::FakeServer::answering(
+    ///     "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:9/\r\ncontent-length: 0\r\n\r\n".into(),
+    /// );
+    /// # let _ = redirect;
+    /// ```
+    pub fn answering(answer: String) -> Self {
+        let answer: Arc<str> = answer.into();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         listener
@@ -55,7 +73,7 @@ impl FakeServer {
         let stop = Arc::new(AtomicBool::new(false));
         let (closed_tx, closed) = channel();
         let (count, halt) = (Arc::clone(&accepted), Arc::clone(&stop));
-        thread::spawn(move || accept_loop(&listener, &count, &halt, &closed_tx));
+        thread::spawn(move || accept_loop(&listener, &answer, &count, &halt, &closed_tx));
         Self {
             url,
             accepted,
@@ -81,6 +99,11 @@ impl FakeServer {
         path
     }
 
+    /// The server's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// How many connections were accepted so far.
     pub fn connections(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
@@ -100,6 +123,7 @@ impl Drop for FakeServer {
 
 fn accept_loop(
     listener: &TcpListener,
+    answer: &Arc<str>,
     accepted: &AtomicUsize,
     stop: &AtomicBool,
     closed: &Sender<()>,
@@ -108,9 +132,9 @@ fn accept_loop(
         match listener.accept() {
             Ok((stream, _)) => {
                 accepted.fetch_add(1, Ordering::SeqCst);
-                let closed = closed.clone();
+                let (closed, answer) = (closed.clone(), Arc::clone(answer));
                 thread::spawn(move || {
-                    if serve(stream) {
+                    if serve(stream, &answer) {
                         let _ = closed.send(());
                     }
                 });
@@ -123,12 +147,7 @@ fn accept_loop(
 
 /// Answers requests on one connection until the client closes it (true) or goes quiet for
 /// [`IDLE_LIMIT`] (false).
-fn serve(stream: TcpStream) -> bool {
-    let body = r#"{"error":{"code":"forbidden","message":"the stand-in forbids everything"}}"#;
-    let answer = format!(
-        "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
+fn serve(stream: TcpStream, answer: &str) -> bool {
     if stream.set_nonblocking(false).is_err() || stream.set_read_timeout(Some(IDLE_LIMIT)).is_err()
     {
         return false;

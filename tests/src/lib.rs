@@ -46,6 +46,11 @@ macro_rules! scenario_tests {
             concurrent_gets_share_one_request,
             tls_with_the_generated_ca,
             close_releases_pooled_connections,
+            dropped_connection_then_success,
+            truncated_body_then_success,
+            request_timeout_is_retried_then_reported,
+            corrupted_ciphertext_is_a_decryption_error,
+            redirects_are_not_followed,
         );
     };
     (@each $sdk:ty; $($name:ident),* $(,)?) => {
