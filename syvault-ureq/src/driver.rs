@@ -104,7 +104,7 @@ fn send_logged(transport: &Transport, request: syvault_proto::step::Request) -> 
             %method, %path, status = response.status().as_u16(), elapsed_ms, "request"
         ),
         Input::Failed(error) => {
-            tracing::debug!(%method, %path, %error, elapsed_ms, "request failed")
+            tracing::debug!(%method, %path, %error, elapsed_ms, "request failed");
         }
         Input::Start | Input::Wake => {}
     }
