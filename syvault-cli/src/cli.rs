@@ -35,21 +35,59 @@ pub(crate) struct Cli {
 /// Options every command accepts.
 #[derive(Debug, Args)]
 pub(crate) struct Global {
-    /// Credentials JSON file (as `sy init` and `syvault-dev --demo` write it).
-    #[arg(long, global = true, env = "SY_CREDENTIALS_FILE", value_name = "PATH")]
-    pub(crate) credentials_file: Option<PathBuf>,
-    /// Profile written by `sy init` [default: default].
-    #[arg(long, global = true, env = "SY_PROFILE", value_name = "NAME")]
-    pub(crate) profile: Option<String>,
-    /// Trust this CA certificate (PEM) in addition to the platform's roots.
-    #[arg(long, global = true, env = "SY_CA_CERT", value_name = "PEM")]
-    pub(crate) ca_file: Option<PathBuf>,
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help = "Credentials JSON file, as `sy init` writes it [env: SY_CREDENTIALS_FILE]"
+    )]
+    credentials_file: Option<PathBuf>,
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help = "Profile written by `sy init` [env: SY_PROFILE] [default: default]"
+    )]
+    profile: Option<String>,
+    #[arg(
+        long,
+        global = true,
+        value_name = "PEM",
+        help = "Trust this CA certificate (PEM) besides the platform's roots [env: SY_CA_CERT]"
+    )]
+    ca_file: Option<PathBuf>,
     /// Server URL, overriding the one in the credentials.
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) server: Option<String>,
     /// Log each request (method, path, status, duration) on standard error; never values.
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
+}
+
+/// An environment variable's value; an empty one counts as unset.
+pub(crate) fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+impl Global {
+    /// `--credentials-file`, else `SY_CREDENTIALS_FILE`.
+    pub(crate) fn credentials_file(&self) -> Option<PathBuf> {
+        self.credentials_file
+            .clone()
+            .or_else(|| env("SY_CREDENTIALS_FILE").map(PathBuf::from))
+    }
+
+    /// `--profile`, else `SY_PROFILE`.
+    pub(crate) fn profile(&self) -> Option<String> {
+        self.profile.clone().or_else(|| env("SY_PROFILE"))
+    }
+
+    /// `--ca-file`, else `SY_CA_CERT`.
+    pub(crate) fn ca_file(&self) -> Option<PathBuf> {
+        self.ca_file
+            .clone()
+            .or_else(|| env("SY_CA_CERT").map(PathBuf::from))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,8 +147,11 @@ Example:
 
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
-    /// The one-time token (`vft_…`); `-` reads it from standard input.
-    #[arg(long, env = "SY_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        help = "The one-time token (`vft_…`); `-` reads it from standard input [env: SY_TOKEN]"
+    )]
     pub(crate) token: Option<String>,
     /// Replace existing credentials.
     #[arg(long)]

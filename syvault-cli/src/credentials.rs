@@ -10,7 +10,7 @@ use etcetera::BaseStrategy as _;
 use syvault_ureq::proto::config::{ClientConfig, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_SERVER};
 use syvault_ureq::{Credentials, SyVaultClient, SyVaultClientBuilder};
 
-use crate::cli::Global;
+use crate::cli::{Global, env};
 use crate::failure::Failure;
 
 /// The profile used when none is named.
@@ -64,26 +64,21 @@ fn profile_path(name: &str) -> Result<PathBuf, Failure> {
 /// Where `sy init` stores the credentials: the credentials file if one is named, else the
 /// profile.
 pub(crate) fn destination(global: &Global) -> Result<Source, Failure> {
-    if let Some(path) = &global.credentials_file {
-        return Ok(Source::File(path.clone()));
+    if let Some(path) = global.credentials_file() {
+        return Ok(Source::File(path));
     }
     let name = global
-        .profile
-        .clone()
+        .profile()
         .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
     let path = profile_path(&name)?;
     Ok(Source::Profile { name, path })
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
-}
-
 /// Finds the credentials by the precedence rules.
 pub(crate) fn resolve(global: &Global) -> Result<(Credentials, Source), Failure> {
-    if let Some(path) = &global.credentials_file {
-        let credentials = read_file(path)?;
-        return Ok((credentials, Source::File(path.clone())));
+    if let Some(path) = global.credentials_file() {
+        let credentials = read_file(&path)?;
+        return Ok((credentials, Source::File(path)));
     }
     if env(ENV_CLIENT_ID).is_some() || env(ENV_CLIENT_SECRET).is_some() {
         let config = ClientConfig::from_env_with(|name| {
@@ -126,8 +121,8 @@ fn read_file(path: &Path) -> Result<Credentials, Failure> {
 /// A builder with the transport options of the command line: the extra CA and the server.
 pub(crate) fn builder(global: &Global) -> Result<SyVaultClientBuilder, Failure> {
     let mut builder = SyVaultClient::builder();
-    if let Some(path) = &global.ca_file {
-        let pem = std::fs::read_to_string(path).map_err(|error| {
+    if let Some(path) = global.ca_file() {
+        let pem = std::fs::read_to_string(&path).map_err(|error| {
             Failure::usage(format!("cannot read CA file {}: {error}", path.display()))
         })?;
         builder = builder.add_root_certificates_pem(pem);

@@ -778,6 +778,11 @@ fn credentials_come_from_the_file_then_the_environment_then_the_profile() {
     let mut command = vault.sy();
     with_env(&mut command);
     run(command.args(["read", reference]), None).success();
+    // An empty variable counts as unset.
+    let mut command = vault.sy();
+    with_env(&mut command);
+    command.env("SY_CREDENTIALS_FILE", "").env("SY_PROFILE", "");
+    run(command.args(["read", reference]), None).success();
 
     // A credentials file wins over the environment: a missing one fails even with it set.
     let mut command = vault.sy();

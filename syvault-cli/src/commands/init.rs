@@ -5,7 +5,7 @@ use std::path::Path;
 
 use syvault_ureq::{Error, SyVaultClient};
 
-use crate::cli::{Global, InitArgs};
+use crate::cli::{self, Global, InitArgs};
 use crate::credentials::{self, Source};
 use crate::failure::Failure;
 use crate::output;
@@ -15,7 +15,7 @@ pub(crate) fn run(global: &Global, args: &InitArgs) -> Result<(), Failure> {
     let server = global
         .server
         .clone()
-        .or_else(|| std::env::var("SY_SERVER").ok().filter(|s| !s.is_empty()))
+        .or_else(|| cli::env("SY_SERVER"))
         .ok_or_else(|| Failure::usage("the server is required: --server URL or SY_SERVER"))?;
     let destination = credentials::destination(global)?;
     let path = match &destination {
@@ -54,9 +54,14 @@ pub(crate) fn run(global: &Global, args: &InitArgs) -> Result<(), Failure> {
     ))
 }
 
-/// The one-time token: the argument, `SY_TOKEN` (through clap), or a line of standard input.
+/// The one-time token: the argument, `SY_TOKEN`, or a line of standard input (`-`).
 fn token(args: &InitArgs) -> Result<String, Failure> {
-    match args.token.as_deref() {
+    match args
+        .token
+        .clone()
+        .or_else(|| cli::env("SY_TOKEN"))
+        .as_deref()
+    {
         Some("-") => {
             let mut line = String::new();
             std::io::stdin()
