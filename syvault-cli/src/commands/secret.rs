@@ -3,7 +3,7 @@
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Map, Value, json};
 use syvault_ureq::proto::config::RotationPolicy;
 use syvault_ureq::{Error, RecordPayload, RotationOutcome, Secret};
@@ -199,7 +199,11 @@ fn spinner(no_wait: bool, uid: &str) -> Option<ProgressBar> {
     if no_wait || !std::io::stderr().is_terminal() {
         return None;
     }
-    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_draw_target(ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        spinner.set_style(style);
+    }
     spinner.set_message(format!("rotating {uid}"));
     spinner.enable_steady_tick(Duration::from_millis(100));
     Some(spinner)
