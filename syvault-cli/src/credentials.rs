@@ -4,7 +4,7 @@
 //! `SY_CLIENT_ID` and `SY_CLIENT_SECRET`; the profile written by `sy init`.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use etcetera::BaseStrategy as _;
 use syvault_ureq::proto::config::{ClientConfig, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_SERVER};
@@ -16,23 +16,20 @@ use crate::failure::Failure;
 /// The profile used when none is named.
 pub(crate) const DEFAULT_PROFILE: &str = "default";
 
-/// Where a client's credentials were found or go.
+/// A credentials file: named on the command line, or a profile's.
 #[derive(Debug)]
-pub(crate) enum Source {
-    /// A file named by `--credentials-file` or `SY_CREDENTIALS_FILE`.
-    File(PathBuf),
-    /// `SY_SERVER`, `SY_CLIENT_ID` and `SY_CLIENT_SECRET`.
-    Environment,
-    /// A profile under the configuration directory.
-    Profile { name: String, path: PathBuf },
+pub(crate) struct Stored {
+    /// The file.
+    pub(crate) path: PathBuf,
+    /// The profile it belongs to, if it is one.
+    pub(crate) profile: Option<String>,
 }
 
-impl fmt::Display for Source {
+impl fmt::Display for Stored {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::File(path) => write!(f, "{}", path.display()),
-            Self::Environment => f.write_str("the environment"),
-            Self::Profile { name, path } => write!(f, "profile {name} ({})", path.display()),
+        match &self.profile {
+            Some(name) => write!(f, "profile {name} ({})", self.path.display()),
+            None => write!(f, "{}", self.path.display()),
         }
     }
 }
@@ -61,26 +58,30 @@ fn profile_path(name: &str) -> Result<PathBuf, Failure> {
     Ok(profile_dir()?.join(format!("{name}.json")))
 }
 
-/// Where `sy init` stores the credentials: the credentials file if one is named, else the
-/// profile.
-pub(crate) fn destination(global: &Global) -> Result<Source, Failure> {
+/// Where `sy init` stores the credentials, and where commands read them when the environment
+/// holds none: the credentials file if one is named, else the profile.
+pub(crate) fn stored(global: &Global) -> Result<Stored, Failure> {
     if let Some(path) = global.credentials_file() {
-        return Ok(Source::File(path));
+        return Ok(Stored {
+            path,
+            profile: None,
+        });
     }
     let name = global
         .profile()
         .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
-    let path = profile_path(&name)?;
-    Ok(Source::Profile { name, path })
+    Ok(Stored {
+        path: profile_path(&name)?,
+        profile: Some(name),
+    })
 }
 
-/// Finds the credentials by the precedence rules.
-pub(crate) fn resolve(global: &Global) -> Result<(Credentials, Source), Failure> {
-    if let Some(path) = global.credentials_file() {
-        let credentials = read_file(&path)?;
-        return Ok((credentials, Source::File(path)));
-    }
-    if env(ENV_CLIENT_ID).is_some() || env(ENV_CLIENT_SECRET).is_some() {
+/// Finds the credentials by the precedence rules. The profile directory is only looked up
+/// when it is needed, so that the other two work where there is no home directory.
+pub(crate) fn resolve(global: &Global) -> Result<Credentials, Failure> {
+    if global.credentials_file().is_none()
+        && (env(ENV_CLIENT_ID).is_some() || env(ENV_CLIENT_SECRET).is_some())
+    {
         let config = ClientConfig::from_env_with(|name| {
             if name == ENV_SERVER && global.server.is_some() {
                 global.server.clone()
@@ -88,33 +89,24 @@ pub(crate) fn resolve(global: &Global) -> Result<(Credentials, Source), Failure>
                 env(name)
             }
         })?;
-        let credentials = Credentials {
+        return Ok(Credentials {
             server: config.server,
             client_id: config.client_id,
             client_secret: config.client_secret,
-        };
-        return Ok((credentials, Source::Environment));
+        });
     }
-    let Source::Profile { name, path } = destination(global)? else {
-        unreachable!("destination is a file only with --credentials-file, handled above")
-    };
-    if !path.exists() {
+    let stored = stored(global)?;
+    if stored.profile.is_some() && !stored.path.exists() {
         return Err(Failure::usage(format!(
-            "no credentials: profile {name} does not exist ({}); run `sy init`, pass \
-             --credentials-file, or set SY_SERVER, SY_CLIENT_ID and SY_CLIENT_SECRET",
-            path.display()
+            "no credentials: {stored} does not exist; run `sy init`, pass --credentials-file, \
+             or set SY_SERVER, SY_CLIENT_ID and SY_CLIENT_SECRET"
         )));
     }
-    let credentials = read_file(&path)?;
-    Ok((credentials, Source::Profile { name, path }))
-}
-
-fn read_file(path: &Path) -> Result<Credentials, Failure> {
-    Credentials::read_from(path).map_err(|error| match error {
+    Credentials::read_from(&stored.path).map_err(|error| match error {
         // The library's message already names the path of a file it cannot read.
         syvault_ureq::Error::File { .. } => Failure::from(error),
         // A file that is not credentials: name it too.
-        other => Failure::from(other).context(path.display()),
+        other => Failure::from(other).context(stored.path.display()),
     })
 }
 
@@ -135,7 +127,7 @@ pub(crate) fn builder(global: &Global) -> Result<SyVaultClientBuilder, Failure> 
 
 /// A builder with the command line's credentials and transport options.
 pub(crate) fn configured(global: &Global) -> Result<SyVaultClientBuilder, Failure> {
-    let (credentials, _) = resolve(global)?;
+    let credentials = resolve(global)?;
     let mut builder = builder(global)?.credentials(credentials);
     // `credentials` set the stored server; the command line's overrides it.
     if let Some(server) = &global.server {

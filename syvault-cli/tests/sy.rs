@@ -572,6 +572,25 @@ fn one_failing_reference_means_the_command_never_starts() {
 
 #[cfg(unix)]
 #[test]
+fn run_without_references_needs_no_credentials() {
+    let vault = Vault::start();
+    let ran = run(
+        vault.sy().env("GREETING", "hello").args([
+            "run",
+            "--",
+            "sh",
+            "-c",
+            r#"printf '%s' "$GREETING""#,
+        ]),
+        None,
+    )
+    .success();
+    assert_eq!(ran.stdout, "hello");
+    assert_eq!(vault.stats().total(), 0);
+}
+
+#[cfg(unix)]
+#[test]
 fn run_with_fifty_references_costs_one_listing() {
     let vault = Vault::start();
     let client = vault.client();
@@ -777,6 +796,11 @@ fn credentials_come_from_the_file_then_the_environment_then_the_profile() {
     };
     let mut command = vault.sy();
     with_env(&mut command);
+    run(command.args(["read", reference]), None).success();
+    // Without a home directory too: the profile directory is not needed.
+    let mut command = vault.sy();
+    with_env(&mut command);
+    command.env_remove("HOME").env_remove("XDG_CONFIG_HOME");
     run(command.args(["read", reference]), None).success();
     // An empty variable counts as unset.
     let mut command = vault.sy();

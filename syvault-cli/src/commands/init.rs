@@ -6,7 +6,7 @@ use std::path::Path;
 use syvault_ureq::{Error, SyVaultClient};
 
 use crate::cli::{self, Global, InitArgs};
-use crate::credentials::{self, Source};
+use crate::credentials;
 use crate::failure::Failure;
 use crate::output;
 
@@ -17,16 +17,13 @@ pub(crate) fn run(global: &Global, args: &InitArgs) -> Result<(), Failure> {
         .clone()
         .or_else(|| cli::env("SY_SERVER"))
         .ok_or_else(|| Failure::usage("the server is required: --server URL or SY_SERVER"))?;
-    let destination = credentials::destination(global)?;
-    let path = match &destination {
-        Source::File(path) | Source::Profile { path, .. } => path.clone(),
-        Source::Environment => unreachable!("init writes to a file or a profile"),
-    };
+    let destination = credentials::stored(global)?;
+    let path = destination.path.clone();
     // Checked before the token is spent; `write_new` checks again when it writes.
     if !args.force && path.symlink_metadata().is_ok() {
         return Err(refuse(&path));
     }
-    if let Source::Profile { .. } = destination {
+    if destination.profile.is_some() {
         create_profile_dir(&path)?;
     }
 
