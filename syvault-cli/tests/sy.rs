@@ -133,6 +133,23 @@ fn a_spent_or_malformed_token_is_one_line_and_writes_nothing() {
     assert!(ran.stderr.contains("one-time token"), "{ran:?}");
     assert!(!again.exists());
 
+    // An expired token reads the same.
+    let expired = vault
+        .admin
+        .create_client_with_token_lifetime(vault.application, "late", Duration::ZERO)
+        .unwrap();
+    let ran = run(
+        vault
+            .sy()
+            .args(["init", "--server", &vault.url(), "--credentials-file"])
+            .arg(&again)
+            .args(["--token", expired.token.expose()]),
+        None,
+    )
+    .fails(1, &[expired.token.expose()]);
+    assert!(ran.stderr.contains("already used or expired"), "{ran:?}");
+    assert!(!again.exists());
+
     // No token at all is a usage error.
     run(vault.sy().args(["init", "--server", &vault.url()]), None).fails(2, &[]);
 }
