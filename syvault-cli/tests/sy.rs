@@ -431,6 +431,20 @@ fn create_refuses_bad_values_before_sending_anything() {
             "novalue",
         ])
         .fails(2, &[]);
+    // A directory cannot be read as a value either.
+    let dir = format!("@{}", vault.dir.path().display());
+    client
+        .run(&[
+            "secret",
+            "create",
+            "--folder",
+            "Production",
+            "--title",
+            "X",
+            "--notes",
+            &dir,
+        ])
+        .fails(2, &[]);
     assert_eq!(stats.total(), 0, "nothing was sent");
 
     let ran = client
@@ -451,6 +465,10 @@ fn rotate_waits_and_prints_the_outcome() {
     let ran = client.ok(&["secret", "rotate", uid]);
     assert!(ran.stdout.contains("completed"), "{ran:?}");
     assert!(ran.stdout.contains("revision 2"), "{ran:?}");
+    assert!(
+        ran.stderr.is_empty(),
+        "no spinner without a terminal: {ran:?}"
+    );
     let new_password = vault.admin.read_secret(vault.database).unwrap();
     let new_password = new_password
         .fields
