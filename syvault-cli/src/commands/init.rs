@@ -41,14 +41,19 @@ pub(crate) fn run(global: &Global, args: &InitArgs) -> Result<(), Failure> {
         other => other?,
     }
 
-    let client_id = stored.client_id;
-    let client = builder.credentials(stored).build()?;
-    let folders = client.secrets().folders()?.len();
-    let plural = if folders == 1 { "" } else { "s" };
+    // The credentials are stored: say so before anything else can fail.
     output::print(&format!(
-        "Client {client_id} bootstrapped.\nCredentials written to {destination}.\n\
-         {folders} folder{plural} granted.\n"
-    ))
+        "Client {} bootstrapped.\nCredentials written to {destination}.\n",
+        stored.client_id
+    ))?;
+    let client = builder.credentials(stored).build()?;
+    let folders = client
+        .secrets()
+        .folders()
+        .map_err(|error| Failure::from(error).context("counting the folders granted"))?
+        .len();
+    let plural = if folders == 1 { "" } else { "s" };
+    output::print(&format!("{folders} folder{plural} granted.\n"))
 }
 
 /// The one-time token: the argument, `SY_TOKEN`, or a line of standard input (`-`).
