@@ -91,7 +91,7 @@ impl Shared {
                 }
             };
             input = match next {
-                Next::Send(request) => self.transport.send(request).await,
+                Next::Send(request) => send_logged(&self.transport, request).await,
                 Next::Sleep(until) => {
                     sleep_until(until).await;
                     Input::Wake
@@ -109,6 +109,29 @@ impl Shared {
             };
         }
     }
+}
+
+/// Sends one request and logs it at debug level: method, path, status and duration only,
+/// never a header, a query string or a body, since those may carry tokens and secrets.
+async fn send_logged(transport: &Transport, request: Request) -> Input {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return transport.send(request).await;
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let input = transport.send(request).await;
+    let elapsed_ms = started.elapsed().as_millis();
+    match &input {
+        Input::Response(response) => tracing::debug!(
+            %method, %path, status = response.status().as_u16(), elapsed_ms, "request"
+        ),
+        Input::Failed(error) => {
+            tracing::debug!(%method, %path, %error, elapsed_ms, "request failed");
+        }
+        Input::Start | Input::Wake => {}
+    }
+    input
 }
 
 /// An operation in progress. If its future is dropped before it finished, it tells the core,
@@ -134,7 +157,7 @@ pub(crate) async fn bootstrap(transport: &Transport, mut op: Bootstrap) -> Resul
     loop {
         let step = op.step(input, now(), &mut rng());
         input = match step {
-            Step::Send(request) => transport.send(request).await,
+            Step::Send(request) => send_logged(transport, request).await,
             Step::Sleep(until) | Step::Join(until) => {
                 sleep_until(until).await;
                 Input::Wake

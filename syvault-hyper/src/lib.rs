@@ -5,6 +5,8 @@
 //! when the core asks, and hands every answer back. Tokens, decryption, caching, retries,
 //! notation and rotation polling all happen in the core. The client is `Clone + Send + Sync`,
 //! concurrent reads of one secret share one request, and every future is cancel-safe.
+//! Each request is logged through `tracing` at debug level (method, path, status, duration;
+//! never a header, query or body).
 //!
 //! ```no_run
 //! use syvault_hyper::AsyncSyVaultClient;

@@ -63,7 +63,7 @@ impl Shared {
             input = match running.op.step(&mut core, input, now(), &mut rng()) {
                 Step::Send(request) => {
                     drop(core);
-                    self.transport.send(request)
+                    send_logged(&self.transport, request)
                 }
                 Step::Sleep(until) => {
                     drop(core);
@@ -86,6 +86,29 @@ impl Shared {
             };
         }
     }
+}
+
+/// Sends one request and logs it at debug level: method, path, status and duration only,
+/// never a header, a query string or a body, since those may carry tokens and secrets.
+fn send_logged(transport: &Transport, request: syvault_proto::step::Request) -> Input {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return transport.send(request);
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let input = transport.send(request);
+    let elapsed_ms = started.elapsed().as_millis();
+    match &input {
+        Input::Response(response) => tracing::debug!(
+            %method, %path, status = response.status().as_u16(), elapsed_ms, "request"
+        ),
+        Input::Failed(error) => {
+            tracing::debug!(%method, %path, %error, elapsed_ms, "request failed");
+        }
+        Input::Start | Input::Wake => {}
+    }
+    input
 }
 
 /// An operation in progress. If it is dropped before it finished (a panic unwinding through the
@@ -113,7 +136,7 @@ pub(crate) fn bootstrap(
     let mut input = Input::Start;
     loop {
         input = match op.step(input, now(), &mut rng()) {
-            Step::Send(request) => transport.send(request),
+            Step::Send(request) => send_logged(transport, request),
             Step::Sleep(until) | Step::Join(until) => {
                 sleep_until(until);
                 Input::Wake

@@ -3,7 +3,8 @@
 //! [`SyVaultClient`] runs the Sans-IO operations of [`syvault_proto`] over a pooled
 //! [`ureq`] agent with rustls: it only sends the requests the core builds, sleeps when the core
 //! asks, and hands every answer back. Tokens, decryption, caching, retries, notation and
-//! rotation polling all happen in the core.
+//! rotation polling all happen in the core. Each request is logged through `tracing` at debug
+//! level (method, path, status, duration; never a header, query or body).
 //!
 //! ```no_run
 //! use syvault_ureq::{RecordPayload, SyVaultClient};

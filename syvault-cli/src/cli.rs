@@ -1,0 +1,348 @@
+//! The command line's grammar: every command, option and its help text.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "SyVault Secrets Manager from the shell: bootstrap a client, read, create \
+and rotate secrets, run programs and render files with secrets substituted.";
+
+const CREDENTIALS_HELP: &str = "\
+Credentials, highest priority first:
+  1. --credentials-file PATH or SY_CREDENTIALS_FILE;
+  2. SY_SERVER, SY_CLIENT_ID and SY_CLIENT_SECRET;
+  3. the profile written by `sy init` (--profile or SY_PROFILE, default `default`), a file in
+     the platform's configuration directory (such as ~/.config/syvault/default.json).
+
+Exit status: 0 success, 1 operation error (not found, authentication, server), 2 usage error
+or bad input.
+
+Example:
+  sy init --token - --server https://vault.example.com < token.txt
+  sy read sy://Production/Database/field/password";
+
+/// `sy`: the SyVault Secrets Manager command line.
+#[derive(Debug, Parser)]
+#[command(name = "sy", version, about = ABOUT, after_help = CREDENTIALS_HELP)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help = "Credentials JSON file, as `sy init` writes it [env: SY_CREDENTIALS_FILE]"
+    )]
+    credentials_file: Option<PathBuf>,
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help = "Profile written by `sy init` [env: SY_PROFILE] [default: default]"
+    )]
+    profile: Option<String>,
+    #[arg(
+        long,
+        global = true,
+        value_name = "PEM",
+        help = "Trust this CA certificate (PEM) besides the platform's roots [env: SY_CA_CERT]"
+    )]
+    ca_file: Option<PathBuf>,
+    /// Server URL, overriding the one in the credentials.
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) server: Option<String>,
+    /// Log each request (method, path, status, duration) on standard error; never values.
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+}
+
+/// An environment variable's value; an empty one counts as unset.
+pub(crate) fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+impl Global {
+    /// `--credentials-file`, else `SY_CREDENTIALS_FILE`.
+    pub(crate) fn credentials_file(&self) -> Option<PathBuf> {
+        self.credentials_file
+            .clone()
+            .or_else(|| env("SY_CREDENTIALS_FILE").map(PathBuf::from))
+    }
+
+    /// `--profile`, else `SY_PROFILE`.
+    pub(crate) fn profile(&self) -> Option<String> {
+        self.profile.clone().or_else(|| env("SY_PROFILE"))
+    }
+
+    /// `--ca-file`, else `SY_CA_CERT`.
+    pub(crate) fn ca_file(&self) -> Option<PathBuf> {
+        self.ca_file
+            .clone()
+            .or_else(|| env("SY_CA_CERT").map(PathBuf::from))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Bootstrap this machine's client from a one-time token and store its credentials.
+    #[command(after_help = "\
+The credentials go to --credentials-file (or SY_CREDENTIALS_FILE) if given, else to the
+profile. They are written atomically, readable by the owner only (0600); an existing file is
+kept unless --force is given. The client secret is never printed.
+
+Examples:
+  sy init --token vft_… --server https://vault.example.com
+  sy init --token - --server https://vault.example.com --profile ci < token.txt
+  SY_TOKEN=vft_… sy init --server https://vault.example.com --credentials-file creds.json")]
+    Init(InitArgs),
+    /// Print the value a `sy://` reference selects, and nothing else.
+    #[command(after_help = "\
+Examples:
+  sy read sy://Production/Database/field/password
+  sy read -n 'sy://Stripe API Key/field/api_key' | pbcopy")]
+    Read(ReadArgs),
+    /// List, show, create and rotate secrets.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// List the folders granted to this client.
+    #[command(subcommand)]
+    Folder(FolderCommand),
+    /// Run a command with every `sy://` reference in its environment replaced by its value.
+    #[command(after_help = "\
+Every variable, inherited or from an env file, whose value starts with `sy://` is resolved in
+one batch (one listing, however many references). If any reference fails, the command is not
+started and every failing variable is named. On Unix the command replaces `sy` (exec), so
+signals and the exit status are its own.
+
+Env files hold KEY=VALUE lines; blank lines and lines starting with # are ignored, `export `
+before a key is allowed, and a value may be wrapped in single or double quotes.
+
+Examples:
+  DB_PASSWORD=sy://Production/Database/field/password sy run -- ./server
+  sy run --env-file .env.sy -- psql")]
+    Run(RunArgs),
+    /// Replace `{{ sy://… }}` placeholders in a template.
+    #[command(after_help = "\
+Reads the template from -i (default standard input) and writes to -o (default standard
+output). An output file is written atomically with mode 0600. If any placeholder fails,
+nothing is written and every failing placeholder is listed with its line.
+
+Example:
+  echo 'password = {{ sy://Production/Database/field/password }}' | sy inject -o app.conf")]
+    Inject(InjectArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Example:
+  sy completion bash > ~/.local/share/bash-completion/completions/sy")]
+    Completion(CompletionArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        help = "The one-time token (`vft_…`); `-` reads it from standard input [env: SY_TOKEN]"
+    )]
+    pub(crate) token: Option<String>,
+    /// Replace existing credentials.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReadArgs {
+    /// A reference such as `sy://Production/Database/field/password`.
+    pub(crate) reference: String,
+    /// Do not print a newline after the value.
+    #[arg(short = 'n', long)]
+    pub(crate) no_newline: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretCommand {
+    /// List UID, folder path, title, type and revision of every visible secret.
+    #[command(after_help = "\
+JSON: an array of {\"uid\", \"folder_id\", \"folder\", \"title\", \"type\", \"revision\"}, where
+`folder` is the folder path joined with `/`.
+
+Examples:
+  sy secret list
+  sy secret list --folder Production --format json")]
+    List(ListArgs),
+    /// Show one secret. The table masks values unless --reveal is given.
+    #[command(after_help = "\
+JSON: {\"uid\", \"folder_id\", \"title\", \"type\", \"revision\", \"fields\": {name: value},
+\"notes\"}. env: one NAME='value' line per field, the name upper-cased with every character
+other than A-Z, 0-9 and _ replaced by _, the value quoted for POSIX shells.
+
+Examples:
+  sy secret get 7Kj9mNpQ2xRs
+  sy secret get 7Kj9mNpQ2xRs --field password
+  sy secret get 7Kj9mNpQ2xRs --format env")]
+    Get(GetArgs),
+    /// Create a secret and print its UID.
+    #[command(after_help = "\
+A value written @PATH is read from that file and `-` from standard input (one trailing newline
+is dropped), so that secrets need not appear in the command line.
+
+Example:
+  sy secret create --folder Production --title Redis --field host=redis.internal \\
+      --field password=@redis-password.txt")]
+    Create(CreateArgs),
+    /// Rotate a secret's credential on the server and wait for the outcome.
+    #[command(after_help = "\
+Prints the rotation id, its final status and the new revision. A failure or a timeout exits
+with status 1 and names the rotation id; wait for it again with --resume.
+
+Examples:
+  sy secret rotate 7Kj9mNpQ2xRs
+  sy secret rotate 7Kj9mNpQ2xRs --no-wait
+  sy secret rotate 7Kj9mNpQ2xRs --resume 0f3c5d2e-…  --timeout 5m")]
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FolderCommand {
+    /// List the folders granted to this client: id, path and access.
+    #[command(after_help = "\
+JSON: an array of {\"folder_id\", \"parent_id\", \"name\", \"path\", \"access\"}, where access is
+`read` or `read_write`.
+
+Example:
+  sy folder list --format json")]
+    List(FolderListArgs),
+}
+
+/// Formats of listings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// Stable JSON for programs.
+    Json,
+}
+
+/// Formats of one secret.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GetFormat {
+    /// Aligned rows for people; values masked unless --reveal.
+    #[default]
+    Table,
+    /// Stable JSON with the values.
+    Json,
+    /// NAME='value' lines for a POSIX shell.
+    Env,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Only secrets in this folder: its name, its path (`A/B`) or its id.
+    #[arg(long, value_name = "NAME|ID")]
+    pub(crate) folder: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GetArgs {
+    /// The secret's UID.
+    pub(crate) uid: String,
+    /// Print this field's value alone.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) field: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: GetFormat,
+    /// Show values in the table.
+    #[arg(long)]
+    pub(crate) reveal: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// The folder: its name, its path (`A/B`) or its id.
+    #[arg(long, value_name = "NAME|ID")]
+    pub(crate) folder: String,
+    /// The title.
+    #[arg(long)]
+    pub(crate) title: String,
+    /// The record type [default: login].
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) record_type: Option<String>,
+    /// A field, NAME=VALUE; VALUE may be @PATH or `-`. Repeat for more fields.
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub(crate) fields: Vec<String>,
+    /// Notes; may be @PATH or `-`.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) notes: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RotateArgs {
+    /// The secret's UID.
+    pub(crate) uid: String,
+    /// Start the rotation and print its id without waiting for it.
+    #[arg(long, conflicts_with = "timeout")]
+    pub(crate) no_wait: bool,
+    /// How long to wait, such as `90s` or `5m` [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) timeout: Option<humantime::Duration>,
+    /// Wait for a rotation already started (by id) instead of starting one.
+    #[arg(long, value_name = "ROTATION_ID")]
+    pub(crate) resume: Option<syvault_ureq::Uuid>,
+    /// Also print the secret's new values.
+    #[arg(long)]
+    pub(crate) reveal: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FolderListArgs {
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Read variables from this file too (KEY=VALUE lines); later files win.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) env_file: Vec<PathBuf>,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InjectArgs {
+    /// The template [default: standard input].
+    #[arg(short = 'i', long = "in", value_name = "TEMPLATE")]
+    pub(crate) input: Option<PathBuf>,
+    /// Where to write the result, mode 0600 [default: standard output].
+    #[arg(short = 'o', long = "out", value_name = "OUT")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionArgs {
+    /// The shell.
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,64 @@
+//! `sy inject`: a template with its `{{ sy://… }}` placeholders replaced.
+
+use std::io::Read as _;
+
+use syvault_ureq::proto::private_file::{self, Existing};
+
+use crate::cli::{Global, InjectArgs};
+use crate::failure::Failure;
+use crate::output;
+use crate::template::{self, Piece};
+use syvault_ureq::Selected;
+
+pub(crate) fn run(global: &Global, args: &InjectArgs) -> Result<(), Failure> {
+    let template = if let Some(path) = &args.input {
+        std::fs::read_to_string(path).map_err(|error| {
+            Failure::usage(format!("cannot read template {}: {error}", path.display()))
+        })?
+    } else {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|error| {
+                Failure::usage(format!(
+                    "cannot read the template from standard input: {error}"
+                ))
+            })?;
+        text
+    };
+    let pieces = template::parse(&template).map_err(|line| {
+        Failure::usage(format!(
+            "line {line}: a placeholder `{{{{ sy://…` is not closed by `}}}}` on its line"
+        ))
+    })?;
+    let rendered = render(global, &pieces)?;
+    match &args.output {
+        Some(path) => {
+            private_file::write(path, rendered.as_bytes(), Existing::Replace).map_err(|error| {
+                Failure::operation(format!("cannot write {}: {error}", path.display()))
+            })
+        }
+        None => output::print(&rendered),
+    }
+}
+
+/// The template with every placeholder replaced, or every failing placeholder listed.
+fn render(global: &Global, pieces: &[Piece<'_>]) -> Result<String, Failure> {
+    let references: Vec<(String, &str)> = pieces
+        .iter()
+        .filter_map(|piece| match piece {
+            Piece::Reference { reference, line } => Some((format!("line {line}"), *reference)),
+            Piece::Text(_) => None,
+        })
+        .collect();
+    let values = super::resolve_labelled(global, &references, "nothing was written")?;
+    let mut values = values.iter();
+    let mut text = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => text.push_str(t),
+            Piece::Reference { .. } => text.push_str(values.next().map_or("", Selected::expose)),
+        }
+    }
+    Ok(text)
+}

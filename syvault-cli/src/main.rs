@@ -1,0 +1,45 @@
+//! `sy`: the SyVault Secrets Manager command line.
+//!
+//! A thin shell over the blocking client [`syvault_ureq`]: argument handling, output formatting
+//! and process handling only. Every protocol rule (tokens, decryption, caching, retries,
+//! notation, rotation polling) lives in the core.
+//!
+//! Results go to standard output and diagnostics to standard error. The exit status is 0 on
+//! success, 1 when an operation failed (not found, authentication, server, transport) and 2 on
+//! a usage error or bad input (a malformed reference, an unreadable file, a file that is not
+//! credentials).
+
+mod cli;
+mod commands;
+mod credentials;
+mod envfile;
+mod failure;
+mod output;
+mod template;
+mod values;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.global.verbose {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_target(false)
+            .finish();
+        // Only fails if a subscriber is already set, which nothing else in `sy` does.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    }
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.report();
+            failure.exit_code()
+        }
+    }
+}
