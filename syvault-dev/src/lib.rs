@@ -61,3 +61,4 @@ pub use server::{DEFAULT_ROTATION_DELAY, DevServer, DevServerBuilder, RunningSer
 pub use stats::Stats;
 /// The protocol's wire types, re-exported for convenience.
 pub use syvault_proto::wire;
+pub use tls::ClientIdentity;

@@ -34,6 +34,8 @@
 mod builder;
 mod client;
 mod driver;
+mod proxy;
+mod tls;
 mod transport;
 
 pub use builder::AsyncSyVaultClientBuilder;

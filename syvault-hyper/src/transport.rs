@@ -2,7 +2,7 @@
 //! transport failures classified for the core's retry rules.
 
 use std::error::Error as StdError;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,18 +11,20 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rustls::RootCertStore;
 use syvault_proto::builder::TransportSettings;
 use syvault_proto::error::TransportErrorKind;
+use syvault_proto::proxy::Proxies;
 use syvault_proto::step::{Input, Request, Response};
 use syvault_proto::{Error, Result};
+
+use crate::proxy::ProxyConnector;
 
 /// How long an idle pooled connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest transport message kept in an error.
 const MAX_MESSAGE: usize = 300;
 
-type Pool = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Pool = HyperClient<HttpsConnector<ProxyConnector>, Full<Bytes>>;
 
 /// A pooled hyper client, or nothing once the client was closed.
 pub(crate) struct Transport {
@@ -45,12 +47,13 @@ impl Transport {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(settings.connect_timeout));
+        let proxies = Proxies::resolve(&settings.proxy, |name| std::env::var(name).ok())?;
         let https = HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config(&settings.extra_roots_pem)?)
+            .with_tls_config(crate::tls::client_config(settings)?)
             // Which schemes are allowed is the core's decision (https, or http to loopback).
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector::new(http, proxies));
         let pool = HyperClient::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
@@ -133,38 +136,6 @@ pub(crate) fn closed() -> Error {
     }
 }
 
-/// rustls on *ring*, trusting the Mozilla roots plus the configured CAs.
-fn tls_config(extra_roots_pem: &[String]) -> Result<rustls::ClientConfig> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-
-    let invalid = |reason: &str| Error::InvalidInput {
-        what: "root certificate PEM",
-        reason: reason.to_owned(),
-    };
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
-    for pem in extra_roots_pem {
-        let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|_| invalid("not valid PEM"))?;
-        if certs.is_empty() {
-            return Err(invalid("contains no CERTIFICATE block"));
-        }
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|_| invalid("not a usable CA certificate"))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|_| invalid("no TLS protocol version available"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
-}
-
 /// Maps a hyper failure to the core's transport error: the first cause in the chain that
 /// tells the class of failure decides it. Messages come from hyper, rustls and the OS and never
 /// include headers, so no token leaks.
@@ -217,6 +188,9 @@ fn kind_of(error: &(dyn StdError + 'static)) -> Option<TransportErrorKind> {
 
     if error.is::<rustls::Error>() {
         return Some(TransportErrorKind::Tls);
+    }
+    if error.is::<crate::proxy::ProxyRefused>() {
+        return Some(TransportErrorKind::Other);
     }
     if let Some(io) = error.downcast_ref::<std::io::Error>() {
         return match io.kind() {
@@ -296,13 +270,5 @@ mod tests {
             unreachable!()
         };
         assert!(message.starts_with("tcp connect error: "), "{message}");
-    }
-
-    #[test]
-    fn root_pems_must_hold_a_certificate() {
-        assert!(tls_config(&[String::new()]).is_err());
-        let garbage = "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_owned();
-        assert!(tls_config(&[garbage]).is_err());
-        assert!(tls_config(&[]).is_ok());
     }
 }

@@ -49,6 +49,7 @@ pub mod notation;
 pub mod ops;
 #[cfg(feature = "fs")]
 pub mod private_file;
+pub mod proxy;
 pub mod record;
 pub mod retry;
 pub mod secret;
