@@ -55,7 +55,7 @@ pub fn child_lists_from_env<S: Sdk>() {
 }
 
 /// Runs `module::child_lists_from_env` of the current test binary with `vars` set (and
-/// [`CLEARED`] otherwise unset, `SSL_CERT_FILE` too unless given) and returns its outcome.
+/// the client, proxy and trust-store variables otherwise unset) and returns its outcome.
 pub fn run(module: &str, vars: &[(&str, String)]) -> Outcome {
     let exe = std::env::current_exe().expect("the test binary");
     let test = format!("{module}::child_lists_from_env");
