@@ -452,4 +452,51 @@ mod tests {
         let builder = Builder::new().client_secret("MIGHsecret");
         assert!(!format!("{builder:?}").contains("MIGH"));
     }
+
+    #[test]
+    fn client_certificate_and_proxy_reach_the_transport_and_stay_out_of_debug() {
+        let builder = Builder::new()
+            .client_certificate_pem("CHAIN", "KEY-MATERIAL")
+            .proxy("http://build:hunter2@proxy.corp:3128")
+            .unwrap();
+        let debug = format!("{builder:?}");
+        assert!(
+            !debug.contains("KEY-MATERIAL") && !debug.contains("hunter2"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("CHAIN") && debug.contains("proxy.corp:3128"),
+            "{debug}"
+        );
+
+        let transport = builder.transport_settings();
+        let certificate = transport.client_certificate.as_ref().unwrap();
+        assert_eq!(certificate.key_pem.expose(), "KEY-MATERIAL");
+        let ProxySetting::Explicit(proxy) = &transport.proxy else {
+            panic!("{:?}", transport.proxy)
+        };
+        assert_eq!(proxy.password().unwrap().expose(), "hunter2");
+
+        let direct = builder.disable_proxy();
+        assert_eq!(direct.transport_settings().proxy, ProxySetting::Disabled);
+        assert_eq!(
+            Builder::new().transport_settings().proxy,
+            ProxySetting::FromEnv
+        );
+    }
+
+    #[test]
+    fn a_bad_proxy_url_is_refused_without_quoting_it() {
+        let error = Builder::new()
+            .proxy("socks5://build:hunter2@proxy.corp")
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            Error::InvalidInput {
+                what: "proxy URL",
+                ..
+            }
+        ));
+        assert!(!format!("{error} {error:?}").contains("hunter2"));
+    }
 }
