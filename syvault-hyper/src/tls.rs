@@ -110,6 +110,16 @@ mod tests {
         settings
     }
 
+    /// With `mozilla-roots`, the whole compiled-in bundle is trusted beside the OS store.
+    #[cfg(feature = "mozilla-roots")]
+    #[test]
+    fn the_mozilla_bundle_is_trusted_with_its_feature() {
+        let roots = system_roots();
+        for root in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+            assert!(roots.contains(root));
+        }
+    }
+
     #[test]
     fn root_pems_must_hold_a_certificate() {
         assert!(client_config(&settings(&[""])).is_err());

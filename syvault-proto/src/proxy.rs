@@ -4,9 +4,9 @@
 //! The drivers read the environment through a lookup function and tunnel through the chosen
 //! proxy with HTTP `CONNECT`, so both clients pick the same proxy for the same URL. The rules
 //! are curl's: the scheme's own variable first (`HTTPS_PROXY` for `https://`, `HTTP_PROXY` for
-//! `http://`), then `ALL_PROXY`; upper case before lower case; and no proxy for a host that
-//! `NO_PROXY` names. Proxy credentials are kept as a [`SecretString`] and never appear in
-//! `Debug` output or errors.
+//! `http://`), then `ALL_PROXY`; upper case before lower case (except `HTTP_PROXY` under CGI,
+//! where a request header could set it); and no proxy for a host that `NO_PROXY` names. Proxy
+//! credentials are kept as a [`SecretString`] and never appear in `Debug` output or errors.
 
 use core::fmt;
 use core::net::IpAddr;
@@ -253,7 +253,15 @@ impl Proxies {
                 .transpose()
         };
         let all = proxy(["ALL_PROXY", "all_proxy"])?;
-        let http = proxy(["HTTP_PROXY", "http_proxy"])?.or_else(|| all.clone());
+        // Under CGI, a request's `Proxy:` header arrives as `HTTP_PROXY` ("httpoxy"): only the
+        // lower-case name, which no header can set, is trusted there.
+        let cgi = lookup("REQUEST_METHOD").is_some();
+        let http_names = if cgi {
+            ["http_proxy", "http_proxy"]
+        } else {
+            ["HTTP_PROXY", "http_proxy"]
+        };
+        let http = proxy(http_names)?.or_else(|| all.clone());
         let https = proxy(["HTTPS_PROXY", "https_proxy"])?.or(all);
         let no_proxy = var(["NO_PROXY", "no_proxy"])
             .map(|(_, value)| parse_no_proxy(&value))
@@ -417,6 +425,29 @@ mod tests {
             Proxies::resolve(&ProxySetting::FromEnv, env(&[]))
                 .unwrap()
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn under_cgi_upper_case_http_proxy_is_ignored() {
+        let cgi = Proxies::resolve(
+            &ProxySetting::FromEnv,
+            env(&[("REQUEST_METHOD", "GET"), ("HTTP_PROXY", "evil:1")]),
+        )
+        .unwrap();
+        assert_eq!(chosen(&cgi, "http://v.example"), None);
+        let trusted = Proxies::resolve(
+            &ProxySetting::FromEnv,
+            env(&[
+                ("REQUEST_METHOD", "GET"),
+                ("HTTP_PROXY", "evil:1"),
+                ("http_proxy", "mine:2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            chosen(&trusted, "http://v.example").as_deref(),
+            Some("mine:2")
         );
     }
 

@@ -52,6 +52,7 @@ macro_rules! scenario_tests {
             mtls_required_presented_and_missing,
             proxy_tunnels_with_credentials,
             unreachable_proxy_is_a_retryable_connect_error,
+            plain_http_through_a_proxy_tunnel,
         );
     };
     (@each $sdk:ty; $($name:ident),* $(,)?) => {

@@ -635,3 +635,20 @@ pub fn unreachable_proxy_is_a_retryable_connect_error<S: Sdk>() {
     assert!(!format!("{error} {error:?}").contains("hunter2"));
     assert_eq!(vault.stats().total(), 0);
 }
+
+/// Plain `http://` to a loopback server goes through the proxy's `CONNECT` tunnel too.
+pub fn plain_http_through_a_proxy_tunnel<S: Sdk>() {
+    let vault = Vault::start();
+    let proxy = ConnectProxy::start(None);
+    let settings = Settings {
+        proxy: Some(proxy.url()),
+        ..vault.settings()
+    };
+    let client = vault.client::<S>(&settings);
+    assert_eq!(client.list().expect("list").len(), 3);
+    let address = vault.url().trim_start_matches("http://").to_owned();
+    let targets = proxy.targets();
+    assert!(!targets.is_empty());
+    assert!(targets.iter().all(|t| *t == address), "{targets:?}");
+    assert!(proxy.authorizations().iter().all(Option::is_none));
+}
