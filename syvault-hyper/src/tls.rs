@@ -8,11 +8,13 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 use syvault_proto::builder::{ClientCertificate, TransportSettings};
+use syvault_proto::error::TransportErrorKind;
 use syvault_proto::{Error, Result};
 
 /// The rustls configuration for `settings`: server certificates verified against the system
-/// roots and the extra CAs, and the client certificate when one is configured.
-pub(crate) fn client_config(settings: &TransportSettings) -> Result<ClientConfig> {
+/// roots and the extra CAs, and the client certificate when one is configured. The flag tells
+/// whether no CA at all is trusted.
+pub(crate) fn client_config(settings: &TransportSettings) -> Result<(ClientConfig, bool)> {
     let mut roots = RootCertStore::empty();
     roots.add_parsable_certificates(system_roots());
     for cert in extra_roots(&settings.extra_roots_pem)? {
@@ -20,19 +22,43 @@ pub(crate) fn client_config(settings: &TransportSettings) -> Result<ClientConfig
             .add(cert)
             .map_err(|_| invalid("root certificate PEM", "not a usable CA certificate"))?;
     }
+    let trusts_nothing = roots.is_empty();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|_| invalid("TLS", "no TLS protocol version available"))?
         .with_root_certificates(roots);
-    match &settings.client_certificate {
-        None => Ok(builder.with_no_client_auth()),
+    let config = match &settings.client_certificate {
+        None => builder.with_no_client_auth(),
         Some(certificate) => {
             let (chain, key) = identity(certificate)?;
             builder
                 .with_client_auth_cert(chain, key)
-                .map_err(|_| invalid("client certificate", KEY_MISMATCH))
+                .map_err(|_| invalid("client certificate", KEY_MISMATCH))?
         }
+    };
+    Ok((config, trusts_nothing))
+}
+
+/// Adds the likely cause to a TLS failure of a client that trusts no CA at all, as in a
+/// container image without a CA bundle.
+pub(crate) fn explain_untrusted(error: Error, trusts_nothing: bool) -> Error {
+    match error {
+        Error::Transport {
+            kind: TransportErrorKind::Tls,
+            mut message,
+        } if trusts_nothing => {
+            message.push_str(
+                "; no CA certificate is trusted: the OS trust store is empty or unreadable \
+                 (install the CA bundle or set SSL_CERT_FILE), add the server's CA, or enable \
+                 the `mozilla-roots` feature",
+            );
+            Error::Transport {
+                kind: TransportErrorKind::Tls,
+                message,
+            }
+        }
+        other => other,
     }
 }
 

@@ -30,6 +30,8 @@ type Pool = HyperClient<HttpsConnector<ProxyConnector>, Full<Bytes>>;
 pub(crate) struct Transport {
     pool: Mutex<Option<Pool>>,
     request_timeout: Duration,
+    /// No CA is trusted at all: TLS failures then say so.
+    trusts_nothing: bool,
     /// Bodies are read up to one byte past the core's limit, so the core can tell "too large".
     read_limit: usize,
 }
@@ -47,9 +49,10 @@ impl Transport {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(settings.connect_timeout));
+        let (tls, trusts_nothing) = crate::tls::client_config(settings)?;
         let proxies = Proxies::resolve(&settings.proxy, |name| std::env::var(name).ok())?;
         let https = HttpsConnectorBuilder::new()
-            .with_tls_config(crate::tls::client_config(settings)?)
+            .with_tls_config(tls)
             // Which schemes are allowed is the core's decision (https, or http to loopback).
             .https_or_http()
             .enable_http1()
@@ -61,6 +64,7 @@ impl Transport {
         Ok(Self {
             pool: Mutex::new(Some(pool)),
             request_timeout: settings.request_timeout,
+            trusts_nothing,
             read_limit: max_response_body.saturating_add(1),
         })
     }
@@ -84,7 +88,9 @@ impl Transport {
         .await
         {
             Ok(Ok(response)) => Input::Response(response),
-            Ok(Err(error)) => Input::Failed(error),
+            Ok(Err(error)) => {
+                Input::Failed(crate::tls::explain_untrusted(error, self.trusts_nothing))
+            }
             Err(_) => Input::Failed(Error::Transport {
                 kind: TransportErrorKind::Timeout,
                 message: format!("no complete answer within {:?}", self.request_timeout),

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use syvault_proto::builder::{ClientCertificate, TransportSettings};
+use syvault_proto::error::TransportErrorKind;
 use syvault_proto::{Error, Result};
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
 
 /// The TLS configuration for `settings`: server certificates verified against the system
-/// roots and the extra CAs, and the client certificate when one is configured.
-pub(crate) fn tls_config(settings: &TransportSettings) -> Result<TlsConfig> {
+/// roots and the extra CAs, and the client certificate when one is configured. The flag tells
+/// whether no CA at all is trusted.
+pub(crate) fn tls_config(settings: &TransportSettings) -> Result<(TlsConfig, bool)> {
     let roots: Vec<Certificate<'static>> = system_roots()
         .into_iter()
         .chain(extra_roots(&settings.extra_roots_pem)?)
@@ -23,12 +25,36 @@ pub(crate) fn tls_config(settings: &TransportSettings) -> Result<TlsConfig> {
         .as_ref()
         .map(client_cert)
         .transpose()?;
-    Ok(TlsConfig::builder()
+    let trusts_nothing = roots.is_empty();
+    let config = TlsConfig::builder()
         .provider(TlsProvider::Rustls)
         .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .root_certs(RootCerts::Specific(Arc::new(roots)))
         .client_cert(client_cert)
-        .build())
+        .build();
+    Ok((config, trusts_nothing))
+}
+
+/// Adds the likely cause to a TLS failure of a client that trusts no CA at all, as in a
+/// container image without a CA bundle.
+pub(crate) fn explain_untrusted(error: Error, trusts_nothing: bool) -> Error {
+    match error {
+        Error::Transport {
+            kind: TransportErrorKind::Tls,
+            mut message,
+        } if trusts_nothing => {
+            message.push_str(
+                "; no CA certificate is trusted: the OS trust store is empty or unreadable \
+                 (install the CA bundle or set SSL_CERT_FILE), add the server's CA, or enable \
+                 the `mozilla-roots` feature",
+            );
+            Error::Transport {
+                kind: TransportErrorKind::Tls,
+                message,
+            }
+        }
+        other => other,
+    }
 }
 
 /// The client certificate, checked up front the way rustls will use it, so that a key that

@@ -13,6 +13,8 @@ use syvault_proto::{Error, Result};
 /// A pooled agent, or nothing once the client was closed.
 pub(crate) struct Transport {
     agent: Mutex<Option<ureq::Agent>>,
+    /// No CA is trusted at all: TLS failures then say so.
+    trusts_nothing: bool,
     /// The proxies of the settings, with the environment read when the client was built.
     proxies: Proxies,
     /// Bodies are read up to one byte past the core's limit, so the core can tell "too large".
@@ -27,6 +29,7 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     pub(crate) fn new(settings: &TransportSettings, max_response_body: usize) -> Result<Self> {
+        let (tls, trusts_nothing) = crate::tls::tls_config(settings)?;
         let config = ureq::Agent::config_builder()
             // Every answer goes to the core, error statuses and their bodies included.
             .http_status_as_error(false)
@@ -36,12 +39,13 @@ impl Transport {
             .save_redirect_history(false)
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.request_timeout))
-            .tls_config(crate::tls::tls_config(settings)?)
+            .tls_config(tls)
             // Proxies are chosen per request from `proxies`, by the core's rules.
             .proxy(None)
             .build();
         Ok(Self {
             agent: Mutex::new(Some(ureq::Agent::new_with_config(config))),
+            trusts_nothing,
             proxies: Proxies::resolve(&settings.proxy, |name| std::env::var(name).ok())?,
             read_limit: u64::try_from(max_response_body)
                 .unwrap_or(u64::MAX)
@@ -65,7 +69,10 @@ impl Transport {
         };
         match agent.run(request).and_then(|r| self.read(r)) {
             Ok(response) => Input::Response(response),
-            Err(error) => Input::Failed(classify(&error)),
+            Err(error) => Input::Failed(crate::tls::explain_untrusted(
+                classify(&error),
+                self.trusts_nothing,
+            )),
         }
     }
 

@@ -28,8 +28,8 @@ fn failed(outcome: Outcome) -> String {
 /// The OS trust store: `rustls-native-certs` reads the platform's store, and on every
 /// platform reads `SSL_CERT_FILE` instead when it is set. Pointing it at the development CA,
 /// with nothing else trusted, is installing that CA into the test environment's store; the
-/// client then trusts the server without any CA configured in code. With an empty store
-/// instead, the same client refuses the server.
+/// client then trusts the server without any CA configured in code. With an empty store, or
+/// one holding another CA, the same client refuses the server with a TLS error.
 pub fn os_trust_store_from_ssl_cert_file<S: Sdk>(module: &str) {
     let vault = Vault::start_tls();
     let credentials = bootstrapped::<S>(&vault);
@@ -46,11 +46,27 @@ pub fn os_trust_store_from_ssl_cert_file<S: Sdk>(module: &str) {
     let untrusted = failed(child::run(
         module,
         &[
-            ("SY_CREDENTIALS_FILE", credentials),
+            ("SY_CREDENTIALS_FILE", credentials.clone()),
             ("SSL_CERT_DIR", text(empty.path())),
         ],
     ));
     assert!(untrusted.contains("transport error (tls)"), "{untrusted}");
+    assert!(
+        untrusted.contains("no CA certificate is trusted"),
+        "an empty store is named as the likely cause: {untrusted}"
+    );
+
+    // A store holding another CA: refused too, without the empty-store hint.
+    let other = Vault::start_tls();
+    let stranger = failed(child::run(
+        module,
+        &[
+            ("SY_CREDENTIALS_FILE", credentials),
+            ("SSL_CERT_FILE", text(&other.ca_file())),
+        ],
+    ));
+    assert!(stranger.contains("transport error (tls)"), "{stranger}");
+    assert!(!stranger.contains("no CA certificate"), "{stranger}");
 }
 
 /// `SY_CREDENTIALS_FILE` and `SY_CA_CERT` configure a client completely; a missing file is
