@@ -527,8 +527,9 @@ pub fn close_releases_pooled_connections<S: Sdk>() {
     assert_eq!(server.connections(), 1);
 }
 
-/// A server that requires client certificates refuses a client without one with a TLS error,
-/// and serves one that presents the certificate its client CA signed.
+/// A server that requires client certificates refuses a client without one, or with one of
+/// another CA, with a TLS error; a key that does not match the certificate is refused when the
+/// client is built; a client presenting the certificate its client CA signed is served.
 pub fn mtls_required_presented_and_missing<S: Sdk>() {
     let vault = Vault::start_mtls();
     let settings = vault.settings();
@@ -550,9 +551,48 @@ pub fn mtls_required_presented_and_missing<S: Sdk>() {
         "the error says what is missing: {error}"
     );
 
+    // A certificate from another client CA is refused by the server.
+    let other = Vault::start_mtls();
+    let (other_chain, other_key) = other.client_identity().expect("another certificate");
+    let stranger = Settings {
+        client_identity: Some((other_chain, other_key.clone())),
+        ..settings.clone()
+    };
+    let error = S::bootstrap(&vault.url(), vault.client.token.expose(), &stranger)
+        .expect_err("a certificate of another CA");
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                kind: TransportErrorKind::Tls,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
     let identity = vault
         .client_identity()
         .expect("the server made a client certificate");
+    // A key that is not the certificate's is refused when the client is built.
+    let mismatched = Settings {
+        client_identity: Some((identity.0.clone(), other_key.clone())),
+        ..settings.clone()
+    };
+    let error = S::bootstrap(&vault.url(), vault.client.token.expose(), &mismatched)
+        .expect_err("the key does not match");
+    assert!(
+        matches!(
+            error,
+            Error::InvalidInput {
+                what: "client certificate",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(!format!("{error} {error:?}").contains(other_key.trim()));
+
     let with_certificate = Settings {
         client_identity: Some(identity.clone()),
         ..settings
