@@ -33,8 +33,13 @@ fn failure(what: &str, err: impl std::fmt::Display) -> Error {
 }
 
 impl HttpClient {
-    /// A client for the server at `base_url`, trusting only `ca_pem` when it is HTTPS.
-    pub(crate) fn new(base_url: &str, ca_pem: Option<&str>) -> Result<Self> {
+    /// A client for the server at `base_url`, trusting only `ca_pem` when it is HTTPS and
+    /// presenting `identity` when given.
+    pub(crate) fn new(
+        base_url: &str,
+        ca_pem: Option<&str>,
+        identity: Option<&tls::ClientIdentity>,
+    ) -> Result<Self> {
         let uri: Uri = base_url.parse().map_err(|e| failure("server URL", e))?;
         let https = uri.scheme_str() == Some("https");
         let authority = uri
@@ -48,7 +53,9 @@ impl HttpClient {
         let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let tls = match (https, ca_pem) {
             (false, _) => None,
-            (true, Some(ca)) => Some(TlsConnector::from(Arc::new(tls::client_config(ca)?))),
+            (true, Some(ca)) => Some(TlsConnector::from(Arc::new(tls::client_config(
+                ca, identity,
+            )?))),
             (true, None) => return Err(Error::Demo("an HTTPS server needs its CA".into())),
         };
         Ok(Self {

@@ -25,6 +25,7 @@ use crate::clock;
 use crate::error::Result;
 use crate::random::rng;
 use crate::rotation::RotationPolicy;
+use crate::tls::ClientIdentity;
 
 /// Writes credentials as the `--credentials` file: JSON, atomically, readable by the owner
 /// only (Unix).
@@ -53,8 +54,14 @@ pub struct DemoSeed {
 }
 
 /// Seeds the demo data through `admin` and bootstraps the demo client against the server at
-/// `server_url` (trusting `ca_pem` when it is HTTPS).
-pub async fn seed(server_url: &str, ca_pem: Option<&str>, admin: &Admin) -> Result<DemoSeed> {
+/// `server_url` (trusting `ca_pem` when it is HTTPS, presenting `identity` when the server
+/// requires a client certificate).
+pub async fn seed(
+    server_url: &str,
+    ca_pem: Option<&str>,
+    identity: Option<&ClientIdentity>,
+    admin: &Admin,
+) -> Result<DemoSeed> {
     let application_id = admin.create_application("Demo");
     let folder_id = admin.create_folder("Production", None)?;
 
@@ -83,7 +90,7 @@ pub async fn seed(server_url: &str, ca_pem: Option<&str>, admin: &Admin) -> Resu
 
     let client = admin.create_client(application_id, "demo client")?;
     admin.grant(client.client_id, folder_id, Access::ReadWrite)?;
-    let credentials = bootstrap(server_url, ca_pem, &client.token).await?;
+    let credentials = bootstrap(server_url, ca_pem, identity, &client.token).await?;
     Ok(DemoSeed {
         application_id,
         folder_id,
@@ -98,9 +105,10 @@ pub async fn seed(server_url: &str, ca_pem: Option<&str>, admin: &Admin) -> Resu
 pub async fn bootstrap(
     server_url: &str,
     ca_pem: Option<&str>,
+    identity: Option<&ClientIdentity>,
     token: &SecretString,
 ) -> Result<Credentials> {
-    let http = HttpClient::new(server_url, ca_pem)?;
+    let http = HttpClient::new(server_url, ca_pem, identity)?;
     // The dev server may listen on any address it was told to; it is not a production vault.
     let mut op = Bootstrap::new(server_url, token.expose()).allow_plain_http(true);
     let mut input = Input::Start;

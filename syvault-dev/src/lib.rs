@@ -12,6 +12,10 @@
 //!   the HTTP layer stores and serves ciphertext only.
 //! - [`Faults`] switches failures on while the server runs, and [`Stats`] counts requests.
 //! - [`demo`] seeds demo data and bootstraps a client through the HTTP API.
+//! - [`DevServerBuilder::require_client_certificates`] makes the HTTPS server require client
+//!   certificates signed by a client CA it generates ([`ClientIdentity`]), for mutual TLS.
+//!
+//! The crate has no cargo features.
 //!
 //! ```
 //! use syvault_dev::DevServer;
@@ -61,3 +65,4 @@ pub use server::{DEFAULT_ROTATION_DELAY, DevServer, DevServerBuilder, RunningSer
 pub use stats::Stats;
 /// The protocol's wire types, re-exported for convenience.
 pub use syvault_proto::wire;
+pub use tls::ClientIdentity;

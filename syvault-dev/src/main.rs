@@ -45,6 +45,11 @@ struct ServeArgs {
     /// clients trust DIR/ca.pem. Plain HTTP without it.
     #[arg(long, value_name = "DIR")]
     tls_dir: Option<PathBuf>,
+    /// With --tls-dir: accept only clients presenting a certificate signed by a client CA
+    /// generated into (or reused from) DIR/client-ca.pem; clients use DIR/client.pem and
+    /// DIR/client-key.pem.
+    #[arg(long, requires = "tls_dir")]
+    require_client_cert: bool,
     /// Milliseconds a rotation waits before each of its steps (pending, running, done).
     #[arg(long, value_name = "MS", default_value_t = 250)]
     rotation_delay_ms: u64,
@@ -87,6 +92,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .addr(args.addr)
         .data_file(args.data)
         .tls_dir(args.tls_dir.clone())
+        .require_client_certificates(args.require_client_cert)
         .rotation_delay(Duration::from_millis(args.rotation_delay_ms))
         .token_lifetime(Duration::from_secs(args.token_lifetime_secs))
         .start()
@@ -94,6 +100,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("SyVault dev server listening on {}", server.url());
     if let Some(dir) = &args.tls_dir {
         println!("Clients must trust {}", dir.join("ca.pem").display());
+        if args.require_client_cert {
+            println!(
+                "Clients must present {} with key {}",
+                dir.join("client.pem").display(),
+                dir.join("client-key.pem").display()
+            );
+        }
     }
     if args.demo
         && let Err(err) = demo(&server, &args.credentials).await

@@ -24,6 +24,7 @@ use crate::faults::Faults;
 use crate::service::{self, App};
 use crate::state::{Store, VaultState};
 use crate::stats::Stats;
+use crate::tls::ClientIdentity;
 use crate::{persist, rotation, tls};
 
 /// How long the rotation worker waits before each step unless configured otherwise.
@@ -48,6 +49,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct DevServerBuilder {
     addr: SocketAddr,
     tls_dir: Option<PathBuf>,
+    require_client_certificates: bool,
     data_file: Option<PathBuf>,
     rotation_delay: Duration,
     token_lifetime: Duration,
@@ -58,6 +60,7 @@ impl Default for DevServerBuilder {
         Self {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             tls_dir: None,
+            require_client_certificates: false,
             data_file: None,
             rotation_delay: DEFAULT_ROTATION_DELAY,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
@@ -78,6 +81,15 @@ impl DevServerBuilder {
     #[must_use]
     pub fn tls_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.tls_dir = dir;
+        self
+    }
+
+    /// With [`DevServerBuilder::tls_dir`], accept only clients that present a certificate
+    /// signed by a client CA the server generates into the same directory (`client-ca.pem`,
+    /// with `client.pem` and `client-key.pem` for a client to use). Off by default.
+    #[must_use]
+    pub fn require_client_certificates(mut self, require: bool) -> Self {
+        self.require_client_certificates = require;
         self
     }
 
@@ -112,8 +124,13 @@ impl DevServerBuilder {
         let tls = self
             .tls_dir
             .as_deref()
-            .map(tls::load_or_generate)
+            .map(|dir| tls::load_or_generate(dir, self.require_client_certificates))
             .transpose()?;
+        if self.require_client_certificates && tls.is_none() {
+            return Err(Error::Tls(
+                "client certificates need a TLS directory".into(),
+            ));
+        }
         let listener = TcpListener::bind(self.addr)
             .await
             .map_err(|e| Error::io(format!("binding {}", self.addr), e))?;
@@ -156,6 +173,7 @@ impl DevServerBuilder {
             ));
         }
         let ca_pem = tls.as_ref().map(|tls| tls.ca_pem.clone());
+        let client_identity = tls.as_ref().and_then(|tls| tls.client_identity.clone());
         let acceptor = tls.map(|tls| TlsAcceptor::from(tls.config));
         tasks.push(tokio::spawn(accept_loop(
             listener,
@@ -169,6 +187,7 @@ impl DevServerBuilder {
                 url,
                 addr,
                 ca_pem,
+                client_identity,
                 admin,
                 faults,
                 stats,
@@ -305,6 +324,7 @@ struct Handles {
     url: String,
     addr: SocketAddr,
     ca_pem: Option<String>,
+    client_identity: Option<ClientIdentity>,
     admin: Admin,
     faults: Faults,
     stats: Stats,
@@ -360,6 +380,11 @@ impl DevServer {
         self.handles.ca_pem.clone()
     }
 
+    /// The client certificate and key the server accepts, when it requires one.
+    pub fn client_identity(&self) -> Option<ClientIdentity> {
+        self.handles.client_identity.clone()
+    }
+
     /// The admin side.
     pub fn admin(&self) -> Admin {
         self.handles.admin.clone()
@@ -378,7 +403,13 @@ impl DevServer {
     /// Seeds the demo data and bootstraps a demo client through the HTTP API.
     pub async fn seed_demo(&self) -> Result<DemoSeed> {
         let h = &self.handles;
-        demo::seed(&h.url, h.ca_pem.as_deref(), &h.admin).await
+        demo::seed(
+            &h.url,
+            h.ca_pem.as_deref(),
+            h.client_identity.as_ref(),
+            &h.admin,
+        )
+        .await
     }
 
     /// Stops accepting connections, lets open ones finish (briefly), stops the rotation worker
@@ -476,6 +507,11 @@ impl RunningServer {
         self.handles.ca_pem.clone()
     }
 
+    /// The client certificate and key the server accepts, when it requires one.
+    pub fn client_identity(&self) -> Option<ClientIdentity> {
+        self.handles.client_identity.clone()
+    }
+
     /// The admin side.
     pub fn admin(&self) -> Admin {
         self.handles.admin.clone()
@@ -495,8 +531,12 @@ impl RunningServer {
     /// done. Must not be called from inside an async runtime.
     pub fn seed_demo(&self) -> Result<DemoSeed> {
         let h = &self.handles;
-        self.runtime
-            .block_on(demo::seed(&h.url, h.ca_pem.as_deref(), &h.admin))
+        self.runtime.block_on(demo::seed(
+            &h.url,
+            h.ca_pem.as_deref(),
+            h.client_identity.as_ref(),
+            &h.admin,
+        ))
     }
 
     /// Stops the server and waits for its thread.

@@ -40,11 +40,23 @@ fn help_documents_every_flag() {
         "--demo",
         "--credentials",
         "--tls-dir",
+        "--require-client-cert",
         "--rotation-delay-ms",
         "--token-lifetime-secs",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
+}
+
+#[test]
+fn client_certificates_need_a_tls_directory() {
+    let output = Command::new(BIN)
+        .args(["serve", "--require-client-cert"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(error.contains("--tls-dir"), "{error}");
 }
 
 #[tokio::test]

@@ -32,10 +32,28 @@
 //!
 //! Secret values are [`SecretString`]s: `Debug` and `Display` print `[redacted]`, and reading
 //! one takes an explicit [`SecretString::expose`].
+//!
+//! # Networks
+//!
+//! Server certificates are verified against the operating system's trust store, read through
+//! `rustls-native-certs` (which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`), plus the CAs given
+//! with `add_root_certificates_pem` or the `SY_CA_CERT` PEM file; there is no way to turn
+//! verification off. `client_certificate_pem` presents a client certificate for mutual TLS.
+//! `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper or lower case) are honoured
+//! by default, tunnelling with hyper-util's `CONNECT` support; `proxy(url)` sets a proxy explicitly and
+//! `disable_proxy()` goes direct (see [`syvault_proto::proxy`]).
+//!
+//! # Cargo features
+//!
+//! - `mozilla-roots` (off by default): also trust the Mozilla root bundle compiled into the
+//!   binary, for containers without an OS trust store (such as `scratch` or distroless images
+//!   without `ca-certificates`).
 
 mod builder;
 mod client;
 mod driver;
+mod proxy;
+mod tls;
 mod transport;
 
 pub use builder::AsyncSyVaultClientBuilder;

@@ -2,7 +2,7 @@
 //! transport failures classified for the core's retry rules.
 
 use std::error::Error as StdError;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,23 +11,27 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rustls::RootCertStore;
 use syvault_proto::builder::TransportSettings;
 use syvault_proto::error::TransportErrorKind;
+use syvault_proto::proxy::Proxies;
 use syvault_proto::step::{Input, Request, Response};
 use syvault_proto::{Error, Result};
+
+use crate::proxy::ProxyConnector;
 
 /// How long an idle pooled connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest transport message kept in an error.
 const MAX_MESSAGE: usize = 300;
 
-type Pool = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Pool = HyperClient<HttpsConnector<ProxyConnector>, Full<Bytes>>;
 
 /// A pooled hyper client, or nothing once the client was closed.
 pub(crate) struct Transport {
     pool: Mutex<Option<Pool>>,
     request_timeout: Duration,
+    /// No CA is trusted at all: TLS failures then say so.
+    trusts_nothing: bool,
     /// Bodies are read up to one byte past the core's limit, so the core can tell "too large".
     read_limit: usize,
 }
@@ -45,12 +49,14 @@ impl Transport {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(settings.connect_timeout));
+        let (tls, trusts_nothing) = crate::tls::client_config(settings)?;
+        let proxies = Proxies::resolve(&settings.proxy, |name| std::env::var(name).ok())?;
         let https = HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config(&settings.extra_roots_pem)?)
+            .with_tls_config(tls)
             // Which schemes are allowed is the core's decision (https, or http to loopback).
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector::new(http, proxies));
         let pool = HyperClient::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
@@ -58,6 +64,7 @@ impl Transport {
         Ok(Self {
             pool: Mutex::new(Some(pool)),
             request_timeout: settings.request_timeout,
+            trusts_nothing,
             read_limit: max_response_body.saturating_add(1),
         })
     }
@@ -81,7 +88,9 @@ impl Transport {
         .await
         {
             Ok(Ok(response)) => Input::Response(response),
-            Ok(Err(error)) => Input::Failed(error),
+            Ok(Err(error)) => {
+                Input::Failed(crate::tls::explain_untrusted(error, self.trusts_nothing))
+            }
             Err(_) => Input::Failed(Error::Transport {
                 kind: TransportErrorKind::Timeout,
                 message: format!("no complete answer within {:?}", self.request_timeout),
@@ -131,38 +140,6 @@ pub(crate) fn closed() -> Error {
         kind: TransportErrorKind::Other,
         message: "the client was closed".to_owned(),
     }
-}
-
-/// rustls on *ring*, trusting the Mozilla roots plus the configured CAs.
-fn tls_config(extra_roots_pem: &[String]) -> Result<rustls::ClientConfig> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-
-    let invalid = |reason: &str| Error::InvalidInput {
-        what: "root certificate PEM",
-        reason: reason.to_owned(),
-    };
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
-    for pem in extra_roots_pem {
-        let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|_| invalid("not valid PEM"))?;
-        if certs.is_empty() {
-            return Err(invalid("contains no CERTIFICATE block"));
-        }
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|_| invalid("not a usable CA certificate"))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|_| invalid("no TLS protocol version available"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 /// Maps a hyper failure to the core's transport error: the first cause in the chain that
@@ -217,6 +194,9 @@ fn kind_of(error: &(dyn StdError + 'static)) -> Option<TransportErrorKind> {
 
     if error.is::<rustls::Error>() {
         return Some(TransportErrorKind::Tls);
+    }
+    if error.is::<crate::proxy::ProxyRefused>() {
+        return Some(TransportErrorKind::Other);
     }
     if let Some(io) = error.downcast_ref::<std::io::Error>() {
         return match io.kind() {
@@ -296,13 +276,5 @@ mod tests {
             unreachable!()
         };
         assert!(message.starts_with("tcp connect error: "), "{message}");
-    }
-
-    #[test]
-    fn root_pems_must_hold_a_certificate() {
-        assert!(tls_config(&[String::new()]).is_err());
-        let garbage = "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_owned();
-        assert!(tls_config(&[garbage]).is_err());
-        assert!(tls_config(&[]).is_ok());
     }
 }

@@ -11,8 +11,15 @@ use crate::error::{Error, Result};
 use crate::jwt::TokenMode;
 use crate::model::Credentials;
 use crate::ops::Bootstrap;
+use crate::proxy::{ProxySetting, ProxyUrl};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
+
+/// Names a credentials JSON file for [`ClientBuilder::with_env`] (feature `fs`).
+pub const ENV_CREDENTIALS_FILE: &str = "SY_CREDENTIALS_FILE";
+/// Names a PEM file of extra trusted CA certificates for [`ClientBuilder::with_env`]
+/// (feature `fs`).
+pub const ENV_CA_CERT: &str = "SY_CA_CERT";
 
 /// Default limit on establishing a connection, TLS included.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,8 +34,32 @@ pub struct TransportSettings {
     pub connect_timeout: Duration,
     /// Limit on one whole request. Default 30 s; each retry gets it anew.
     pub request_timeout: Duration,
-    /// Extra trusted CA certificates, PEM, beside the platform's root set.
+    /// Extra trusted CA certificates, PEM, beside the operating system's trust store (and the
+    /// Mozilla bundle when a driver's `mozilla-roots` feature is on).
     pub extra_roots_pem: Vec<String>,
+    /// The certificate the client presents to servers that require one (mTLS).
+    pub client_certificate: Option<ClientCertificate>,
+    /// Which HTTP proxy requests go through; the environment's by default.
+    pub proxy: ProxySetting,
+}
+
+/// A client certificate chain and its private key, both PEM, for servers that require mutual
+/// TLS. `Debug` never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// The client's certificate, then any intermediate CA certificates.
+    pub chain_pem: String,
+    /// The private key of the first certificate: PKCS#8, PKCS#1 or SEC1.
+    pub key_pem: SecretString,
+}
+
+impl fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCertificate")
+            .field("chain_pem", &self.chain_pem)
+            .field("key_pem", &self.key_pem)
+            .finish()
+    }
 }
 
 impl Default for TransportSettings {
@@ -37,6 +68,8 @@ impl Default for TransportSettings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             extra_roots_pem: Vec::new(),
+            client_certificate: None,
+            proxy: ProxySetting::default(),
         }
     }
 }
@@ -173,14 +206,52 @@ impl<C> ClientBuilder<C> {
     }
 
     /// Sets server, client id and client secret from `SY_SERVER`, `SY_CLIENT_ID` and
-    /// `SY_CLIENT_SECRET`.
+    /// `SY_CLIENT_SECRET`, or, with the `fs` feature, from the credentials file named by
+    /// `SY_CREDENTIALS_FILE` (setting both ways at once is an error). With the `fs` feature it
+    /// also trusts the CA certificates in the PEM file named by `SY_CA_CERT`.
     pub fn with_env(self) -> Result<Self> {
-        let config = ClientConfig::from_env_with(|name| std::env::var(name).ok())?;
-        Ok(self.credentials(Credentials {
+        let lookup = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let (builder, from_file) = self.env_extras(&lookup)?;
+        if from_file {
+            return Ok(builder);
+        }
+        let config = ClientConfig::from_env_with(lookup)?;
+        Ok(builder.credentials(Credentials {
             server: config.server,
             client_id: config.client_id,
             client_secret: config.client_secret,
         }))
+    }
+
+    /// `SY_CREDENTIALS_FILE` and `SY_CA_CERT`: files, so only with the `fs` feature.
+    #[cfg(feature = "fs")]
+    fn env_extras(mut self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(Self, bool)> {
+        use crate::config::{ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_SERVER};
+
+        let credentials_file = lookup(ENV_CREDENTIALS_FILE);
+        if let Some(path) = &credentials_file {
+            if let Some(both) = [ENV_SERVER, ENV_CLIENT_ID, ENV_CLIENT_SECRET]
+                .into_iter()
+                .find(|name| lookup(name).is_some())
+            {
+                return Err(Error::invalid_input(
+                    ENV_CREDENTIALS_FILE,
+                    format!("set together with {both}; set one or the other"),
+                ));
+            }
+            self = self.credentials(Credentials::read_from(path.trim())?);
+        }
+        if let Some(path) = lookup(ENV_CA_CERT) {
+            let pem = crate::private_file::read_text(std::path::Path::new(path.trim()))?;
+            self = self.add_root_certificates_pem(pem);
+        }
+        Ok((self, credentials_file.is_some()))
+    }
+
+    #[cfg(not(feature = "fs"))]
+    #[allow(clippy::unnecessary_wraps)]
+    fn env_extras(self, _lookup: &dyn Fn(&str) -> Option<String>) -> Result<(Self, bool)> {
+        Ok((self, false))
     }
 
     /// How long a decrypted secret is served from memory without asking the server. Zero
@@ -241,10 +312,40 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// Trusts the CA certificates in `pem` in addition to the platform's root set, such as a
-    /// company CA or `syvault-dev`'s generated `ca.pem`.
+    /// Trusts the CA certificates in `pem` in addition to the operating system's trust store,
+    /// such as a company CA or `syvault-dev`'s generated `ca.pem`. Server certificates are
+    /// always verified; there is no way to turn that off.
     pub fn add_root_certificates_pem(mut self, pem: impl Into<String>) -> Self {
         self.transport.extra_roots_pem.push(pem.into());
+        self
+    }
+
+    /// Presents this client certificate (chain and private key, PEM) to servers that require
+    /// one. Both are checked when the client is built.
+    pub fn client_certificate_pem(
+        mut self,
+        chain_pem: impl Into<String>,
+        key_pem: impl Into<SecretString>,
+    ) -> Self {
+        self.transport.client_certificate = Some(ClientCertificate {
+            chain_pem: chain_pem.into(),
+            key_pem: key_pem.into(),
+        });
+        self
+    }
+
+    /// Sends every request through this HTTP proxy, such as `http://proxy.corp:3128` or
+    /// `http://user:password@proxy.corp:3128` (percent-encoded), tunnelling with `CONNECT`.
+    /// Without this, the `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` environment
+    /// variables decide (see [`crate::proxy`]). Errors never quote the URL.
+    pub fn proxy(mut self, url: &str) -> Result<Self> {
+        self.transport.proxy = ProxySetting::Explicit(url.parse::<ProxyUrl>()?);
+        Ok(self)
+    }
+
+    /// Connects straight to the server, ignoring the proxy environment variables.
+    pub fn disable_proxy(mut self) -> Self {
+        self.transport.proxy = ProxySetting::Disabled;
         self
     }
 
@@ -350,5 +451,52 @@ mod tests {
     fn debug_redacts_the_secret() {
         let builder = Builder::new().client_secret("MIGHsecret");
         assert!(!format!("{builder:?}").contains("MIGH"));
+    }
+
+    #[test]
+    fn client_certificate_and_proxy_reach_the_transport_and_stay_out_of_debug() {
+        let builder = Builder::new()
+            .client_certificate_pem("CHAIN", "KEY-MATERIAL")
+            .proxy("http://build:hunter2@proxy.corp:3128")
+            .unwrap();
+        let debug = format!("{builder:?}");
+        assert!(
+            !debug.contains("KEY-MATERIAL") && !debug.contains("hunter2"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("CHAIN") && debug.contains("proxy.corp:3128"),
+            "{debug}"
+        );
+
+        let transport = builder.transport_settings();
+        let certificate = transport.client_certificate.as_ref().unwrap();
+        assert_eq!(certificate.key_pem.expose(), "KEY-MATERIAL");
+        let ProxySetting::Explicit(proxy) = &transport.proxy else {
+            panic!("{:?}", transport.proxy)
+        };
+        assert_eq!(proxy.password().unwrap().expose(), "hunter2");
+
+        let direct = builder.disable_proxy();
+        assert_eq!(direct.transport_settings().proxy, ProxySetting::Disabled);
+        assert_eq!(
+            Builder::new().transport_settings().proxy,
+            ProxySetting::FromEnv
+        );
+    }
+
+    #[test]
+    fn a_bad_proxy_url_is_refused_without_quoting_it() {
+        let error = Builder::new()
+            .proxy("socks5://build:hunter2@proxy.corp")
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            Error::InvalidInput {
+                what: "proxy URL",
+                ..
+            }
+        ));
+        assert!(!format!("{error} {error:?}").contains("hunter2"));
     }
 }

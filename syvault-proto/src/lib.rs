@@ -19,9 +19,10 @@
 //! # Cargo features
 //!
 //! - `fs` (off by default): `private_file`, which stores and reads credentials files with
-//!   owner-only permissions (`Credentials::write_to`, `Credentials::read_from`). It is the only
-//!   part of the crate that touches the file system; drivers, the CLI and the dev server enable
-//!   it, and the core stays free of I/O without it.
+//!   owner-only permissions (`Credentials::write_to`, `Credentials::read_from`), and the
+//!   `SY_CREDENTIALS_FILE` and `SY_CA_CERT` variables of [`builder::ClientBuilder::with_env`].
+//!   It is the only part of the crate that touches the file system; drivers, the CLI and the
+//!   dev server enable it, and the core stays free of I/O without it.
 //!
 //! On top of these sits the client: a [`Client`] value holds what one client knows (identity,
 //! token, folder keys, the cache of decrypted secrets, the notation index), and each SDK
@@ -49,6 +50,7 @@ pub mod notation;
 pub mod ops;
 #[cfg(feature = "fs")]
 pub mod private_file;
+pub mod proxy;
 pub mod record;
 pub mod retry;
 pub mod secret;

@@ -71,6 +71,13 @@ pub fn read(path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
     Ok(bytes)
 }
 
+/// Reads a UTF-8 text file, such as a PEM file of CA certificates, for the builder's
+/// `SY_CA_CERT`. Errors name the path.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| file_error(path, FileAction::Read, e))?;
+    String::from_utf8(bytes).map_err(|_| Error::invalid_input("PEM file", "not UTF-8 text"))
+}
+
 impl Credentials {
     /// Stores the credentials at `path` as JSON, atomically and readable by the owner only,
     /// replacing any file already there.

@@ -54,7 +54,9 @@ impl SyVaultClient {
         SyVaultClientBuilder::new()
     }
 
-    /// A client with default settings from `SY_SERVER`, `SY_CLIENT_ID` and `SY_CLIENT_SECRET`.
+    /// A client with default settings from `SY_SERVER`, `SY_CLIENT_ID` and `SY_CLIENT_SECRET`,
+    /// or from the credentials file named by `SY_CREDENTIALS_FILE`; it also trusts the CAs of
+    /// the PEM file named by `SY_CA_CERT`, and uses the proxy of `HTTPS_PROXY` and the like.
     ///
     /// ```no_run
     /// let client = syvault_ureq::SyVaultClient::from_env()?;

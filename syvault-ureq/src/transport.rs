@@ -2,17 +2,21 @@
 //! classified for the core's retry rules.
 
 use std::io::Read;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use syvault_proto::builder::TransportSettings;
 use syvault_proto::error::TransportErrorKind;
+use syvault_proto::proxy::Proxies;
 use syvault_proto::step::{Input, Request, Response};
 use syvault_proto::{Error, Result};
-use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
 /// A pooled agent, or nothing once the client was closed.
 pub(crate) struct Transport {
     agent: Mutex<Option<ureq::Agent>>,
+    /// No CA is trusted at all: TLS failures then say so.
+    trusts_nothing: bool,
+    /// The proxies of the settings, with the environment read when the client was built.
+    proxies: Proxies,
     /// Bodies are read up to one byte past the core's limit, so the core can tell "too large".
     read_limit: u64,
 }
@@ -25,6 +29,7 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     pub(crate) fn new(settings: &TransportSettings, max_response_body: usize) -> Result<Self> {
+        let (tls, trusts_nothing) = crate::tls::tls_config(settings)?;
         let config = ureq::Agent::config_builder()
             // Every answer goes to the core, error statuses and their bodies included.
             .http_status_as_error(false)
@@ -34,10 +39,14 @@ impl Transport {
             .save_redirect_history(false)
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.request_timeout))
-            .tls_config(tls_config(&settings.extra_roots_pem)?)
+            .tls_config(tls)
+            // Proxies are chosen per request from `proxies`, by the core's rules.
+            .proxy(None)
             .build();
         Ok(Self {
             agent: Mutex::new(Some(ureq::Agent::new_with_config(config))),
+            trusts_nothing,
+            proxies: Proxies::resolve(&settings.proxy, |name| std::env::var(name).ok())?,
             read_limit: u64::try_from(max_response_body)
                 .unwrap_or(u64::MAX)
                 .saturating_add(1),
@@ -54,9 +63,16 @@ impl Transport {
         let Some(agent) = agent else {
             return Input::Failed(closed());
         };
+        let request = match proxy_for(&self.proxies, request.uri()) {
+            Some(proxy) => agent.configure_request(request).proxy(Some(proxy)).build(),
+            None => request,
+        };
         match agent.run(request).and_then(|r| self.read(r)) {
             Ok(response) => Input::Response(response),
-            Err(error) => Input::Failed(classify(&error)),
+            Err(error) => Input::Failed(crate::tls::explain_untrusted(
+                classify(&error),
+                self.trusts_nothing,
+            )),
         }
     }
 
@@ -93,38 +109,17 @@ pub(crate) fn closed() -> Error {
     }
 }
 
-/// rustls on *ring*, trusting the Mozilla roots plus the configured CAs.
-fn tls_config(extra_roots_pem: &[String]) -> Result<TlsConfig> {
-    let mut roots: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .map(|der| Certificate::from_der(der.as_ref()))
-        .collect();
-    for pem in extra_roots_pem {
-        roots.extend(parse_roots(pem)?);
+/// The `CONNECT` proxy of a request to `uri`, if the client's proxy settings choose one.
+fn proxy_for(proxies: &Proxies, uri: &ureq::http::Uri) -> Option<ureq::Proxy> {
+    let proxy = proxies.for_url(&uri.to_string())?;
+    let mut builder = ureq::Proxy::builder(ureq::ProxyProtocol::Http)
+        .host(proxy.host())
+        .port(proxy.port());
+    if let (Some(user), Some(password)) = (proxy.username(), proxy.password()) {
+        builder = builder.username(user).password(password.expose());
     }
-    Ok(TlsConfig::builder()
-        .provider(TlsProvider::Rustls)
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .root_certs(RootCerts::Specific(Arc::new(roots)))
-        .build())
-}
-
-fn parse_roots(pem: &str) -> Result<Vec<Certificate<'static>>> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-
-    let invalid = |reason: &str| Error::InvalidInput {
-        what: "root certificate PEM",
-        reason: reason.to_owned(),
-    };
-    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
-        .map(|cert| cert.map(|der| Certificate::from_der(&der).to_owned()))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|_| invalid("not valid PEM"))?;
-    if certs.is_empty() {
-        return Err(invalid("contains no CERTIFICATE block"));
-    }
-    Ok(certs)
+    // Host and port were checked by the core's parser; nothing is left to fail here.
+    builder.build().ok()
 }
 
 /// Maps a ureq failure to the core's transport error. Messages come from ureq and the OS
@@ -222,14 +217,5 @@ mod tests {
         );
         assert_eq!(kind(ureq::Error::HostNotFound), TransportErrorKind::Connect);
         assert_eq!(kind(ureq::Error::Tls("handshake")), TransportErrorKind::Tls);
-    }
-
-    #[test]
-    fn root_pems_must_hold_a_certificate() {
-        assert!(parse_roots("").is_err());
-        assert!(
-            parse_roots("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n").is_err()
-        );
-        assert!(tls_config(&[]).is_ok());
     }
 }

@@ -91,11 +91,7 @@ impl FakeServer {
             client_secret: ClientKey::generate(&mut rng()).to_client_secret(),
         };
         let path = dir.join("fake-credentials.json");
-        std::fs::write(
-            &path,
-            serde_json::to_string(&credentials).expect("serialize"),
-        )
-        .expect("write");
+        credentials.write_to(&path).expect("write");
         path
     }
 

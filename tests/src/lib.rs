@@ -16,7 +16,10 @@
 // A test harness reports failures by panicking, as assertions do; every function may.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod child;
+pub mod environment;
 pub mod fake;
+pub mod proxy;
 pub mod scenarios;
 pub mod sdk;
 pub mod vault;
@@ -51,6 +54,10 @@ macro_rules! scenario_tests {
             request_timeout_is_retried_then_reported,
             corrupted_ciphertext_is_a_decryption_error,
             redirects_are_not_followed,
+            mtls_required_presented_and_missing,
+            proxy_tunnels_with_credentials,
+            unreachable_proxy_is_a_retryable_connect_error,
+            plain_http_through_a_proxy_tunnel,
         );
     };
     (@each $sdk:ty; $($name:ident),* $(,)?) => {
@@ -58,6 +65,42 @@ macro_rules! scenario_tests {
             #[test]
             fn $name() {
                 $crate::scenarios::$name::<$sdk>();
+            }
+        )*
+    };
+}
+
+/// Generates the environment scenarios ([`environment`]) for the given [`sdk::Sdk`] driver,
+/// and the ignored `child_lists_from_env` entry point their child processes run. The
+/// invoking module must be a direct child of the test crate's root, such as `mod ureq`.
+///
+/// ```no_run
+/// mod ureq {
+///     syvault_tests::environment_tests!(syvault_tests::sdk::Blocking);
+/// }
+/// ```
+#[macro_export]
+macro_rules! environment_tests {
+    ($sdk:ty) => {
+        /// The child side of the environment scenarios; does nothing unless a parent runs it.
+        #[test]
+        #[ignore = "entry point of the environment scenarios' child processes"]
+        fn child_lists_from_env() {
+            $crate::child::child_lists_from_env::<$sdk>();
+        }
+
+        $crate::environment_tests!(@each $sdk;
+            os_trust_store_from_ssl_cert_file,
+            credentials_file_and_ca_from_env,
+            proxies_from_env,
+        );
+    };
+    (@each $sdk:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let module = module_path!().split_once("::").map_or(module_path!(), |(_, m)| m);
+                $crate::environment::$name::<$sdk>(module);
             }
         )*
     };

@@ -13,6 +13,7 @@ use syvault_proto::wire::{Access, RotationStatus};
 use syvault_proto::{Error, SecretString};
 
 use crate::fake::FakeServer;
+use crate::proxy::ConnectProxy;
 use crate::sdk::{Sdk, SdkClient, Settings};
 use crate::vault::{API_KEY, DB_PASSWORD, DB_USER, Vault};
 
@@ -647,4 +648,170 @@ pub fn redirects_are_not_followed<S: Sdk>() {
         0,
         "the token never reached the target"
     );
+}
+
+/// A server that requires client certificates refuses a client without one, or with one of
+/// another CA, with a TLS error; a key that does not match the certificate is refused when the
+/// client is built; a client presenting the certificate its client CA signed is served.
+pub fn mtls_required_presented_and_missing<S: Sdk>() {
+    let vault = Vault::start_mtls();
+    let settings = vault.settings();
+    let error = S::bootstrap(&vault.url(), vault.client.token.expose(), &settings)
+        .expect_err("no client certificate");
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                kind: TransportErrorKind::Tls,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable());
+    assert!(
+        error.to_string().contains("CertificateRequired"),
+        "the error says what is missing: {error}"
+    );
+
+    // A certificate from another client CA is refused by the server.
+    let other = Vault::start_mtls();
+    let (other_chain, other_key) = other.client_identity().expect("another certificate");
+    let stranger = Settings {
+        client_identity: Some((other_chain, other_key.clone())),
+        ..settings.clone()
+    };
+    let error = S::bootstrap(&vault.url(), vault.client.token.expose(), &stranger)
+        .expect_err("a certificate of another CA");
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                kind: TransportErrorKind::Tls,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
+    let identity = vault
+        .client_identity()
+        .expect("the server made a client certificate");
+    // A key that is not the certificate's is refused when the client is built.
+    let mismatched = Settings {
+        client_identity: Some((identity.0.clone(), other_key.clone())),
+        ..settings.clone()
+    };
+    let error = S::bootstrap(&vault.url(), vault.client.token.expose(), &mismatched)
+        .expect_err("the key does not match");
+    assert!(
+        matches!(
+            error,
+            Error::InvalidInput {
+                what: "client certificate",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(!format!("{error} {error:?}").contains(other_key.trim()));
+
+    let with_certificate = Settings {
+        client_identity: Some(identity.clone()),
+        ..settings
+    };
+    let client = vault.client::<S>(&with_certificate);
+    assert_eq!(client.list().expect("list").len(), 3);
+    assert!(!format!("{client:?}").contains(&identity.1));
+}
+
+/// Through an explicit proxy with credentials: every connection is a `CONNECT` tunnel that
+/// carries them; wrong credentials are refused once, without retries or a leaked password.
+pub fn proxy_tunnels_with_credentials<S: Sdk>() {
+    const USER: &str = "build@corp";
+    const PASSWORD: &str = "pa:ss word%";
+    let vault = Vault::start_tls();
+    let proxy = ConnectProxy::start(Some((USER, PASSWORD)));
+    let settings = Settings {
+        proxy: Some(proxy.url_with_credentials(USER, PASSWORD)),
+        ..vault.settings()
+    };
+    let credentials = S::bootstrap(&vault.url(), vault.client.token.expose(), &settings)
+        .expect("bootstrap through the proxy");
+    let file = vault.save(&credentials);
+    let client = S::connect(&file, &settings).expect("connect");
+    assert_eq!(client.list().expect("list").len(), 3);
+    let port = vault.url().rsplit(':').next().expect("a port").to_owned();
+    let targets = proxy.targets();
+    assert!(
+        targets.len() >= 2,
+        "bootstrap and client each tunnelled: {targets:?}"
+    );
+    assert!(
+        targets.iter().all(|t| *t == format!("localhost:{port}")),
+        "{targets:?}"
+    );
+    assert_eq!(proxy.refused(), 0);
+    assert!(!format!("{client:?}").contains(PASSWORD));
+
+    let wrong = Settings {
+        proxy: Some(proxy.url_with_credentials(USER, "wrong-password")),
+        ..settings
+    };
+    let error = S::connect(&file, &wrong)
+        .expect("connect")
+        .list()
+        .expect_err("wrong proxy credentials");
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(!error.is_retryable(), "{error:?}");
+    assert_eq!(proxy.refused(), 1, "refused once, not retried");
+    let text = format!("{error} {error:?}");
+    assert!(
+        !text.contains("wrong-password") && !text.contains(PASSWORD),
+        "{text}"
+    );
+}
+
+/// A proxy that cannot be reached is a connect error, which is retried.
+pub fn unreachable_proxy_is_a_retryable_connect_error<S: Sdk>() {
+    let vault = Vault::start();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let settings = Settings {
+        proxy: Some(format!("http://user:hunter2@127.0.0.1:{port}")),
+        ..vault.settings()
+    };
+    let error = S::bootstrap(&vault.url(), vault.client.token.expose(), &settings)
+        .expect_err("nothing listens at the proxy");
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                kind: TransportErrorKind::Connect,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.is_retryable());
+    assert!(!format!("{error} {error:?}").contains("hunter2"));
+    assert_eq!(vault.stats().total(), 0);
+}
+
+/// Plain `http://` to a loopback server goes through the proxy's `CONNECT` tunnel too.
+pub fn plain_http_through_a_proxy_tunnel<S: Sdk>() {
+    let vault = Vault::start();
+    let proxy = ConnectProxy::start(None);
+    let settings = Settings {
+        proxy: Some(proxy.url()),
+        ..vault.settings()
+    };
+    let client = vault.client::<S>(&settings);
+    assert_eq!(client.list().expect("list").len(), 3);
+    let address = vault.url().trim_start_matches("http://").to_owned();
+    let targets = proxy.targets();
+    assert!(!targets.is_empty());
+    assert!(targets.iter().all(|t| *t == address), "{targets:?}");
+    assert!(proxy.authorizations().iter().all(Option::is_none));
 }

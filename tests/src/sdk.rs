@@ -28,10 +28,15 @@ pub struct Settings {
     pub retry: RetryPolicy,
     /// Rotation polling; short intervals for the fast test rotation worker.
     pub rotation: RotationPolicy,
-    /// The CA to trust in addition to the Mozilla roots.
+    /// The CA to trust in addition to the operating system's trust store.
     pub ca_pem: Option<String>,
     /// The whole-request timeout.
     pub request_timeout: Duration,
+    /// The client certificate chain and key (PEM) to present.
+    pub client_identity: Option<(String, String)>,
+    /// An explicit proxy URL; `None` disables proxies, so that a proxy set in the environment
+    /// of the test run cannot get between the clients and the loopback server.
+    pub proxy: Option<String>,
 }
 
 impl Default for Settings {
@@ -52,6 +57,8 @@ impl Default for Settings {
             },
             ca_pem: None,
             request_timeout: Duration::from_secs(5),
+            client_identity: None,
+            proxy: None,
         }
     }
 }
@@ -66,6 +73,9 @@ pub trait Sdk {
 
     /// Connects with the credentials stored in a JSON file, as bootstrap's caller saves them.
     fn connect(credentials_file: &Path, settings: &Settings) -> Result<Self::Client>;
+
+    /// Connects with every default, configured by the environment (`from_env()`).
+    fn from_env() -> Result<Self::Client>;
 }
 
 /// The operations of a connected client, blocking.
@@ -111,7 +121,13 @@ fn configure<C>(settings: &Settings) -> ClientBuilder<C> {
     if let Some(ca) = &settings.ca_pem {
         builder = builder.add_root_certificates_pem(ca.clone());
     }
-    builder
+    if let Some((chain, key)) = &settings.client_identity {
+        builder = builder.client_certificate_pem(chain.clone(), key.clone());
+    }
+    match &settings.proxy {
+        Some(url) => builder.proxy(url).expect("a valid proxy URL"),
+        None => builder.disable_proxy(),
+    }
 }
 
 impl Sdk for Blocking {
@@ -125,6 +141,10 @@ impl Sdk for Blocking {
         configure::<syvault_ureq::SyVaultClient>(settings)
             .credentials(Credentials::read_from(credentials_file)?)
             .build()
+    }
+
+    fn from_env() -> Result<Self::Client> {
+        syvault_ureq::SyVaultClient::from_env()
     }
 }
 
@@ -231,6 +251,13 @@ impl Sdk for Async {
             .build()?;
         Ok(AsyncClient {
             client,
+            runtime: runtime(),
+        })
+    }
+
+    fn from_env() -> Result<Self::Client> {
+        Ok(AsyncClient {
+            client: syvault_hyper::AsyncSyVaultClient::from_env()?,
             runtime: runtime(),
         })
     }

@@ -60,19 +60,26 @@ pub struct Vault {
 impl Vault {
     /// A plain-HTTP server on a free loopback port.
     pub fn start() -> Self {
-        Self::start_with(false)
+        Self::start_with(false, false)
     }
 
     /// An HTTPS server whose development CA is generated into a temporary directory.
     pub fn start_tls() -> Self {
-        Self::start_with(true)
+        Self::start_with(true, false)
     }
 
-    fn start_with(tls: bool) -> Self {
+    /// An HTTPS server that also requires a client certificate signed by its client CA; see
+    /// [`Vault::client_identity`].
+    pub fn start_mtls() -> Self {
+        Self::start_with(true, true)
+    }
+
+    fn start_with(tls: bool, mtls: bool) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let builder = DevServer::builder()
             .rotation_delay(ROTATION_DELAY)
-            .tls_dir(tls.then(|| dir.path().join("tls")));
+            .tls_dir(tls.then(|| dir.path().join("tls")))
+            .require_client_certificates(mtls);
         let server = DevServer::start_blocking(builder).expect("syvault-dev starts");
         let admin = server.admin();
         let application = admin.create_application("Orders");
@@ -120,6 +127,23 @@ impl Vault {
         self.server.url()
     }
 
+    /// The file of the server's development CA, when it serves HTTPS.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("tls").join("ca.pem")
+    }
+
+    /// The scenario's temporary directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The client certificate chain and key the server accepts, when it requires one.
+    pub fn client_identity(&self) -> Option<(String, String)> {
+        self.server
+            .client_identity()
+            .map(|identity| (identity.chain_pem, identity.key_pem))
+    }
+
     /// The request counts of the server.
     pub fn stats(&self) -> Stats {
         self.server.stats()
@@ -155,8 +179,7 @@ impl Vault {
             .dir
             .path()
             .join(format!("{}.json", credentials.client_id));
-        let json = serde_json::to_string(credentials).expect("credentials serialize");
-        std::fs::write(&path, json).expect("credentials file");
+        credentials.write_to(&path).expect("credentials file");
         path
     }
 
