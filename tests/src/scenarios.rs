@@ -500,10 +500,13 @@ pub fn close_releases_pooled_connections<S: Sdk>() {
             .expect_err("the fake server forbids everything");
         assert_eq!(error.status(), Some(403), "{error:?}");
     }
-    assert_eq!(
-        server.connections(),
-        1,
-        "one pooled connection served every request"
+    // A pool may open a second connection when a request starts before the previous one's
+    // connection is back in the pool (the async pool returns it from a task), so reuse is
+    // asserted as "fewer connections than requests", not as exactly one.
+    let opened = server.connections();
+    assert!(
+        (1..3).contains(&opened),
+        "pooled connections served the requests: {opened} opened for 3 requests"
     );
     assert!(
         !server.closed_within(Duration::from_millis(100)),
@@ -511,10 +514,12 @@ pub fn close_releases_pooled_connections<S: Sdk>() {
     );
 
     client.close();
-    assert!(
-        server.closed_within(Duration::from_secs(5)),
-        "close() closed the connection"
-    );
+    for _ in 0..opened {
+        assert!(
+            server.closed_within(Duration::from_secs(5)),
+            "close() closed every pooled connection"
+        );
+    }
     let error = client.list().expect_err("closed");
     assert!(
         matches!(
@@ -526,7 +531,7 @@ pub fn close_releases_pooled_connections<S: Sdk>() {
         ),
         "{error:?}"
     );
-    assert_eq!(server.connections(), 1);
+    assert_eq!(server.connections(), opened, "nothing connects after close()");
 }
 
 /// Runs one read of the database secret while `fault` hits it once, and checks that the retry
