@@ -42,6 +42,8 @@ fn help_documents_every_flag() {
         "--tls-dir",
         "--rotation-delay-ms",
         "--token-lifetime-secs",
+        "--body-timeout-ms",
+        "--max-connections",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }

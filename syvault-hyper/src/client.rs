@@ -100,7 +100,7 @@ impl AsyncSyVaultClient {
     /// ```no_run
     /// # async fn run() -> syvault_hyper::Result<()> {
     /// let credentials = syvault_hyper::AsyncSyVaultClient::bootstrap("https://vault.example.com", "vft_…").await?;
-    /// std::fs::write("syvault.json", credentials.to_json()).unwrap();
+    /// std::fs::write("syvault.json", credentials.to_json().as_bytes()).unwrap();
     /// # Ok(()) }
     /// ```
     pub async fn bootstrap(server: &str, one_time_token: &str) -> Result<Credentials> {

@@ -29,6 +29,10 @@ pub struct TransportSettings {
     pub request_timeout: Duration,
     /// Extra trusted CA certificates, PEM, beside the platform's root set.
     pub extra_roots_pem: Vec<String>,
+    /// Whether plain `http://` may reach any address. When `false` (the default) a driver
+    /// connects plain-http requests only to loopback addresses, checking the address it
+    /// actually connects to: a loopback *name* such as `x.localhost` is not proof enough.
+    pub allow_plain_http: bool,
 }
 
 impl Default for TransportSettings {
@@ -37,6 +41,7 @@ impl Default for TransportSettings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             extra_roots_pem: Vec::new(),
+            allow_plain_http: false,
         }
     }
 }
@@ -252,6 +257,7 @@ impl<C> ClientBuilder<C> {
     /// secrets are end-to-end encrypted, but bearer tokens are not.
     pub fn allow_plain_http(mut self, allow: bool) -> Self {
         self.settings.allow_plain_http = allow;
+        self.transport.allow_plain_http = allow;
         self
     }
 
@@ -344,6 +350,7 @@ mod tests {
         assert_eq!(transport.connect_timeout, Duration::from_secs(1));
         assert_eq!(transport.request_timeout, DEFAULT_REQUEST_TIMEOUT);
         assert_eq!(transport.extra_roots_pem, ["PEM"]);
+        assert!(transport.allow_plain_http);
     }
 
     #[test]

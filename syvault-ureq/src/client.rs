@@ -95,7 +95,7 @@ impl SyVaultClient {
     ///
     /// ```no_run
     /// let credentials = syvault_ureq::SyVaultClient::bootstrap("https://vault.example.com", "vft_…")?;
-    /// std::fs::write("syvault.json", credentials.to_json()).unwrap();
+    /// std::fs::write("syvault.json", credentials.to_json().as_bytes()).unwrap();
     /// # Ok::<(), syvault_ureq::Error>(())
     /// ```
     pub fn bootstrap(server: &str, one_time_token: &str) -> Result<Credentials> {

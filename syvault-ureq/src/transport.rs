@@ -9,6 +9,8 @@ use syvault_proto::error::TransportErrorKind;
 use syvault_proto::step::{Input, Request, Response};
 use syvault_proto::{Error, Result};
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 /// A pooled agent, or nothing once the client was closed.
 pub(crate) struct Transport {
@@ -36,8 +38,12 @@ impl Transport {
             .timeout_global(Some(settings.request_timeout))
             .tls_config(tls_config(&settings.extra_roots_pem)?)
             .build();
+        let resolver = LoopbackForPlainHttp {
+            plain_http_anywhere: settings.allow_plain_http,
+        };
+        let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), resolver);
         Ok(Self {
-            agent: Mutex::new(Some(ureq::Agent::new_with_config(config))),
+            agent: Mutex::new(Some(agent)),
             read_limit: u64::try_from(max_response_body)
                 .unwrap_or(u64::MAX)
                 .saturating_add(1),
@@ -82,6 +88,40 @@ impl Transport {
         if let Some(agent) = agent {
             agent.shutdown();
         }
+    }
+}
+
+/// The system resolver, keeping only loopback addresses for plain `http` unless plain http was
+/// allowed everywhere. The core lets plain http through for loopback *names* (`localhost`,
+/// `*.localhost`), but a resolver may send such a name anywhere; the bearer token must not
+/// follow. Every address ureq may connect to comes from here.
+#[derive(Debug)]
+struct LoopbackForPlainHttp {
+    plain_http_anywhere: bool,
+}
+
+impl Resolver for LoopbackForPlainHttp {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+        let resolved = DefaultResolver::default().resolve(uri, config, timeout)?;
+        if self.plain_http_anywhere || uri.scheme() != Some(&ureq::http::uri::Scheme::HTTP) {
+            return Ok(resolved);
+        }
+        let mut loopback = self.empty();
+        for addr in resolved.iter().filter(|addr| addr.ip().is_loopback()) {
+            loopback.push(*addr);
+        }
+        if loopback.is_empty() {
+            return Err(ureq::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "plain http is only allowed to loopback addresses, and the host resolved elsewhere",
+            )));
+        }
+        Ok(loopback)
     }
 }
 
@@ -137,7 +177,10 @@ fn classify(error: &ureq::Error) -> Error {
             TransportErrorKind::Tls
         }
         ureq::Error::Io(io) => io_kind(io),
-        ureq::Error::Protocol(_) | ureq::Error::BodyStalled => TransportErrorKind::ConnectionClosed,
+        ureq::Error::BodyStalled => TransportErrorKind::ConnectionClosed,
+        // Everything else, `Protocol` included: bytes that are not a valid HTTP answer (a bad
+        // status line, conflicting lengths) are a malformed response, which the protocol says
+        // is not retried, as hyper's parse errors are not.
         _ => TransportErrorKind::Other,
     };
     Error::Transport {
@@ -222,6 +265,38 @@ mod tests {
         );
         assert_eq!(kind(ureq::Error::HostNotFound), TransportErrorKind::Connect);
         assert_eq!(kind(ureq::Error::Tls("handshake")), TransportErrorKind::Tls);
+    }
+
+    #[test]
+    fn plain_http_resolves_to_loopback_addresses_only() {
+        let config = ureq::Agent::config_builder().build();
+        let resolve = |anywhere: bool, url: &str| {
+            LoopbackForPlainHttp {
+                plain_http_anywhere: anywhere,
+            }
+            .resolve(&url.parse().unwrap(), &config, NextTimeout::default())
+        };
+        // IP literals resolve without any lookup. 192.0.2.1 is a documentation address.
+        let refused = resolve(false, "http://192.0.2.1:8200/").unwrap_err();
+        assert_eq!(
+            match classify(&refused) {
+                Error::Transport { kind, .. } => kind,
+                other => panic!("{other:?}"),
+            },
+            TransportErrorKind::Other
+        );
+        assert!(refused.to_string().contains("loopback"));
+        assert_eq!(
+            resolve(false, "http://127.0.0.1:8200/").unwrap()[..],
+            ["127.0.0.1:8200".parse().unwrap()]
+        );
+        assert_eq!(
+            resolve(false, "http://[::1]:8200/").unwrap()[..],
+            ["[::1]:8200".parse().unwrap()]
+        );
+        // https, or plain http explicitly allowed, go wherever the name resolves.
+        assert!(resolve(false, "https://192.0.2.1:8200/").is_ok());
+        assert!(resolve(true, "http://192.0.2.1:8200/").is_ok());
     }
 
     #[test]

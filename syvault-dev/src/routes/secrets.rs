@@ -1,7 +1,7 @@
 //! `GET /secrets`, `GET /secrets/{uid}` and `POST /secrets`.
 //!
-//! Listings are ordered by UID and paged with a cursor that is the last UID of the previous
-//! page, so pages stay stable while records are added. A client sees the records of every
+//! Listings are ordered by UID and paged with a cursor that names the last UID of the previous
+//! page (authenticated, see [`crate::cursor`]), so pages stay stable while records are added. A client sees the records of every
 //! folder it has a grant on. A record's `ETag` is its revision (`"r3"`), which is all a client
 //! needs to revalidate a cached copy.
 
@@ -37,13 +37,14 @@ pub(super) fn list(
         .map_err(|err| Failure::invalid_request(err.to_string()))?;
     let limit =
         usize::try_from(query.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)).unwrap_or(usize::MAX);
+    let folder_filter = query.folder_id.as_ref();
     let after = query
         .cursor
         .as_deref()
         .map(|cursor| {
-            cursor
-                .parse::<RecordUid>()
-                .map_err(|_| Failure::invalid_request("cursor is not one this server issued"))
+            app.cursors
+                .check(&client_id, folder_filter, cursor)
+                .ok_or_else(|| Failure::invalid_request("cursor is not one this server issued"))
         })
         .transpose()?;
     let (mut data, next_cursor) = app.store.read(|vault| {
@@ -69,7 +70,7 @@ pub(super) fn list(
         let next = page
             .last()
             .filter(|_| more)
-            .map(|record| record.uid.to_string());
+            .map(|record| app.cursors.issue(&client_id, folder_filter, &record.uid));
         Ok((page, next))
     })?;
     if !data.is_empty() && app.faults.take_corruption(path) {
