@@ -56,7 +56,7 @@ mod tls;
 
 pub use admin::{Admin, DEFAULT_TOKEN_LIFETIME, NewClient};
 pub use error::{Error, Result};
-pub use faults::{Fault, FaultKind, FaultStatus, Faults};
+pub use faults::{Chaos, Fault, FaultKind, FaultStatus, Faults};
 pub use rotation::{DEFAULT_ALPHABET, DEFAULT_LENGTH, MAX_LENGTH, RotationPolicy};
 pub use server::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_ROTATION_DELAY, DevServer,

@@ -171,9 +171,21 @@ fn record_answer(app: &App, status: StatusCode, mut record: Record, path: &str) 
 /// The record as served: its stored form, unless a fault swaps its ciphertext with another's.
 fn served(app: &App, vault: &VaultState, uid: RecordUid, stored: &StoredRecord) -> Record {
     let mut record = stored.to_wire(uid);
+    // A chaos swap serves the next record's ciphertext (in UID order, wrapping around).
+    let chaos_swap = || {
+        app.faults.chaos_swap().then(|| {
+            vault
+                .records
+                .range((Bound::Excluded(uid), Bound::Unbounded))
+                .chain(vault.records.iter())
+                .map(|(other, _)| *other)
+                .find(|other| *other != uid)
+        })?
+    };
     if let Some(other) = app
         .faults
         .swapped_with(&uid)
+        .or_else(chaos_swap)
         .and_then(|other| vault.records.get(&other))
     {
         record.encrypted_dek = other.encrypted_dek.clone();
