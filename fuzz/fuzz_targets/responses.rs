@@ -3,8 +3,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use syvault_proto::wire::{
-    self, BootstrapResponse, DataEnvelope, ErrorEnvelope, FolderList, ListQuery, Record, Rotation,
-    SecretList,
+    self, BootstrapRequest, BootstrapResponse, CreateSecretRequest, DataEnvelope, ErrorEnvelope,
+    FolderKeysUpload, FolderList, ListQuery, Record, Rotation, SecretList,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -18,6 +18,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = wire::parse_body::<DataEnvelope<Record>>(status, body);
     let _ = wire::parse_body::<DataEnvelope<Rotation>>(status, body);
     let _ = wire::parse_body::<ErrorEnvelope>(status, body);
+    // What a server parses.
+    let _ = wire::parse_request::<CreateSecretRequest>(body);
+    let _ = wire::parse_request::<BootstrapRequest>(body);
+    let _ = wire::parse_request::<FolderKeysUpload>(body);
     if let Ok(text) = std::str::from_utf8(body) {
         let _ = wire::api_error(status, Some(text), body);
         let _ = wire::parse_retry_after(text);

@@ -105,6 +105,8 @@ struct AdminInner {
     store: Arc<Store>,
     token_lifetime: Duration,
     failing_rotations: AtomicU32,
+    /// The ciphertext of every revision that rotations replaced, per record, oldest first.
+    replaced: Mutex<BTreeMap<RecordUid, Vec<Record>>>,
 }
 
 impl fmt::Debug for Admin {
@@ -121,6 +123,7 @@ impl Admin {
                 store,
                 token_lifetime,
                 failing_rotations: AtomicU32::new(0),
+                replaced: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -353,6 +356,33 @@ impl Admin {
         )?)
     }
 
+    /// Every revision of secret `uid` since this server started, oldest first: those that
+    /// rotations replaced, then the current one. A client may legitimately have been served
+    /// any of them, and nothing else.
+    pub fn history(&self, uid: RecordUid) -> Result<Vec<RecordPayload>> {
+        let replaced = lock(&self.inner.replaced)
+            .get(&uid)
+            .cloned()
+            .unwrap_or_default();
+        let keys = lock(&self.inner.keys);
+        let mut history = Vec::with_capacity(replaced.len() + 1);
+        for old in &replaced {
+            let key = keys
+                .folder_keys
+                .get(&old.folder_id)
+                .ok_or(Error::UnknownFolder(old.folder_id))?;
+            history.push(record::open(
+                &uid,
+                key,
+                old.encrypted_dek.as_slice(),
+                old.encrypted_data.as_slice(),
+            )?);
+        }
+        drop(keys);
+        history.push(self.read_secret(uid)?);
+        Ok(history)
+    }
+
     /// Secret `uid` exactly as the server stores and serves it (ciphertext only).
     pub fn record(&self, uid: RecordUid) -> Option<Record> {
         self.store()
@@ -422,11 +452,18 @@ impl Admin {
             .failing_rotations
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
+        let before = vault.records.get(&uid).map(|stored| stored.to_wire(uid));
         let outcome = if injected_failure {
             Err("the rotation gateway could not update the target system".to_owned())
         } else {
             rotate_record(&keys, &mut vault, uid)
         };
+        if let (Ok(_), Some(before)) = (&outcome, before) {
+            lock(&self.inner.replaced)
+                .entry(uid)
+                .or_default()
+                .push(before);
+        }
         if let Some(entry) = vault.rotations.get_mut(&rotation_id) {
             apply_outcome(entry, outcome);
         }

@@ -5,6 +5,10 @@
 //! taken only by answers that carry records, so it is never wasted on other requests. Latency
 //! and record swaps stay in force until changed or [`Faults::clear`]ed.
 //!
+//! [`Chaos`] draws faults at random instead, from a seed: every request without a rule may get
+//! latency, an error status with or without `Retry-After`, a dropped connection, a truncated
+//! body, corrupted ciphertext or another record's ciphertext.
+//!
 //! ```
 //! use std::time::Duration;
 //! use syvault_dev::faults::{Fault, FaultStatus, Faults};
@@ -63,6 +67,98 @@ pub enum FaultKind {
     TruncateBody,
     /// Flip a bit in the `encrypted_data` of every record in the answer.
     CorruptCiphertext,
+}
+
+/// Random faults drawn from a seed, for chaos testing: see [`Faults::set_chaos`].
+///
+/// ```
+/// use std::time::Duration;
+/// use syvault_dev::faults::{Chaos, Faults};
+///
+/// let faults = Faults::default();
+/// faults.set_chaos(Some(Chaos::new(7).percent(25).max_latency(Duration::from_millis(5))));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chaos {
+    seed: u64,
+    percent: u8,
+    max_latency: Duration,
+}
+
+impl Chaos {
+    /// Faults drawn from `seed`: by default 20 % of requests fail in one of the ways of
+    /// [`FaultKind`], 5 % of record answers are corrupted, 5 % of records are served with
+    /// another record's ciphertext, and every answer is delayed by up to 10 ms.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            percent: 20,
+            max_latency: Duration::from_millis(10),
+        }
+    }
+
+    /// The share of requests (0 to 100) that fail; a quarter of it applies to corruption and
+    /// to swapped ciphertext.
+    #[must_use]
+    pub fn percent(mut self, percent: u8) -> Self {
+        self.percent = percent.min(100);
+        self
+    }
+
+    /// The longest random delay added to an answer.
+    #[must_use]
+    pub fn max_latency(mut self, max: Duration) -> Self {
+        self.max_latency = max;
+        self
+    }
+}
+
+/// The state of a running [`Chaos`]: its settings and a generator (`SplitMix64`).
+#[derive(Debug)]
+struct ChaosState {
+    chaos: Chaos,
+    state: u64,
+}
+
+impl ChaosState {
+    fn next(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// True with probability `percent` / 100.
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    fn fault(&mut self) -> Option<FaultKind> {
+        if !self.chance(u64::from(self.chaos.percent)) {
+            return None;
+        }
+        let retry_after = match self.next() % 3 {
+            0 => None,
+            n => Some(n - 1),
+        };
+        let status = |status| FaultKind::Status {
+            status,
+            retry_after,
+        };
+        Some(match self.next() % 5 {
+            0 => status(FaultStatus::TooManyRequests),
+            1 => status(FaultStatus::InternalServerError),
+            2 => status(FaultStatus::ServiceUnavailable),
+            3 => FaultKind::DropConnection,
+            _ => FaultKind::TruncateBody,
+        })
+    }
+
+    fn latency(&mut self) -> Duration {
+        let max = u64::try_from(self.chaos.max_latency.as_micros()).unwrap_or(u64::MAX);
+        Duration::from_micros(self.next() % max.saturating_add(1))
+    }
 }
 
 /// A rule for the next requests: what to do, how many times, and to which paths.
@@ -155,6 +251,7 @@ struct FaultState {
     latency: Duration,
     /// Each swapped UID maps to the UID whose ciphertext is served in its place.
     swaps: BTreeMap<RecordUid, RecordUid>,
+    chaos: Option<ChaosState>,
 }
 
 impl Faults {
@@ -176,12 +273,21 @@ impl Faults {
         state.swaps.insert(b, a);
     }
 
-    /// Removes every rule, the latency and the swaps.
+    /// Removes every rule, the latency, the swaps and the chaos.
     pub fn clear(&self) {
         let mut state = lock(&self.inner);
         state.rules.clear();
         state.latency = Duration::ZERO;
         state.swaps.clear();
+        state.chaos = None;
+    }
+
+    /// Starts drawing random faults for requests that no rule takes (`None` to stop).
+    pub fn set_chaos(&self, chaos: Option<Chaos>) {
+        lock(&self.inner).chaos = chaos.map(|chaos| ChaosState {
+            chaos,
+            state: chaos.seed,
+        });
     }
 
     /// How many injected uses are left over all rules.
@@ -191,17 +297,37 @@ impl Faults {
 
     /// The latency to add to each answer.
     pub(crate) fn latency(&self) -> Duration {
-        lock(&self.inner).latency
+        let mut state = lock(&self.inner);
+        let random = state
+            .chaos
+            .as_mut()
+            .map_or(Duration::ZERO, ChaosState::latency);
+        state.latency + random
     }
 
     /// Takes one use of the first matching rule that is not about ciphertext.
     pub(crate) fn take(&self, path: &str) -> Option<FaultKind> {
         self.take_matching(path, false)
+            .or_else(|| lock(&self.inner).chaos.as_mut()?.fault())
     }
 
     /// Takes one use of the first matching ciphertext-corruption rule.
     pub(crate) fn take_corruption(&self, path: &str) -> bool {
-        self.take_matching(path, true).is_some()
+        self.take_matching(path, true).is_some() || self.chaos_chance()
+    }
+
+    /// Whether chaos picks this occasion, with a quarter of its failure share.
+    fn chaos_chance(&self) -> bool {
+        let mut state = lock(&self.inner);
+        state.chaos.as_mut().is_some_and(|chaos| {
+            let percent = u64::from(chaos.chaos.percent) / 4;
+            chaos.chance(percent)
+        })
+    }
+
+    /// Whether chaos serves this record with another record's ciphertext.
+    pub(crate) fn chaos_swap(&self) -> bool {
+        self.chaos_chance()
     }
 
     fn take_matching(&self, path: &str, corrupting: bool) -> Option<FaultKind> {
@@ -242,5 +368,35 @@ mod tests {
         assert!(faults.take_corruption("/x"));
         assert!(!faults.take_corruption("/x"));
         assert_eq!(faults.pending(), 0);
+    }
+
+    #[test]
+    fn chaos_draws_every_kind_from_its_seed() {
+        let draws = |seed| {
+            let faults = Faults::default();
+            faults.set_chaos(Some(Chaos::new(seed).percent(100)));
+            (0..200).map(|_| faults.take("/x")).collect::<Vec<_>>()
+        };
+        let first = draws(3);
+        assert_eq!(first, draws(3), "the same seed draws the same faults");
+        assert_ne!(first, draws(4));
+        assert!(first.iter().all(Option::is_some));
+        for kind in [FaultKind::DropConnection, FaultKind::TruncateBody] {
+            assert!(first.contains(&Some(kind)), "{kind:?}");
+        }
+        for status in [
+            FaultStatus::TooManyRequests,
+            FaultStatus::InternalServerError,
+            FaultStatus::ServiceUnavailable,
+        ] {
+            assert!(first.iter().any(
+                |kind| matches!(kind, Some(FaultKind::Status { status: s, .. }) if *s == status)
+            ));
+        }
+        let faults = Faults::default();
+        faults.set_chaos(Some(Chaos::new(1).percent(0)));
+        assert!((0..100).all(|_| faults.take("/x").is_none() && !faults.take_corruption("/x")));
+        faults.clear();
+        assert_eq!(faults.latency(), Duration::ZERO);
     }
 }

@@ -43,6 +43,7 @@ mod auth;
 mod body;
 mod client;
 mod clock;
+mod cursor;
 pub mod demo;
 mod error;
 pub mod faults;
@@ -59,9 +60,12 @@ mod tls;
 
 pub use admin::{Admin, DEFAULT_TOKEN_LIFETIME, NewClient};
 pub use error::{Error, Result};
-pub use faults::{Fault, FaultKind, FaultStatus, Faults};
+pub use faults::{Chaos, Fault, FaultKind, FaultStatus, Faults};
 pub use rotation::{DEFAULT_ALPHABET, DEFAULT_LENGTH, MAX_LENGTH, RotationPolicy};
-pub use server::{DEFAULT_ROTATION_DELAY, DevServer, DevServerBuilder, RunningServer};
+pub use server::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_ROTATION_DELAY, DevServer,
+    DevServerBuilder, RunningServer,
+};
 pub use stats::Stats;
 /// The protocol's wire types, re-exported for convenience.
 pub use syvault_proto::wire;

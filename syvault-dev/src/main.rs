@@ -56,6 +56,13 @@ struct ServeArgs {
     /// Seconds a new one-time token stays valid.
     #[arg(long, value_name = "SECS", default_value_t = 86_400)]
     token_lifetime_secs: u64,
+    /// Milliseconds a client may take to send a request body; a slower one gets 408 and its
+    /// connection is closed.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    body_timeout_ms: u64,
+    /// Connections served at once; further ones wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
 }
 
 fn main() -> ExitCode {
@@ -95,6 +102,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .require_client_certificates(args.require_client_cert)
         .rotation_delay(Duration::from_millis(args.rotation_delay_ms))
         .token_lifetime(Duration::from_secs(args.token_lifetime_secs))
+        .body_timeout(Duration::from_millis(args.body_timeout_ms))
+        .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX))
         .start()
         .await?;
     println!("SyVault dev server listening on {}", server.url());

@@ -11,13 +11,14 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 use uuid::Uuid;
 
 use crate::admin::{Admin, AdminKeys, DEFAULT_TOKEN_LIFETIME};
 use crate::auth::Authenticator;
+use crate::cursor::CursorKey;
 use crate::demo::{self, DemoSeed};
 use crate::error::{Error, Result};
 use crate::faults::Faults;
@@ -35,6 +36,10 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long open connections get to finish at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a client may take to send a request body unless configured otherwise.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many connections are served at once unless configured otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 /// Settings of a server to start.
 ///
@@ -53,6 +58,8 @@ pub struct DevServerBuilder {
     data_file: Option<PathBuf>,
     rotation_delay: Duration,
     token_lifetime: Duration,
+    body_timeout: Duration,
+    max_connections: usize,
 }
 
 impl Default for DevServerBuilder {
@@ -64,6 +71,8 @@ impl Default for DevServerBuilder {
             data_file: None,
             rotation_delay: DEFAULT_ROTATION_DELAY,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -115,6 +124,23 @@ impl DevServerBuilder {
         self
     }
 
+    /// How long a client may take to send a whole request body, from the end of its headers;
+    /// [`DEFAULT_BODY_TIMEOUT`] by default. A slower client gets `408` and the connection is
+    /// closed, so a client that announces a body and never sends it cannot hold a connection.
+    #[must_use]
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// How many connections are served at once; [`DEFAULT_MAX_CONNECTIONS`] by default, and
+    /// at least 1. Further connections wait in the listen backlog until one closes.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
     /// Starts the server on the current tokio runtime.
     pub async fn start(self) -> Result<DevServer> {
         let (vault, keys) = match &self.data_file {
@@ -151,6 +177,8 @@ impl DevServerBuilder {
             faults: faults.clone(),
             stats: stats.clone(),
             rotations: jobs.clone(),
+            cursors: CursorKey::generate(),
+            body_timeout: self.body_timeout,
         });
 
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -179,6 +207,7 @@ impl DevServerBuilder {
             listener,
             app,
             acceptor,
+            Arc::new(Semaphore::new(self.max_connections)),
             shutdown_rx,
         )));
         tracing::info!(%url, "SyVault dev server listening");
@@ -253,14 +282,25 @@ async fn accept_loop(
     listener: TcpListener,
     app: Arc<App>,
     tls: Option<TlsAcceptor>,
+    slots: Arc<Semaphore>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
     loop {
+        // A connection is accepted only once a slot is free, so excess clients wait in the
+        // kernel's backlog instead of each holding a task and a socket here.
+        let accepted = async {
+            let slot = Arc::clone(&slots).acquire_owned().await;
+            (slot, listener.accept().await)
+        };
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            (slot, accepted) = accepted => match accepted {
                 Ok((stream, _)) => {
-                    connections.spawn(connection(stream, Arc::clone(&app), tls.clone(), shutdown.clone()));
+                    let serve = connection(stream, Arc::clone(&app), tls.clone(), shutdown.clone());
+                    connections.spawn(async move {
+                        serve.await;
+                        drop(slot);
+                    });
                 }
                 Err(err) => {
                     // Out of file descriptors and the like: back off instead of spinning.

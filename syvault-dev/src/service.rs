@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::header::{HeaderValue, RETRY_AFTER};
 use http::{Request, StatusCode};
@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::auth::Authenticator;
+use crate::cursor::CursorKey;
 use crate::faults::{FaultKind, Faults};
 use crate::routes::{self, Answer, Failure};
 use crate::state::Store;
@@ -25,6 +26,10 @@ pub(crate) struct App {
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
     pub(crate) rotations: mpsc::UnboundedSender<Uuid>,
+    /// Authenticates list cursors.
+    pub(crate) cursors: CursorKey,
+    /// How long a request body may take to arrive.
+    pub(crate) body_timeout: Duration,
 }
 
 /// The error that makes hyper close a connection without answering (an injected fault).

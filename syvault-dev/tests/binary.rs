@@ -43,6 +43,8 @@ fn help_documents_every_flag() {
         "--require-client-cert",
         "--rotation-delay-ms",
         "--token-lifetime-secs",
+        "--body-timeout-ms",
+        "--max-connections",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }

@@ -2,20 +2,25 @@
 //! transport failures classified for the core's retry rules.
 
 use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::Uri;
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector, HttpInfo};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use syvault_proto::builder::TransportSettings;
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::proxy::Proxies;
 use syvault_proto::step::{Input, Request, Response};
 use syvault_proto::{Error, Result};
+use tower_service::Service;
 
 use crate::proxy::ProxyConnector;
 
@@ -24,7 +29,7 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest transport message kept in an error.
 const MAX_MESSAGE: usize = 300;
 
-type Pool = HyperClient<HttpsConnector<ProxyConnector>, Full<Bytes>>;
+type Pool = HyperClient<LoopbackForPlainHttp, Full<Bytes>>;
 
 /// A pooled hyper client, or nothing once the client was closed.
 pub(crate) struct Transport {
@@ -57,10 +62,14 @@ impl Transport {
             .https_or_http()
             .enable_http1()
             .wrap_connector(ProxyConnector::new(http, proxies));
+        let connector = LoopbackForPlainHttp {
+            inner: https,
+            plain_http_anywhere: settings.allow_plain_http,
+        };
         let pool = HyperClient::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(https);
+            .build(connector);
         Ok(Self {
             pool: Mutex::new(Some(pool)),
             request_timeout: settings.request_timeout,
@@ -134,6 +143,65 @@ async fn exchange(
     Ok(Response::from_parts(parts, bytes))
 }
 
+/// The connector, refusing a plain-http connection whose peer is not a loopback address
+/// unless plain http was allowed everywhere. The core lets plain http through for loopback
+/// *names* (`localhost`, `*.localhost`), but a resolver may send such a name anywhere; the
+/// check is on the address actually connected, before a byte of the request is written.
+#[derive(Clone, Debug)]
+pub(crate) struct LoopbackForPlainHttp {
+    inner: HttpsConnector<ProxyConnector>,
+    plain_http_anywhere: bool,
+}
+
+type Connecting = <HttpsConnector<ProxyConnector> as Service<Uri>>::Future;
+type Stream = <HttpsConnector<ProxyConnector> as Service<Uri>>::Response;
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+impl Service<Uri> for LoopbackForPlainHttp {
+    type Response = Stream;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = std::result::Result<Stream, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let check = !self.plain_http_anywhere && uri.scheme() == Some(&http::uri::Scheme::HTTP);
+        let connecting: Connecting = self.inner.call(uri);
+        Box::pin(async move {
+            let stream = connecting.await?;
+            if check && !loopback_peer(&stream.connected()) {
+                return Err(PlainHttpRefused.into());
+            }
+            Ok(stream)
+        })
+    }
+}
+
+/// Whether a connection's peer is known to be a loopback address.
+fn loopback_peer(connected: &Connected) -> bool {
+    let mut extras = http::Extensions::new();
+    connected.get_extras(&mut extras);
+    extras
+        .get::<HttpInfo>()
+        .is_some_and(|info| info.remote_addr().ip().to_canonical().is_loopback())
+}
+
+/// A plain-http connection reached an address that is not loopback.
+#[derive(Debug)]
+struct PlainHttpRefused;
+
+impl std::fmt::Display for PlainHttpRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "plain http is only allowed to loopback peers, and the connection (or the proxy it goes through) is elsewhere",
+        )
+    }
+}
+
+impl StdError for PlainHttpRefused {}
+
 /// The error of a request on a closed client.
 pub(crate) fn closed() -> Error {
     Error::Transport {
@@ -195,7 +263,8 @@ fn kind_of(error: &(dyn StdError + 'static)) -> Option<TransportErrorKind> {
     if error.is::<rustls::Error>() {
         return Some(TransportErrorKind::Tls);
     }
-    if error.is::<crate::proxy::ProxyRefused>() {
+    if error.is::<crate::proxy::ProxyRefused>() || error.is::<PlainHttpRefused>() {
+        // Neither heals by itself: the same proxy refuses, the same address is reached.
         return Some(TransportErrorKind::Other);
     }
     if let Some(io) = error.downcast_ref::<std::io::Error>() {
@@ -226,6 +295,42 @@ fn kind_of(error: &(dyn StdError + 'static)) -> Option<TransportErrorKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn connector(plain_http_anywhere: bool) -> LoopbackForPlainHttp {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        let mut settings = TransportSettings::default();
+        settings.proxy = syvault_proto::proxy::ProxySetting::Disabled;
+        let proxies = Proxies::resolve(&settings.proxy, |_| None).unwrap();
+        let inner = HttpsConnectorBuilder::new()
+            .with_tls_config(crate::tls::client_config(&settings).unwrap().0)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(ProxyConnector::new(http, proxies));
+        LoopbackForPlainHttp {
+            inner,
+            plain_http_anywhere,
+        }
+    }
+
+    #[test]
+    fn a_connection_without_a_known_loopback_peer_is_refused() {
+        assert!(!loopback_peer(&Connected::new()));
+    }
+
+    #[tokio::test]
+    async fn plain_http_connects_to_a_loopback_peer() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri: Uri = format!("http://{}/", listener.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        for anywhere in [false, true] {
+            let stream = connector(anywhere).call(uri.clone()).await.unwrap();
+            assert!(loopback_peer(&stream.connected()));
+        }
+        let refused = PlainHttpRefused;
+        assert_eq!(kind(&refused), TransportErrorKind::Other);
+    }
 
     fn kind(error: &(dyn StdError + 'static)) -> TransportErrorKind {
         match classify(error) {

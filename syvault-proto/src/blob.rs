@@ -54,10 +54,13 @@ pub fn seal_with_nonce(
     let cipher = Aes256Gcm::new(key.expose().into());
     let mut out = Vec::with_capacity(plaintext.len() + OVERHEAD);
     out.extend_from_slice(&nonce);
-    let mut body = plaintext.to_vec();
+    // Room for the tag up front: growing the buffer would free a copy of it. Zeroized in case
+    // encryption fails and leaves plaintext in it.
+    let mut body = Zeroizing::new(Vec::with_capacity(plaintext.len() + TAG_LEN));
+    body.extend_from_slice(plaintext);
     // AES-GCM fails only for inputs beyond 64 GiB, far above any body limit of the protocol.
     if cipher
-        .encrypt_in_place((&nonce).into(), aad.as_bytes(), &mut body)
+        .encrypt_in_place((&nonce).into(), aad.as_bytes(), &mut *body)
         .is_ok()
     {
         out.extend_from_slice(&body);

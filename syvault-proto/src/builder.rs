@@ -37,6 +37,10 @@ pub struct TransportSettings {
     /// Extra trusted CA certificates, PEM, beside the operating system's trust store (and the
     /// Mozilla bundle when a driver's `mozilla-roots` feature is on).
     pub extra_roots_pem: Vec<String>,
+    /// Whether plain `http://` may reach any address. When `false` (the default) a driver
+    /// connects plain-http requests only to loopback addresses, checking the address it
+    /// actually connects to: a loopback *name* such as `x.localhost` is not proof enough.
+    pub allow_plain_http: bool,
     /// The certificate the client presents to servers that require one (mTLS).
     pub client_certificate: Option<ClientCertificate>,
     /// Which HTTP proxy requests go through; the environment's by default.
@@ -70,6 +74,7 @@ impl Default for TransportSettings {
             extra_roots_pem: Vec::new(),
             client_certificate: None,
             proxy: ProxySetting::default(),
+            allow_plain_http: false,
         }
     }
 }
@@ -353,6 +358,7 @@ impl<C> ClientBuilder<C> {
     /// secrets are end-to-end encrypted, but bearer tokens are not.
     pub fn allow_plain_http(mut self, allow: bool) -> Self {
         self.settings.allow_plain_http = allow;
+        self.transport.allow_plain_http = allow;
         self
     }
 
@@ -445,6 +451,7 @@ mod tests {
         assert_eq!(transport.connect_timeout, Duration::from_secs(1));
         assert_eq!(transport.request_timeout, DEFAULT_REQUEST_TIMEOUT);
         assert_eq!(transport.extra_roots_pem, ["PEM"]);
+        assert!(transport.allow_plain_http);
     }
 
     #[test]

@@ -157,6 +157,20 @@ impl Client {
         self.index_fresh_until = None;
     }
 
+    /// Forgets everything learned from the server: cached secrets, folders and their keys, the
+    /// notation index and operations in flight. The identity stays, with the token it holds, so
+    /// the client is as if newly built but without parsing its key or signing again: for
+    /// harnesses that run many independent conversations, such as fuzzing. Operations started
+    /// before the reset must not be stepped after it.
+    pub fn reset(&mut self) {
+        self.cache = SecretCache::new(*self.cache.policy());
+        self.folders = FolderStore::default();
+        self.index = NotationIndex::new();
+        self.index_fresh_until = None;
+        self.flights.clear();
+        self.next_flight = 0;
+    }
+
     /// Reads one secret, through the cache.
     pub fn get(&self, uid: RecordUid) -> GetSecret {
         GetSecret::new(uid)

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::encoding::{decode_b64url, encode_b64url};
 use crate::error::{Error, Result};
 use crate::keys::{ClientKey, ClientPublicKey};
+use crate::object::object_only;
 use crate::secret::SecretString;
 use crate::time::Timestamp;
 
@@ -62,6 +63,7 @@ pub enum JwtError {
 
 /// The claims of a SyVault token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Claims {
     /// The client id.
     pub sub: Uuid,
@@ -74,9 +76,22 @@ pub struct Claims {
 }
 
 #[derive(Deserialize)]
+#[serde(remote = "Self")]
 struct Header {
     alg: String,
+    /// Absent is fine; present, it must be a string (`null` is refused) and then `"JWT"`.
+    #[serde(default, deserialize_with = "present_string")]
     typ: Option<String>,
+}
+
+object_only!(Claims);
+object_only!(deserialize_only Header);
+
+/// A field that may be missing but, when present, must be a string.
+fn present_string<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
 }
 
 /// The canonical origin of a server URL, used as `aud`: lowercase scheme and host, default port
@@ -497,6 +512,52 @@ mod tests {
         );
         // A different header changes the signing input, so it parses but fails the signature.
         assert_eq!(check(&reordered, &k, T0), Err(JwtError::BadSignature));
+    }
+
+    /// A token over exactly this header and these claims, validly signed.
+    fn signed_raw(k: &ClientKey, header: &str, claims: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            encode_b64url(header.as_bytes()),
+            encode_b64url(claims.as_bytes())
+        );
+        let signature: Signature = k.signing_key().sign(input.as_bytes());
+        format!("{input}.{}", encode_b64url(&signature.to_bytes()))
+    }
+
+    #[test]
+    fn header_and_claims_must_be_objects_and_typ_a_string() {
+        let k = key(1);
+        let claims = format!(
+            r#"{{"sub":"{}","aud":"{AUD}","iat":{T0},"exp":{}}}"#,
+            Uuid::from_u128(7),
+            T0 + 600
+        );
+        // The same token with object header and claims verifies.
+        assert!(check(&signed_raw(&k, HEADER, &claims), &k, T0).is_ok());
+        assert!(check(&signed_raw(&k, r#"{"alg":"ES256"}"#, &claims), &k, T0).is_ok());
+
+        let array_claims = format!(r#"["{}","{AUD}",{T0},{}]"#, Uuid::from_u128(7), T0 + 600);
+        assert_eq!(
+            check(&signed_raw(&k, HEADER, &array_claims), &k, T0),
+            Err(JwtError::Malformed(
+                "claims are not base64url JSON with sub, aud, iat and exp"
+            ))
+        );
+        for header in [
+            r#"["ES256","JWT"]"#,
+            r#"["ES256"]"#,
+            r#"{"alg":"ES256","typ":null}"#,
+        ] {
+            let result = check(&signed_raw(&k, header, &claims), &k, T0);
+            assert!(
+                matches!(
+                    result,
+                    Err(JwtError::Malformed(_) | JwtError::UnsupportedAlgorithm)
+                ),
+                "{header}: {result:?}"
+            );
+        }
     }
 
     #[test]

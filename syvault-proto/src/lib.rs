@@ -47,6 +47,7 @@ pub mod jwt;
 pub mod keys;
 pub mod model;
 pub mod notation;
+mod object;
 pub mod ops;
 #[cfg(feature = "fs")]
 pub mod private_file;
@@ -54,6 +55,7 @@ pub mod proxy;
 pub mod record;
 pub mod retry;
 pub mod secret;
+mod secret_json;
 pub mod step;
 mod time;
 pub mod uid;

@@ -4,7 +4,9 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
+use crate::object::object_only;
 use crate::record::{Fields, RecordPayload};
 use crate::secret::SecretString;
 use crate::uid::RecordUid;
@@ -94,6 +96,7 @@ pub struct SecretSummary {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Credentials {
     /// The server URL.
     pub server: String,
@@ -102,6 +105,8 @@ pub struct Credentials {
     /// The client's private key in canonical form.
     pub client_secret: SecretString,
 }
+
+object_only!(Credentials);
 
 impl Credentials {
     /// Reads credentials JSON. Errors name the position only: a message quoting the input could
@@ -119,10 +124,19 @@ impl Credentials {
         })
     }
 
-    /// The credentials as JSON, to store where the client will find them again.
-    pub fn to_json(&self) -> String {
-        // Strings and a UUID always serialize.
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    /// The credentials as JSON, to store where the client will find them again. The text
+    /// holds the client secret, so it is zeroized on drop and built without intermediate
+    /// copies.
+    pub fn to_json(&self) -> Zeroizing<String> {
+        // Strings and a UUID always serialize, and serde_json writes UTF-8.
+        let mut bytes = crate::secret_json::to_vec(self, true).unwrap_or_default();
+        match String::from_utf8(core::mem::take(&mut *bytes)) {
+            Ok(text) => Zeroizing::new(text),
+            Err(err) => {
+                Zeroizing::new(err.into_bytes());
+                Zeroizing::default()
+            }
+        }
     }
 }
 

@@ -6,11 +6,14 @@ use core::fmt;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
 use crate::blob;
 use crate::error::{Error, Result};
+use crate::object::object_only;
 use crate::secret::{SecretString, SymmetricKey};
+use crate::secret_json;
 use crate::uid::RecordUid;
 
 /// The associated data of a record's wrapped data key.
@@ -28,6 +31,7 @@ pub fn payload_aad(uid: &RecordUid) -> String {
 /// The title and type are metadata the SDK indexes for notation; field values and notes are
 /// secrets and stay in [`SecretString`]s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct RecordPayload {
     /// The record's title, unique enough to find it by notation.
     pub title: String,
@@ -41,6 +45,8 @@ pub struct RecordPayload {
     #[serde(default)]
     pub notes: SecretString,
 }
+
+object_only!(RecordPayload);
 
 fn default_type() -> String {
     "login".to_owned()
@@ -57,17 +63,97 @@ impl RecordPayload {
         }
     }
 
-    /// The payload as the UTF-8 JSON that is encrypted, zeroized on drop.
+    /// The payload as the UTF-8 JSON that is encrypted, zeroized on drop. The buffer is
+    /// allocated once at its final size, so no partial copy is freed on the way.
     pub fn to_json(&self) -> Zeroizing<Vec<u8>> {
         // Serializing strings and maps into memory cannot fail.
-        Zeroizing::new(serde_json::to_vec(self).unwrap_or_default())
+        secret_json::to_vec(self, false).unwrap_or_default()
     }
 
     /// Reads the decrypted JSON of record `uid`. Errors never contain payload content.
+    ///
+    /// Field values and notes are unescaped directly into their [`SecretString`]s, never
+    /// through a parser's scratch buffer, so no plaintext copy is left in freed memory.
     pub fn from_json(uid: &RecordUid, json: &[u8]) -> Result<Self> {
-        serde_json::from_slice(json).map_err(|_| Error::InvalidPayload {
+        let invalid = || Error::InvalidPayload {
             uid: uid.to_string(),
+        };
+        // The payload is an object; `RawPayload`'s derived code would also take an array.
+        if json.trim_ascii_start().first() != Some(&b'{') {
+            return Err(invalid());
+        }
+        let raw: RawPayload<'_> = serde_json::from_slice(json).map_err(|_| invalid())?;
+        let mut fields = Vec::with_capacity(raw.fields.0.len());
+        for (name, value) in raw.fields.0 {
+            fields.push((
+                name,
+                secret_json::secret_from_raw(value).ok_or_else(invalid)?,
+            ));
+        }
+        let notes = match raw.notes {
+            Some(notes) => secret_json::secret_from_raw(notes).ok_or_else(invalid)?,
+            None => SecretString::default(),
+        };
+        Ok(Self {
+            title: raw.title,
+            record_type: raw.record_type,
+            fields: Fields(fields),
+            notes,
         })
+    }
+}
+
+/// A payload whose secret strings are still raw JSON borrowed from the input, the shape
+/// [`RecordPayload::from_json`] reads first.
+///
+/// Derived, so it would also take a sequence: [`RecordPayload::from_json`] checks that the
+/// input is an object first.
+#[derive(Deserialize)]
+struct RawPayload<'a> {
+    title: String,
+    #[serde(rename = "type", default = "default_type")]
+    record_type: String,
+    #[serde(default, borrow)]
+    fields: RawFields<'a>,
+    #[serde(default, borrow, deserialize_with = "present_raw")]
+    notes: Option<&'a RawValue>,
+}
+
+/// A present field, even `null`, as raw JSON (which must then be a string).
+fn present_raw<'de: 'a, 'a, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'a RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
+}
+
+/// The `fields` object with raw values, in order, names unique.
+#[derive(Default)]
+struct RawFields<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawFields<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawFieldsVisitor<'a>(core::marker::PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> Visitor<'de> for RawFieldsVisitor<'a> {
+            type Value = RawFields<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of string fields")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut fields = Vec::new();
+                while let Some((name, value)) = map.next_entry::<String, &'a RawValue>()? {
+                    if fields.iter().any(|(n, _): &(String, _)| *n == name) {
+                        return Err(serde::de::Error::custom("duplicate field name"));
+                    }
+                    fields.push((name, value));
+                }
+                Ok(RawFields(fields))
+            }
+        }
+
+        deserializer.deserialize_map(RawFieldsVisitor(core::marker::PhantomData))
     }
 }
 

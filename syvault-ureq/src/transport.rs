@@ -9,6 +9,8 @@ use syvault_proto::error::TransportErrorKind;
 use syvault_proto::proxy::Proxies;
 use syvault_proto::step::{Input, Request, Response};
 use syvault_proto::{Error, Result};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 /// A pooled agent, or nothing once the client was closed.
 pub(crate) struct Transport {
@@ -17,6 +19,8 @@ pub(crate) struct Transport {
     trusts_nothing: bool,
     /// The proxies of the settings, with the environment read when the client was built.
     proxies: Proxies,
+    /// Plain http may reach any address (the loopback rule is off).
+    plain_http_anywhere: bool,
     /// Bodies are read up to one byte past the core's limit, so the core can tell "too large".
     read_limit: u64,
 }
@@ -43,10 +47,15 @@ impl Transport {
             // Proxies are chosen per request from `proxies`, by the core's rules.
             .proxy(None)
             .build();
+        let resolver = LoopbackForPlainHttp {
+            plain_http_anywhere: settings.allow_plain_http,
+        };
+        let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), resolver);
         Ok(Self {
-            agent: Mutex::new(Some(ureq::Agent::new_with_config(config))),
+            agent: Mutex::new(Some(agent)),
             trusts_nothing,
             proxies: Proxies::resolve(&settings.proxy, |name| std::env::var(name).ok())?,
+            plain_http_anywhere: settings.allow_plain_http,
             read_limit: u64::try_from(max_response_body)
                 .unwrap_or(u64::MAX)
                 .saturating_add(1),
@@ -63,7 +72,11 @@ impl Transport {
         let Some(agent) = agent else {
             return Input::Failed(closed());
         };
-        let request = match proxy_for(&self.proxies, request.uri()) {
+        let proxy = match proxy_for(&self.proxies, request.uri(), self.plain_http_anywhere) {
+            Ok(proxy) => proxy,
+            Err(error) => return Input::Failed(classify(&error)),
+        };
+        let request = match proxy {
             Some(proxy) => agent.configure_request(request).proxy(Some(proxy)).build(),
             None => request,
         };
@@ -101,6 +114,43 @@ impl Transport {
     }
 }
 
+/// The system resolver, keeping only loopback addresses for plain `http` unless plain http was
+/// allowed everywhere. The core lets plain http through for loopback *names* (`localhost`,
+/// `*.localhost`), but a resolver may send such a name anywhere; the bearer token must not
+/// follow. Every address ureq may connect to comes from here.
+#[derive(Debug)]
+struct LoopbackForPlainHttp {
+    plain_http_anywhere: bool,
+}
+
+impl Resolver for LoopbackForPlainHttp {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+        let resolved = DefaultResolver::default().resolve(uri, config, timeout)?;
+        // A proxy's own lookup: for plain-http requests `proxy_for` already pinned it to a
+        // loopback address; https requests may use any proxy.
+        let proxy_lookup = config.proxy().is_some_and(|proxy| proxy.uri() == uri);
+        if self.plain_http_anywhere
+            || proxy_lookup
+            || uri.scheme() != Some(&ureq::http::uri::Scheme::HTTP)
+        {
+            return Ok(resolved);
+        }
+        let mut loopback = self.empty();
+        for addr in resolved.iter().filter(|addr| addr.ip().is_loopback()) {
+            loopback.push(*addr);
+        }
+        if loopback.is_empty() {
+            return Err(plain_http_refused());
+        }
+        Ok(loopback)
+    }
+}
+
 /// The error of a request on a closed client.
 pub(crate) fn closed() -> Error {
     Error::Transport {
@@ -110,16 +160,54 @@ pub(crate) fn closed() -> Error {
 }
 
 /// The `CONNECT` proxy of a request to `uri`, if the client's proxy settings choose one.
-fn proxy_for(proxies: &Proxies, uri: &ureq::http::Uri) -> Option<ureq::Proxy> {
-    let proxy = proxies.for_url(&uri.to_string())?;
+///
+/// A plain-http request tunnels its bearer token in clear through the proxy, so the loopback
+/// rule applies to the proxy then: its name is resolved here, only loopback addresses are kept,
+/// and ureq is handed that address rather than the name, so what was checked is what it
+/// connects to.
+fn proxy_for(
+    proxies: &Proxies,
+    uri: &ureq::http::Uri,
+    plain_http_anywhere: bool,
+) -> std::result::Result<Option<ureq::Proxy>, ureq::Error> {
+    let Some(proxy) = proxies.for_url(&uri.to_string()) else {
+        return Ok(None);
+    };
+    let host = if plain_http_anywhere || uri.scheme() != Some(&ureq::http::uri::Scheme::HTTP) {
+        proxy.host().to_owned()
+    } else {
+        match loopback_address(proxy.host(), proxy.port())? {
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        }
+    };
     let mut builder = ureq::Proxy::builder(ureq::ProxyProtocol::Http)
-        .host(proxy.host())
+        .host(&host)
         .port(proxy.port());
     if let (Some(user), Some(password)) = (proxy.username(), proxy.password()) {
         builder = builder.username(user).password(password.expose());
     }
     // Host and port were checked by the core's parser; nothing is left to fail here.
-    builder.build().ok()
+    Ok(builder.build().ok())
+}
+
+/// The first loopback address `host` resolves to, or the refusal of a plain-http connection.
+fn loopback_address(host: &str, port: u16) -> std::result::Result<std::net::IpAddr, ureq::Error> {
+    use std::net::ToSocketAddrs as _;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|_| ureq::Error::HostNotFound)?
+        .map(|addr| addr.ip())
+        .find(std::net::IpAddr::is_loopback)
+        .ok_or_else(plain_http_refused)
+}
+
+fn plain_http_refused() -> ureq::Error {
+    ureq::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::PermissionDenied,
+        "plain http is only allowed to loopback peers, and the host (or the proxy it goes through) resolved elsewhere",
+    ))
 }
 
 /// Maps a ureq failure to the core's transport error. Messages come from ureq and the OS
@@ -132,7 +220,10 @@ fn classify(error: &ureq::Error) -> Error {
             TransportErrorKind::Tls
         }
         ureq::Error::Io(io) => io_kind(io),
-        ureq::Error::Protocol(_) | ureq::Error::BodyStalled => TransportErrorKind::ConnectionClosed,
+        ureq::Error::BodyStalled => TransportErrorKind::ConnectionClosed,
+        // Everything else, `Protocol` included: bytes that are not a valid HTTP answer (a bad
+        // status line, conflicting lengths) are a malformed response, which the protocol says
+        // is not retried, as hyper's parse errors are not.
         _ => TransportErrorKind::Other,
     };
     Error::Transport {
@@ -217,5 +308,37 @@ mod tests {
         );
         assert_eq!(kind(ureq::Error::HostNotFound), TransportErrorKind::Connect);
         assert_eq!(kind(ureq::Error::Tls("handshake")), TransportErrorKind::Tls);
+    }
+
+    #[test]
+    fn plain_http_resolves_to_loopback_addresses_only() {
+        let config = ureq::Agent::config_builder().build();
+        let resolve = |anywhere: bool, url: &str| {
+            LoopbackForPlainHttp {
+                plain_http_anywhere: anywhere,
+            }
+            .resolve(&url.parse().unwrap(), &config, NextTimeout::default())
+        };
+        // IP literals resolve without any lookup. 192.0.2.1 is a documentation address.
+        let refused = resolve(false, "http://192.0.2.1:8200/").unwrap_err();
+        assert_eq!(
+            match classify(&refused) {
+                Error::Transport { kind, .. } => kind,
+                other => panic!("{other:?}"),
+            },
+            TransportErrorKind::Other
+        );
+        assert!(refused.to_string().contains("loopback"));
+        assert_eq!(
+            resolve(false, "http://127.0.0.1:8200/").unwrap()[..],
+            ["127.0.0.1:8200".parse().unwrap()]
+        );
+        assert_eq!(
+            resolve(false, "http://[::1]:8200/").unwrap()[..],
+            ["[::1]:8200".parse().unwrap()]
+        );
+        // https, or plain http explicitly allowed, go wherever the name resolves.
+        assert!(resolve(false, "https://192.0.2.1:8200/").is_ok());
+        assert!(resolve(true, "http://192.0.2.1:8200/").is_ok());
     }
 }

@@ -3,7 +3,8 @@
 //! Every failure is answered with `{"error":{"code","message","details"?}}` and the status of
 //! its code. Codes outside the protocol's list are used only for requests no endpoint can take:
 //! `not_found` (404, unknown path), `method_not_allowed` (405, with `Allow`) and
-//! `payload_too_large` (413, body over 1 MiB).
+//! `payload_too_large` (413, body over 1 MiB) and `request_timeout` (408, body not received
+//! within the body timeout; the connection is then closed).
 
 mod bootstrap;
 mod folders;
@@ -225,7 +226,7 @@ async fn dispatch(app: &App, request: Request<Incoming>) -> Result<Answer, Failu
     let now = clock::now();
     let endpoint = match endpoint {
         Endpoint::Bootstrap => {
-            let body = read_body(&parts.headers, body).await?;
+            let body = read_body(app, &parts.headers, body).await?;
             return bootstrap::bootstrap(app, &body, now);
         }
         Endpoint::Client(endpoint) => endpoint,
@@ -233,7 +234,7 @@ async fn dispatch(app: &App, request: Request<Incoming>) -> Result<Answer, Failu
     let client_id = app.auth.authenticate(&parts.headers, &app.store, now)?;
     match endpoint {
         ClientEndpoint::FolderKeys => {
-            let body = read_body(&parts.headers, body).await?;
+            let body = read_body(app, &parts.headers, body).await?;
             folders::upload(app, client_id, &body)
         }
         ClientEndpoint::Folders => Ok(folders::list(app, client_id)),
@@ -241,7 +242,7 @@ async fn dispatch(app: &App, request: Request<Incoming>) -> Result<Answer, Failu
             secrets::list(app, client_id, parts.uri.query(), path)
         }
         ClientEndpoint::Secrets => {
-            let body = read_body(&parts.headers, body).await?;
+            let body = read_body(app, &parts.headers, body).await?;
             secrets::create(app, client_id, &body, path, now)
         }
         ClientEndpoint::Secret(uid) => secrets::get(app, client_id, uid, &parts.headers, path),
@@ -250,8 +251,8 @@ async fn dispatch(app: &App, request: Request<Incoming>) -> Result<Answer, Failu
     }
 }
 
-/// Reads a request body of at most [`MAX_BODY`] bytes.
-async fn read_body(headers: &http::HeaderMap, body: Incoming) -> Result<Bytes, Failure> {
+/// Reads a request body of at most [`MAX_BODY`] bytes within the body timeout.
+async fn read_body(app: &App, headers: &http::HeaderMap, body: Incoming) -> Result<Bytes, Failure> {
     let too_large = || {
         Failure::with_status(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -266,7 +267,17 @@ async fn read_body(headers: &http::HeaderMap, body: Incoming) -> Result<Bytes, F
     if announced.is_some_and(|length| length > MAX_BODY as u64) {
         return Err(too_large());
     }
-    match Limited::new(body, MAX_BODY).collect().await {
+    let collect = Limited::new(body, MAX_BODY).collect();
+    // The body is read before authentication, so without a deadline anyone could hold a
+    // connection open by announcing a body and sending it a byte at a time.
+    let Ok(collected) = tokio::time::timeout(app.body_timeout, collect).await else {
+        return Err(Failure::with_status(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::Other("request_timeout".into()),
+            "the request body did not arrive in time",
+        ));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Err(_) => Err(Failure::invalid_request(

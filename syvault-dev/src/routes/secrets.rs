@@ -1,7 +1,7 @@
 //! `GET /secrets`, `GET /secrets/{uid}` and `POST /secrets`.
 //!
-//! Listings are ordered by UID and paged with a cursor that is the last UID of the previous
-//! page, so pages stay stable while records are added. A client sees the records of every
+//! Listings are ordered by UID and paged with a cursor that names the last UID of the previous
+//! page (authenticated, see [`crate::cursor`]), so pages stay stable while records are added. A client sees the records of every
 //! folder it has a grant on. A record's `ETag` is its revision (`"r3"`), which is all a client
 //! needs to revalidate a cached copy.
 
@@ -37,13 +37,14 @@ pub(super) fn list(
         .map_err(|err| Failure::invalid_request(err.to_string()))?;
     let limit =
         usize::try_from(query.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)).unwrap_or(usize::MAX);
+    let folder_filter = query.folder_id.as_ref();
     let after = query
         .cursor
         .as_deref()
         .map(|cursor| {
-            cursor
-                .parse::<RecordUid>()
-                .map_err(|_| Failure::invalid_request("cursor is not one this server issued"))
+            app.cursors
+                .check(&client_id, folder_filter, cursor)
+                .ok_or_else(|| Failure::invalid_request("cursor is not one this server issued"))
         })
         .transpose()?;
     let (mut data, next_cursor) = app.store.read(|vault| {
@@ -69,7 +70,7 @@ pub(super) fn list(
         let next = page
             .last()
             .filter(|_| more)
-            .map(|record| record.uid.to_string());
+            .map(|record| app.cursors.issue(&client_id, folder_filter, &record.uid));
         Ok((page, next))
     })?;
     if !data.is_empty() && app.faults.take_corruption(path) {
@@ -170,9 +171,21 @@ fn record_answer(app: &App, status: StatusCode, mut record: Record, path: &str) 
 /// The record as served: its stored form, unless a fault swaps its ciphertext with another's.
 fn served(app: &App, vault: &VaultState, uid: RecordUid, stored: &StoredRecord) -> Record {
     let mut record = stored.to_wire(uid);
+    // A chaos swap serves the next record's ciphertext (in UID order, wrapping around).
+    let chaos_swap = || {
+        app.faults.chaos_swap().then(|| {
+            vault
+                .records
+                .range((Bound::Excluded(uid), Bound::Unbounded))
+                .chain(vault.records.iter())
+                .map(|(other, _)| *other)
+                .find(|other| *other != uid)
+        })?
+    };
     if let Some(other) = app
         .faults
         .swapped_with(&uid)
+        .or_else(chaos_swap)
         .and_then(|other| vault.records.get(&other))
     {
         record.encrypted_dek = other.encrypted_dek.clone();

@@ -6,12 +6,16 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Base64Bytes, fields};
+use crate::object::object_only;
 use crate::secret::SecretString;
+
+object_only!(BootstrapRequest, BootstrapResponse, FolderKeysUpload);
 
 /// The body of `POST /api/sm/v1/bootstrap`.
 ///
 /// `Debug` redacts the token and shows only the length of the public key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct BootstrapRequest {
     /// `vft_` followed by base64url(token id ‖ auth key): proof of the one-time token that does
     /// not reveal the token secret.
@@ -22,6 +26,7 @@ pub struct BootstrapRequest {
 
 /// The 200 answer to a bootstrap request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct BootstrapResponse {
     /// The new client's id; the `sub` of its JWTs.
     pub client_id: Uuid,
@@ -36,6 +41,7 @@ pub struct BootstrapResponse {
 /// The body of `PUT /api/sm/v1/folder-keys` (answered 204): the folder keys re-wrapped to the
 /// client's own public key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct FolderKeysUpload {
     /// Folder id → ECIES blob. A folder id appearing twice is an error.
     #[serde(deserialize_with = "fields::folder_map")]

@@ -5,12 +5,16 @@ use core::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::object::object_only;
+
+object_only!(ErrorEnvelope, ErrorBody);
 
 /// The longest `Retry-After` honoured, in seconds (one day); longer values are clamped to it.
 pub const MAX_RETRY_AFTER_SECS: u64 = 86_400;
 
 /// The body of every error answer: `{"error": {"code", "message", "details"?}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ErrorEnvelope {
     /// The error.
     pub error: ErrorBody,
@@ -18,6 +22,7 @@ pub struct ErrorEnvelope {
 
 /// The inside of an [`ErrorEnvelope`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ErrorBody {
     /// The machine-readable code; unknown codes are kept as [`ErrorCode::Other`].
     pub code: ErrorCode,

@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Base64Bytes, fields};
+use crate::object::object_only;
+
+object_only!(Folder, FolderList);
 
 /// What a client's grant on a folder allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -24,6 +27,7 @@ impl Access {
 
 /// A folder visible to the client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Folder {
     /// The folder's id.
     pub folder_id: Uuid,
@@ -41,6 +45,7 @@ pub struct Folder {
 
 /// The 200 answer to `GET /api/sm/v1/folders`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct FolderList {
     /// Every folder the client has a grant on.
     pub data: Vec<Folder>,

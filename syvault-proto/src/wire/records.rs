@@ -4,10 +4,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Base64Bytes, fields};
+use crate::object::object_only;
 use crate::uid::RecordUid;
+
+object_only!(Record, SecretList, CreateSecretRequest);
 
 /// An encrypted record as the server stores and returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Record {
     /// The record's UID, which is bound into both of its AADs.
     pub uid: RecordUid,
@@ -29,6 +33,7 @@ pub struct Record {
 
 /// One page of the answer to `GET /api/sm/v1/secrets`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct SecretList {
     /// The records of this page.
     pub data: Vec<Record>,
@@ -43,9 +48,30 @@ pub struct SecretList {
 ///
 /// [`Rotation`]: super::Rotation
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct DataEnvelope<T> {
     /// The wrapped value.
     pub data: T,
+}
+
+impl<'de, T: Deserialize<'de>> crate::object::Derived<'de> for DataEnvelope<T> {
+    const NAME: &'static str = "DataEnvelope";
+
+    fn derived<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        DataEnvelope::deserialize(deserializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for DataEnvelope<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::object::deserialize(deserializer)
+    }
+}
+
+impl<T: Serialize> Serialize for DataEnvelope<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        DataEnvelope::serialize(self, serializer)
+    }
 }
 
 impl<T> DataEnvelope<T> {
@@ -62,6 +88,7 @@ impl<T> DataEnvelope<T> {
 
 /// The body of `POST /api/sm/v1/secrets`, answered 201 with `DataEnvelope<Record>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct CreateSecretRequest {
     /// The UID chosen by the client, already bound into the ciphertexts.
     pub uid: RecordUid,

@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::object::object_only;
 use crate::uid::RecordUid;
+
+object_only!(Rotation);
 
 /// The state of a server-side rotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -31,6 +34,7 @@ impl RotationStatus {
 ///
 /// [`DataEnvelope`]: super::DataEnvelope
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Rotation {
     /// The rotation's id, used to poll it.
     pub rotation_id: Uuid,

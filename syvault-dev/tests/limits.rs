@@ -1,0 +1,100 @@
+//! Slow and numerous clients over real sockets: the body timeout and the connection cap.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use syvault_dev::DevServer;
+
+/// Reads what the server sends until it closes the connection or `limit` passes; the flag
+/// says whether it closed.
+fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>, bool) {
+    let mut received = Vec::new();
+    let deadline = Instant::now() + limit;
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return (received, false);
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return (received, true),
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return (received, false);
+            }
+            Err(_) => return (received, true),
+        }
+    }
+}
+
+#[test]
+fn a_body_that_never_arrives_gets_408_and_the_connection_closes() {
+    let server =
+        DevServer::start_blocking(DevServer::builder().body_timeout(Duration::from_millis(300)))
+            .unwrap();
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    // Bootstrap reads its body before any authentication.
+    stream
+        .write_all(
+            b"POST /api/sm/v1/bootstrap HTTP/1.1\r\nHost: localhost\r\n\
+              Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"tok",
+        )
+        .unwrap();
+    let started = Instant::now();
+    let (received, closed) = read_until_closed(&mut stream, Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&received);
+    assert!(closed, "the connection stayed open: {text}");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("request_timeout"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_slow_body_within_the_timeout_is_read_as_usual() {
+    let server =
+        DevServer::start_blocking(DevServer::builder().body_timeout(Duration::from_secs(5)))
+            .unwrap();
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    let body = br#"{"token":"vft_not-a-real-token"}"#;
+    let head = format!(
+        "POST /api/sm/v1/bootstrap HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    for chunk in body.chunks(8) {
+        std::thread::sleep(Duration::from_millis(20));
+        stream.write_all(chunk).unwrap();
+    }
+    let (received, _) = read_until_closed(&mut stream, Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&received);
+    // The body was read and judged: no timeout, a refused token.
+    assert!(!text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.starts_with("HTTP/1.1 4"), "{text}");
+}
+
+#[test]
+fn connections_over_the_cap_wait_until_one_closes() {
+    let server = DevServer::start_blocking(DevServer::builder().max_connections(2)).unwrap();
+    let request =
+        b"GET /api/sm/v1/folders HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    // Two idle connections take both slots.
+    let first = TcpStream::connect(server.addr()).unwrap();
+    let _second = TcpStream::connect(server.addr()).unwrap();
+    // Time for the server to accept both, so the third is the one over the cap.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut third = TcpStream::connect(server.addr()).unwrap();
+    third.write_all(request).unwrap();
+    let (received, closed) = read_until_closed(&mut third, Duration::from_millis(700));
+    assert!(
+        received.is_empty() && !closed,
+        "a connection over the cap was served: {}",
+        String::from_utf8_lossy(&received)
+    );
+    drop(first);
+    let (received, _) = read_until_closed(&mut third, Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+}
