@@ -4,7 +4,7 @@
 //! ([`Input`]) with the current time and a random number generator, and gets back what to do
 //! next ([`Step`]). Every operation, [`Bootstrap`] included, is driven by the same loop, and
 //! each is built on its own ([`ListSecrets::new`], [`GetSecret::new`], …) without borrowing the
-//! client. A complete blocking driver (the guide to writing one is [`crate::guide`]):
+//! client. A complete blocking driver (the [guide to writing a driver] says what each part must do):
 //!
 //! ```no_run
 //! use syvault_proto::ops::{Bootstrap, ListSecrets, Operation};
@@ -37,6 +37,8 @@
 //! let secrets = run(&mut client, ListSecrets::new(), &mut rng)?;
 //! # Ok::<(), syvault_proto::Error>(())
 //! ```
+//!
+//! [guide to writing a driver]: https://github.com/syvault/syvault-rust/blob/main/docs/drivers.md
 
 use rand_core::CryptoRng;
 
