@@ -126,6 +126,8 @@ async fn exchange(
     }
     // A redirect would carry the bearer token elsewhere: it is handed to the core, or refused.
     set(&init, "redirect", &JsValue::from_str("manual"));
+    // Answers come from the server, never from an HTTP cache: the core keeps its own.
+    set(&init, "cache", &JsValue::from_str("no-store"));
     if let Some(controller) = controller {
         set(&init, "signal", &get(controller, "signal"));
     }

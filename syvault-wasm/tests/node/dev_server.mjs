@@ -35,7 +35,7 @@ export function startDemo() {
       if (line.startsWith("Demo client")) {
         clearTimeout(timer);
         const credentials = JSON.parse(readFileSync(credentialsPath, "utf8"));
-        resolve({ credentials, stop });
+        resolve({ credentials, credentialsPath, stop });
       }
     });
   });
