@@ -79,6 +79,13 @@ impl SyVaultClient {
         if let Some(timeout) = millis("requestTimeoutMs") {
             builder = builder.request_timeout(timeout);
         }
+        if let Some(bytes) = host::get(options, "maxResponseBody").as_f64() {
+            // Saturating float-to-int conversion: a negative or absurd limit becomes 0 or the
+            // largest one, and 0 is refused by the builder.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let bytes = bytes as usize;
+            builder = builder.max_response_body(bytes);
+        }
         let fetch = match host::get(options, "fetch") {
             f if f.is_undefined() || f.is_null() => host::global_fetch()
                 .ok_or_else(|| invalid("fetch", "the host has no global fetch; pass one"))?,

@@ -151,3 +151,38 @@ test("bad options are refused at construction", () => {
   });
   assert.throws(() => new SyVaultClient({ ...options, fetch: 42 }), { code: "invalid_input" });
 });
+
+test("a body over maxResponseBody is refused, not parsed", async () => {
+  const fetch = async () => new Response(new Uint8Array(4096).fill(0x20), { status: 200 });
+  const client = new SyVaultClient({ ...options, fetch, maxResponseBody: 1024 });
+  await assert.rejects(client.list(), { code: "body_too_large" });
+});
+
+test("a redirect is handed to the core, never followed", async () => {
+  const seen = [];
+  const fetch = async (url, init) => {
+    seen.push({ url, redirect: init.redirect, cache: init.cache });
+    return new Response(null, { status: 302, headers: { location: "http://127.0.0.1:1/elsewhere" } });
+  };
+  const client = new SyVaultClient({ ...options, fetch });
+  await assert.rejects(client.list(), { status: 302 });
+  assert.ok(seen.length >= 1);
+  for (const request of seen) {
+    assert.ok(request.url.startsWith(options.server), request.url);
+    assert.equal(request.redirect, "manual");
+    assert.equal(request.cache, "no-store");
+  }
+});
+
+test("a request that outlives requestTimeoutMs is aborted as a timeout", async () => {
+  let attempts = 0;
+  const fetch = (url, init) => {
+    attempts += 1;
+    return new Promise((_, reject) => {
+      init.signal.addEventListener("abort", () => reject(init.signal.reason));
+    });
+  };
+  const client = new SyVaultClient({ ...options, fetch, requestTimeoutMs: 50 });
+  await assert.rejects(client.list(), { code: "transport_timeout", retryable: true });
+  assert.equal(attempts, 4, "the core retried a timeout up to its four attempts");
+});
