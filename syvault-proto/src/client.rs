@@ -181,6 +181,10 @@ impl Client {
     }
 
     /// Reads one secret, through the cache.
+    ///
+    /// This and the methods below are shorthands for the operations' own constructors
+    /// ([`GetSecret::new`], [`ListSecrets::new`], …), which need no client: use those where the
+    /// client is already borrowed, as in `run(&mut client, GetSecret::new(uid))`.
     pub fn get(&self, uid: RecordUid) -> GetSecret {
         GetSecret::new(uid)
     }
