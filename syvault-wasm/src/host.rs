@@ -162,11 +162,21 @@ async fn exchange(
         .map_err(|e| transport(TransportErrorKind::Other, e.to_string()))
 }
 
-/// Reads the body stream chunk by chunk, stopping one byte past `limit`.
+/// Reads the body stream chunk by chunk, stopping one byte past `limit`. An answer without a
+/// stream (from a `fetch` of the caller's that returns a plain object) is read with
+/// `arrayBuffer()` if it has one, and is empty otherwise.
 async fn read_body(response: &JsValue, limit: usize) -> Result<Vec<u8>, Error> {
     let stream = get(response, "body");
     if stream.is_null() || stream.is_undefined() {
-        return Ok(Vec::new());
+        if !get(response, "arrayBuffer").is_function() {
+            return Ok(Vec::new());
+        }
+        let buffer = JsFuture::from(Promise::resolve(&call(response, "arrayBuffer")?))
+            .await
+            .map_err(|e| failure(&e))?;
+        let mut body = Uint8Array::new(&buffer).to_vec();
+        body.truncate(limit.saturating_add(1));
+        return Ok(body);
     }
     let reader = call(&stream, "getReader")?;
     let mut body = Vec::new();

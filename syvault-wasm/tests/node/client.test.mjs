@@ -186,3 +186,13 @@ test("a request that outlives requestTimeoutMs is aborted as a timeout", async (
   await assert.rejects(client.list(), { code: "transport_timeout", retryable: true });
   assert.equal(attempts, 4, "the core retried a timeout up to its four attempts");
 });
+
+test("a fetch of the caller's may answer with a plain object", async () => {
+  const fetch = async (url, init) => {
+    const answer = await globalThis.fetch(url, init);
+    const bytes = await answer.arrayBuffer();
+    return { status: answer.status, headers: answer.headers, arrayBuffer: async () => bytes };
+  };
+  const secrets = await new SyVaultClient({ ...options, fetch }).list();
+  assert.ok(secrets.length >= 2, JSON.stringify(secrets));
+});
