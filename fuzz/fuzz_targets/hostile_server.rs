@@ -208,10 +208,12 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => {
             let token = "vft_AQEBAQEBAQEBAQEBAQEBAQICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIC";
-            let mut op = syvault_proto::ops::Bootstrap::new("https://vault.example.com", token);
-            drive(&mut answers, &mut rng, 64, |input, now, rng| {
-                op.step(input, now, rng)
-            });
+            let mut client = Client::builder()
+                .server("https://vault.example.com")
+                .bootstrap_client()
+                .expect("a valid server");
+            let op = syvault_proto::ops::Bootstrap::new(token);
+            run(&mut client, op, &mut answers, &mut rng);
         }
     }
 });

@@ -12,11 +12,11 @@ use std::path::Path;
 
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::model::Credentials;
-use syvault_proto::ops::Bootstrap;
+use syvault_proto::ops::{Bootstrap, Operation};
 use syvault_proto::record::RecordPayload;
 use syvault_proto::step::{Input, Step};
 use syvault_proto::wire::Access;
-use syvault_proto::{RecordUid, SecretString};
+use syvault_proto::{Client, RecordUid, SecretString};
 use uuid::Uuid;
 
 use crate::admin::Admin;
@@ -110,10 +110,14 @@ pub async fn bootstrap(
 ) -> Result<Credentials> {
     let http = HttpClient::new(server_url, ca_pem, identity)?;
     // The dev server may listen on any address it was told to; it is not a production vault.
-    let mut op = Bootstrap::new(server_url, token.expose()).allow_plain_http(true);
+    let mut client = Client::builder()
+        .server(server_url)
+        .allow_plain_http(true)
+        .bootstrap_client()?;
+    let mut op = Bootstrap::new(token.expose());
     let mut input = Input::Start;
     loop {
-        input = match op.step(input, clock::now(), &mut rng()) {
+        input = match op.step(&mut client, input, clock::now(), &mut rng()) {
             Step::Send(request) => match http.send(request).await {
                 Ok(response) => Input::Response(response),
                 Err(error) => Input::Failed(syvault_proto::Error::Transport {

@@ -6,8 +6,7 @@ use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use syvault_proto::model::Credentials;
-use syvault_proto::ops::{Bootstrap, Operation};
+use syvault_proto::ops::Operation;
 use syvault_proto::rand_core::UnwrapErr;
 use syvault_proto::step::{Input, Request, Step};
 use syvault_proto::{Client, Result, Timestamp};
@@ -148,21 +147,5 @@ impl<O: Operation> Drop for Running<'_, O> {
             self.op.abandon(&mut self.shared.lock());
             self.shared.finished.notify_waiters();
         }
-    }
-}
-
-/// Runs a bootstrap, which needs no client state.
-pub(crate) async fn bootstrap(transport: &Transport, mut op: Bootstrap) -> Result<Credentials> {
-    let mut input = Input::Start;
-    loop {
-        let step = op.step(input, now(), &mut rng());
-        input = match step {
-            Step::Send(request) => send_logged(transport, request).await,
-            Step::Sleep(until) | Step::Join(until) => {
-                sleep_until(until).await;
-                Input::Wake
-            }
-            Step::Done(result) => return result,
-        };
     }
 }

@@ -6,11 +6,11 @@ use core::time::Duration;
 
 use uuid::Uuid;
 
+use crate::client::Client;
 use crate::config::{ClientConfig, RotationPolicy};
 use crate::error::{Error, Result};
 use crate::jwt::TokenMode;
 use crate::model::Credentials;
-use crate::ops::Bootstrap;
 use crate::proxy::{ProxySetting, ProxyUrl};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
@@ -79,13 +79,24 @@ impl Default for TransportSettings {
     }
 }
 
-/// A client type a [`ClientBuilder`] can build: implemented by each driver.
+/// A client type a [`ClientBuilder`] can build: implemented by each driver, and by the core's
+/// [`Client`] itself for drivers that keep it on their own.
 pub trait FromConfig: Sized {
     /// Builds the client from a checked configuration and its transport settings.
     fn from_config(config: ClientConfig, transport: TransportSettings) -> Result<Self>;
 }
 
-/// Builds a client of type `C` (such as a blocking or an async driver's client).
+/// The core client alone: the transport settings are the driver's business, read from
+/// [`ClientBuilder::transport_settings`] before building.
+impl FromConfig for Client {
+    fn from_config(config: ClientConfig, _transport: TransportSettings) -> Result<Self> {
+        Client::new(config)
+    }
+}
+
+/// Builds a client of type `C`: a driver's client (such as the blocking `SyVaultClient` or the
+/// async `AsyncSyVaultClient`), or by default the core's [`Client`] for a driver of one's own
+/// ([`Client::builder`]).
 ///
 /// Server, client id and client secret are required: set them one by one, from
 /// [`Credentials`], from credentials JSON, or from the environment. Everything else has a
@@ -116,7 +127,7 @@ pub trait FromConfig: Sized {
 /// # Ok::<(), syvault_proto::Error>(())
 /// ```
 #[must_use]
-pub struct ClientBuilder<C> {
+pub struct ClientBuilder<C = Client> {
     server: Option<String>,
     client_id: Option<Uuid>,
     client_secret: Option<SecretString>,
@@ -377,14 +388,22 @@ impl<C> ClientBuilder<C> {
         Ok((config, self.transport))
     }
 
-    /// A bootstrap at the configured server with this builder's retry policy and plain-http
-    /// opt-in, for a driver to run over a transport made from [`Self::transport_settings`].
-    /// Client id and secret need not be set.
-    pub fn bootstrap_operation(&self, one_time_token: &str) -> Result<Bootstrap> {
-        let server = required(self.server.clone(), "server")?;
-        Ok(Bootstrap::new(&server, one_time_token)
-            .allow_plain_http(self.settings.allow_plain_http)
-            .retry(self.settings.retry))
+    /// A core client at the configured server with this builder's policies but no identity,
+    /// for a driver to run a [`crate::ops::Bootstrap`] on, like any other operation, over a
+    /// transport made from [`Self::transport_settings`]. Client id and secret need not be set;
+    /// once the bootstrap succeeds the client has the new identity.
+    ///
+    /// ```
+    /// let client = syvault_proto::Client::builder()
+    ///     .server("http://127.0.0.1:8200")
+    ///     .bootstrap_client()?;
+    /// assert_eq!(client.client_id(), None);
+    /// # Ok::<(), syvault_proto::Error>(())
+    /// ```
+    pub fn bootstrap_client(&self) -> Result<Client> {
+        let mut config = self.settings.clone();
+        config.server = required(self.server.clone(), "server")?;
+        Client::unidentified(config)
     }
 }
 

@@ -5,11 +5,13 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
+use crate::builder::ClientBuilder;
 use crate::cache::SecretCache;
 use crate::config::{ClientConfig, RotationPolicy, ServerUrl};
 use crate::error::{Error, Result};
 use crate::exchange::Session;
 use crate::folders::{FolderInfo, FolderStore};
+use crate::jwt::TokenMode;
 use crate::keys::ClientKey;
 use crate::model::Secret;
 use crate::notation::NotationIndex;
@@ -33,12 +35,15 @@ const FLIGHT_TAKEOVER: Duration = Duration::from_secs(120);
 /// can keep it behind a mutex shared by many tasks and never hold the lock across I/O.
 ///
 /// ```
-/// use syvault_proto::{Client, config::ClientConfig, keys::ClientKey};
+/// use syvault_proto::{Client, keys::ClientKey};
 ///
 /// let mut rng = <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
 /// let secret = ClientKey::generate(&mut rng).to_client_secret();
-/// let config = ClientConfig::new("https://vault.example.com", uuid::Uuid::nil(), secret);
-/// let client = Client::new(config)?;
+/// let client = Client::builder()
+///     .server("https://vault.example.com")
+///     .client_id(uuid::Uuid::nil())
+///     .client_secret(secret)
+///     .build()?;
 /// assert_eq!(client.server(), "https://vault.example.com");
 /// # Ok::<(), syvault_proto::Error>(())
 /// ```
@@ -51,6 +56,8 @@ pub struct Client {
     /// Until when the index reflects a listing; `None` before the first listing.
     pub(crate) index_fresh_until: Option<Timestamp>,
     pub(crate) rotation: RotationPolicy,
+    /// How the identity signs tokens, kept for an identity that bootstrap installs later.
+    pub(crate) token_mode: TokenMode,
     flights: HashMap<RecordUid, Flight>,
     next_flight: u64,
 }
@@ -68,21 +75,45 @@ pub(crate) enum FlightTicket {
 }
 
 impl Client {
+    /// A builder for the core client alone, for drivers of their own: set the identity and
+    /// policies, read [`ClientBuilder::transport_settings`] for the HTTP side, then
+    /// [`ClientBuilder::build`] (or [`ClientBuilder::bootstrap_client`] to run a bootstrap).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let builder = syvault_proto::Client::builder()
+    ///     .server("https://vault.example.com")
+    ///     .request_timeout(Duration::from_secs(5));
+    /// assert_eq!(builder.transport_settings().request_timeout, Duration::from_secs(5));
+    /// ```
+    pub fn builder() -> ClientBuilder<Self> {
+        ClientBuilder::new()
+    }
+
     /// Checks a configuration and builds the client state: the key is parsed, the server URL
     /// canonicalised, and the transport rule (https unless loopback or allowed) applied.
     pub fn new(config: ClientConfig) -> Result<Self> {
+        let key = ClientKey::from_client_secret(config.client_secret.expose())?;
+        let (client_id, token_mode) = (config.client_id, config.token_mode);
+        let mut client = Self::unidentified(config)?;
+        client.session.identify(client_id, key, token_mode)?;
+        Ok(client)
+    }
+
+    /// A client with `config`'s server and policies, without an identity yet (client id and
+    /// secret of `config` are not read).
+    pub(crate) fn unidentified(config: ClientConfig) -> Result<Self> {
         let ClientConfig {
             server,
-            client_id,
-            client_secret,
             cache,
             retry,
             rotation,
             token_mode,
             max_response_body,
             allow_plain_http,
+            ..
         } = config;
-        let key = ClientKey::from_client_secret(client_secret.expose())?;
         if max_response_body == 0 {
             return Err(Error::invalid_input(
                 "max_response_body",
@@ -95,31 +126,23 @@ impl Client {
                 "must be at least 1",
             ));
         }
-        let mut session = Session {
+        let session = Session {
             server: ServerUrl::parse(&server, allow_plain_http)?,
             identity: None,
             retry,
             max_response_body,
         };
-        session.identify(client_id, key, token_mode)?;
-        Ok(Self::from_session(session, cache, rotation))
-    }
-
-    pub(crate) fn from_session(
-        session: Session,
-        cache: crate::cache::CachePolicy,
-        rotation: RotationPolicy,
-    ) -> Self {
-        Self {
+        Ok(Self {
             session,
             cache: SecretCache::new(cache),
             folders: FolderStore::default(),
             index: NotationIndex::new(),
             index_fresh_until: None,
             rotation,
+            token_mode,
             flights: HashMap::new(),
             next_flight: 0,
-        }
+        })
     }
 
     /// The server URL requests go to (without a trailing slash).
@@ -127,7 +150,7 @@ impl Client {
         &self.session.server.base
     }
 
-    /// The client id.
+    /// The client id, or `None` before a [`crate::ops::Bootstrap`] gave the client one.
     pub fn client_id(&self) -> Option<Uuid> {
         self.session.identity.as_ref().map(|i| i.client_id)
     }
@@ -172,6 +195,10 @@ impl Client {
     }
 
     /// Reads one secret, through the cache.
+    ///
+    /// This and the methods below are shorthands for the operations' own constructors
+    /// ([`GetSecret::new`], [`ListSecrets::new`], …), which need no client: use those where the
+    /// client is already borrowed, as in `run(&mut client, GetSecret::new(uid))`.
     pub fn get(&self, uid: RecordUid) -> GetSecret {
         GetSecret::new(uid)
     }

@@ -84,12 +84,17 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A configuration with default policies.
-    pub fn new(server: impl Into<String>, client_id: Uuid, client_secret: SecretString) -> Self {
+    /// A configuration with default policies. The client secret may be given in any form the
+    /// builder accepts (`&str`, `String` or [`SecretString`]).
+    pub fn new(
+        server: impl Into<String>,
+        client_id: Uuid,
+        client_secret: impl Into<SecretString>,
+    ) -> Self {
         Self {
             server: server.into(),
             client_id,
-            client_secret,
+            client_secret: client_secret.into(),
             cache: CachePolicy::default(),
             retry: RetryPolicy::default(),
             rotation: RotationPolicy::default(),

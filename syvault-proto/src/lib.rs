@@ -29,6 +29,12 @@
 //! operation in [`ops`] is a state machine that a driver steps with the current time, a random
 //! number generator and HTTP responses, and that answers with the next request, a wait, or its
 //! result (see [`step`]). The policies it follows live in [`cache`], [`retry`] and [`config`].
+//!
+//! A driver supplies HTTP, the time, randomness and waiting, and runs every operation with one
+//! loop; [`docs/drivers.md`] is the guide to writing one, for custom runtimes and for
+//! WebAssembly hosts, and `examples/std_driver.rs` a complete driver on the standard library.
+//!
+//! [`docs/drivers.md`]: https://github.com/syvault/syvault-rust/blob/main/docs/drivers.md
 
 #![forbid(unsafe_code)]
 
@@ -62,6 +68,12 @@ pub mod uid;
 pub mod wire;
 
 pub use client::Client;
+
+// The driver guide's Rust blocks run as doctests of this crate; outside doctests the file is not
+// read, so the crate still packages on its own.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/drivers.md")]
+mod drivers_guide {}
 pub use error::{Error, Result};
 pub use rand_core;
 pub use secret::SecretString;

@@ -7,16 +7,21 @@ use http::{Method, StatusCode};
 use rand_core::SeedableRng;
 use syvault_proto::bootstrap::{OneTimeToken, RequestToken};
 use syvault_proto::keys::{ClientKey, ClientPublicKey};
-use syvault_proto::ops::Bootstrap;
+use syvault_proto::ops::{Bootstrap, Operation};
 use syvault_proto::secret::SymmetricKey;
 use syvault_proto::step::{Input, Response, Step};
 use syvault_proto::wire::{
     self, Base64Bytes, BootstrapRequest, BootstrapResponse, FolderKeysUpload,
 };
-use syvault_proto::{Error, Timestamp, folder_key, jwt};
+use syvault_proto::{Client, Error, Timestamp, folder_key, jwt};
 use uuid::Uuid;
 
 const T0: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
+
+/// A client with a server and no identity, as bootstrap runs on.
+fn client(server: &str) -> Client {
+    Client::builder().server(server).bootstrap_client().unwrap()
+}
 
 fn respond(status: StatusCode, body: Vec<u8>) -> Response {
     http::Response::builder().status(status).body(body).unwrap()
@@ -35,10 +40,11 @@ fn bootstrap_yields_credentials_and_uploads_folder_keys_wrapped_to_the_client() 
     let public_key = RefCell::new(None::<ClientPublicKey>);
     let uploaded = RefCell::new(None::<FolderKeysUpload>);
 
-    let mut op = Bootstrap::new("https://Vault.Example.com/", token.to_text().expose());
+    let mut client = client("https://Vault.Example.com/");
+    let mut op = Bootstrap::new(token.to_text().expose());
     let mut input = Input::Start;
     let credentials = loop {
-        match op.step(input, T0, &mut rng) {
+        match op.step(&mut client, input, T0, &mut rng) {
             Step::Send(request) => {
                 let path = request.uri().path().to_owned();
                 input = Input::Response(
@@ -104,18 +110,27 @@ fn bootstrap_yields_credentials_and_uploads_folder_keys_wrapped_to_the_client() 
         assert_eq!(&unwrapped, expected);
     }
     assert!(!format!("{credentials:?}").contains(credentials.client_secret.expose()));
+    // The client that ran the bootstrap now has the identity, and will not take another one.
+    assert_eq!(client.client_id(), Some(client_id));
+    let mut again = Bootstrap::new(token.to_text().expose());
+    assert!(matches!(
+        again.step(&mut client, Input::Start, T0, &mut rng),
+        Step::Done(Err(Error::InvalidInput { what: "client", .. }))
+    ));
 }
 
 #[test]
 fn a_used_token_is_an_authentication_error() {
     let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let mut client = client("https://vault.example.com");
     let token = OneTimeToken::generate(&mut rng);
-    let mut op = Bootstrap::new("https://vault.example.com", token.to_text().expose());
-    let Step::Send(_) = op.step(Input::Start, T0, &mut rng) else {
+    let mut op = Bootstrap::new(token.to_text().expose());
+    let Step::Send(_) = op.step(&mut client, Input::Start, T0, &mut rng) else {
         panic!()
     };
     let body = br#"{"error":{"code":"unauthorized","message":"token used"}}"#.to_vec();
     let step = op.step(
+        &mut client,
         Input::Response(respond(StatusCode::UNAUTHORIZED, body)),
         T0,
         &mut rng,
@@ -127,15 +142,21 @@ fn a_used_token_is_an_authentication_error() {
         ),
         "{step:?}"
     );
+    assert_eq!(
+        client.client_id(),
+        None,
+        "a failed bootstrap leaves no identity"
+    );
 }
 
 #[test]
 fn folder_keys_sealed_for_another_token_are_refused() {
     let mut rng = ChaCha20Rng::seed_from_u64(14);
+    let mut client = client("https://vault.example.com");
     let token = OneTimeToken::generate(&mut rng);
     let other = OneTimeToken::generate(&mut rng).derive();
-    let mut op = Bootstrap::new("https://vault.example.com", token.to_text().expose());
-    let Step::Send(_) = op.step(Input::Start, T0, &mut rng) else {
+    let mut op = Bootstrap::new(token.to_text().expose());
+    let Step::Send(_) = op.step(&mut client, Input::Start, T0, &mut rng) else {
         panic!()
     };
     let folder = Uuid::from_u128(5);
@@ -146,6 +167,7 @@ fn folder_keys_sealed_for_another_token_are_refused() {
         encrypted_folder_keys: [(folder, Base64Bytes(sealed))].into_iter().collect(),
     };
     let step = op.step(
+        &mut client,
         Input::Response(respond(StatusCode::OK, wire::to_body(&answer))),
         T0,
         &mut rng,
@@ -160,22 +182,27 @@ fn folder_keys_sealed_for_another_token_are_refused() {
 fn plain_http_to_a_remote_host_needs_an_explicit_opt_in() {
     let mut rng = ChaCha20Rng::seed_from_u64(15);
     let token = OneTimeToken::generate(&mut rng).to_text();
-    let mut op = Bootstrap::new("http://vault.example.com", token.expose());
+    let builder = Client::builder().server("http://vault.example.com");
     assert!(matches!(
-        op.step(Input::Start, T0, &mut rng),
-        Step::Done(Err(Error::InvalidInput { .. }))
+        builder.bootstrap_client(),
+        Err(Error::InvalidInput { .. })
     ));
-    let mut op = Bootstrap::new("http://vault.example.com", token.expose()).allow_plain_http(true);
-    assert!(matches!(op.step(Input::Start, T0, &mut rng), Step::Send(_)));
+    let mut client = builder.allow_plain_http(true).bootstrap_client().unwrap();
+    let mut op = Bootstrap::new(token.expose());
+    assert!(matches!(
+        op.step(&mut client, Input::Start, T0, &mut rng),
+        Step::Send(_)
+    ));
 }
 
 #[test]
 fn debug_of_a_running_bootstrap_shows_no_secret() {
     let mut rng = ChaCha20Rng::seed_from_u64(16);
+    let mut client = client("https://vault.example.com");
     let token = OneTimeToken::generate(&mut rng);
     let request_token = token.derive().request_token();
-    let mut op = Bootstrap::new("https://vault.example.com", token.to_text().expose());
-    let step = op.step(Input::Start, T0, &mut rng);
+    let mut op = Bootstrap::new(token.to_text().expose());
+    let step = op.step(&mut client, Input::Start, T0, &mut rng);
     let Step::Send(request) = &step else {
         panic!("{step:?}")
     };

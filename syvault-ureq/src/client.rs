@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use syvault_proto::folders::FolderInfo;
 use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
+use syvault_proto::ops::Bootstrap;
 use syvault_proto::record::RecordPayload;
 use syvault_proto::{Client, RecordUid, Result};
 
@@ -13,7 +14,7 @@ use crate::Error;
 use uuid::Uuid;
 
 use crate::builder::SyVaultClientBuilder;
-use crate::driver::{self, Shared};
+use crate::driver::Shared;
 use crate::transport::Transport;
 
 /// A blocking SyVault Secrets Manager client.
@@ -122,9 +123,9 @@ impl SyVaultClient {
         builder: &SyVaultClientBuilder,
         one_time_token: &str,
     ) -> Result<Credentials> {
-        let op = builder.bootstrap_operation(one_time_token)?;
-        let transport = Transport::new(builder.transport_settings(), op.max_response_body())?;
-        driver::bootstrap(&transport, op)
+        let core = builder.bootstrap_client()?;
+        let transport = Transport::new(builder.transport_settings(), core.max_response_body())?;
+        Shared::new(core, transport).run(Bootstrap::new(one_time_token))
     }
 
     /// The secrets the client can see.

@@ -4,7 +4,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use syvault_proto::ops::{Bootstrap, Operation};
+use syvault_proto::ops::Operation;
 use syvault_proto::rand_core::UnwrapErr;
 use syvault_proto::step::{Input, Step};
 use syvault_proto::{Client, Result, Timestamp};
@@ -125,23 +125,5 @@ impl<O: Operation> Drop for Running<'_, O> {
             self.op.abandon(&mut self.shared.lock());
             self.shared.finished.notify_all();
         }
-    }
-}
-
-/// Runs a bootstrap, which needs no client state.
-pub(crate) fn bootstrap(
-    transport: &Transport,
-    mut op: Bootstrap,
-) -> Result<syvault_proto::model::Credentials> {
-    let mut input = Input::Start;
-    loop {
-        input = match op.step(input, now(), &mut rng()) {
-            Step::Send(request) => send_logged(transport, request),
-            Step::Sleep(until) | Step::Join(until) => {
-                sleep_until(until);
-                Input::Wake
-            }
-            Step::Done(result) => return result,
-        };
     }
 }

@@ -5,16 +5,15 @@ use std::collections::BTreeMap;
 use http::{Method, StatusCode};
 use rand_core::CryptoRng;
 
-use super::{after_finish, out_of_order, pending};
+use super::{Operation, after_finish, out_of_order, pending};
 use crate::bootstrap::{BootstrapKeys, OneTimeToken};
-use crate::config::ServerUrl;
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::exchange::{self, Call, Session};
 use crate::folder_key;
 use crate::jwt::TokenMode;
 use crate::keys::ClientKey;
 use crate::model::Credentials;
-use crate::retry::RetryPolicy;
 use crate::step::{Input, Response, Step};
 use crate::time::Timestamp;
 use crate::wire::{self, Base64Bytes, BootstrapRequest, BootstrapResponse, FolderKeysUpload};
@@ -26,25 +25,26 @@ use crate::wire::{self, Base64Bytes, BootstrapRequest, BootstrapResponse, Folder
 /// key and uploads them, and yields the credentials to persist. The token secret never leaves the
 /// client; the private key never leaves it either.
 ///
-/// It needs no [`crate::Client`], so it is stepped on its own:
+/// It is an [`Operation`] like any other, stepped by the same driver loop, on a client that has
+/// a server and policies but no identity yet ([`crate::builder::ClientBuilder::bootstrap_client`]).
+/// Server, retry policy and body limit come from that client; when the bootstrap succeeds the
+/// client takes the new identity and is ready for other operations.
 ///
 /// ```
-/// use syvault_proto::ops::Bootstrap;
+/// use syvault_proto::ops::{Bootstrap, Operation};
 /// use syvault_proto::step::{Input, Step};
-/// use syvault_proto::Timestamp;
+/// use syvault_proto::{Client, Timestamp};
 ///
 /// let mut rng = <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
-/// let mut op = Bootstrap::new("https://vault.example.com", "vft_not-a-token");
-/// let step = op.step(Input::Start, Timestamp::from_unix_secs(1_700_000_000), &mut rng);
+/// let mut client = Client::builder().server("https://vault.example.com").bootstrap_client()?;
+/// let mut op = Bootstrap::new("vft_not-a-token");
+/// let step = op.step(&mut client, Input::Start, Timestamp::from_unix_secs(1_700_000_000), &mut rng);
 /// assert!(matches!(step, Step::Done(Err(syvault_proto::Error::InvalidOneTimeToken { .. }))));
+/// # Ok::<(), syvault_proto::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct Bootstrap {
-    server: String,
     token: Result<OneTimeToken>,
-    allow_plain_http: bool,
-    retry: RetryPolicy,
-    max_response_body: usize,
     state: State,
 }
 
@@ -72,62 +72,27 @@ impl core::fmt::Debug for Pending {
 }
 
 impl Bootstrap {
-    /// A bootstrap against `server` with the one-time token the admin was shown. A malformed
-    /// token is reported by the first step.
-    pub fn new(server: &str, one_time_token: &str) -> Self {
+    /// A bootstrap with the one-time token the admin was shown. A malformed token is reported
+    /// by the first step.
+    pub fn new(one_time_token: &str) -> Self {
         Self {
-            server: server.trim().to_owned(),
             token: OneTimeToken::parse(one_time_token),
-            allow_plain_http: false,
-            retry: RetryPolicy::default(),
-            max_response_body: crate::config::DEFAULT_MAX_RESPONSE_BODY,
             state: State::Ready,
         }
     }
 
-    /// Allows plain `http://` to a host that is not a loopback address.
-    #[must_use]
-    pub fn allow_plain_http(mut self, allow: bool) -> Self {
-        self.allow_plain_http = allow;
-        self
-    }
-
-    /// Sets the retry policy of the two requests.
-    #[must_use]
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The largest response body accepted.
-    pub fn max_response_body(&self) -> usize {
-        self.max_response_body
-    }
-
-    /// Advances the bootstrap, as [`crate::ops::Operation::step`] does for client operations.
-    pub fn step(
+    fn start(
         &mut self,
-        input: Input,
+        client: &mut Client,
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Credentials> {
-        match std::mem::replace(&mut self.state, State::Finished) {
-            State::Ready => self.start(now, rng),
-            State::Posting(mut call, mut pending) => {
-                let step = call.on_input(&mut pending.session, input, now, rng);
-                self.state = State::Posting(call, pending);
-                self.on_posted(step, now, rng)
-            }
-            State::Uploading(mut call, mut pending) => {
-                let step = call.on_input(&mut pending.session, input, now, rng);
-                self.state = State::Uploading(call, pending);
-                self.on_uploaded(step)
-            }
-            State::Finished => Step::Done(Err(after_finish())),
+        if client.session.identity.is_some() {
+            return self.finish(Err(Error::invalid_input(
+                "client",
+                "already has an identity; bootstrap runs on ClientBuilder::bootstrap_client",
+            )));
         }
-    }
-
-    fn start(&mut self, now: Timestamp, rng: &mut dyn CryptoRng) -> Step<Credentials> {
         let token = match &self.token {
             Ok(token) => token,
             Err(error) => {
@@ -138,32 +103,31 @@ impl Bootstrap {
                 return self.finish(Err(error));
             }
         };
-        let server = match ServerUrl::parse(&self.server, self.allow_plain_http) {
-            Ok(server) => server,
-            Err(error) => return self.finish(Err(error)),
-        };
         let key = ClientKey::generate(rng);
         let keys = token.derive();
         let body = wire::to_body(&BootstrapRequest {
             token: keys.request_token(),
             public_key: Base64Bytes(key.public_key().to_sec1().to_vec()),
         });
+        // The requests run on a session of their own: the client takes the identity only once
+        // the folder keys are uploaded, so a failed bootstrap leaves it as it was.
         let mut session = Session {
-            server,
+            server: client.session.server.clone(),
             identity: None,
-            retry: self.retry,
-            max_response_body: self.max_response_body,
+            retry: client.session.retry,
+            max_response_body: client.session.max_response_body,
         };
         let mut call = Call::new(Method::POST, wire::paths::bootstrap().to_owned())
             .with_body(body)
             .unauthenticated();
         let step = call.send(&mut session, now);
         self.state = State::Posting(call, Box::new(Pending { session, key, keys }));
-        self.on_posted(step, now, rng)
+        self.on_posted(client, step, now, rng)
     }
 
     fn on_posted(
         &mut self,
+        client: &mut Client,
         step: Step<Response>,
         now: Timestamp,
         rng: &mut dyn CryptoRng,
@@ -207,10 +171,10 @@ impl Bootstrap {
             Call::new(Method::PUT, wire::paths::folder_keys().to_owned()).with_body(body);
         let step = call.send(&mut pending.session, now);
         self.state = State::Uploading(call, pending);
-        self.on_uploaded(step)
+        self.on_uploaded(client, step)
     }
 
-    fn on_uploaded(&mut self, step: Step<Response>) -> Step<Credentials> {
+    fn on_uploaded(&mut self, client: &mut Client, step: Step<Response>) -> Step<Credentials> {
         let response = match pending(step) {
             Ok(step) => return step,
             Err(Ok(response)) => response,
@@ -229,15 +193,47 @@ impl Bootstrap {
                 return self.finish(Err(out_of_order()));
             }
         };
-        self.finish(Ok(Credentials {
+        let credentials = Credentials {
             server: pending.session.server.base.clone(),
             client_id,
             client_secret: pending.key.to_client_secret(),
-        }))
+        };
+        let mode = client.token_mode;
+        if let Err(error) = client.session.identify(client_id, pending.key, mode) {
+            return self.finish(Err(error));
+        }
+        self.finish(Ok(credentials))
     }
 
     fn finish(&mut self, result: Result<Credentials>) -> Step<Credentials> {
         self.state = State::Finished;
         Step::Done(result)
+    }
+}
+
+impl Operation for Bootstrap {
+    type Output = Credentials;
+
+    fn step(
+        &mut self,
+        client: &mut Client,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Credentials> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Ready => self.start(client, now, rng),
+            State::Posting(mut call, mut pending) => {
+                let step = call.on_input(&mut pending.session, input, now, rng);
+                self.state = State::Posting(call, pending);
+                self.on_posted(client, step, now, rng)
+            }
+            State::Uploading(mut call, mut pending) => {
+                let step = call.on_input(&mut pending.session, input, now, rng);
+                self.state = State::Uploading(call, pending);
+                self.on_uploaded(client, step)
+            }
+            State::Finished => Step::Done(Err(after_finish())),
+        }
     }
 }

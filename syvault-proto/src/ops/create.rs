@@ -37,7 +37,8 @@ enum State {
 }
 
 impl CreateSecret {
-    pub(crate) fn new(folder_id: Uuid, payload: RecordPayload) -> Self {
+    /// Creates a secret with `payload` in folder `folder_id`, which the client may write to.
+    pub fn new(folder_id: Uuid, payload: RecordPayload) -> Self {
         Self {
             folder_id,
             payload,

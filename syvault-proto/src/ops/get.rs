@@ -44,7 +44,8 @@ enum State {
 }
 
 impl GetSecret {
-    pub(crate) fn new(uid: RecordUid) -> Self {
+    /// Reads the secret `uid`, through the client's cache.
+    pub fn new(uid: RecordUid) -> Self {
         Self {
             uid,
             bypass_cache: false,

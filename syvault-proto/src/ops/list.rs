@@ -26,8 +26,15 @@ pub struct ListSecrets {
     listing: Listing,
 }
 
+impl Default for ListSecrets {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl ListSecrets {
-    pub(crate) fn new() -> Self {
+    /// Lists every secret visible to the client.
+    pub fn new() -> Self {
         Self {
             listing: Listing::new(),
         }

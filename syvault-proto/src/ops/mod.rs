@@ -2,15 +2,18 @@
 //!
 //! Each operation is a value driven by [`Operation::step`]: the driver passes what happened
 //! ([`Input`]) with the current time and a random number generator, and gets back what to do
-//! next ([`Step`]). A complete blocking driver:
+//! next ([`Step`]). Every operation, [`Bootstrap`] included, is driven by the same loop, and
+//! each is built on its own ([`ListSecrets::new`], [`GetSecret::new`], …) without borrowing the
+//! client. A complete blocking driver (the [guide to writing a driver] says what each part must do):
 //!
 //! ```no_run
-//! use syvault_proto::ops::Operation;
+//! use syvault_proto::ops::{Bootstrap, ListSecrets, Operation};
 //! use syvault_proto::step::{Input, Step};
 //! use syvault_proto::{Client, Timestamp};
 //! # fn send(_: syvault_proto::step::Request) -> Result<syvault_proto::step::Response, syvault_proto::Error> { todo!() }
 //! # fn sleep_until(_: Timestamp) {}
 //! # fn now() -> Timestamp { todo!() }
+//! # let mut rng = <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
 //!
 //! fn run<O: Operation>(client: &mut Client, mut op: O, rng: &mut dyn rand_core::CryptoRng) -> syvault_proto::Result<O::Output> {
 //!     let mut input = Input::Start;
@@ -28,7 +31,14 @@
 //!         };
 //!     }
 //! }
+//!
+//! let mut client = Client::builder().server("https://vault.example.com").bootstrap_client()?;
+//! let credentials = run(&mut client, Bootstrap::new("vft_…"), &mut rng)?;
+//! let secrets = run(&mut client, ListSecrets::new(), &mut rng)?;
+//! # Ok::<(), syvault_proto::Error>(())
 //! ```
+//!
+//! [guide to writing a driver]: https://github.com/syvault/syvault-rust/blob/main/docs/drivers.md
 
 use rand_core::CryptoRng;
 
@@ -102,8 +112,15 @@ pub(crate) fn pending<T, U>(step: Step<T>) -> Result<Step<U>, Result<T>> {
 #[derive(Debug)]
 pub struct ListFolders(LoadFolders);
 
+impl Default for ListFolders {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl ListFolders {
-    pub(crate) fn new() -> Self {
+    /// Lists the folders granted to the client.
+    pub fn new() -> Self {
         Self(LoadFolders::new())
     }
 }

@@ -39,7 +39,8 @@ enum State {
 }
 
 impl ResolveNotation {
-    pub(crate) fn new<I, S>(references: I) -> Self
+    /// Resolves every reference in `references`, with at most one listing.
+    pub fn new<I, S>(references: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -216,7 +217,8 @@ impl Operation for ResolveNotation {
 pub struct ResolveReference(ResolveNotation);
 
 impl ResolveReference {
-    pub(crate) fn new(reference: &str) -> Self {
+    /// Resolves one `sy://` reference; a malformed one is reported by the first step.
+    pub fn new(reference: &str) -> Self {
         Self(ResolveNotation::new([reference]))
     }
 }

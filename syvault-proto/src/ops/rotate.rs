@@ -46,7 +46,10 @@ enum State {
 }
 
 impl RotateSecret {
-    pub(crate) fn new(uid: RecordUid, rotation_id: Option<Uuid>) -> Self {
+    /// Rotates the secret `uid` and waits for the outcome. With `rotation_id`, it waits for a
+    /// rotation that is already running (such as one whose wait timed out) instead of starting
+    /// one.
+    pub fn new(uid: RecordUid, rotation_id: Option<Uuid>) -> Self {
         Self {
             uid,
             rotation_id,

@@ -1,0 +1,67 @@
+// A cached `get` in Node (the wasm build) against the Rust async client, measured in the same
+// run against one `syvault-dev serve --demo`: rounds alternate between the two, and each round
+// reports the time per read; the summary gives min and median of each and of their ratio.
+//
+//   SYVAULT_WASM_PKG=target/wasm-node SYVAULT_DEV_BIN=target/release/syvault-dev \
+//   SYVAULT_CACHED_GET_BIN=target/release/cached_get node syvault-wasm/bench/cached_get.mjs
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+
+import { loadPackage, startDemo } from "../tests/node/dev_server.mjs";
+
+const ROUNDS = Number(process.env.ROUNDS ?? 15);
+const READS = Number(process.env.READS ?? 2000);
+
+const { SyVaultClient } = loadPackage(createRequire(import.meta.url));
+const demo = await startDemo();
+try {
+  const { server, client_id: clientId, client_secret: clientSecret } = demo.credentials;
+  const client = new SyVaultClient({ server, clientId, clientSecret, cacheTtlMs: 3_600_000 });
+  const { uid } = (await client.list()).find((s) => s.title === "Database");
+  await client.get(uid);
+
+  const rust = spawn(process.env.SYVAULT_CACHED_GET_BIN, [demo.credentialsPath, uid], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const answers = createInterface({ input: rust.stdout })[Symbol.asyncIterator]();
+  const rustRound = async () => {
+    rust.stdin.write(`${READS}\n`);
+    const { value } = await answers.next();
+    return Number(value) / READS;
+  };
+  const nodeRound = async () => {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < READS; i++) await client.get(uid);
+    return Number(process.hrtime.bigint() - started) / READS;
+  };
+
+  await rustRound();
+  await nodeRound(); // warm-up rounds, not counted
+  const samples = { node: [], rust: [], ratio: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    let node;
+    let rustNs;
+    if (round % 2 === 0) {
+      node = await nodeRound();
+      rustNs = await rustRound();
+    } else {
+      rustNs = await rustRound();
+      node = await nodeRound();
+    }
+    samples.node.push(node);
+    samples.rust.push(rustNs);
+    samples.ratio.push(node / rustNs);
+  }
+  rust.stdin.end();
+
+  const min = (xs) => Math.min(...xs);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const us = (ns) => `${(ns / 1000).toFixed(2)} µs`;
+  console.log(`cached get, ${ROUNDS} interleaved rounds of ${READS} reads`);
+  console.log(`  node (wasm):          min ${us(min(samples.node))}  median ${us(median(samples.node))}`);
+  console.log(`  rust (syvault-hyper): min ${us(min(samples.rust))}  median ${us(median(samples.rust))}`);
+  console.log(`  ratio node/rust:      min ${min(samples.ratio).toFixed(2)}  median ${median(samples.ratio).toFixed(2)}`);
+} finally {
+  demo.stop();
+}

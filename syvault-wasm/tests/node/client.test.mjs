@@ -1,0 +1,198 @@
+// The wasm build in Node 20, driven by Node's fetch, against `syvault-dev serve --demo` over
+// loopback. Run: SYVAULT_WASM_PKG=<wasm-bindgen out dir> SYVAULT_DEV_BIN=<syvault-dev> node --test <this file>
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+
+import { loadPackage, startDemo } from "./dev_server.mjs";
+
+const { SyVaultClient } = loadPackage(createRequire(import.meta.url));
+const PASSWORD_REF = "sy://Production/Database/field/password";
+
+let demo;
+let options;
+
+before(async () => {
+  demo = await startDemo();
+  const { server, client_id: clientId, client_secret: clientSecret } = demo.credentials;
+  options = { server, clientId, clientSecret };
+});
+
+after(() => demo?.stop());
+
+/** A client whose fetch records the method and path of every request. */
+function counted() {
+  const requests = [];
+  const fetch = (url, init) => {
+    requests.push(`${init.method} ${new URL(url).pathname}`);
+    return globalThis.fetch(url, init);
+  };
+  return { client: new SyVaultClient({ ...options, fetch }), requests };
+}
+
+async function database(client) {
+  const secrets = await client.list();
+  const summary = secrets.find((s) => s.title === "Database");
+  assert.ok(summary, `Database missing from ${JSON.stringify(secrets.map((s) => s.title))}`);
+  return summary;
+}
+
+test("list shows the demo secrets with their folder path", async () => {
+  const secrets = await new SyVaultClient(options).list();
+  const titles = secrets.map((s) => s.title).sort();
+  assert.deepEqual(titles, ["Database", "Stripe API Key"]);
+  for (const secret of secrets) {
+    assert.match(secret.uid, /^[0-9A-Za-z]{12}$/);
+    assert.deepEqual(secret.folderPath, ["Production"]);
+  }
+});
+
+test("get returns the fields, then serves them from the cache", async () => {
+  const { client, requests } = counted();
+  const { uid } = await database(client);
+  const secret = await client.get(uid);
+  assert.equal(secret.uid, uid);
+  assert.equal(secret.title, "Database");
+  assert.ok(["host", "port", "database", "username", "password"].every((f) => f in secret.fields));
+  assert.equal(typeof secret.fields.password, "string");
+  const sent = requests.length;
+  assert.deepEqual(await client.get(uid), secret);
+  assert.equal(requests.length, sent, "a fresh cached secret needs no request");
+});
+
+test("notation resolves a field by folder and title", async () => {
+  const client = new SyVaultClient(options);
+  const { uid } = await database(client);
+  const { fields } = await client.get(uid);
+  assert.equal(await client.notation(PASSWORD_REF), fields.password);
+  assert.equal(await client.notation(`sy://${uid}/title`), "Database");
+  await assert.rejects(client.notation("sy://Production/Nothing/field/x"), { code: "notation" });
+});
+
+test("create stores a secret the client can read back", async () => {
+  const client = new SyVaultClient(options);
+  const production = (await client.folders()).find((f) => f.name === "Production");
+  assert.equal(production.access, "read_write");
+  const created = await client.create({
+    folderId: production.folderId,
+    title: "Cache",
+    fields: { host: "redis.internal", password: "s3cret-from-node" },
+  });
+  assert.equal(created.title, "Cache");
+  client.clearCache();
+  const read = await client.get(created.uid);
+  assert.equal(read.fields.password, "s3cret-from-node");
+  assert.ok((await client.list()).some((s) => s.uid === created.uid));
+  await assert.rejects(client.create({ folderId: production.folderId, fields: {} }), {
+    name: "SyVaultError",
+    code: "invalid_input",
+  });
+});
+
+test("rotate replaces the password and returns the new revision", async () => {
+  const client = new SyVaultClient(options);
+  const { uid } = await database(client);
+  const before = await client.get(uid);
+  const outcome = await client.rotate(uid);
+  assert.match(outcome.rotationId, /^[0-9a-f-]{36}$/);
+  assert.ok(outcome.revision > before.revision);
+  assert.notEqual(outcome.secret.fields.password, before.fields.password);
+  assert.equal(await client.notation(PASSWORD_REF), outcome.secret.fields.password);
+});
+
+test("a missing secret rejects with secret_not_found and its uid", async () => {
+  const client = new SyVaultClient(options);
+  const error = await client.get("AAAAAAAAAAAA").then(
+    () => assert.fail("resolved"),
+    (e) => e,
+  );
+  assert.ok(error instanceof Error);
+  assert.equal(error.name, "SyVaultError");
+  assert.equal(error.code, "secret_not_found");
+  assert.equal(error.uid, "AAAAAAAAAAAA");
+  assert.equal(error.status, 404);
+  assert.equal(error.retryable, false);
+  await assert.rejects(client.get("not-a-uid"), { code: "invalid_input" });
+});
+
+test("concurrent reads of one secret share one request", async () => {
+  const { client, requests } = counted();
+  const { uid } = await database(client);
+  client.clearCache();
+  const before = requests.length;
+  const reads = await Promise.all(Array.from({ length: 5 }, () => client.get(uid)));
+  assert.ok(reads.every((r) => r.fields.password === reads[0].fields.password));
+  const fetches = requests.slice(before).filter((r) => r === `GET /api/sm/v1/secrets/${uid}`);
+  assert.equal(fetches.length, 1, JSON.stringify(requests.slice(before)));
+});
+
+test("an unreachable server rejects with a retryable connect error", async () => {
+  // A port that was free a moment ago: nothing listens on it.
+  const port = await new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+  const client = new SyVaultClient({ ...options, server: `http://127.0.0.1:${port}` });
+  await assert.rejects(client.list(), { code: "transport_connect", retryable: true });
+});
+
+test("bad options are refused at construction", () => {
+  assert.throws(() => new SyVaultClient({ ...options, clientId: "nope" }), {
+    code: "invalid_input",
+  });
+  assert.throws(() => new SyVaultClient({ ...options, clientSecret: "MIGH-not-a-key" }), {
+    code: "invalid_key",
+  });
+  assert.throws(() => new SyVaultClient({ ...options, server: "http://vault.example.com" }), {
+    code: "invalid_input",
+  });
+  assert.throws(() => new SyVaultClient({ ...options, fetch: 42 }), { code: "invalid_input" });
+});
+
+test("a body over maxResponseBody is refused, not parsed", async () => {
+  const fetch = async () => new Response(new Uint8Array(4096).fill(0x20), { status: 200 });
+  const client = new SyVaultClient({ ...options, fetch, maxResponseBody: 1024 });
+  await assert.rejects(client.list(), { code: "body_too_large" });
+});
+
+test("a redirect is handed to the core, never followed", async () => {
+  const seen = [];
+  const fetch = async (url, init) => {
+    seen.push({ url, redirect: init.redirect, cache: init.cache });
+    return new Response(null, { status: 302, headers: { location: "http://127.0.0.1:1/elsewhere" } });
+  };
+  const client = new SyVaultClient({ ...options, fetch });
+  await assert.rejects(client.list(), { status: 302 });
+  assert.ok(seen.length >= 1);
+  for (const request of seen) {
+    assert.ok(request.url.startsWith(options.server), request.url);
+    assert.equal(request.redirect, "manual");
+    assert.equal(request.cache, "no-store");
+  }
+});
+
+test("a request that outlives requestTimeoutMs is aborted as a timeout", async () => {
+  let attempts = 0;
+  const fetch = (url, init) => {
+    attempts += 1;
+    return new Promise((_, reject) => {
+      init.signal.addEventListener("abort", () => reject(init.signal.reason));
+    });
+  };
+  const client = new SyVaultClient({ ...options, fetch, requestTimeoutMs: 50 });
+  await assert.rejects(client.list(), { code: "transport_timeout", retryable: true });
+  assert.equal(attempts, 4, "the core retried a timeout up to its four attempts");
+});
+
+test("a fetch of the caller's may answer with a plain object", async () => {
+  const fetch = async (url, init) => {
+    const answer = await globalThis.fetch(url, init);
+    const bytes = await answer.arrayBuffer();
+    return { status: answer.status, headers: answer.headers, arrayBuffer: async () => bytes };
+  };
+  const secrets = await new SyVaultClient({ ...options, fetch }).list();
+  assert.ok(secrets.length >= 2, JSON.stringify(secrets));
+});
