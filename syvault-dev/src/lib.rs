@@ -40,6 +40,7 @@ mod body;
 mod client;
 mod clock;
 pub mod demo;
+mod dynamic;
 mod error;
 pub mod faults;
 mod lock;
@@ -54,6 +55,7 @@ mod stats;
 mod tls;
 
 pub use admin::{Admin, DEFAULT_TOKEN_LIFETIME, NewClient};
+pub use dynamic::RoleTemplate;
 pub use error::{Error, Result};
 pub use faults::{Fault, FaultKind, FaultStatus, Faults};
 pub use rotation::{DEFAULT_ALPHABET, DEFAULT_LENGTH, MAX_LENGTH, RotationPolicy};

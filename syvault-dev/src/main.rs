@@ -51,6 +51,12 @@ struct ServeArgs {
     /// Seconds a new one-time token stays valid.
     #[arg(long, value_name = "SECS", default_value_t = 86_400)]
     token_lifetime_secs: u64,
+    /// Bind dynamic secrets (leases) and rotation to a real PostgreSQL server, reached with this
+    /// admin connection URL (postgresql://user:password@host:port/database). It is never
+    /// logged. The environment variable `SYVAULT_POSTGRES_ADMIN_URL`, used when the option is absent,
+    /// keeps it out of the process list.
+    #[arg(long, value_name = "URL")]
+    postgres_admin_url: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -89,6 +95,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .tls_dir(args.tls_dir.clone())
         .rotation_delay(Duration::from_millis(args.rotation_delay_ms))
         .token_lifetime(Duration::from_secs(args.token_lifetime_secs))
+        .postgres_admin_url(
+            args.postgres_admin_url
+                .or_else(|| std::env::var("SYVAULT_POSTGRES_ADMIN_URL").ok()),
+        )
         .start()
         .await?;
     println!("SyVault dev server listening on {}", server.url());

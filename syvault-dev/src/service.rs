@@ -25,6 +25,7 @@ pub(crate) struct App {
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
     pub(crate) rotations: mpsc::UnboundedSender<Uuid>,
+    pub(crate) dynamic: Arc<crate::dynamic::Dynamic>,
 }
 
 /// The error that makes hyper close a connection without answering (an injected fault).

@@ -112,7 +112,9 @@ fn the_idempotency_key_is_the_same_on_every_retry_and_new_for_each_request() {
 
     let op = world.client.lease(uid(), Duration::from_secs(600));
     world
-        .drive(op, |world, _| Ok(created(world.now + Duration::from_secs(600))))
+        .drive(op, |world, _| {
+            Ok(created(world.now + Duration::from_secs(600)))
+        })
         .unwrap();
     let last = header(world.sent.last().unwrap(), "idempotency-key").unwrap();
     assert_ne!(last, keys[0], "a new logical request gets a new key");
@@ -123,9 +125,17 @@ fn a_ttl_out_of_range_is_refused_before_sending() {
     let mut world = World::new();
     for secs in [0, 59, 86_401] {
         let op = world.client.lease(uid(), Duration::from_secs(secs));
-        let err = world.drive(op, |_, _| panic!("nothing is sent")).unwrap_err();
+        let err = world
+            .drive(op, |_, _| panic!("nothing is sent"))
+            .unwrap_err();
         assert!(
-            matches!(err, Error::InvalidInput { what: "lease ttl", .. }),
+            matches!(
+                err,
+                Error::InvalidInput {
+                    what: "lease ttl",
+                    ..
+                }
+            ),
             "{err}"
         );
     }
@@ -197,9 +207,7 @@ fn a_malformed_lease_answer_is_an_error_without_the_password() {
 #[test]
 fn renew_reads_the_new_expiry_and_an_unknown_lease_is_typed() {
     let mut world = World::new();
-    let op = world
-        .client
-        .renew_lease(LEASE_ID, Duration::from_secs(900));
+    let op = world.client.renew_lease(LEASE_ID, Duration::from_secs(900));
     let info = world
         .drive(op, |world, request| {
             assert_eq!(request.method(), Method::POST);
@@ -209,7 +217,10 @@ fn renew_reads_the_new_expiry_and_an_unknown_lease_is_typed() {
             );
             assert_eq!(request.body(), br#"{"ttl_seconds":900}"#);
             let expires = world.now + Duration::from_secs(900);
-            Ok(json(StatusCode::OK, &DataEnvelope::new(summary(T0, expires))))
+            Ok(json(
+                StatusCode::OK,
+                &DataEnvelope::new(summary(T0, expires)),
+            ))
         })
         .unwrap();
     assert_eq!(info.expires_at, T0 + Duration::from_secs(900));
@@ -217,7 +228,9 @@ fn renew_reads_the_new_expiry_and_an_unknown_lease_is_typed() {
 
     let op = world.client.renew_lease(LEASE_ID, Duration::from_secs(900));
     let err = world
-        .drive(op, |_, _| Ok(error(StatusCode::NOT_FOUND, "lease_not_found")))
+        .drive(op, |_, _| {
+            Ok(error(StatusCode::NOT_FOUND, "lease_not_found"))
+        })
         .unwrap_err();
     assert!(matches!(err, Error::LeaseNotFound { lease_id } if lease_id == LEASE_ID));
     assert_eq!(err.status(), Some(404));
@@ -240,12 +253,17 @@ fn revoke_expects_204_and_list_reads_every_lease() {
                 request.uri().path(),
                 format!("/api/sm/v1/dynamic/leases/{LEASE_ID}")
             );
-            Ok(http::Response::builder().status(204).body(Vec::new()).unwrap())
+            Ok(http::Response::builder()
+                .status(204)
+                .body(Vec::new())
+                .unwrap())
         })
         .unwrap();
     let op = world.client.revoke_lease(LEASE_ID);
     let err = world
-        .drive(op, |_, _| Ok(error(StatusCode::NOT_FOUND, "lease_not_found")))
+        .drive(op, |_, _| {
+            Ok(error(StatusCode::NOT_FOUND, "lease_not_found"))
+        })
         .unwrap_err();
     assert!(matches!(err, Error::LeaseNotFound { .. }));
 
@@ -299,7 +317,10 @@ impl LeaseServer {
     fn respond(&mut self, request: &Request, now: Timestamp) -> Result<Response, Error> {
         if request.method() == Method::DELETE {
             self.revoked = true;
-            return Ok(http::Response::builder().status(204).body(Vec::new()).unwrap());
+            return Ok(http::Response::builder()
+                .status(204)
+                .body(Vec::new())
+                .unwrap());
         }
         if let Some(failure) = self.failures.pop_front() {
             return failure;
@@ -382,15 +403,19 @@ fn the_keeper_renews_at_about_two_thirds_of_the_remaining_time_then_revokes() {
     for at in &server.renewed_at {
         let gap = at.saturating_duration_since(previous);
         // Two thirds of the 600 s remaining, less up to a sixth of jitter.
-        assert!(gap >= Duration::from_secs(300) && gap <= Duration::from_secs(400), "{gap:?}");
+        assert!(
+            gap >= Duration::from_secs(300) && gap <= Duration::from_secs(400),
+            "{gap:?}"
+        );
         gaps.push(gap);
         previous = *at;
     }
     assert!(gaps.iter().any(|g| *g != gaps[0]), "jittered: {gaps:?}");
-    assert!(run.statuses.iter().all(|(_, s)| matches!(
-        s,
-        LeaseStatus::Active | LeaseStatus::Revoked
-    )));
+    assert!(
+        run.statuses
+            .iter()
+            .all(|(_, s)| matches!(s, LeaseStatus::Active | LeaseStatus::Revoked))
+    );
     assert_eq!(run.statuses.last().unwrap().1, LeaseStatus::Revoked);
     let last = world.sent.last().unwrap();
     assert_eq!(last.method(), Method::DELETE);
@@ -495,7 +520,8 @@ fn revoke_wakes_a_sleeping_keeper_at_once() {
     // The application closes the keeper long before the alarm.
     world.advance(Duration::from_secs(5));
     keeper.revoke();
-    let Step::Send(request) = keeper.step(&mut world.client, Input::Wake, world.now, &mut world.rng)
+    let Step::Send(request) =
+        keeper.step(&mut world.client, Input::Wake, world.now, &mut world.rng)
     else {
         panic!("revoke is sent at once")
     };
