@@ -35,6 +35,19 @@ pub enum LeaseStatus {
     Failed,
 }
 
+/// A snapshot of a kept lease, for the application to watch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeeperState {
+    /// Where the lease stands.
+    pub status: LeaseStatus,
+    /// When the lease ends unless renewed.
+    pub expires_at: Timestamp,
+    /// When to take a new lease if this one has not been renewed by then.
+    pub replace_at: Timestamp,
+    /// How many renewals succeeded.
+    pub renewals: u32,
+}
+
 /// How a kept lease ended, when the keeper ends without an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -135,6 +148,16 @@ impl KeepLease {
     /// How many renewals succeeded.
     pub fn renewals(&self) -> u32 {
         self.renewals
+    }
+
+    /// Status, expiry, replacement time and renewals at once.
+    pub fn state(&self) -> KeeperState {
+        KeeperState {
+            status: self.status,
+            expires_at: self.expires_at,
+            replace_at: self.replace_at(),
+            renewals: self.renewals,
+        }
     }
 
     /// Asks for the lease to be revoked at the next step. A driver that is sleeping should wake

@@ -51,7 +51,7 @@ mod rotate;
 pub use bootstrap::Bootstrap;
 pub use create::CreateSecret;
 pub use get::GetSecret;
-pub use keeper::{DEFAULT_EXPIRING_MARGIN, KeepLease, LeaseEnd, LeaseStatus};
+pub use keeper::{DEFAULT_EXPIRING_MARGIN, KeepLease, KeeperState, LeaseEnd, LeaseStatus};
 pub use lease::{CreateLease, IDEMPOTENCY_KEY, ListLeases, RenewLease, RevokeLease};
 pub use list::ListSecrets;
 pub use resolve::{ResolveNotation, ResolveReference};
