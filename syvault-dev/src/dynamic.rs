@@ -301,6 +301,31 @@ impl Dynamic {
             .map_err(DbError::Statement)
     }
 
+    /// Creates a login role with `password`, or sets the password of an existing one.
+    pub(crate) async fn ensure_login_role(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> std::result::Result<(), DbError> {
+        let postgres = self.postgres.as_ref().ok_or(DbError::NotConfigured)?;
+        let database = postgres.default_database();
+        let client = postgres.connect(&database).await?;
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&username])
+            .await
+            .map_err(DbError::Statement)?
+            .is_some();
+        let verb = if exists { "ALTER" } else { "CREATE" };
+        client
+            .batch_execute(&format!(
+                "{verb} ROLE {} LOGIN PASSWORD {}",
+                ident(username),
+                literal(password.expose())
+            ))
+            .await
+            .map_err(DbError::Statement)
+    }
+
     /// Sets a role's password, in a transaction that an injected failure rolls back.
     pub(crate) async fn set_password(
         &self,
@@ -409,13 +434,8 @@ impl Postgres {
         transaction.commit().await.map_err(DbError::Statement)
     }
 
-    /// `postgresql://user:password@host:port/database`, user and password percent-encoded.
-    pub(crate) fn connection_string(
-        &self,
-        username: &str,
-        password: &SecretString,
-        database: &str,
-    ) -> SecretString {
+    /// The host and port clients connect to, and the admin connection's database.
+    pub(crate) fn endpoint(&self) -> (String, u16, String) {
         let host = self
             .config
             .get_hosts()
@@ -426,12 +446,23 @@ impl Postgres {
                 Host::Unix(_) => None,
             })
             .unwrap_or_else(|| "localhost".to_owned());
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        (host, port, self.default_database())
+    }
+
+    /// `postgresql://user:password@host:port/database`, user and password percent-encoded.
+    pub(crate) fn connection_string(
+        &self,
+        username: &str,
+        password: &SecretString,
+        database: &str,
+    ) -> SecretString {
+        let (host, port, _) = self.endpoint();
         let host = if host.contains(':') {
             format!("[{host}]")
         } else {
             host
         };
-        let port = self.config.get_ports().first().copied().unwrap_or(5432);
         SecretString::new(format!(
             "postgresql://{}:{}@{host}:{port}/{}",
             percent_encode(username),
@@ -555,6 +586,41 @@ impl crate::Admin {
             vault.dynamic_targets.insert(uid, template);
             Ok(())
         })
+    }
+
+    /// Where the demo's `Database` record should point when the server has a PostgreSQL
+    /// binding: host, port and database.
+    pub(crate) fn demo_postgres(&self) -> Option<(String, u16, String)> {
+        self.dynamic()?.postgres().map(Postgres::endpoint)
+    }
+
+    /// Makes the demo's `Database` record real: its role exists with its password and its
+    /// rotation changes that role; a second record, `Database (dynamic)`, leases roles that read
+    /// the `public` schema of the same database.
+    pub(crate) async fn bind_demo_database(
+        &self,
+        folder_id: Uuid,
+        uid: RecordUid,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<Option<RecordUid>> {
+        let Some((_, _, database)) = self.demo_postgres() else {
+            return Ok(None);
+        };
+        let dynamic = self.postgres_dynamic()?;
+        dynamic
+            .ensure_login_role(username, password)
+            .await
+            .map_err(|err| Error::Postgres(format!("creating the demo role: {err}")))?;
+        self.bind_rotation_to_postgres(uid)?;
+        let mut target = syvault_proto::record::RecordPayload::new("Database (dynamic)");
+        target.record_type = "dynamicDatabase".into();
+        target
+            .fields
+            .set("note", "lease temporary roles that read the public schema");
+        let target_uid = self.create_secret(folder_id, &target)?;
+        self.set_dynamic_target(target_uid, RoleTemplate::new(database).schema("public"))?;
+        Ok(Some(target_uid))
     }
 
     /// Unbinds secret `uid`; existing leases run their course.

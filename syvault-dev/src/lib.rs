@@ -10,6 +10,10 @@
 //! - [`Admin`] is the admin side ("web vault"): applications, clients and their one-time
 //!   tokens, folders, secrets, grants and rotation policies. It alone holds plaintext keys;
 //!   the HTTP layer stores and serves ciphertext only.
+//! - With [`DevServerBuilder::postgres_admin_url`] (`serve --postgres-admin-url`), dynamic
+//!   secrets and rotation act on a real PostgreSQL server: [`Admin::set_dynamic_target`] binds a
+//!   secret with a [`RoleTemplate`], leases create and drop real roles, and
+//!   [`Admin::bind_rotation_to_postgres`] makes rotation change a real role's password.
 //! - [`Faults`] switches failures on while the server runs, and [`Stats`] counts requests.
 //! - [`demo`] seeds demo data and bootstraps a client through the HTTP API.
 //!

@@ -492,3 +492,135 @@ async fn without_postgres_nothing_is_a_target() {
         .parse();
     assert!(list.data.is_empty());
 }
+
+#[tokio::test]
+async fn the_demo_database_is_real_with_a_postgres_binding() {
+    let cluster = cluster!("the_demo_database_is_real_with_a_postgres_binding");
+    let server = server_on(&cluster).await;
+    let seed = server.seed_demo().await.unwrap();
+    let admin = server.admin();
+    let record = admin.read_secret(seed.database_uid).unwrap();
+    let field = |name: &str| record.fields.get(name).unwrap().expose().to_owned();
+    assert_eq!(field("host"), "127.0.0.1");
+    assert_eq!(field("port"), cluster.port.to_string());
+    let old = field("password");
+    let url = |password: &str| cluster.url("orders_app", password, &field("database"));
+    connect(&url(&old)).await.expect("the demo role logs in");
+
+    // Rotating the demo record changes the real password.
+    let http = Http::for_server(&server);
+    let fixture_token = {
+        let key = syvault_proto::keys::ClientKey::from_client_secret(
+            seed.credentials.client_secret.expose(),
+        )
+        .unwrap();
+        let now = now_secs();
+        syvault_proto::jwt::sign(
+            &key,
+            &syvault_proto::jwt::Claims {
+                sub: seed.credentials.client_id,
+                aud: syvault_proto::jwt::canonical_audience(&server.url()).unwrap(),
+                iat: now,
+                exp: now + 600,
+            },
+        )
+        .expose()
+        .to_owned()
+    };
+    let started = http
+        .post(
+            &paths::rotate(&seed.database_uid),
+            Some(&fixture_token),
+            Vec::new(),
+        )
+        .await
+        .expect(202)
+        .json();
+    let id = started["data"]["rotation_id"].as_str().unwrap().to_owned();
+    let mut status = String::new();
+    for _ in 0..200 {
+        let polled = http
+            .get(&format!("/api/sm/v1/rotations/{id}"), &fixture_token)
+            .await
+            .expect(200)
+            .json();
+        status = polled["data"]["status"].as_str().unwrap().to_owned();
+        if status == "completed" || status == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "completed");
+    let new = admin
+        .read_secret(seed.database_uid)
+        .unwrap()
+        .fields
+        .get("password")
+        .unwrap()
+        .expose()
+        .to_owned();
+    assert_ne!(new, old);
+    assert!(connect(&url(&old)).await.is_err());
+    connect(&url(&new)).await.expect("the new password logs in");
+
+    // The demo's dynamic target leases roles.
+    let list: syvault_dev::wire::SecretList = http
+        .get(paths::secrets(), &fixture_token)
+        .await
+        .expect(200)
+        .parse();
+    assert_eq!(
+        list.data.len(),
+        3,
+        "Database, Database (dynamic), Stripe API Key"
+    );
+    let leasable: Vec<_> = list
+        .data
+        .iter()
+        .filter(|record| record.uid != seed.database_uid && record.uid != seed.stripe_uid)
+        .collect();
+    let auth = format!("Bearer {fixture_token}");
+    let created: LeaseCreated = http
+        .send(
+            Method::POST,
+            paths::dynamic_lease(),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            format!(r#"{{"record_uid":"{}","ttl_seconds":60}}"#, leasable[0].uid).into_bytes(),
+        )
+        .await
+        .expect(201)
+        .parse();
+    connect(created.connection_string.expose())
+        .await
+        .expect("a leased role logs in");
+    server.shutdown().await;
+}
+
+#[test]
+fn the_binary_never_shows_the_admin_url() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_syvault-dev"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--postgres-admin-url",
+            "postgresql://postgres:hunter2-admin@[not-a-host",
+        ])
+        .env("SYVAULT_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        all.contains("PostgreSQL admin URL cannot be parsed"),
+        "{all}"
+    );
+    assert!(!all.contains("hunter2"), "{all}");
+}
