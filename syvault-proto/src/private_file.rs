@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, FileAction, Result};
 use crate::model::Credentials;
 
-/// What [`write`] does when the destination already exists.
+/// What [`write()`] does when the destination already exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Existing {
     /// Atomically replace it.
