@@ -40,7 +40,7 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// The plaintext keys of the admin side.
 #[derive(Default)]
 pub(crate) struct AdminKeys {
-    folder_keys: BTreeMap<Uuid, SymmetricKey>,
+    pub(crate) folder_keys: BTreeMap<Uuid, SymmetricKey>,
     /// The one-time token of each client that has not bootstrapped yet.
     pending_tokens: BTreeMap<Uuid, OneTimeToken>,
 }
@@ -107,6 +107,7 @@ struct AdminInner {
     failing_rotations: AtomicU32,
     /// The ciphertext of every revision that rotations replaced, per record, oldest first.
     replaced: Mutex<BTreeMap<RecordUid, Vec<Record>>>,
+    dynamic: std::sync::OnceLock<Arc<crate::dynamic::Dynamic>>,
 }
 
 impl fmt::Debug for Admin {
@@ -124,6 +125,7 @@ impl Admin {
                 token_lifetime,
                 failing_rotations: AtomicU32::new(0),
                 replaced: Mutex::new(BTreeMap::new()),
+                dynamic: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -133,7 +135,17 @@ impl Admin {
         Arc::clone(&self.inner.keys)
     }
 
-    fn store(&self) -> &Store {
+    /// Gives the admin side the server's dynamic-secrets binding (once, at start).
+    pub(crate) fn attach_dynamic(&self, dynamic: Arc<crate::dynamic::Dynamic>) {
+        let _ = self.inner.dynamic.set(dynamic);
+    }
+
+    /// The server's dynamic-secrets binding.
+    pub(crate) fn dynamic(&self) -> Option<&Arc<crate::dynamic::Dynamic>> {
+        self.inner.dynamic.get()
+    }
+
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 
@@ -472,7 +484,7 @@ impl Admin {
     }
 }
 
-fn apply_outcome(entry: &mut RotationEntry, outcome: std::result::Result<u64, String>) {
+pub(crate) fn apply_outcome(entry: &mut RotationEntry, outcome: std::result::Result<u64, String>) {
     match outcome {
         Ok(revision) => {
             entry.status = RotationStatus::Completed;
@@ -520,7 +532,12 @@ fn rotate_record(
 }
 
 /// Seals `payload` under a fresh data key as the next revision of `stored`.
-fn reseal(stored: &mut StoredRecord, uid: &RecordUid, key: &SymmetricKey, payload: &RecordPayload) {
+pub(crate) fn reseal(
+    stored: &mut StoredRecord,
+    uid: &RecordUid,
+    key: &SymmetricKey,
+    payload: &RecordPayload,
+) {
     let sealed = record::seal(uid, key, payload, &mut rng());
     stored.encrypted_dek = sealed.encrypted_dek.into();
     stored.encrypted_data = sealed.encrypted_data.into();

@@ -2,7 +2,10 @@
 //!
 //! [`seed`] creates an application, a folder `Production` holding the secrets `Database`
 //! (fields `host`, `port`, `database`, `username`, `password`; rotation enabled on
-//! `password`) and `Stripe API Key`, and a client with a read-write grant on the folder. The
+//! `password`) and `Stripe API Key`, and a client with a read-write grant on the folder. With
+//! a PostgreSQL binding, `Database` points at that server, its role `orders_app` is created with
+//! the record's password and rotation changes it there, and a record `Database (dynamic)` is a
+//! dynamic target leasing roles that read the `public` schema. The
 //! client is then bootstrapped exactly as an SDK would do it ([`bootstrap`]): key pair
 //! generated locally, `POST /bootstrap` with the token proof, folder keys opened with
 //! `boot_key`, wrapped to the client's own public key and uploaded with `PUT /folder-keys`
@@ -67,15 +70,25 @@ pub async fn seed(
 
     let mut database = RecordPayload::new("Database");
     database.record_type = "databaseCredentials".into();
-    database.fields.set("host", "db.internal.example.com");
-    database.fields.set("port", "5432");
-    database.fields.set("database", "orders");
+    // With a PostgreSQL binding the record points at that server and its role is real.
+    let (host, port, name) = admin.demo_postgres().unwrap_or_else(|| {
+        (
+            "db.internal.example.com".to_owned(),
+            5432,
+            "orders".to_owned(),
+        )
+    });
+    database.fields.set("host", host);
+    database.fields.set("port", port.to_string());
+    database.fields.set("database", name);
     database.fields.set("username", "orders_app");
-    database
-        .fields
-        .set("password", RotationPolicy::new("password").generate());
+    let password = RotationPolicy::new("password").generate();
+    database.fields.set("password", password.clone());
     let database_uid = admin.create_secret(folder_id, &database)?;
     admin.set_rotation_policy(database_uid, RotationPolicy::new("password"))?;
+    admin
+        .bind_demo_database(folder_id, database_uid, "orders_app", &password)
+        .await?;
 
     let mut stripe = RecordPayload::new("Stripe API Key");
     stripe.record_type = "apiKey".into();

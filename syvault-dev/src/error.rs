@@ -50,6 +50,13 @@ pub enum Error {
     /// A rotation policy was refused.
     #[error("invalid rotation policy: {0}")]
     InvalidPolicy(&'static str),
+    /// The PostgreSQL binding is missing, misconfigured or failed. The message never contains
+    /// the admin connection string.
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+    /// A dynamic target's role template was refused.
+    #[error("invalid role template: {0}")]
+    InvalidTemplate(&'static str),
     /// A cryptographic or encoding operation of the core failed.
     #[error(transparent)]
     Protocol(#[from] syvault_proto::Error),

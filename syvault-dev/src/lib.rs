@@ -10,6 +10,10 @@
 //! - [`Admin`] is the admin side ("web vault"): applications, clients and their one-time
 //!   tokens, folders, secrets, grants and rotation policies. It alone holds plaintext keys;
 //!   the HTTP layer stores and serves ciphertext only.
+//! - With [`DevServerBuilder::postgres_admin_url`] (`serve --postgres-admin-url`), dynamic
+//!   secrets and rotation act on a real PostgreSQL server: [`Admin::set_dynamic_target`] binds a
+//!   secret with a [`RoleTemplate`], leases create and drop real roles, and
+//!   [`Admin::bind_rotation_to_postgres`] makes rotation change a real role's password.
 //! - [`Faults`] switches failures on while the server runs, and [`Stats`] counts requests.
 //! - [`demo`] seeds demo data and bootstraps a client through the HTTP API.
 //! - [`DevServerBuilder::require_client_certificates`] makes the HTTPS server require client
@@ -45,6 +49,7 @@ mod client;
 mod clock;
 mod cursor;
 pub mod demo;
+mod dynamic;
 mod error;
 pub mod faults;
 mod lock;
@@ -59,6 +64,7 @@ mod stats;
 mod tls;
 
 pub use admin::{Admin, DEFAULT_TOKEN_LIFETIME, NewClient};
+pub use dynamic::RoleTemplate;
 pub use error::{Error, Result};
 pub use faults::{Chaos, Fault, FaultKind, FaultStatus, Faults};
 pub use rotation::{DEFAULT_ALPHABET, DEFAULT_LENGTH, MAX_LENGTH, RotationPolicy};

@@ -63,6 +63,12 @@ struct ServeArgs {
     /// Connections served at once; further ones wait until one closes.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
+    /// Bind dynamic secrets (leases) and rotation to a real PostgreSQL server, reached with this
+    /// admin connection URL (postgresql://user:password@host:port/database). It is never
+    /// logged. The environment variable `SYVAULT_POSTGRES_ADMIN_URL`, used when the option is absent,
+    /// keeps it out of the process list.
+    #[arg(long, value_name = "URL")]
+    postgres_admin_url: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -104,6 +110,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .token_lifetime(Duration::from_secs(args.token_lifetime_secs))
         .body_timeout(Duration::from_millis(args.body_timeout_ms))
         .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX))
+        .postgres_admin_url(
+            args.postgres_admin_url
+                .or_else(|| std::env::var("SYVAULT_POSTGRES_ADMIN_URL").ok()),
+        )
         .start()
         .await?;
     println!("SyVault dev server listening on {}", server.url());

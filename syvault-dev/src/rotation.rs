@@ -130,7 +130,9 @@ async fn run_job(admin: Admin, rotation_id: Uuid, delay: Duration) {
     tokio::time::sleep(delay).await;
     if admin.start_rotation(rotation_id) {
         tokio::time::sleep(delay).await;
-        admin.finish_rotation(rotation_id);
+        if !admin.rotate_on_postgres(rotation_id).await {
+            admin.finish_rotation(rotation_id);
+        }
     }
 }
 

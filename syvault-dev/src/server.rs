@@ -26,7 +26,7 @@ use crate::service::{self, App};
 use crate::state::{Store, VaultState};
 use crate::stats::Stats;
 use crate::tls::ClientIdentity;
-use crate::{persist, rotation, tls};
+use crate::{dynamic, persist, rotation, tls};
 
 /// How long the rotation worker waits before each step unless configured otherwise.
 pub const DEFAULT_ROTATION_DELAY: Duration = Duration::from_millis(250);
@@ -60,6 +60,8 @@ pub struct DevServerBuilder {
     token_lifetime: Duration,
     body_timeout: Duration,
     max_connections: usize,
+    /// Redacted in `Debug`: it holds the database admin's password.
+    postgres_admin_url: Option<syvault_proto::SecretString>,
 }
 
 impl Default for DevServerBuilder {
@@ -73,6 +75,7 @@ impl Default for DevServerBuilder {
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            postgres_admin_url: None,
         }
     }
 }
@@ -141,6 +144,16 @@ impl DevServerBuilder {
         self
     }
 
+    /// Binds dynamic secrets and rotation to the PostgreSQL server at `url` (such as
+    /// `postgresql://postgres:password@127.0.0.1:5432/postgres`), connected with the rights to
+    /// create, alter and drop roles. The URL never appears in logs, errors or answers. Without
+    /// it (the default) no secret can be a dynamic target and rotation changes records only.
+    #[must_use]
+    pub fn postgres_admin_url(mut self, url: Option<String>) -> Self {
+        self.postgres_admin_url = url.map(syvault_proto::SecretString::new);
+        self
+    }
+
     /// Starts the server on the current tokio runtime.
     pub async fn start(self) -> Result<DevServer> {
         let (vault, keys) = match &self.data_file {
@@ -168,6 +181,8 @@ impl DevServerBuilder {
         let store = Arc::new(Store::new(vault));
         let unfinished = reset_unfinished_rotations(&store);
         let admin = Admin::new(keys, Arc::clone(&store), self.token_lifetime);
+        let dynamic = Arc::new(dynamic::Dynamic::new(self.postgres_admin_url.as_ref())?);
+        admin.attach_dynamic(Arc::clone(&dynamic));
         let (jobs, job_queue) = mpsc::unbounded_channel();
         let faults = Faults::default();
         let stats = Stats::default();
@@ -179,6 +194,7 @@ impl DevServerBuilder {
             rotations: jobs.clone(),
             cursors: CursorKey::generate(),
             body_timeout: self.body_timeout,
+            dynamic: Arc::clone(&dynamic),
         });
 
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -188,6 +204,13 @@ impl DevServerBuilder {
             self.rotation_delay,
             shutdown_rx.clone(),
         )];
+        if dynamic.postgres().is_some() {
+            tasks.push(dynamic::spawn_sweeper(
+                dynamic,
+                Arc::clone(&store),
+                shutdown_rx.clone(),
+            ));
+        }
         for rotation_id in unfinished {
             let _ = jobs.send(rotation_id);
         }

@@ -30,6 +30,7 @@ pub(crate) struct App {
     pub(crate) cursors: CursorKey,
     /// How long a request body may take to arrive.
     pub(crate) body_timeout: Duration,
+    pub(crate) dynamic: Arc<crate::dynamic::Dynamic>,
 }
 
 /// The error that makes hyper close a connection without answering (an injected fault).

@@ -32,6 +32,16 @@ pub(crate) struct VaultState {
     pub(crate) records: BTreeMap<RecordUid, StoredRecord>,
     pub(crate) policies: BTreeMap<RecordUid, RotationPolicy>,
     pub(crate) rotations: BTreeMap<Uuid, RotationEntry>,
+    /// Records bound to the database as dynamic targets, with their role templates.
+    #[serde(default)]
+    pub(crate) dynamic_targets: BTreeMap<RecordUid, crate::dynamic::RoleTemplate>,
+    /// Leases by id, ended ones included (so that revoking twice is not an error).
+    #[serde(default)]
+    pub(crate) leases: BTreeMap<Uuid, crate::dynamic::LeaseEntry>,
+    /// Records whose rotation changes the password of the database role named by their
+    /// `username` field.
+    #[serde(default)]
+    pub(crate) postgres_rotations: std::collections::BTreeSet<RecordUid>,
 }
 
 /// An application: a named group of clients.

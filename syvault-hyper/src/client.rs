@@ -38,7 +38,7 @@ use crate::transport::Transport;
 /// ```
 #[derive(Clone, Debug)]
 pub struct AsyncSyVaultClient {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl AsyncSyVaultClient {
@@ -147,6 +147,20 @@ impl AsyncSyVaultClient {
     /// ```
     pub fn secrets(&self) -> Secrets<'_> {
         Secrets { client: self }
+    }
+
+    /// Dynamic secrets: leased database credentials.
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// for lease in client.dynamic().leases().await? {
+    ///     println!("{} as {}", lease.lease_id, lease.username);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn dynamic(&self) -> crate::dynamic::Dynamic<'_> {
+        crate::dynamic::Dynamic { client: self }
     }
 
     /// The server URL requests go to.

@@ -52,19 +52,23 @@
 mod builder;
 mod client;
 mod driver;
+mod dynamic;
 mod proxy;
 mod tls;
 mod transport;
 
 pub use builder::AsyncSyVaultClientBuilder;
 pub use client::{AsyncSyVaultClient, Secrets};
+pub use dynamic::{AsyncLeaseKeeper, DEFAULT_CLOSE_TIMEOUT, Dynamic};
 pub use syvault_proto as proto;
 pub use syvault_proto::builder::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 pub use syvault_proto::config::RotationPolicy;
 pub use syvault_proto::error::{ErrorCode, FileAction, TransportErrorKind};
 pub use syvault_proto::folders::FolderInfo;
 pub use syvault_proto::jwt::TokenMode;
+pub use syvault_proto::lease::{Lease, LeaseInfo};
 pub use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
+pub use syvault_proto::ops::{KeeperState, LeaseEnd, LeaseStatus};
 pub use syvault_proto::record::{Fields, RecordPayload};
 pub use syvault_proto::retry::RetryPolicy;
 pub use syvault_proto::{Error, RecordUid, Result, SecretString};
@@ -90,6 +94,11 @@ mod tests {
             send(&secrets.create(Uuid::nil(), RecordPayload::new("x")));
             send(&secrets.rotate("7Kj9mNpQ2xRs"));
             send(&secrets.folders());
+            let dynamic = client.dynamic();
+            send(&dynamic.lease("7Kj9mNpQ2xRs", std::time::Duration::from_secs(60)));
+            send(&dynamic.renew(Uuid::nil(), std::time::Duration::from_secs(60)));
+            send(&dynamic.revoke(Uuid::nil()));
+            send(&dynamic.leases());
             send(&AsyncSyVaultClient::bootstrap(
                 "https://vault.example.com",
                 "vft_x",

@@ -13,8 +13,10 @@ use crate::exchange::Session;
 use crate::folders::{FolderInfo, FolderStore};
 use crate::jwt::TokenMode;
 use crate::keys::ClientKey;
+use crate::lease::Lease;
 use crate::model::Secret;
 use crate::notation::NotationIndex;
+use crate::ops::{CreateLease, KeepLease, ListLeases, RenewLease, RevokeLease};
 use crate::ops::{
     CreateSecret, GetSecret, ListFolders, ListSecrets, ResolveNotation, ResolveReference,
     RotateSecret,
@@ -240,6 +242,32 @@ impl Client {
     /// Waits for a rotation that is already running, such as one whose wait timed out.
     pub fn resume_rotation(&self, uid: RecordUid, rotation_id: Uuid) -> RotateSecret {
         RotateSecret::new(uid, Some(rotation_id))
+    }
+
+    /// Takes a lease on a dynamic target: a temporary database credential valid for `ttl`
+    /// (60 s to 24 h).
+    pub fn lease(&self, uid: RecordUid, ttl: Duration) -> CreateLease {
+        CreateLease::new(uid, ttl)
+    }
+
+    /// Renews a lease for `ttl` from now, within 24 h of its creation.
+    pub fn renew_lease(&self, lease_id: Uuid, ttl: Duration) -> RenewLease {
+        RenewLease::new(lease_id, ttl)
+    }
+
+    /// Revokes a lease now.
+    pub fn revoke_lease(&self, lease_id: Uuid) -> RevokeLease {
+        RevokeLease::new(lease_id)
+    }
+
+    /// Lists this client's active leases.
+    pub fn leases(&self) -> ListLeases {
+        ListLeases::new()
+    }
+
+    /// Keeps a lease taken with `ttl` alive by renewing it on schedule, until revoked or capped.
+    pub fn keep_lease(&self, lease: &Lease, ttl: Duration) -> KeepLease {
+        KeepLease::new(lease, ttl)
     }
 
     /// Decrypts a record with its folder's key. `Ok(None)` means the folder is unknown (the

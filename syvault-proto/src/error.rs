@@ -115,6 +115,20 @@ pub enum Error {
         /// The rotation job, to resume waiting for it.
         rotation_id: uuid::Uuid,
     },
+    /// The lease does not exist, has expired or been revoked, or belongs to another client
+    /// (HTTP 404 `lease_not_found`).
+    #[error("lease {lease_id} not found")]
+    LeaseNotFound {
+        /// The lease that was asked for.
+        lease_id: uuid::Uuid,
+    },
+    /// The record exists but is not bound to a database, so it cannot be leased (HTTP 422
+    /// `not_dynamic_target`).
+    #[error("record {uid} is not a dynamic target")]
+    NotDynamicTarget {
+        /// The record's UID.
+        uid: String,
+    },
     /// Any other error answer of the server.
     #[error(transparent)]
     Api(Box<ApiError>),
@@ -157,7 +171,8 @@ impl Error {
             Self::MalformedResponse { status, .. } | Self::AuthenticationFailed { status, .. } => {
                 Some(*status)
             }
-            Self::SecretNotFound { .. } => Some(404),
+            Self::SecretNotFound { .. } | Self::LeaseNotFound { .. } => Some(404),
+            Self::NotDynamicTarget { .. } => Some(422),
             Self::Api(api) => Some(api.status),
             _ => None,
         }
@@ -168,6 +183,8 @@ impl Error {
         match self {
             Self::AuthenticationFailed { code, .. } => Some(code),
             Self::SecretNotFound { .. } => Some(&ErrorCode::SecretNotFound),
+            Self::LeaseNotFound { .. } => Some(&ErrorCode::LeaseNotFound),
+            Self::NotDynamicTarget { .. } => Some(&ErrorCode::NotDynamicTarget),
             Self::Api(api) => Some(&api.code),
             _ => None,
         }
@@ -324,6 +341,12 @@ pub enum ErrorCode {
     Internal,
     /// `unavailable` (503).
     Unavailable,
+    /// `lease_not_found` (404).
+    LeaseNotFound,
+    /// `not_dynamic_target` (422).
+    NotDynamicTarget,
+    /// `target_unavailable` (502): the database behind a dynamic target cannot be reached.
+    TargetUnavailable,
     /// A code this version does not know, kept verbatim.
     Other(String),
 }
@@ -345,6 +368,9 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::LeaseNotFound => "lease_not_found",
+            Self::NotDynamicTarget => "not_dynamic_target",
+            Self::TargetUnavailable => "target_unavailable",
             Self::Other(code) => code,
         }
     }
@@ -365,6 +391,9 @@ impl ErrorCode {
             "rate_limited" => Self::RateLimited,
             "internal" => Self::Internal,
             "unavailable" => Self::Unavailable,
+            "lease_not_found" => Self::LeaseNotFound,
+            "not_dynamic_target" => Self::NotDynamicTarget,
+            "target_unavailable" => Self::TargetUnavailable,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -388,12 +417,16 @@ impl ErrorCode {
             Self::InvalidRequest => 400,
             Self::Unauthorized | Self::TokenExpired => 401,
             Self::Forbidden => 403,
-            Self::SecretNotFound | Self::FolderNotFound | Self::RotationNotFound => 404,
+            Self::SecretNotFound
+            | Self::FolderNotFound
+            | Self::RotationNotFound
+            | Self::LeaseNotFound => 404,
             Self::UidConflict | Self::RotationInProgress => 409,
-            Self::RotationNotConfigured => 422,
+            Self::RotationNotConfigured | Self::NotDynamicTarget => 422,
             Self::RateLimited => 429,
             Self::Internal => 500,
             Self::Unavailable => 503,
+            Self::TargetUnavailable => 502,
             Self::Other(_) => return None,
         })
     }
@@ -459,6 +492,9 @@ mod tests {
             "rate_limited",
             "internal",
             "unavailable",
+            "lease_not_found",
+            "not_dynamic_target",
+            "target_unavailable",
         ] {
             let parsed = ErrorCode::parse(code);
             assert!(!matches!(parsed, ErrorCode::Other(_)), "{code}");

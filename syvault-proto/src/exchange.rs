@@ -68,6 +68,8 @@ pub(crate) struct Call {
     attempts: u32,
     reauthenticated: bool,
     token_reused: bool,
+    /// Extra headers sent with every attempt, such as an `Idempotency-Key`.
+    headers: Vec<(http::HeaderName, HeaderValue)>,
 }
 
 impl fmt::Debug for Call {
@@ -92,6 +94,7 @@ impl Call {
             attempts: 0,
             reauthenticated: false,
             token_reused: false,
+            headers: Vec::new(),
         }
     }
 
@@ -111,6 +114,12 @@ impl Call {
 
     pub(crate) fn if_none_match(mut self, etag: Option<String>) -> Self {
         self.if_none_match = etag;
+        self
+    }
+
+    /// Adds a header to every attempt, so that a retry repeats it unchanged.
+    pub(crate) fn with_header(mut self, name: http::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
         self
     }
 
@@ -141,6 +150,9 @@ impl Call {
         }
         if let Some(etag) = &self.if_none_match {
             request = request.header(IF_NONE_MATCH, etag.as_str());
+        }
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
         }
         if self.authenticated {
             let identity = session.identity.as_mut().ok_or_else(|| {

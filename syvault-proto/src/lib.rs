@@ -51,6 +51,7 @@ pub mod folder_key;
 pub mod folders;
 pub mod jwt;
 pub mod keys;
+pub mod lease;
 pub mod model;
 pub mod notation;
 mod object;

@@ -36,7 +36,7 @@ use crate::transport::Transport;
 /// ```
 #[derive(Clone, Debug)]
 pub struct SyVaultClient {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl SyVaultClient {
@@ -139,6 +139,19 @@ impl SyVaultClient {
     /// ```
     pub fn secrets(&self) -> Secrets<'_> {
         Secrets { client: self }
+    }
+
+    /// Dynamic secrets: leased database credentials.
+    ///
+    /// ```no_run
+    /// let client = syvault_ureq::SyVaultClient::from_env()?;
+    /// for lease in client.dynamic().leases()? {
+    ///     println!("{} as {}", lease.lease_id, lease.username);
+    /// }
+    /// # Ok::<(), syvault_ureq::Error>(())
+    /// ```
+    pub fn dynamic(&self) -> crate::dynamic::Dynamic<'_> {
+        crate::dynamic::Dynamic { client: self }
     }
 
     /// The server URL requests go to.

@@ -45,18 +45,22 @@
 mod builder;
 mod client;
 mod driver;
+mod dynamic;
 mod tls;
 mod transport;
 
 pub use builder::SyVaultClientBuilder;
 pub use client::{Secrets, SyVaultClient};
+pub use dynamic::{DEFAULT_CLOSE_TIMEOUT, Dynamic, LeaseKeeper};
 pub use syvault_proto as proto;
 pub use syvault_proto::builder::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 pub use syvault_proto::config::RotationPolicy;
 pub use syvault_proto::error::{ErrorCode, FileAction, TransportErrorKind};
 pub use syvault_proto::folders::FolderInfo;
 pub use syvault_proto::jwt::TokenMode;
+pub use syvault_proto::lease::{Lease, LeaseInfo};
 pub use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
+pub use syvault_proto::ops::{KeeperState, LeaseEnd, LeaseStatus};
 pub use syvault_proto::record::{Fields, RecordPayload};
 pub use syvault_proto::retry::RetryPolicy;
 pub use syvault_proto::{Error, RecordUid, Result, SecretString};

@@ -8,6 +8,7 @@
 
 mod bootstrap;
 mod folders;
+mod leases;
 mod rotations;
 mod secrets;
 
@@ -158,12 +159,19 @@ enum ClientEndpoint<'a> {
     Secret(&'a str),
     Rotate(&'a str),
     Rotation(&'a str),
+    Lease,
+    Leases,
+    LeaseItem(&'a str),
+    LeaseRenew(&'a str),
 }
 
 impl<'a> Endpoint<'a> {
     fn resolve(path: &'a str) -> Option<Self> {
         use ClientEndpoint as C;
         let rest = path.strip_prefix(BASE)?.strip_prefix('/')?;
+        if let Some(dynamic) = rest.strip_prefix("dynamic/") {
+            return Self::resolve_dynamic(dynamic);
+        }
         let mut segments = rest.split('/');
         let endpoint = match (segments.next()?, segments.next(), segments.next()) {
             ("bootstrap", None, _) => Self::Bootstrap,
@@ -180,13 +188,27 @@ impl<'a> Endpoint<'a> {
         segments.next().is_none().then_some(endpoint)
     }
 
+    /// The lease endpoints, below `/dynamic/`.
+    fn resolve_dynamic(rest: &'a str) -> Option<Self> {
+        use ClientEndpoint as C;
+        let endpoint = match rest.split('/').collect::<Vec<_>>().as_slice() {
+            ["lease"] => C::Lease,
+            ["leases"] => C::Leases,
+            ["leases", id] if !id.is_empty() => C::LeaseItem(id),
+            ["leases", id, "renew"] if !id.is_empty() => C::LeaseRenew(id),
+            _ => return None,
+        };
+        Some(Self::Client(endpoint))
+    }
+
     /// The methods the endpoint takes, as listed in `Allow`.
     fn allow(&self) -> &'static str {
         use ClientEndpoint as C;
         match self {
-            Self::Bootstrap | Self::Client(C::Rotate(_)) => "POST",
+            Self::Bootstrap | Self::Client(C::Rotate(_) | C::Lease | C::LeaseRenew(_)) => "POST",
+            Self::Client(C::LeaseItem(_)) => "DELETE",
             Self::Client(C::FolderKeys) => "PUT",
-            Self::Client(C::Folders | C::Secret(_) | C::Rotation(_)) => "GET",
+            Self::Client(C::Folders | C::Secret(_) | C::Rotation(_) | C::Leases) => "GET",
             Self::Client(C::Secrets) => "GET, POST",
         }
     }
@@ -248,6 +270,16 @@ async fn dispatch(app: &App, request: Request<Incoming>) -> Result<Answer, Failu
         ClientEndpoint::Secret(uid) => secrets::get(app, client_id, uid, &parts.headers, path),
         ClientEndpoint::Rotate(uid) => rotations::start(app, client_id, uid),
         ClientEndpoint::Rotation(id) => rotations::get(app, client_id, id),
+        ClientEndpoint::Lease => {
+            let body = read_body(app, &parts.headers, body).await?;
+            leases::create(app, client_id, &parts.headers, &body, now).await
+        }
+        ClientEndpoint::Leases => Ok(leases::list(app, client_id, now)),
+        ClientEndpoint::LeaseItem(id) => leases::revoke(app, client_id, id).await,
+        ClientEndpoint::LeaseRenew(id) => {
+            let body = read_body(app, &parts.headers, body).await?;
+            leases::renew(app, client_id, id, &body, now).await
+        }
     }
 }
 
@@ -300,6 +332,10 @@ mod tests {
             "/api/sm/v1/secrets/7Kj9mNpQ2xRs",
             "/api/sm/v1/secrets/7Kj9mNpQ2xRs/rotate",
             "/api/sm/v1/rotations/0b6f5f4e-8a53-4a8e-9a4c-2f7d1c3e5b60",
+            "/api/sm/v1/dynamic/lease",
+            "/api/sm/v1/dynamic/leases",
+            "/api/sm/v1/dynamic/leases/0b6f5f4e-8a53-4a8e-9a4c-2f7d1c3e5b60",
+            "/api/sm/v1/dynamic/leases/0b6f5f4e-8a53-4a8e-9a4c-2f7d1c3e5b60/renew",
         ];
         for path in ok {
             assert!(Endpoint::resolve(path).is_some(), "{path}");

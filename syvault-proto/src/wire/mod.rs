@@ -28,6 +28,7 @@ mod bytes;
 mod errors;
 mod fields;
 mod folders;
+mod lease;
 pub mod paths;
 mod query;
 mod records;
@@ -39,6 +40,10 @@ pub use errors::{
     ErrorBody, ErrorEnvelope, MAX_RETRY_AFTER_SECS, api_error, error_body, parse_retry_after,
 };
 pub use folders::{Access, Folder, FolderList};
+pub use lease::{
+    LeaseCreated, LeaseList, LeaseRequest, LeaseSummary, MAX_LEASE_TTL_SECS, MIN_LEASE_TTL_SECS,
+    RenewLeaseRequest,
+};
 pub use query::ListQuery;
 pub use records::{CreateSecretRequest, DataEnvelope, Record, SecretList};
 pub use rotation::{Rotation, RotationStatus, rotation_id_from_details};
@@ -78,6 +83,11 @@ wire_bodies!(
     Rotation,
     ErrorEnvelope,
     ErrorBody,
+    LeaseRequest,
+    RenewLeaseRequest,
+    LeaseCreated,
+    LeaseSummary,
+    LeaseList,
 );
 
 impl<T: WireBody> sealed::Sealed for DataEnvelope<T> {}

@@ -70,6 +70,33 @@ pub fn rotation(rotation_id: &Uuid) -> String {
     format!("/api/sm/v1/rotations/{rotation_id}")
 }
 
+/// `POST`: take a lease on a dynamic target.
+pub fn dynamic_lease() -> &'static str {
+    "/api/sm/v1/dynamic/lease"
+}
+
+/// `GET`: this client's active leases.
+pub fn dynamic_leases() -> &'static str {
+    "/api/sm/v1/dynamic/leases"
+}
+
+/// `DELETE`: revoke a lease.
+///
+/// ```
+/// use syvault_proto::wire::paths;
+///
+/// let id = uuid::Uuid::nil();
+/// assert_eq!(paths::lease(&id), "/api/sm/v1/dynamic/leases/00000000-0000-0000-0000-000000000000");
+/// ```
+pub fn lease(lease_id: &Uuid) -> String {
+    format!("{}/{lease_id}", dynamic_leases())
+}
+
+/// `POST`: renew a lease.
+pub fn lease_renew(lease_id: &Uuid) -> String {
+    format!("{}/{lease_id}/renew", dynamic_leases())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::API_BASE;

@@ -1,0 +1,850 @@
+//! Dynamic secrets: records bound to a real PostgreSQL server, the roles leased on them, and
+//! rotation that changes a real role's password.
+//!
+//! With [`DevServerBuilder::postgres_admin_url`](crate::DevServerBuilder::postgres_admin_url) the
+//! server holds an admin connection string (never logged, never answered). The admin side marks
+//! records as dynamic targets with a [`RoleTemplate`]; a lease then creates a role
+//! `vf_tmp_xxxxxxxx` with `LOGIN PASSWORD … VALID UNTIL expires_at` and the template's grants,
+//! and revocation or expiry terminates the role's sessions and drops it. Without the option no
+//! record can be a target and every lease request is answered 422 `not_dynamic_target`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use syvault_proto::lease::format_rfc3339;
+use syvault_proto::{RecordUid, SecretString, Timestamp};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_postgres::config::Host;
+use tokio_postgres::{Client, Config, NoTls};
+use uuid::Uuid;
+
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::random;
+use crate::state::Store;
+
+/// How long the server remembers an `Idempotency-Key` and its answer.
+pub(crate) const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(600);
+/// How often the sweeper looks for expired leases.
+const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
+/// How long connecting to the database may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Table privileges a template may grant.
+const PRIVILEGES: [&str; 7] = [
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "TRUNCATE",
+    "REFERENCES",
+    "TRIGGER",
+];
+/// The characters of leased passwords: unreserved in URLs, no quoting needed in SQL literals.
+const PASSWORD_ALPHABET: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~";
+
+/// What a leased role may use: the database it connects to and, in it, the schemas whose
+/// tables it gets `privileges` on.
+///
+/// ```
+/// use syvault_dev::RoleTemplate;
+///
+/// let template = RoleTemplate::new("orders").schema("public").privileges(["SELECT", "INSERT"]);
+/// assert_eq!(template.schemas, ["public"]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleTemplate {
+    /// The database the role may connect to (`GRANT CONNECT`).
+    pub database: String,
+    /// Schemas of that database granted `USAGE`, with `privileges` on all their tables.
+    pub schemas: Vec<String>,
+    /// Table privileges, from `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `TRUNCATE`,
+    /// `REFERENCES` and `TRIGGER`; `SELECT` unless set.
+    pub privileges: Vec<String>,
+}
+
+impl RoleTemplate {
+    /// A template connecting to `database`, with no schema yet and `SELECT` as privilege.
+    pub fn new(database: impl Into<String>) -> Self {
+        Self {
+            database: database.into(),
+            schemas: Vec::new(),
+            privileges: vec!["SELECT".to_owned()],
+        }
+    }
+
+    /// Adds a schema whose tables the role may use.
+    #[must_use]
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schemas.push(schema.into());
+        self
+    }
+
+    /// Sets the table privileges.
+    #[must_use]
+    pub fn privileges<I, S>(mut self, privileges: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.privileges = privileges.into_iter().map(Into::into).collect();
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        let valid_name = |name: &str| !name.is_empty() && name.len() <= 63 && !name.contains('\0');
+        if !valid_name(&self.database) {
+            return Err(Error::InvalidTemplate(
+                "the database name is empty or too long",
+            ));
+        }
+        if !self.schemas.iter().all(|s| valid_name(s)) {
+            return Err(Error::InvalidTemplate("a schema name is empty or too long"));
+        }
+        if self.privileges.is_empty()
+            || !self
+                .privileges
+                .iter()
+                .all(|p| PRIVILEGES.contains(&p.to_ascii_uppercase().as_str()))
+        {
+            return Err(Error::InvalidTemplate(
+                "privileges must be SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES or TRIGGER",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A lease as the server keeps it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct LeaseEntry {
+    pub(crate) client_id: Uuid,
+    pub(crate) record_uid: RecordUid,
+    pub(crate) username: String,
+    pub(crate) database: String,
+    pub(crate) created_at_ms: u64,
+    pub(crate) expires_at_ms: u64,
+    /// Revoked, or expired and swept: the role is gone.
+    pub(crate) ended: bool,
+}
+
+impl LeaseEntry {
+    pub(crate) fn created_at(&self) -> Timestamp {
+        Timestamp::from_unix_millis(self.created_at_ms)
+    }
+
+    pub(crate) fn expires_at(&self) -> Timestamp {
+        Timestamp::from_unix_millis(self.expires_at_ms)
+    }
+
+    /// Whether the lease still holds at `now`.
+    pub(crate) fn is_active(&self, now: Timestamp) -> bool {
+        !self.ended && now < self.expires_at()
+    }
+}
+
+/// A remembered answer to a lease request.
+#[derive(Clone, Debug)]
+pub(crate) struct Remembered {
+    pub(crate) at: Timestamp,
+    pub(crate) body: Vec<u8>,
+}
+
+/// The dynamic-secrets side of the server: the database binding, if any, and the answers
+/// remembered for idempotent lease requests.
+pub(crate) struct Dynamic {
+    postgres: Option<Postgres>,
+    /// Answers by (client, `Idempotency-Key`). The async lock is held while a lease is created,
+    /// so a concurrent repeat waits for the first answer instead of creating a second role.
+    pub(crate) remembered: tokio::sync::Mutex<HashMap<(Uuid, String), Remembered>>,
+    failing_changes: AtomicU32,
+}
+
+impl fmt::Debug for Dynamic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dynamic")
+            .field("postgres", &self.postgres.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dynamic {
+    /// The binding described by `admin_url`, or none.
+    pub(crate) fn new(admin_url: Option<&SecretString>) -> Result<Self> {
+        let postgres = admin_url.map(Postgres::parse).transpose()?;
+        Ok(Self {
+            postgres,
+            remembered: tokio::sync::Mutex::new(HashMap::new()),
+            failing_changes: AtomicU32::new(0),
+        })
+    }
+
+    /// The database binding, when the server has one.
+    pub(crate) fn postgres(&self) -> Option<&Postgres> {
+        self.postgres.as_ref()
+    }
+
+    /// Makes the next change to the database (a role created or a password changed) run its
+    /// statements and then fail before committing.
+    pub(crate) fn fail_next_change(&self) {
+        self.failing_changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn take_failure(&self) -> bool {
+        self.failing_changes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Creates the role of a new lease.
+    pub(crate) async fn create_role(
+        &self,
+        username: &str,
+        password: &SecretString,
+        expires_at: Timestamp,
+        template: &RoleTemplate,
+    ) -> std::result::Result<(), DbError> {
+        let postgres = self.postgres.as_ref().ok_or(DbError::NotConfigured)?;
+        let mut statements = vec![
+            format!(
+                "CREATE ROLE {} LOGIN PASSWORD {} VALID UNTIL {}",
+                ident(username),
+                literal(password.expose()),
+                literal(&format_rfc3339(expires_at))
+            ),
+            format!(
+                "GRANT CONNECT ON DATABASE {} TO {}",
+                ident(&template.database),
+                ident(username)
+            ),
+        ];
+        let privileges = template
+            .privileges
+            .iter()
+            .map(|p| p.to_ascii_uppercase())
+            .collect::<Vec<_>>()
+            .join(", ");
+        for schema in &template.schemas {
+            statements.push(format!(
+                "GRANT USAGE ON SCHEMA {} TO {}",
+                ident(schema),
+                ident(username)
+            ));
+            statements.push(format!(
+                "GRANT {privileges} ON ALL TABLES IN SCHEMA {} TO {}",
+                ident(schema),
+                ident(username)
+            ));
+        }
+        let fail = self.take_failure();
+        postgres
+            .transaction(&template.database, &statements, fail)
+            .await
+    }
+
+    /// Moves a lease's role's `VALID UNTIL`.
+    pub(crate) async fn extend_role(
+        &self,
+        username: &str,
+        database: &str,
+        expires_at: Timestamp,
+    ) -> std::result::Result<(), DbError> {
+        let postgres = self.postgres.as_ref().ok_or(DbError::NotConfigured)?;
+        let statement = format!(
+            "ALTER ROLE {} VALID UNTIL {}",
+            ident(username),
+            literal(&format_rfc3339(expires_at))
+        );
+        postgres.transaction(database, &[statement], false).await
+    }
+
+    /// Terminates the role's sessions and drops it with what it owns and was granted; a role
+    /// that no longer exists is not an error.
+    pub(crate) async fn drop_role(
+        &self,
+        username: &str,
+        database: &str,
+    ) -> std::result::Result<(), DbError> {
+        let postgres = self.postgres.as_ref().ok_or(DbError::NotConfigured)?;
+        let client = postgres.connect(database).await?;
+        // Refuse new logins first, so no session slips in between termination and the drop.
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&username])
+            .await
+            .map_err(DbError::Statement)?
+            .is_some();
+        if !exists {
+            return Ok(());
+        }
+        client
+            .batch_execute(&format!("ALTER ROLE {} NOLOGIN", ident(username)))
+            .await
+            .map_err(DbError::Statement)?;
+        client
+            .execute(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = $1",
+                &[&username],
+            )
+            .await
+            .map_err(DbError::Statement)?;
+        client
+            .batch_execute(&format!(
+                "BEGIN; DROP OWNED BY {0}; DROP ROLE {0}; COMMIT",
+                ident(username)
+            ))
+            .await
+            .map_err(DbError::Statement)
+    }
+
+    /// Creates a login role with `password`, or sets the password of an existing one.
+    pub(crate) async fn ensure_login_role(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> std::result::Result<(), DbError> {
+        let postgres = self.postgres.as_ref().ok_or(DbError::NotConfigured)?;
+        let database = postgres.default_database();
+        let client = postgres.connect(&database).await?;
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&username])
+            .await
+            .map_err(DbError::Statement)?
+            .is_some();
+        let verb = if exists { "ALTER" } else { "CREATE" };
+        client
+            .batch_execute(&format!(
+                "{verb} ROLE {} LOGIN PASSWORD {}",
+                ident(username),
+                literal(password.expose())
+            ))
+            .await
+            .map_err(DbError::Statement)
+    }
+
+    /// Sets a role's password, in a transaction that an injected failure rolls back.
+    pub(crate) async fn set_password(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> std::result::Result<(), DbError> {
+        let postgres = self.postgres.as_ref().ok_or(DbError::NotConfigured)?;
+        let statement = format!(
+            "ALTER ROLE {} WITH PASSWORD {}",
+            ident(username),
+            literal(password.expose())
+        );
+        let fail = self.take_failure();
+        let database = postgres.default_database();
+        postgres.transaction(&database, &[statement], fail).await
+    }
+}
+
+/// A failure at the database. Its text names the kind of failure, never the connection
+/// string or a password (statements with passwords are not quoted in it).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DbError {
+    #[error("no PostgreSQL server is configured")]
+    NotConfigured,
+    #[error("cannot connect to the database")]
+    Connect(#[source] tokio_postgres::Error),
+    #[error("the database refused a statement")]
+    Statement(#[source] tokio_postgres::Error),
+    #[error("the change was rolled back (injected failure)")]
+    Injected,
+}
+
+impl DbError {
+    /// The database's own message (`ERROR: role … does not exist`), for the server log.
+    pub(crate) fn detail(&self) -> String {
+        match self {
+            Self::Connect(e) | Self::Statement(e) => e.as_db_error().map_or_else(
+                || "connection failure".to_owned(),
+                |db| db.message().to_owned(),
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The admin connection to a PostgreSQL server.
+pub(crate) struct Postgres {
+    config: Config,
+}
+
+impl fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Postgres([redacted])")
+    }
+}
+
+impl Postgres {
+    fn parse(url: &SecretString) -> Result<Self> {
+        let mut config: Config = url
+            .expose()
+            .parse()
+            .map_err(|_| Error::Postgres("the PostgreSQL admin URL cannot be parsed".into()))?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        Ok(Self { config })
+    }
+
+    fn default_database(&self) -> String {
+        self.config
+            .get_dbname()
+            .or(self.config.get_user())
+            .unwrap_or("postgres")
+            .to_owned()
+    }
+
+    async fn connect(&self, database: &str) -> std::result::Result<Client, DbError> {
+        let mut config = self.config.clone();
+        config.dbname(database);
+        let (client, connection) = config.connect(NoTls).await.map_err(DbError::Connect)?;
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "database connection ended");
+            }
+        });
+        Ok(client)
+    }
+
+    /// Runs `statements` in one transaction on `database`; with `fail`, aborts it after them.
+    async fn transaction(
+        &self,
+        database: &str,
+        statements: &[String],
+        fail: bool,
+    ) -> std::result::Result<(), DbError> {
+        let mut client = self.connect(database).await?;
+        let transaction = client.transaction().await.map_err(DbError::Statement)?;
+        for statement in statements {
+            transaction
+                .batch_execute(statement)
+                .await
+                .map_err(DbError::Statement)?;
+        }
+        if fail {
+            // Dropping the transaction rolls it back.
+            return Err(DbError::Injected);
+        }
+        transaction.commit().await.map_err(DbError::Statement)
+    }
+
+    /// The host and port clients connect to, and the admin connection's database.
+    pub(crate) fn endpoint(&self) -> (String, u16, String) {
+        let host = self
+            .config
+            .get_hosts()
+            .iter()
+            .find_map(|host| match host {
+                Host::Tcp(name) => Some(name.clone()),
+                #[cfg(unix)]
+                Host::Unix(_) => None,
+            })
+            .unwrap_or_else(|| "localhost".to_owned());
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        (host, port, self.default_database())
+    }
+
+    /// `postgresql://user:password@host:port/database`, user and password percent-encoded.
+    pub(crate) fn connection_string(
+        &self,
+        username: &str,
+        password: &SecretString,
+        database: &str,
+    ) -> SecretString {
+        let (host, port, _) = self.endpoint();
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        SecretString::new(format!(
+            "postgresql://{}:{}@{host}:{port}/{}",
+            percent_encode(username),
+            percent_encode(password.expose()),
+            percent_encode(database)
+        ))
+    }
+}
+
+/// `vf_tmp_` and 8 characters from `[a-z0-9]`.
+pub(crate) fn new_username() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let suffix: String = (0..8)
+        .map(|_| char::from(ALPHABET[random::below(ALPHABET.len())]))
+        .collect();
+    format!("vf_tmp_{suffix}")
+}
+
+/// A 32-character password from the operating system's generator.
+pub(crate) fn new_password() -> SecretString {
+    SecretString::new(
+        (0..32)
+            .map(|_| char::from(PASSWORD_ALPHABET[random::below(PASSWORD_ALPHABET.len())]))
+            .collect(),
+    )
+}
+
+/// A quoted SQL identifier.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A quoted SQL string literal (standard-conforming: only `'` needs doubling).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    use std::fmt::Write as _;
+    text.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
+}
+
+/// Drops the roles of expired leases, every [`SWEEP_INTERVAL`], until `shutdown` flips.
+pub(crate) fn spawn_sweeper(
+    dynamic: Arc<Dynamic>,
+    store: Arc<Store>,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => sweep(&dynamic, &store).await,
+                _ = shutdown.changed() => break,
+            }
+        }
+    })
+}
+
+async fn sweep(dynamic: &Dynamic, store: &Store) {
+    let now = clock::now();
+    let expired: Vec<(Uuid, LeaseEntry)> = store.read(|vault| {
+        vault
+            .leases
+            .iter()
+            .filter(|(_, lease)| !lease.ended && now >= lease.expires_at())
+            .map(|(id, lease)| (*id, lease.clone()))
+            .collect()
+    });
+    for (lease_id, lease) in expired {
+        match dynamic.drop_role(&lease.username, &lease.database).await {
+            Ok(()) => {
+                store.write(|vault| {
+                    if let Some(entry) = vault.leases.get_mut(&lease_id) {
+                        entry.ended = true;
+                    }
+                });
+                tracing::info!(%lease_id, username = %lease.username, "expired lease swept");
+            }
+            // The role was created VALID UNTIL its expiry, so it no longer logs in; the next
+            // sweep tries again.
+            Err(err) => {
+                tracing::warn!(%lease_id, error = %err, detail = %err.detail(), "sweeping a lease failed");
+            }
+        }
+    }
+    // Forget remembered answers past the idempotency window.
+    dynamic
+        .remembered
+        .lock()
+        .await
+        .retain(|_, remembered| now.saturating_duration_since(remembered.at) < IDEMPOTENCY_WINDOW);
+}
+
+/// The admin side of dynamic secrets.
+impl crate::Admin {
+    fn postgres_dynamic(&self) -> Result<&Arc<Dynamic>> {
+        self.dynamic()
+            .filter(|dynamic| dynamic.postgres().is_some())
+            .ok_or_else(|| Error::Postgres("no PostgreSQL server is configured".into()))
+    }
+
+    /// Binds secret `uid` to the configured PostgreSQL server as a dynamic target: leases on it
+    /// create roles as `template` says. Needs a server started with a PostgreSQL admin URL.
+    pub fn set_dynamic_target(&self, uid: RecordUid, template: RoleTemplate) -> Result<()> {
+        template.validate()?;
+        self.postgres_dynamic()?;
+        self.store().write(|vault| {
+            if !vault.records.contains_key(&uid) {
+                return Err(Error::UnknownSecret(uid));
+            }
+            vault.dynamic_targets.insert(uid, template);
+            Ok(())
+        })
+    }
+
+    /// Where the demo's `Database` record should point when the server has a PostgreSQL
+    /// binding: host, port and database.
+    pub(crate) fn demo_postgres(&self) -> Option<(String, u16, String)> {
+        self.dynamic()?.postgres().map(Postgres::endpoint)
+    }
+
+    /// Makes the demo's `Database` record real: its role exists with its password and its
+    /// rotation changes that role; a second record, `Database (dynamic)`, leases roles that read
+    /// the `public` schema of the same database.
+    pub(crate) async fn bind_demo_database(
+        &self,
+        folder_id: Uuid,
+        uid: RecordUid,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<Option<RecordUid>> {
+        let Some((_, _, database)) = self.demo_postgres() else {
+            return Ok(None);
+        };
+        let dynamic = self.postgres_dynamic()?;
+        dynamic
+            .ensure_login_role(username, password)
+            .await
+            .map_err(|err| Error::Postgres(format!("creating the demo role: {err}")))?;
+        self.bind_rotation_to_postgres(uid)?;
+        let mut target = syvault_proto::record::RecordPayload::new("Database (dynamic)");
+        target.record_type = "dynamicDatabase".into();
+        target
+            .fields
+            .set("note", "lease temporary roles that read the public schema");
+        let target_uid = self.create_secret(folder_id, &target)?;
+        self.set_dynamic_target(target_uid, RoleTemplate::new(database).schema("public"))?;
+        Ok(Some(target_uid))
+    }
+
+    /// Unbinds secret `uid`; existing leases run their course.
+    pub fn clear_dynamic_target(&self, uid: RecordUid) {
+        self.store()
+            .write(|vault| vault.dynamic_targets.remove(&uid));
+    }
+
+    /// Makes rotations of secret `uid` change the password of the PostgreSQL role named by its
+    /// `username` field (with `ALTER ROLE`) before storing the new value. The secret needs a
+    /// rotation policy too, whose field holds the password.
+    pub fn bind_rotation_to_postgres(&self, uid: RecordUid) -> Result<()> {
+        self.postgres_dynamic()?;
+        self.store().write(|vault| {
+            if !vault.records.contains_key(&uid) {
+                return Err(Error::UnknownSecret(uid));
+            }
+            vault.postgres_rotations.insert(uid);
+            Ok(())
+        })
+    }
+
+    /// Makes the next change to the database (a leased role created, a password rotated) run
+    /// its statements and then fail before committing, so that it is rolled back.
+    pub fn fail_next_database_change(&self) {
+        if let Some(dynamic) = self.dynamic() {
+            dynamic.fail_next_change();
+        }
+    }
+
+    /// Ends lease `lease_id` now, as if its time had run out; the sweeper then drops its role.
+    /// False if there is no such active lease.
+    pub fn expire_lease(&self, lease_id: Uuid) -> bool {
+        let now = clock::now();
+        self.store()
+            .write(|vault| match vault.leases.get_mut(&lease_id) {
+                Some(lease) if lease.is_active(now) => {
+                    lease.expires_at_ms = now.as_unix_millis();
+                    true
+                }
+                _ => false,
+            })
+    }
+
+    /// The usernames of the leases that still hold, of every client.
+    pub fn active_lease_usernames(&self) -> Vec<String> {
+        let now = clock::now();
+        self.store().read(|vault| {
+            vault
+                .leases
+                .values()
+                .filter(|lease| lease.is_active(now))
+                .map(|lease| lease.username.clone())
+                .collect()
+        })
+    }
+
+    /// Runs the final step of a rotation of a secret bound to PostgreSQL: a new password,
+    /// `ALTER ROLE`, then the record. False if the secret is not bound (the caller rotates the
+    /// record alone).
+    pub(crate) async fn rotate_on_postgres(&self, rotation_id: Uuid) -> bool {
+        let Some(dynamic) = self.dynamic().filter(|d| d.postgres().is_some()).cloned() else {
+            return false;
+        };
+        let plan = {
+            let keys = crate::lock::lock(&self.keys()).folder_keys.clone();
+            self.store().read(|vault| {
+                let entry = vault.rotations.get(&rotation_id)?;
+                if !vault.postgres_rotations.contains(&entry.uid) {
+                    return None;
+                }
+                Some(plan_rotation(vault, &keys, entry.uid))
+            })
+        };
+        let Some(plan) = plan else {
+            return false;
+        };
+        let outcome = match plan {
+            Ok((username, field, password)) => {
+                match dynamic.set_password(&username, &password).await {
+                    Ok(()) => self.store_rotated(rotation_id, &field, password),
+                    Err(err) => {
+                        tracing::warn!(%rotation_id, error = %err, detail = %err.detail(), "rotation at the database failed");
+                        Err(format!(
+                            "the database did not accept the new password: {err}"
+                        ))
+                    }
+                }
+            }
+            Err(reason) => Err(reason),
+        };
+        self.store().write(|vault| {
+            if let Some(entry) = vault.rotations.get_mut(&rotation_id) {
+                crate::admin::apply_outcome(entry, outcome);
+            }
+        });
+        true
+    }
+
+    /// Stores the new password in the record as its next revision.
+    fn store_rotated(
+        &self,
+        rotation_id: Uuid,
+        field: &str,
+        password: SecretString,
+    ) -> std::result::Result<u64, String> {
+        let keys = self.keys();
+        let keys = crate::lock::lock(&keys);
+        self.store().write(|vault| {
+            let uid = vault
+                .rotations
+                .get(&rotation_id)
+                .map(|entry| entry.uid)
+                .ok_or("the rotation is gone")?;
+            let stored = vault
+                .records
+                .get_mut(&uid)
+                .ok_or("the secret no longer exists")?;
+            let key = keys
+                .folder_keys
+                .get(&stored.folder_id)
+                .ok_or("the folder key is unknown")?;
+            let mut payload = syvault_proto::record::open(
+                &uid,
+                key,
+                stored.encrypted_dek.as_slice(),
+                stored.encrypted_data.as_slice(),
+            )
+            .map_err(|_| "the stored record does not decrypt".to_owned())?;
+            payload.fields.set(field.to_owned(), password);
+            crate::admin::reseal(stored, &uid, key, &payload);
+            Ok(stored.revision)
+        })
+    }
+}
+
+/// The role (the record's `username` field), the password field (the policy's) and a new value.
+fn plan_rotation(
+    vault: &crate::state::VaultState,
+    keys: &std::collections::BTreeMap<Uuid, syvault_proto::secret::SymmetricKey>,
+    uid: RecordUid,
+) -> std::result::Result<(String, String, SecretString), String> {
+    let policy = vault
+        .policies
+        .get(&uid)
+        .ok_or("rotation is no longer configured for this secret")?;
+    let stored = vault
+        .records
+        .get(&uid)
+        .ok_or("the secret no longer exists")?;
+    let key = keys
+        .get(&stored.folder_id)
+        .ok_or("the folder key is unknown")?;
+    let payload = syvault_proto::record::open(
+        &uid,
+        key,
+        stored.encrypted_dek.as_slice(),
+        stored.encrypted_data.as_slice(),
+    )
+    .map_err(|_| "the stored record does not decrypt".to_owned())?;
+    let username = payload
+        .fields
+        .get("username")
+        .ok_or("the secret has no field `username` naming the database role")?
+        .expose()
+        .to_owned();
+    if payload.fields.get(&policy.field).is_none() {
+        return Err(format!("the secret has no field `{}`", policy.field));
+    }
+    Ok((username, policy.field.clone(), policy.generate()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_quoted_and_passwords_encoded() {
+        assert_eq!(ident(r#"a"b"#), r#""a""b""#);
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(percent_encode("a/b c@d:é"), "a%2Fb%20c%40d%3A%C3%A9");
+        let name = new_username();
+        assert_eq!(name.len(), 15);
+        assert!(name.starts_with("vf_tmp_"));
+        assert!(
+            name[7..]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
+        assert_eq!(new_password().expose().len(), 32);
+    }
+
+    #[test]
+    fn templates_are_checked() {
+        assert!(RoleTemplate::new("app").schema("public").validate().is_ok());
+        assert!(RoleTemplate::new("").validate().is_err());
+        assert!(RoleTemplate::new("app").schema("").validate().is_err());
+        assert!(
+            RoleTemplate::new("app")
+                .privileges(["SELECT; DROP TABLE x"])
+                .validate()
+                .is_err()
+        );
+        assert!(
+            RoleTemplate::new("app")
+                .privileges(Vec::<String>::new())
+                .validate()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_admin_url_never_shows() {
+        let url = SecretString::from("postgresql://admin:hunter2@127.0.0.1:5432/postgres");
+        let dynamic = Dynamic::new(Some(&url)).unwrap();
+        assert!(!format!("{dynamic:?}").contains("hunter2"));
+        let err =
+            Dynamic::new(Some(&SecretString::from("postgresql://a:hunter2@[bad"))).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+        let postgres = dynamic.postgres().unwrap();
+        let conn = postgres.connection_string("vf_tmp_a", &SecretString::from("p/w"), "app");
+        assert_eq!(
+            conn.expose(),
+            "postgresql://vf_tmp_a:p%2Fw@127.0.0.1:5432/app"
+        );
+    }
+}

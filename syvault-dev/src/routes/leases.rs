@@ -1,0 +1,227 @@
+//! The dynamic-secret endpoints: `POST /dynamic/lease`, `GET /dynamic/leases`,
+//! `POST /dynamic/leases/{id}/renew` and `DELETE /dynamic/leases/{id}`.
+//!
+//! A lease needs a grant on the record's folder (read access suffices) and a record bound to
+//! the database as a dynamic target. Leases belong to the client that took them: another
+//! client's lease id is answered as unknown.
+
+use std::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+use syvault_proto::Timestamp;
+use syvault_proto::error::ErrorCode;
+use syvault_proto::lease::{LEASE_CAP, format_rfc3339};
+use syvault_proto::wire::{
+    self, DataEnvelope, LeaseCreated, LeaseList, LeaseRequest, LeaseSummary, MAX_LEASE_TTL_SECS,
+    MIN_LEASE_TTL_SECS, RenewLeaseRequest,
+};
+use uuid::Uuid;
+
+use super::{Answer, Failure, empty, json, json_bytes, parse_json};
+use crate::dynamic::{self, DbError, IDEMPOTENCY_WINDOW, LeaseEntry, Remembered};
+use crate::random;
+use crate::service::App;
+
+/// The longest `Idempotency-Key` remembered.
+const MAX_KEY_LEN: usize = 200;
+
+fn lease_not_found() -> Failure {
+    Failure::new(ErrorCode::LeaseNotFound, "no such lease")
+}
+
+fn target_unavailable(err: &DbError) -> Failure {
+    // The database's own message goes to the log only: it may name roles or hosts.
+    tracing::warn!(error = %err, detail = %err.detail(), "database operation failed");
+    Failure::new(
+        ErrorCode::TargetUnavailable,
+        format!("the database failed: {err}"),
+    )
+}
+
+fn ttl(ttl_seconds: u64) -> Result<Duration, Failure> {
+    if (MIN_LEASE_TTL_SECS..=MAX_LEASE_TTL_SECS).contains(&ttl_seconds) {
+        Ok(Duration::from_secs(ttl_seconds))
+    } else {
+        Err(Failure::invalid_request(format!(
+            "ttl_seconds must be from {MIN_LEASE_TTL_SECS} to {MAX_LEASE_TTL_SECS}"
+        )))
+    }
+}
+
+fn summary(lease_id: Uuid, lease: &LeaseEntry) -> LeaseSummary {
+    LeaseSummary {
+        lease_id,
+        record_uid: lease.record_uid,
+        username: lease.username.clone(),
+        created_at: format_rfc3339(lease.created_at()),
+        expires_at: format_rfc3339(lease.expires_at()),
+    }
+}
+
+pub(super) async fn create(
+    app: &App,
+    client_id: Uuid,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Answer, Failure> {
+    let request: LeaseRequest = parse_json(body)?;
+    let ttl = ttl(request.ttl_seconds)?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => match value.to_str() {
+            Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LEN => Some(key.to_owned()),
+            _ => {
+                return Err(Failure::invalid_request(
+                    "Idempotency-Key must be 1 to 200 visible ASCII characters",
+                ));
+            }
+        },
+    };
+    let template = app.store.read(|vault| {
+        let stored = vault
+            .records
+            .get(&request.record_uid)
+            .ok_or_else(Failure::secret_not_found)?;
+        vault
+            .access(&client_id, &stored.folder_id)
+            .ok_or_else(Failure::secret_not_found)?;
+        vault
+            .dynamic_targets
+            .get(&request.record_uid)
+            .cloned()
+            .ok_or_else(|| {
+                Failure::new(
+                    ErrorCode::NotDynamicTarget,
+                    "this secret is not bound to a database",
+                )
+            })
+    })?;
+    let Some(postgres) = app.dynamic.postgres() else {
+        return Err(Failure::new(
+            ErrorCode::NotDynamicTarget,
+            "this server has no database binding",
+        ));
+    };
+    // Held until the answer is remembered, so a concurrent repeat gets the same answer.
+    let mut remembered = app.dynamic.remembered.lock().await;
+    if let Some(key) = &key
+        && let Some(earlier) = remembered.get(&(client_id, key.clone()))
+        && now.saturating_duration_since(earlier.at) < IDEMPOTENCY_WINDOW
+    {
+        return Ok(json_bytes(StatusCode::CREATED, earlier.body.clone()));
+    }
+    let username = dynamic::new_username();
+    let password = dynamic::new_password();
+    let expires_at = now + ttl;
+    app.dynamic
+        .create_role(&username, &password, expires_at, &template)
+        .await
+        .map_err(|err| target_unavailable(&err))?;
+    let lease_id = random::uuid();
+    app.store.write(|vault| {
+        vault.leases.insert(
+            lease_id,
+            LeaseEntry {
+                client_id,
+                record_uid: request.record_uid,
+                username: username.clone(),
+                database: template.database.clone(),
+                created_at_ms: now.as_unix_millis(),
+                expires_at_ms: expires_at.as_unix_millis(),
+                ended: false,
+            },
+        );
+    });
+    let connection_string = postgres.connection_string(&username, &password, &template.database);
+    let body = wire::to_body(&LeaseCreated {
+        lease_id,
+        username: username.clone(),
+        password,
+        connection_string,
+        expires_at: format_rfc3339(expires_at),
+    });
+    if let Some(key) = key {
+        remembered.insert(
+            (client_id, key),
+            Remembered {
+                at: now,
+                body: body.clone(),
+            },
+        );
+    }
+    tracing::info!(%lease_id, %username, record_uid = %request.record_uid, "lease created");
+    Ok(json_bytes(StatusCode::CREATED, body))
+}
+
+pub(super) fn list(app: &App, client_id: Uuid, now: Timestamp) -> Answer {
+    let data = app.store.read(|vault| {
+        let mut leases: Vec<_> = vault
+            .leases
+            .iter()
+            .filter(|(_, lease)| lease.client_id == client_id && lease.is_active(now))
+            .map(|(id, lease)| summary(*id, lease))
+            .collect();
+        leases.sort_by(|a, b| (&a.created_at, a.lease_id).cmp(&(&b.created_at, b.lease_id)));
+        leases
+    });
+    json(StatusCode::OK, &LeaseList { data })
+}
+
+/// The lease `lease_id` of `client_id`, active or not; foreign and unknown ids are 404.
+fn own_lease(app: &App, client_id: Uuid, lease_id: &str) -> Result<(Uuid, LeaseEntry), Failure> {
+    let lease_id: Uuid = lease_id.parse().map_err(|_| lease_not_found())?;
+    app.store
+        .read(|vault| vault.leases.get(&lease_id).cloned())
+        .filter(|lease| lease.client_id == client_id)
+        .map(|lease| (lease_id, lease))
+        .ok_or_else(lease_not_found)
+}
+
+pub(super) async fn renew(
+    app: &App,
+    client_id: Uuid,
+    lease_id: &str,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Answer, Failure> {
+    let request: RenewLeaseRequest = parse_json(body)?;
+    let ttl = ttl(request.ttl_seconds)?;
+    let (lease_id, lease) = own_lease(app, client_id, lease_id)?;
+    if !lease.is_active(now) {
+        return Err(lease_not_found());
+    }
+    let expires_at = (now + ttl).min(lease.created_at() + LEASE_CAP);
+    app.dynamic
+        .extend_role(&lease.username, &lease.database, expires_at)
+        .await
+        .map_err(|err| target_unavailable(&err))?;
+    let renewed = app.store.write(|vault| {
+        let entry = vault.leases.get_mut(&lease_id)?;
+        // A revocation that raced this renewal wins.
+        if entry.ended {
+            return None;
+        }
+        entry.expires_at_ms = entry.expires_at_ms.max(expires_at.as_unix_millis());
+        Some(summary(lease_id, entry))
+    });
+    let renewed = renewed.ok_or_else(lease_not_found)?;
+    Ok(json(StatusCode::OK, &DataEnvelope::new(renewed)))
+}
+
+pub(super) async fn revoke(app: &App, client_id: Uuid, lease_id: &str) -> Result<Answer, Failure> {
+    let (lease_id, lease) = own_lease(app, client_id, lease_id)?;
+    if !lease.ended {
+        app.dynamic
+            .drop_role(&lease.username, &lease.database)
+            .await
+            .map_err(|err| target_unavailable(&err))?;
+        app.store.write(|vault| {
+            if let Some(entry) = vault.leases.get_mut(&lease_id) {
+                entry.ended = true;
+            }
+        });
+        tracing::info!(%lease_id, username = %lease.username, "lease revoked");
+    }
+    Ok(empty(StatusCode::NO_CONTENT))
+}
