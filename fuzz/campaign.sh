@@ -51,9 +51,11 @@ for target in "${targets[@]}"; do
         result=crash
     fi
     seconds=$(( $(date +%s) - started ))
-    executions=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
-    executions=${executions:-$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')}
-    rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
+    # A run that ended without its final statistics (killed, or crashed hard) still reports
+    # the last execution count it printed.
+    executions=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1 || true)
+    executions=${executions:-$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true)}
+    rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1 || true)
     if [ "$result" = crash ]; then
         echo "$target: crash, see $log and fuzz/artifacts/$target/" >&2
     fi

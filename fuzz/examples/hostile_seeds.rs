@@ -233,6 +233,28 @@ fn main() {
             answer(200, 0, 4, json!({"data": rotated}).to_string().as_bytes()),
         ],
     );
+    // bootstrap: the answer (its folder keys do not open under the target's token), after a
+    // 503, then the folder-key upload.
+    let bootstrap = json!({
+        "client_id": Uuid::from_u128(CLIENT_ID),
+        "application_id": Uuid::from_u128(2),
+        "encrypted_folder_keys": {FOLDER: Base64Bytes::from(vec![7u8; 125])},
+    });
+    write(
+        dir,
+        "bootstrap",
+        5,
+        &[
+            answer(
+                503,
+                1,
+                0,
+                br#"{"error":{"code":"unavailable","message":"m"}}"#,
+            ),
+            ok(&bootstrap),
+            answer(204, 0, 0, b""),
+        ],
+    );
     // rotate meeting a running rotation: 409 with its id, then polls.
     write(
         dir,

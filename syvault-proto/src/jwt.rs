@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::encoding::{decode_b64url, encode_b64url};
 use crate::error::{Error, Result};
 use crate::keys::{ClientKey, ClientPublicKey};
-use crate::object::object_only;
+use crate::object::object_struct;
 use crate::secret::SecretString;
 use crate::time::Timestamp;
 
@@ -61,9 +61,9 @@ pub enum JwtError {
     Expired,
 }
 
+object_struct! {
 /// The claims of a SyVault token.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Claims {
     /// The client id.
     pub sub: Uuid,
@@ -74,18 +74,38 @@ pub struct Claims {
     /// Expires at, Unix seconds.
     pub exp: u64,
 }
+}
 
-#[derive(Deserialize)]
-#[serde(remote = "Self")]
 struct Header {
     alg: String,
     /// Absent is fine; present, it must be a string (`null` is refused) and then `"JWT"`.
-    #[serde(default, deserialize_with = "present_string")]
     typ: Option<String>,
 }
 
-object_only!(Claims);
-object_only!(deserialize_only Header);
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::object::deserialize(deserializer)
+    }
+}
+
+impl<'de> crate::object::Derived<'de> for Header {
+    const NAME: &'static str = "Header";
+
+    fn derived<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// serde's code, derived on a private copy (see [`crate::object`]).
+        #[derive(Deserialize)]
+        struct Derived {
+            alg: String,
+            #[serde(default, deserialize_with = "present_string")]
+            typ: Option<String>,
+        }
+        let derived = Derived::deserialize(deserializer)?;
+        Ok(Self {
+            alg: derived.alg,
+            typ: derived.typ,
+        })
+    }
+}
 
 /// A field that may be missing but, when present, must be a string.
 fn present_string<'de, D: serde::Deserializer<'de>>(

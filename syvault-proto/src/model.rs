@@ -2,11 +2,11 @@
 
 use core::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::object::object_only;
+use crate::object::object_struct;
 use crate::record::{Fields, RecordPayload};
 use crate::secret::SecretString;
 use crate::uid::RecordUid;
@@ -84,6 +84,7 @@ pub struct SecretSummary {
     pub revision: u64,
 }
 
+object_struct! {
 /// What a client needs to talk to SyVault, as bootstrap produces it and as `syvault-dev --demo`
 /// writes it: `{"server", "client_id", "client_secret"}`.
 ///
@@ -95,8 +96,7 @@ pub struct SecretSummary {
 /// assert!(!format!("{credentials:?}").contains("MIGH"));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Credentials {
     /// The server URL.
     pub server: String,
@@ -105,8 +105,7 @@ pub struct Credentials {
     /// The client's private key in canonical form.
     pub client_secret: SecretString,
 }
-
-object_only!(Credentials);
+}
 
 impl Credentials {
     /// Reads credentials JSON. Errors name the position only: a message quoting the input could

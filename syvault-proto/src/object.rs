@@ -2,9 +2,9 @@
 //!
 //! serde's derived `Deserialize` for a struct also takes a sequence of its fields in order, so
 //! `["7Kj9mNpQ2xRs", …]` would pass for a record. The protocol defines objects only, and each
-//! extra accepted shape is one more parser path for an attacker. [`object_only!`] keeps the
-//! derived code (generated under `#[serde(remote = "Self")]`) and asks the deserializer for a
-//! map, which `serde_json` refuses to produce from anything but `{…}`.
+//! extra accepted shape is one more parser path for an attacker. [`object_struct!`] keeps the
+//! derived code on a private copy of the struct and asks the deserializer for a map, which
+//! `serde_json` refuses to produce from anything but `{…}`.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -42,37 +42,57 @@ impl<'de, T: Derived<'de>> Visitor<'de> for ObjectVisitor<T> {
     }
 }
 
-/// Implements `Deserialize` (object only) and, unless `deserialize_only`, `Serialize` for
-/// structs that derive both under `#[serde(remote = "Self")]`.
-macro_rules! object_only {
-    (deserialize_only $($ty:ident),+ $(,)?) => {
-        $(
-            impl<'de> $crate::object::Derived<'de> for $ty {
-                const NAME: &'static str = stringify!($ty);
+/// Defines a struct whose `Deserialize` takes a JSON object only.
+///
+/// The definition is written once; the macro derives serde's code on a private copy of it (so
+/// that lenient code is not reachable from outside) and implements `Deserialize` for the
+/// struct itself through [`deserialize`], converting the copy field by field. Other derives,
+/// `Serialize` included, stay on the struct as written.
+macro_rules! object_struct {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $(
+                $(#[$field_meta:meta])*
+                $field_vis:vis $field:ident : $ty:ty
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $(
+                $(#[$field_meta])*
+                $field_vis $field: $ty,
+            )*
+        }
+
+        const _: () = {
+            #[derive(serde::Deserialize)]
+            struct Derived {
+                $(
+                    $(#[$field_meta])*
+                    $field: $ty,
+                )*
+            }
+
+            impl<'de> $crate::object::Derived<'de> for $name {
+                const NAME: &'static str = stringify!($name);
 
                 fn derived<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    // The inherent function that `remote = "Self"` derived.
-                    $ty::deserialize(deserializer)
+                    let derived = <Derived as serde::Deserialize>::deserialize(deserializer)?;
+                    Ok($name {
+                        $($field: derived.$field,)*
+                    })
                 }
             }
 
-            impl<'de> serde::Deserialize<'de> for $ty {
+            impl<'de> serde::Deserialize<'de> for $name {
                 fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                     $crate::object::deserialize(deserializer)
                 }
             }
-        )+
-    };
-    ($($ty:ident),+ $(,)?) => {
-        $crate::object::object_only!(deserialize_only $($ty),+);
-        $(
-            impl serde::Serialize for $ty {
-                fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    $ty::serialize(self, serializer)
-                }
-            }
-        )+
+        };
     };
 }
 
-pub(crate) use object_only;
+pub(crate) use object_struct;

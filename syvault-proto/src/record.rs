@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::blob;
 use crate::error::{Error, Result};
-use crate::object::object_only;
+use crate::object::object_struct;
 use crate::secret::{SecretString, SymmetricKey};
 use crate::secret_json;
 use crate::uid::RecordUid;
@@ -26,12 +26,12 @@ pub fn payload_aad(uid: &RecordUid) -> String {
     format!("syvault.record.{uid}.payload.v1")
 }
 
+object_struct! {
 /// The decrypted content of a record.
 ///
 /// The title and type are metadata the SDK indexes for notation; field values and notes are
 /// secrets and stay in [`SecretString`]s.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecordPayload {
     /// The record's title, unique enough to find it by notation.
     pub title: String,
@@ -45,8 +45,7 @@ pub struct RecordPayload {
     #[serde(default)]
     pub notes: SecretString,
 }
-
-object_only!(RecordPayload);
+}
 
 fn default_type() -> String {
     "login".to_owned()

@@ -2,20 +2,18 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Base64Bytes, fields};
-use crate::object::object_only;
+use crate::object::object_struct;
 use crate::secret::SecretString;
 
-object_only!(BootstrapRequest, BootstrapResponse, FolderKeysUpload);
-
+object_struct! {
 /// The body of `POST /api/sm/v1/bootstrap`.
 ///
 /// `Debug` redacts the token and shows only the length of the public key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BootstrapRequest {
     /// `vft_` followed by base64url(token id ‖ auth key): proof of the one-time token that does
     /// not reveal the token secret.
@@ -23,10 +21,11 @@ pub struct BootstrapRequest {
     /// The client's public key: the 65-byte uncompressed SEC1 point.
     pub public_key: Base64Bytes,
 }
+}
 
+object_struct! {
 /// The 200 answer to a bootstrap request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BootstrapResponse {
     /// The new client's id; the `sub` of its JWTs.
     pub client_id: Uuid,
@@ -37,13 +36,15 @@ pub struct BootstrapResponse {
     #[serde(deserialize_with = "fields::folder_map")]
     pub encrypted_folder_keys: BTreeMap<Uuid, Base64Bytes>,
 }
+}
 
+object_struct! {
 /// The body of `PUT /api/sm/v1/folder-keys` (answered 204): the folder keys re-wrapped to the
 /// client's own public key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FolderKeysUpload {
     /// Folder id → ECIES blob. A folder id appearing twice is an error.
     #[serde(deserialize_with = "fields::folder_map")]
     pub keys: BTreeMap<Uuid, Base64Bytes>,
+}
 }

@@ -2,27 +2,26 @@
 
 use core::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::object::object_only;
-
-object_only!(ErrorEnvelope, ErrorBody);
+use crate::object::object_struct;
 
 /// The longest `Retry-After` honoured, in seconds (one day); longer values are clamped to it.
 pub const MAX_RETRY_AFTER_SECS: u64 = 86_400;
 
+object_struct! {
 /// The body of every error answer: `{"error": {"code", "message", "details"?}}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ErrorEnvelope {
     /// The error.
     pub error: ErrorBody,
 }
+}
 
+object_struct! {
 /// The inside of an [`ErrorEnvelope`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ErrorBody {
     /// The machine-readable code; unknown codes are kept as [`ErrorCode::Other`].
     pub code: ErrorCode,
@@ -32,6 +31,7 @@ pub struct ErrorBody {
     /// `rotation_in_progress` error. Omitted when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
+}
 }
 
 /// Turns an error answer into an [`ApiError`]; never fails.

@@ -4,9 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Base64Bytes, fields};
-use crate::object::object_only;
-
-object_only!(Folder, FolderList);
+use crate::object::object_struct;
 
 /// What a client's grant on a folder allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -25,9 +23,9 @@ impl Access {
     }
 }
 
+object_struct! {
 /// A folder visible to the client.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Folder {
     /// The folder's id.
     pub folder_id: Uuid,
@@ -42,11 +40,13 @@ pub struct Folder {
     /// What the client's grant allows.
     pub access: Access,
 }
+}
 
+object_struct! {
 /// The 200 answer to `GET /api/sm/v1/folders`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FolderList {
     /// Every folder the client has a grant on.
     pub data: Vec<Folder>,
+}
 }

@@ -4,14 +4,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Base64Bytes, fields};
-use crate::object::object_only;
+use crate::object::object_struct;
 use crate::uid::RecordUid;
 
-object_only!(Record, SecretList, CreateSecretRequest);
-
+object_struct! {
 /// An encrypted record as the server stores and returns it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// The record's UID, which is bound into both of its AADs.
     pub uid: RecordUid,
@@ -30,10 +28,11 @@ pub struct Record {
     #[serde(deserialize_with = "fields::timestamp")]
     pub updated_at: String,
 }
+}
 
+object_struct! {
 /// One page of the answer to `GET /api/sm/v1/secrets`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SecretList {
     /// The records of this page.
     pub data: Vec<Record>,
@@ -42,13 +41,13 @@ pub struct SecretList {
     #[serde(default, deserialize_with = "fields::cursor")]
     pub next_cursor: Option<String>,
 }
+}
 
 /// A body of the form `{"data": …}`, such as the answer to `GET /secrets/{uid}`
 /// (`DataEnvelope<Record>`) or to `POST /secrets/{uid}/rotate` (`DataEnvelope<Rotation>`).
 ///
 /// [`Rotation`]: super::Rotation
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DataEnvelope<T> {
     /// The wrapped value.
     pub data: T,
@@ -58,19 +57,19 @@ impl<'de, T: Deserialize<'de>> crate::object::Derived<'de> for DataEnvelope<T> {
     const NAME: &'static str = "DataEnvelope";
 
     fn derived<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        DataEnvelope::deserialize(deserializer)
+        /// serde's code, derived on a private copy (see [`crate::object`]).
+        #[derive(Deserialize)]
+        struct Derived<U> {
+            data: U,
+        }
+        let derived = Derived::<T>::deserialize(deserializer)?;
+        Ok(Self { data: derived.data })
     }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for DataEnvelope<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         crate::object::deserialize(deserializer)
-    }
-}
-
-impl<T: Serialize> Serialize for DataEnvelope<T> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        DataEnvelope::serialize(self, serializer)
     }
 }
 
@@ -86,9 +85,9 @@ impl<T> DataEnvelope<T> {
     }
 }
 
+object_struct! {
 /// The body of `POST /api/sm/v1/secrets`, answered 201 with `DataEnvelope<Record>`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CreateSecretRequest {
     /// The UID chosen by the client, already bound into the ciphertexts.
     pub uid: RecordUid,
@@ -98,4 +97,5 @@ pub struct CreateSecretRequest {
     pub encrypted_dek: Base64Bytes,
     /// The record's JSON payload, encrypted under the data key.
     pub encrypted_data: Base64Bytes,
+}
 }

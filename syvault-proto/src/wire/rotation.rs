@@ -3,10 +3,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::object::object_only;
+use crate::object::object_struct;
 use crate::uid::RecordUid;
-
-object_only!(Rotation);
 
 /// The state of a server-side rotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,12 +27,12 @@ impl RotationStatus {
     }
 }
 
+object_struct! {
 /// A rotation, as returned by `POST /secrets/{uid}/rotate` (202, inside [`DataEnvelope`]) and
 /// `GET /rotations/{rotation_id}`.
 ///
 /// [`DataEnvelope`]: super::DataEnvelope
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Rotation {
     /// The rotation's id, used to poll it.
     pub rotation_id: Uuid,
@@ -49,6 +47,7 @@ pub struct Rotation {
     /// The server's description of a failure. Missing means `None`.
     #[serde(default)]
     pub error: Option<String>,
+}
 }
 
 /// Reads the running rotation's id from the `details` of a 409 `rotation_in_progress` error
