@@ -1,7 +1,8 @@
 //! Resolution of record references against the folder names and record titles a client has
 //! decrypted.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{NotationError, RecordRef};
 use crate::uid::RecordUid;
@@ -12,6 +13,9 @@ use crate::uid::RecordUid;
 /// topmost *known* ancestor (one whose parent is `None` or not in the index) down to the folder
 /// itself, so a folder shared without its parent starts a path of its own. Folders caught in a
 /// cycle of parent links, which only malformed data produces, have no path and match nothing.
+///
+/// Folders are indexed by name and records by title, so resolving a reference costs a few hash
+/// lookups and a walk up the named folder path, however many records the index holds.
 ///
 /// ```
 /// use syvault_proto::RecordUid;
@@ -27,8 +31,12 @@ use crate::uid::RecordUid;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct NotationIndex {
-    folders: BTreeMap<String, Folder>,
-    records: BTreeMap<RecordUid, Record>,
+    folders: HashMap<Arc<str>, Folder>,
+    /// Folder ids by folder name.
+    folders_by_name: HashMap<String, Vec<Arc<str>>>,
+    records: HashMap<RecordUid, Record>,
+    /// Record UIDs by title.
+    records_by_title: HashMap<Arc<str>, Vec<RecordUid>>,
 }
 
 #[derive(Clone, Debug)]
@@ -39,8 +47,8 @@ struct Folder {
 
 #[derive(Clone, Debug)]
 struct Record {
-    folder_id: String,
-    title: String,
+    folder_id: Arc<str>,
+    title: Arc<str>,
 }
 
 impl NotationIndex {
@@ -51,31 +59,56 @@ impl NotationIndex {
 
     /// Adds a folder, or replaces the one with the same id.
     pub fn insert_folder(&mut self, folder_id: &str, parent_id: Option<&str>, name: &str) {
-        self.folders.insert(
-            folder_id.to_owned(),
-            Folder {
-                parent_id: parent_id.map(str::to_owned),
-                name: name.to_owned(),
-            },
-        );
+        let id: Arc<str> = match self.folders.get_key_value(folder_id) {
+            Some((id, _)) => Arc::clone(id),
+            None => Arc::from(folder_id),
+        };
+        let folder = Folder {
+            parent_id: parent_id.map(str::to_owned),
+            name: name.to_owned(),
+        };
+        if let Some(old) = self.folders.insert(Arc::clone(&id), folder) {
+            remove_from(&mut self.folders_by_name, old.name.as_str(), &id);
+        }
+        self.folders_by_name
+            .entry(name.to_owned())
+            .or_default()
+            .push(id);
     }
 
     /// Adds a record, or replaces the one with the same UID (after a rename or a move).
     ///
     /// The folder need not be known: such a record is still found by UID or lone title.
     pub fn insert_record(&mut self, uid: RecordUid, folder_id: &str, title: &str) {
-        self.records.insert(
-            uid,
-            Record {
-                folder_id: folder_id.to_owned(),
-                title: title.to_owned(),
-            },
-        );
+        let folder_id = match self.folders.get_key_value(folder_id) {
+            Some((id, _)) => Arc::clone(id),
+            None => Arc::from(folder_id),
+        };
+        self.remove_record(&uid);
+        let title = match self.records_by_title.get_key_value(title) {
+            Some((title, _)) => Arc::clone(title),
+            None => Arc::from(title),
+        };
+        self.records_by_title
+            .entry(Arc::clone(&title))
+            .or_default()
+            .push(uid);
+        self.records.insert(uid, Record { folder_id, title });
+    }
+
+    /// [`NotationIndex::insert_record`] with the folder id as the SDK holds it, spelt without
+    /// allocating.
+    pub(crate) fn insert_record_in(&mut self, uid: RecordUid, folder_id: &uuid::Uuid, title: &str) {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        let folder_id = folder_id.hyphenated().encode_lower(&mut buffer);
+        self.insert_record(uid, folder_id, title);
     }
 
     /// Forgets a record; nothing happens if it is not there.
     pub fn remove_record(&mut self, uid: &RecordUid) {
-        self.records.remove(uid);
+        if let Some(old) = self.records.remove(uid) {
+            remove_from(&mut self.records_by_title, &*old.title, uid);
+        }
     }
 
     /// Whether a folder with this id is known.
@@ -128,22 +161,30 @@ impl NotationIndex {
     pub fn resolve(&self, record: &RecordRef) -> Result<RecordUid, NotationError> {
         match record {
             RecordRef::Path { folders, title } => {
-                let candidates: Vec<&String> = self
-                    .folders
-                    .keys()
-                    .filter(|id| self.has_path(id, folders))
-                    .collect();
-                match candidates.as_slice() {
-                    [] => Err(NotationError::FolderNotFound {
+                let named = folders
+                    .last()
+                    .and_then(|name| self.folders_by_name.get(name.as_str()))
+                    .map_or(&[][..], Vec::as_slice);
+                let mut candidates = named.iter().filter(|id| self.has_path(id, folders));
+                match (candidates.next(), candidates.next()) {
+                    (None, _) => Err(NotationError::FolderNotFound {
                         reference: record.to_string(),
                     }),
-                    [folder_id] => {
-                        self.unique(record, |r| r.folder_id == **folder_id && r.title == *title)
+                    (Some(folder_id), None) => {
+                        self.unique(record, title, |r| *r.folder_id == **folder_id)
                     }
-                    _ => Err(NotationError::AmbiguousFolder {
-                        reference: record.to_string(),
-                        candidates: candidates.into_iter().cloned().collect(),
-                    }),
+                    (Some(_), Some(_)) => {
+                        let mut candidates: Vec<String> = named
+                            .iter()
+                            .filter(|id| self.has_path(id, folders))
+                            .map(ToString::to_string)
+                            .collect();
+                        candidates.sort();
+                        Err(NotationError::AmbiguousFolder {
+                            reference: record.to_string(),
+                            candidates,
+                        })
+                    }
                 }
             }
             RecordRef::Lone(text) => {
@@ -152,7 +193,7 @@ impl NotationIndex {
                 {
                     return Ok(uid);
                 }
-                self.unique(record, |r| r.title == *text)
+                self.unique(record, text, |_| true)
             }
         }
     }
@@ -186,27 +227,48 @@ impl NotationIndex {
         false
     }
 
+    /// The one record titled `title` that `matches` accepts.
     fn unique(
         &self,
         record: &RecordRef,
+        title: &str,
         matches: impl Fn(&Record) -> bool,
     ) -> Result<RecordUid, NotationError> {
-        // The map is ordered by UID, so the candidates come out sorted.
-        let candidates: Vec<RecordUid> = self
-            .records
-            .iter()
-            .filter(|(_, r)| matches(r))
-            .map(|(uid, _)| *uid)
-            .collect();
-        match candidates.as_slice() {
-            [] => Err(NotationError::RecordNotFound {
+        let titled = self
+            .records_by_title
+            .get(title)
+            .map_or(&[][..], Vec::as_slice);
+        let accepted = |uid: &&RecordUid| self.records.get(*uid).is_some_and(&matches);
+        let mut found = titled.iter().filter(accepted);
+        match (found.next(), found.next()) {
+            (None, _) => Err(NotationError::RecordNotFound {
                 reference: record.to_string(),
             }),
-            [uid] => Ok(*uid),
-            _ => Err(NotationError::AmbiguousRecord {
-                reference: record.to_string(),
-                candidates,
-            }),
+            (Some(uid), None) => Ok(*uid),
+            (Some(_), Some(_)) => {
+                let mut candidates: Vec<RecordUid> =
+                    titled.iter().filter(accepted).copied().collect();
+                candidates.sort();
+                Err(NotationError::AmbiguousRecord {
+                    reference: record.to_string(),
+                    candidates,
+                })
+            }
+        }
+    }
+}
+
+/// Removes `value` from the list under `key`, and the list once it is empty.
+fn remove_from<K, Q, V>(map: &mut HashMap<K, Vec<V>>, key: &Q, value: &V)
+where
+    K: core::borrow::Borrow<Q> + Eq + core::hash::Hash,
+    Q: Eq + core::hash::Hash + ?Sized,
+    V: PartialEq,
+{
+    if let Some(list) = map.get_mut(key) {
+        list.retain(|v| v != value);
+        if list.is_empty() {
+            map.remove(key);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Listing every secret visible to the client, following cursors.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use http::StatusCode;
 use rand_core::CryptoRng;
@@ -17,6 +18,10 @@ use crate::wire::{self, ListQuery, Record, SecretList};
 
 /// A listing longer than this many pages is taken for a server that never ends it.
 const MAX_PAGES: usize = 100_000;
+
+/// The page size asked for: the largest a server serves (protocol §7), so that a large vault
+/// takes as few round trips as possible.
+pub(crate) const PAGE_LIMIT: u32 = 500;
 
 /// Lists every secret visible to the client: loads the folders if needed, follows
 /// `next_cursor` to the end, decrypts every record, and refreshes the cache and the notation
@@ -47,6 +52,8 @@ impl Operation for ListSecrets {
         let step = self.listing.step(client, input, now, rng);
         match step {
             Step::Done(Ok(secrets)) => {
+                // Each folder's path is spelt once, however many secrets it holds.
+                let mut paths: HashMap<uuid::Uuid, Vec<String>> = HashMap::new();
                 let mut summaries: Vec<_> = secrets
                     .iter()
                     .map(|s| SecretSummary {
@@ -54,11 +61,15 @@ impl Operation for ListSecrets {
                         title: s.title.clone(),
                         record_type: s.record_type.clone(),
                         folder_id: s.folder_id,
-                        folder_path: client.folders.path(&s.folder_id),
+                        folder_path: paths
+                            .entry(s.folder_id)
+                            .or_insert_with(|| client.folders.path(&s.folder_id))
+                            .clone(),
                         revision: s.revision,
                     })
                     .collect();
-                summaries.sort_by(|a, b| {
+                // UIDs are unique, so no two keys are equal and an unstable sort is exact.
+                summaries.sort_unstable_by(|a, b| {
                     (&a.folder_path, &a.title, a.uid).cmp(&(&b.folder_path, &b.title, b.uid))
                 });
                 Step::Done(Ok(summaries))
@@ -101,7 +112,7 @@ impl Listing {
         input: Input,
         now: Timestamp,
         rng: &mut dyn CryptoRng,
-    ) -> Step<Vec<Secret>> {
+    ) -> Step<Vec<Arc<Secret>>> {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::Ready if !client.folders.is_loaded() => self.load_folders(client, now),
             State::Ready => self.page(client, None, now),
@@ -123,7 +134,7 @@ impl Listing {
         }
     }
 
-    fn load_folders(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Secret>> {
+    fn load_folders(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Arc<Secret>>> {
         let mut load = LoadFolders::new();
         let step = load.start(client, now);
         self.state = State::LoadingFolders(load);
@@ -135,7 +146,7 @@ impl Listing {
         client: &mut Client,
         step: Step<()>,
         now: Timestamp,
-    ) -> Step<Vec<Secret>> {
+    ) -> Step<Vec<Arc<Secret>>> {
         match pending(step) {
             Ok(step) => step,
             Err(Err(error)) => self.finish(Err(error)),
@@ -150,9 +161,10 @@ impl Listing {
         client: &mut Client,
         cursor: Option<String>,
         now: Timestamp,
-    ) -> Step<Vec<Secret>> {
+    ) -> Step<Vec<Arc<Secret>>> {
         let query = ListQuery {
             cursor,
+            limit: Some(PAGE_LIMIT),
             ..ListQuery::default()
         };
         let mut call = Call::get(wire::paths::secrets_query(&query));
@@ -170,7 +182,7 @@ impl Listing {
         client: &mut Client,
         response: &Response,
         now: Timestamp,
-    ) -> Step<Vec<Secret>> {
+    ) -> Step<Vec<Arc<Secret>>> {
         let page = match exchange::expect_status(response, StatusCode::OK)
             .and_then(|()| exchange::parse::<SecretList>(response))
         {
@@ -192,7 +204,7 @@ impl Listing {
         }
     }
 
-    fn decrypt_all(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Secret>> {
+    fn decrypt_all(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Arc<Secret>>> {
         if let Some(unknown) = self
             .records
             .iter()
@@ -217,19 +229,21 @@ impl Listing {
                 Err(error) => return self.finish(Err(error)),
             }
         }
-        install_listing(client, &secrets, now);
+        let secrets = install_listing(client, secrets, now);
         self.finish(Ok(secrets))
     }
 
-    fn finish(&mut self, result: Result<Vec<Secret>>) -> Step<Vec<Secret>> {
+    fn finish(&mut self, result: Result<Vec<Arc<Secret>>>) -> Step<Vec<Arc<Secret>>> {
         self.state = State::Finished;
         self.records.clear();
         Step::Done(result)
     }
 }
 
-/// Rebuilds the notation index from a complete listing and caches what it decrypted.
-fn install_listing(client: &mut Client, secrets: &[Secret], now: Timestamp) {
+/// Rebuilds the notation index from a complete listing and caches what it decrypted. A cached
+/// entry of the same revision is kept (with the ETag an earlier read learnt) and handed out
+/// instead of the copy just decrypted, so unchanged secrets are neither copied nor replaced.
+fn install_listing(client: &mut Client, secrets: Vec<Secret>, now: Timestamp) -> Vec<Arc<Secret>> {
     let mut index = NotationIndex::new();
     for folder in client.folders.iter() {
         index.insert_folder(
@@ -238,11 +252,19 @@ fn install_listing(client: &mut Client, secrets: &[Secret], now: Timestamp) {
             &folder.name,
         );
     }
+    let mut shared = Vec::with_capacity(secrets.len());
     for secret in secrets {
-        index.insert_record(secret.uid, &secret.folder_id.to_string(), &secret.title);
-        let etag = client.cache.etag_of_revision(&secret.uid, secret.revision);
-        client.cache.insert(secret.clone(), etag, now);
+        index.insert_record_in(secret.uid, &secret.folder_id, &secret.title);
+        let secret = if let Some(cached) = client.cache.renew_revision(&secret, now) {
+            cached
+        } else {
+            let secret = Arc::new(secret);
+            client.cache.insert(Arc::clone(&secret), None, now);
+            secret
+        };
+        shared.push(secret);
     }
     client.index = index;
     client.index_fresh_until = Some(now + client.cache.policy().ttl);
+    shared
 }

@@ -1,6 +1,7 @@
 //! Resolving `sy://` references through the notation index.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rand_core::CryptoRng;
 
@@ -26,7 +27,7 @@ use crate::uid::RecordUid;
 pub struct ResolveNotation {
     references: Vec<Result<Reference, NotationError>>,
     listed: bool,
-    fetched: HashMap<RecordUid, Result<Secret>>,
+    fetched: HashMap<RecordUid, Result<Arc<Secret>>>,
     state: State,
 }
 
@@ -94,7 +95,7 @@ impl ResolveNotation {
                 continue;
             }
             if let Some(secret) = client.cache.get_any(uid).filter(|_| self.listed) {
-                self.fetched.insert(*uid, Ok(secret.clone()));
+                self.fetched.insert(*uid, Ok(Arc::clone(secret)));
                 continue;
             }
             let mut get = GetSecret::new(*uid);
@@ -149,7 +150,7 @@ impl ResolveNotation {
     fn after_listing(
         &mut self,
         client: &mut Client,
-        step: Step<Vec<Secret>>,
+        step: Step<Vec<Arc<Secret>>>,
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Result<Selected>>> {
@@ -216,7 +217,8 @@ impl Operation for ResolveNotation {
 pub struct ResolveReference(ResolveNotation);
 
 impl ResolveReference {
-    pub(crate) fn new(reference: &str) -> Self {
+    /// Resolves `reference`; the same as [`Client::notation`].
+    pub fn new(reference: &str) -> Self {
         Self(ResolveNotation::new([reference]))
     }
 }
