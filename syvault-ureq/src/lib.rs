@@ -28,6 +28,7 @@
 mod builder;
 mod client;
 mod driver;
+mod resolver;
 mod transport;
 
 pub use builder::SyVaultClientBuilder;

@@ -37,7 +37,11 @@ impl Transport {
             .tls_config(tls_config(&settings.extra_roots_pem)?)
             .build();
         Ok(Self {
-            agent: Mutex::new(Some(ureq::Agent::new_with_config(config))),
+            agent: Mutex::new(Some(ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::new(),
+                crate::resolver::LiteralFirst::default(),
+            ))),
             read_limit: u64::try_from(max_response_body)
                 .unwrap_or(u64::MAX)
                 .saturating_add(1),

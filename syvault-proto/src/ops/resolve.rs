@@ -45,11 +45,17 @@ impl ResolveNotation {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        Self {
-            references: references
+        Self::parsed(
+            references
                 .into_iter()
                 .map(|r| Reference::parse(r.as_ref()))
                 .collect(),
+        )
+    }
+
+    fn parsed(references: Vec<Result<Reference, NotationError>>) -> Self {
+        Self {
+            references,
             listed: false,
             fetched: HashMap::new(),
             state: State::Ready,
@@ -213,13 +219,66 @@ impl Operation for ResolveNotation {
 }
 
 /// Resolves a single `sy://` reference: [`ResolveNotation`] with one result.
+///
+/// While the index is fresh and names the record, the reference costs an index lookup and a
+/// read through the cache; otherwise it takes [`ResolveNotation`]'s path (listing when the
+/// index is stale or the record unknown).
 #[derive(Debug)]
-pub struct ResolveReference(ResolveNotation);
+pub struct ResolveReference(Single);
+
+#[derive(Debug)]
+enum Single {
+    Ready(Result<Reference, NotationError>),
+    Fetching(Selector, GetSecret),
+    General(ResolveNotation),
+    Finished,
+}
 
 impl ResolveReference {
     /// Resolves `reference`; the same as [`Client::notation`].
     pub fn new(reference: &str) -> Self {
-        Self(ResolveNotation::new([reference]))
+        Self(Single::Ready(Reference::parse(reference)))
+    }
+
+    /// The general path, from the start.
+    fn general(
+        &mut self,
+        reference: Result<Reference, NotationError>,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Selected> {
+        let mut resolve = ResolveNotation::parsed(vec![reference]);
+        let step = resolve.step(client, Input::Start, now, rng);
+        self.0 = Single::General(resolve);
+        one(step)
+    }
+
+    fn fetched(
+        &mut self,
+        selector: Selector,
+        get: GetSecret,
+        step: Step<Arc<Secret>>,
+    ) -> Step<Selected> {
+        match pending(step) {
+            Ok(step) => {
+                self.0 = Single::Fetching(selector, get);
+                step
+            }
+            Err(result) => Step::Done(result.and_then(|secret| select(&secret, &selector))),
+        }
+    }
+}
+
+/// The one result of a [`ResolveNotation`] of one reference.
+fn one(step: Step<Vec<Result<Selected>>>) -> Step<Selected> {
+    match pending(step) {
+        Ok(step) => step,
+        Err(result) => Step::Done(result.and_then(|mut results| {
+            results
+                .pop()
+                .unwrap_or_else(|| Err(Error::invalid_input("reference", "no result")))
+        })),
     }
 }
 
@@ -233,18 +292,39 @@ impl Operation for ResolveReference {
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Selected> {
-        match pending(self.0.step(client, input, now, rng)) {
-            Ok(step) => step,
-            Err(result) => Step::Done(result.and_then(|mut results| {
-                results
-                    .pop()
-                    .unwrap_or_else(|| Err(Error::invalid_input("reference", "no result")))
-            })),
+        match std::mem::replace(&mut self.0, Single::Finished) {
+            Single::Ready(Ok(reference)) => {
+                let index_fresh = client.index_fresh_until.is_some_and(|until| now < until);
+                match client.index.resolve(&reference.record) {
+                    Ok(uid) if index_fresh => {
+                        let mut get = GetSecret::new(uid);
+                        let step = get.step(client, Input::Start, now, rng);
+                        self.fetched(reference.selector, get, step)
+                    }
+                    _ => self.general(Ok(reference), client, now, rng),
+                }
+            }
+            Single::Ready(Err(error)) => self.general(Err(error), client, now, rng),
+            Single::Fetching(selector, mut get) => {
+                let step = get.step(client, input, now, rng);
+                self.fetched(selector, get, step)
+            }
+            Single::General(mut resolve) => {
+                let step = resolve.step(client, input, now, rng);
+                self.0 = Single::General(resolve);
+                one(step)
+            }
+            Single::Finished => Step::Done(Err(after_finish())),
         }
     }
 
     fn abandon(&mut self, client: &mut Client) {
-        self.0.abandon(client);
+        match &mut self.0 {
+            Single::Fetching(_, get) => get.abandon(client),
+            Single::General(resolve) => resolve.abandon(client),
+            Single::Ready(_) | Single::Finished => {}
+        }
+        self.0 = Single::Finished;
     }
 }
 
