@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! cargo bench -p syvault-bench --bench hot_paths              # the full table (release)
+//! cargo bench -p syvault-bench --bench hot_paths -- list      # rows whose group matches
 //! cargo test  -p syvault-bench --bench hot_paths              # smoke mode: small and quick
 //! ```
 //!
@@ -108,8 +109,8 @@ struct Scale {
 
 const FULL: Scale = Scale {
     secrets: 10_000,
-    reps: 15,
-    batch: 20_000,
+    reps: 31,
+    batch: 10_000,
     concurrent: 1_000,
 };
 
@@ -889,16 +890,37 @@ fn main() {
         scale.secrets,
         scale.reps
     );
+    // Other arguments choose rows by name, as cargo bench filters do.
+    let filters: Vec<&str> = args[1..]
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .map(String::as_str)
+        .collect();
+    let wanted = |row: &str| filters.is_empty() || filters.iter().any(|f| row.contains(f));
     let bench = Bench::start(scale);
     let raw = Raw::new(fresh_token(&bench.key, &bench.credentials, 1));
     let keys = folder_keys(&bench, &raw);
 
-    cache_hits(&bench, scale);
-    listing(&bench, scale, &raw, &keys);
-    list_then_get_each(&bench);
-    cold_start(&bench, scale);
-    concurrent_uncached(&bench, scale);
-    signing(&bench, scale);
-    uncached_and_revalidated(&bench, scale, &raw, &keys);
-    memory(&bench);
+    if wanted("hits") {
+        cache_hits(&bench, scale);
+    }
+    if wanted("list") {
+        listing(&bench, scale, &raw, &keys);
+        list_then_get_each(&bench);
+    }
+    if wanted("cold") {
+        cold_start(&bench, scale);
+    }
+    if wanted("concurrent") {
+        concurrent_uncached(&bench, scale);
+    }
+    if wanted("signing") {
+        signing(&bench, scale);
+    }
+    if wanted("uncached") {
+        uncached_and_revalidated(&bench, scale, &raw, &keys);
+    }
+    if wanted("memory") {
+        memory(&bench);
+    }
 }

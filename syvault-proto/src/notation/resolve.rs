@@ -34,21 +34,16 @@ pub struct NotationIndex {
     folders: HashMap<Arc<str>, Folder>,
     /// Folder ids by folder name.
     folders_by_name: HashMap<String, Vec<Arc<str>>>,
-    records: HashMap<RecordUid, Record>,
-    /// Record UIDs by title.
-    records_by_title: HashMap<Arc<str>, Vec<RecordUid>>,
+    /// Record titles by UID.
+    records: HashMap<RecordUid, Arc<str>>,
+    /// Record UIDs by title, each with its folder id.
+    records_by_title: HashMap<Arc<str>, Vec<(RecordUid, Arc<str>)>>,
 }
 
 #[derive(Clone, Debug)]
 struct Folder {
     parent_id: Option<String>,
     name: String,
-}
-
-#[derive(Clone, Debug)]
-struct Record {
-    folder_id: Arc<str>,
-    title: Arc<str>,
 }
 
 impl NotationIndex {
@@ -67,8 +62,13 @@ impl NotationIndex {
             parent_id: parent_id.map(str::to_owned),
             name: name.to_owned(),
         };
-        if let Some(old) = self.folders.insert(Arc::clone(&id), folder) {
-            remove_from(&mut self.folders_by_name, old.name.as_str(), &id);
+        if let Some(old) = self.folders.insert(Arc::clone(&id), folder)
+            && let Some(named) = self.folders_by_name.get_mut(old.name.as_str())
+        {
+            named.retain(|f| *f != id);
+            if named.is_empty() {
+                self.folders_by_name.remove(old.name.as_str());
+            }
         }
         self.folders_by_name
             .entry(name.to_owned())
@@ -92,8 +92,8 @@ impl NotationIndex {
         self.records_by_title
             .entry(Arc::clone(&title))
             .or_default()
-            .push(uid);
-        self.records.insert(uid, Record { folder_id, title });
+            .push((uid, Arc::clone(&folder_id)));
+        self.records.insert(uid, title);
     }
 
     /// [`NotationIndex::insert_record`] with the folder id as the SDK holds it, spelt without
@@ -106,8 +106,13 @@ impl NotationIndex {
 
     /// Forgets a record; nothing happens if it is not there.
     pub fn remove_record(&mut self, uid: &RecordUid) {
-        if let Some(old) = self.records.remove(uid) {
-            remove_from(&mut self.records_by_title, &*old.title, uid);
+        if let Some(title) = self.records.remove(uid)
+            && let Some(titled) = self.records_by_title.get_mut(&*title)
+        {
+            titled.retain(|(u, _)| u != uid);
+            if titled.is_empty() {
+                self.records_by_title.remove(&*title);
+            }
         }
     }
 
@@ -170,9 +175,7 @@ impl NotationIndex {
                     (None, _) => Err(NotationError::FolderNotFound {
                         reference: record.to_string(),
                     }),
-                    (Some(folder_id), None) => {
-                        self.unique(record, title, |r| *r.folder_id == **folder_id)
-                    }
+                    (Some(folder_id), None) => self.unique(record, title, |f| f == &**folder_id),
                     (Some(_), Some(_)) => {
                         let mut candidates: Vec<String> = named
                             .iter()
@@ -227,48 +230,36 @@ impl NotationIndex {
         false
     }
 
-    /// The one record titled `title` that `matches` accepts.
+    /// The one record titled `title` whose folder id `in_folder` accepts.
     fn unique(
         &self,
         record: &RecordRef,
         title: &str,
-        matches: impl Fn(&Record) -> bool,
+        in_folder: impl Fn(&str) -> bool,
     ) -> Result<RecordUid, NotationError> {
         let titled = self
             .records_by_title
             .get(title)
             .map_or(&[][..], Vec::as_slice);
-        let accepted = |uid: &&RecordUid| self.records.get(*uid).is_some_and(&matches);
+        let accepted = |(_, folder_id): &&(RecordUid, Arc<str>)| in_folder(folder_id);
         let mut found = titled.iter().filter(accepted);
         match (found.next(), found.next()) {
             (None, _) => Err(NotationError::RecordNotFound {
                 reference: record.to_string(),
             }),
-            (Some(uid), None) => Ok(*uid),
+            (Some((uid, _)), None) => Ok(*uid),
             (Some(_), Some(_)) => {
-                let mut candidates: Vec<RecordUid> =
-                    titled.iter().filter(accepted).copied().collect();
+                let mut candidates: Vec<RecordUid> = titled
+                    .iter()
+                    .filter(accepted)
+                    .map(|(uid, _)| *uid)
+                    .collect();
                 candidates.sort();
                 Err(NotationError::AmbiguousRecord {
                     reference: record.to_string(),
                     candidates,
                 })
             }
-        }
-    }
-}
-
-/// Removes `value` from the list under `key`, and the list once it is empty.
-fn remove_from<K, Q, V>(map: &mut HashMap<K, Vec<V>>, key: &Q, value: &V)
-where
-    K: core::borrow::Borrow<Q> + Eq + core::hash::Hash,
-    Q: Eq + core::hash::Hash + ?Sized,
-    V: PartialEq,
-{
-    if let Some(list) = map.get_mut(key) {
-        list.retain(|v| v != value);
-        if list.is_empty() {
-            map.remove(key);
         }
     }
 }
@@ -471,6 +462,22 @@ mod tests {
         );
         index.remove_record(&stripe);
         assert_eq!(index.record_count(), 4);
+    }
+
+    #[test]
+    fn renaming_a_folder_moves_its_path() {
+        let mut index = sample();
+        index.insert_folder("s", None, "Stage");
+        assert_eq!(
+            index.resolve(&path(&["Stage"], "Database")),
+            Ok(uid("DBstage00001"))
+        );
+        assert_eq!(
+            index
+                .resolve(&path(&["Staging"], "Database"))
+                .map_err(|e| e.kind()),
+            Err("folder_not_found")
+        );
     }
 
     #[test]
