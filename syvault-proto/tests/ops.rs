@@ -697,6 +697,31 @@ fn ambiguous_titles_name_candidate_uids_never_values() {
 }
 
 #[test]
+fn a_resolved_reference_follows_changes_to_the_index() {
+    let mut w = World::new();
+    let first = w.add_secret("Production", "Twin", &[("password", "first")]);
+    let op = w.client.notation("sy://Production/Twin/field/password");
+    assert_eq!(w.run(op).unwrap().expose(), "first");
+    // Read again while the index is fresh: the same answer, without a listing.
+    let op = w.client.notation("sy://Production/Twin/field/password");
+    assert_eq!(w.run(op).unwrap().expose(), "first");
+    assert_eq!(w.requests_to("/secrets"), 1);
+    // A read that brings a second record of that title into the index makes it ambiguous.
+    let second = w.add_secret("Production", "Twin", &[("password", "second")]);
+    let op = w.client.get(second);
+    w.run(op).unwrap();
+    let op = w.client.notation("sy://Production/Twin/field/password");
+    match w.run(op) {
+        Err(Error::Notation(NotationError::AmbiguousRecord { candidates, .. })) => {
+            let mut expected = vec![first, second];
+            expected.sort();
+            assert_eq!(candidates, expected);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn a_reference_to_a_secret_added_later_relists_once() {
     let mut w = World::new();
     w.add_secret("Production", "A", &[("password", "a")]);

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{NotationError, RecordRef};
+use super::{NotationError, RecordRef, Selector};
 use crate::uid::RecordUid;
 
 /// The folder names and record titles a client knows, for resolving [`RecordRef`]s.
@@ -38,7 +38,13 @@ pub struct NotationIndex {
     records: HashMap<RecordUid, Arc<str>>,
     /// Record UIDs by title, each with its folder id.
     records_by_title: HashMap<Arc<str>, Vec<(RecordUid, Arc<str>)>>,
+    /// References already resolved against exactly this content, by their text: emptied by
+    /// every change, so an answer from it is the one `resolve` would give.
+    resolved: HashMap<Box<str>, (RecordUid, Arc<Selector>)>,
 }
+
+/// The most resolved references remembered; beyond it they are forgotten all at once.
+const MAX_RESOLVED: usize = 4096;
 
 #[derive(Clone, Debug)]
 struct Folder {
@@ -62,6 +68,7 @@ impl NotationIndex {
             parent_id: parent_id.map(str::to_owned),
             name: name.to_owned(),
         };
+        self.resolved.clear();
         if let Some(old) = self.folders.insert(Arc::clone(&id), folder)
             && let Some(named) = self.folders_by_name.get_mut(old.name.as_str())
         {
@@ -80,6 +87,16 @@ impl NotationIndex {
     ///
     /// The folder need not be known: such a record is still found by UID or lone title.
     pub fn insert_record(&mut self, uid: RecordUid, folder_id: &str, title: &str) {
+        if self.records.get(&uid).is_some_and(|t| **t == *title)
+            && self
+                .records_by_title
+                .get(title)
+                .is_some_and(|titled| titled.iter().any(|(u, f)| *u == uid && **f == *folder_id))
+        {
+            // Already known as it is: what references resolve to has not changed.
+            return;
+        }
+        self.resolved.clear();
         let folder_id = match self.folders.get_key_value(folder_id) {
             Some((id, _)) => Arc::clone(id),
             None => Arc::from(folder_id),
@@ -109,6 +126,7 @@ impl NotationIndex {
         if let Some(title) = self.records.remove(uid)
             && let Some(titled) = self.records_by_title.get_mut(&*title)
         {
+            self.resolved.clear();
             titled.retain(|(u, _)| u != uid);
             if titled.is_empty() {
                 self.records_by_title.remove(&*title);
@@ -199,6 +217,27 @@ impl NotationIndex {
                 self.unique(record, text, |_| true)
             }
         }
+    }
+
+    /// What the reference spelt `text` resolved to, if it was resolved since the index last
+    /// changed.
+    pub(crate) fn resolved(&self, text: &str) -> Option<(RecordUid, Arc<Selector>)> {
+        self.resolved
+            .get(text)
+            .map(|(uid, selector)| (*uid, Arc::clone(selector)))
+    }
+
+    /// Remembers what the reference spelt `text` resolved to.
+    pub(crate) fn remember_resolved(
+        &mut self,
+        text: &str,
+        uid: RecordUid,
+        selector: Arc<Selector>,
+    ) {
+        if self.resolved.len() >= MAX_RESOLVED {
+            self.resolved.clear();
+        }
+        self.resolved.insert(text.into(), (uid, selector));
     }
 
     fn parent_of(&self, folder: &Folder) -> Option<&Folder> {

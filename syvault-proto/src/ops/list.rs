@@ -51,32 +51,50 @@ impl Operation for ListSecrets {
     ) -> Step<Vec<SecretSummary>> {
         let step = self.listing.step(client, input, now, rng);
         match step {
-            Step::Done(Ok(secrets)) => {
-                // Each folder's path is spelt once, however many secrets it holds.
-                let mut paths: HashMap<uuid::Uuid, Vec<String>> = HashMap::new();
-                let mut summaries: Vec<_> = secrets
-                    .iter()
-                    .map(|s| SecretSummary {
-                        uid: s.uid,
-                        title: s.title.clone(),
-                        record_type: s.record_type.clone(),
-                        folder_id: s.folder_id,
-                        folder_path: paths
-                            .entry(s.folder_id)
-                            .or_insert_with(|| client.folders.path(&s.folder_id))
-                            .clone(),
-                        revision: s.revision,
-                    })
-                    .collect();
-                // UIDs are unique, so no two keys are equal and an unstable sort is exact.
-                summaries.sort_unstable_by(|a, b| {
-                    (&a.folder_path, &a.title, a.uid).cmp(&(&b.folder_path, &b.title, b.uid))
-                });
-                Step::Done(Ok(summaries))
-            }
+            Step::Done(Ok(secrets)) => Step::Done(Ok(summarize(client, &secrets))),
             other => other.map(|_| Vec::new()),
         }
     }
+}
+
+/// The summaries of a listing, sorted by folder path, title and UID.
+fn summarize(client: &Client, secrets: &[Arc<Secret>]) -> Vec<SecretSummary> {
+    // Each folder's path is spelt once and ranked once, so that sorting compares numbers
+    // rather than lists of names; folders with equal paths share a rank.
+    let mut folders: Vec<(Vec<String>, uuid::Uuid)> = secrets
+        .iter()
+        .map(|s| s.folder_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(|id| (client.folders.path(&id), id))
+        .collect();
+    folders.sort_unstable();
+    let mut ranks: HashMap<uuid::Uuid, (usize, &[String])> = HashMap::with_capacity(folders.len());
+    let mut rank = 0;
+    for (i, (path, id)) in folders.iter().enumerate() {
+        if i > 0 && folders[i - 1].0 != *path {
+            rank += 1;
+        }
+        ranks.insert(*id, (rank, path.as_slice()));
+    }
+    let mut ranked: Vec<(usize, SecretSummary)> = secrets
+        .iter()
+        .map(|s| {
+            let (rank, path) = ranks.get(&s.folder_id).copied().unwrap_or((0, &[]));
+            let summary = SecretSummary {
+                uid: s.uid,
+                title: s.title.clone(),
+                record_type: s.record_type.clone(),
+                folder_id: s.folder_id,
+                folder_path: path.to_vec(),
+                revision: s.revision,
+            };
+            (rank, summary)
+        })
+        .collect();
+    // UIDs are unique, so no two keys are equal and an unstable sort is exact.
+    ranked.sort_unstable_by(|(ra, a), (rb, b)| (ra, &a.title, a.uid).cmp(&(rb, &b.title, b.uid)));
+    ranked.into_iter().map(|(_, summary)| summary).collect()
 }
 
 /// The listing itself, shared by [`ListSecrets`] and notation resolution.

@@ -228,8 +228,9 @@ pub struct ResolveReference(Single);
 
 #[derive(Debug)]
 enum Single {
-    Ready(Result<Reference, NotationError>),
-    Fetching(Selector, GetSecret),
+    /// The reference as written: parsed only when the index has not resolved it before.
+    Ready(Box<str>),
+    Fetching(Arc<Selector>, GetSecret),
     General(ResolveNotation),
     Finished,
 }
@@ -237,7 +238,46 @@ enum Single {
 impl ResolveReference {
     /// Resolves `reference`; the same as [`Client::notation`].
     pub fn new(reference: &str) -> Self {
-        Self(Single::Ready(Reference::parse(reference)))
+        Self(Single::Ready(reference.into()))
+    }
+
+    fn start(
+        &mut self,
+        text: &str,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Selected> {
+        let index_fresh = client.index_fresh_until.is_some_and(|until| now < until);
+        if index_fresh && let Some((uid, selector)) = client.index.resolved(text) {
+            return self.fetch(uid, selector, client, now, rng);
+        }
+        match Reference::parse(text) {
+            Ok(reference) if index_fresh => match client.index.resolve(&reference.record) {
+                Ok(uid) => {
+                    let selector = Arc::new(reference.selector);
+                    client
+                        .index
+                        .remember_resolved(text, uid, Arc::clone(&selector));
+                    self.fetch(uid, selector, client, now, rng)
+                }
+                Err(_) => self.general(Ok(reference), client, now, rng),
+            },
+            parsed => self.general(parsed, client, now, rng),
+        }
+    }
+
+    fn fetch(
+        &mut self,
+        uid: RecordUid,
+        selector: Arc<Selector>,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Selected> {
+        let mut get = GetSecret::new(uid);
+        let step = get.step(client, Input::Start, now, rng);
+        self.fetched(selector, get, step)
     }
 
     /// The general path, from the start.
@@ -256,7 +296,7 @@ impl ResolveReference {
 
     fn fetched(
         &mut self,
-        selector: Selector,
+        selector: Arc<Selector>,
         get: GetSecret,
         step: Step<Arc<Secret>>,
     ) -> Step<Selected> {
@@ -293,18 +333,7 @@ impl Operation for ResolveReference {
         rng: &mut dyn CryptoRng,
     ) -> Step<Selected> {
         match std::mem::replace(&mut self.0, Single::Finished) {
-            Single::Ready(Ok(reference)) => {
-                let index_fresh = client.index_fresh_until.is_some_and(|until| now < until);
-                match client.index.resolve(&reference.record) {
-                    Ok(uid) if index_fresh => {
-                        let mut get = GetSecret::new(uid);
-                        let step = get.step(client, Input::Start, now, rng);
-                        self.fetched(reference.selector, get, step)
-                    }
-                    _ => self.general(Ok(reference), client, now, rng),
-                }
-            }
-            Single::Ready(Err(error)) => self.general(Err(error), client, now, rng),
+            Single::Ready(text) => self.start(&text, client, now, rng),
             Single::Fetching(selector, mut get) => {
                 let step = get.step(client, input, now, rng);
                 self.fetched(selector, get, step)
