@@ -9,6 +9,7 @@
 //! ```text
 //! cargo bench -p syvault-bench --bench hot_paths              # the full table (release)
 //! cargo bench -p syvault-bench --bench hot_paths -- list      # rows whose group matches
+//! cargo bench -p syvault-bench --bench hot_paths -- list --reps=1   # e.g. under callgrind
 //! cargo test  -p syvault-bench --bench hot_paths              # smoke mode: small and quick
 //! ```
 //!
@@ -422,6 +423,7 @@ fn open(record: &Record, keys: &HashMap<Uuid, SymmetricKey>) -> RecordPayload {
 }
 
 /// The raw floor of a listing: every page at the server's largest size, parsed and decrypted.
+#[inline(never)]
 fn raw_list(bench: &Bench, raw: &Raw, keys: &HashMap<Uuid, SymmetricKey>) -> usize {
     let mut cursor = None;
     let mut count = 0;
@@ -599,7 +601,17 @@ fn listing(bench: &Bench, scale: Scale, raw: &Raw, keys: &HashMap<Uuid, Symmetri
 fn list_then_get_each(bench: &Bench) {
     let client = bench.blocking(|b| b);
     let stats = bench.server.stats();
+    // Warm the connection, the token and the folder keys, so that what stays is the cache.
+    client.secrets().folders().expect("folders");
+    let live = live_bytes();
     client.secrets().list().expect("list");
+    let kept = (live_bytes() - live) as f64;
+    let total = bench.listed.len() + 1 + KIB_SECRETS;
+    println!(
+        "  after list() of {total} secrets the client holds {:.1} MiB more ({:.0} B per secret)",
+        kept / (1024.0 * 1024.0),
+        kept / total as f64
+    );
     let before = stats.total();
     let start = Instant::now();
     for uid in &bench.listed {
@@ -883,7 +895,15 @@ fn signing(bench: &Bench, scale: Scale) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = args.iter().any(|a| a == "--smoke") || !args.iter().any(|a| a == "--bench");
-    let scale = if smoke { SMOKE } else { FULL };
+    let mut scale = if smoke { SMOKE } else { FULL };
+    // `--reps=N` repeats each pair N times, for a profiler run of one row.
+    if let Some(reps) = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--reps="))
+        .and_then(|n| n.parse().ok())
+    {
+        scale.reps = reps;
+    }
     println!(
         "hot paths, {} mode: {} secrets, {} repetitions; ratios are SDK / baseline",
         if smoke { "smoke" } else { "full" },

@@ -170,6 +170,13 @@ impl SecretCache {
         self.slots_by_uid.insert(uid, slot);
     }
 
+    /// Makes room for `additional` more entries (within the bound) before a batch of inserts.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let room = additional.min(self.policy.max_entries.saturating_sub(self.len()));
+        self.slots_by_uid.reserve(room);
+        self.slots.reserve(room.saturating_sub(self.free.len()));
+    }
+
     /// Keeps the cached entry of a listed record when it holds the same revision of the same
     /// folder (a listing carries no ETag, and the plaintext is the same): it is renewed for one
     /// TTL and returned. `None` when the listed record must be inserted instead.

@@ -2,6 +2,7 @@
 //! decrypted.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use super::{NotationError, RecordRef, Selector};
@@ -87,30 +88,49 @@ impl NotationIndex {
     ///
     /// The folder need not be known: such a record is still found by UID or lone title.
     pub fn insert_record(&mut self, uid: RecordUid, folder_id: &str, title: &str) {
-        if self.records.get(&uid).is_some_and(|t| **t == *title)
-            && self
-                .records_by_title
-                .get(title)
-                .is_some_and(|titled| titled.iter().any(|(u, f)| *u == uid && **f == *folder_id))
-        {
-            // Already known as it is: what references resolve to has not changed.
-            return;
-        }
-        self.resolved.clear();
         let folder_id = match self.folders.get_key_value(folder_id) {
             Some((id, _)) => Arc::clone(id),
             None => Arc::from(folder_id),
         };
-        self.remove_record(&uid);
-        let title = match self.records_by_title.get_key_value(title) {
-            Some((title, _)) => Arc::clone(title),
-            None => Arc::from(title),
+        if let Some(known) = self.records.get(&uid) {
+            if **known == *title
+                && let Some(entry) = self
+                    .records_by_title
+                    .get_mut(title)
+                    .and_then(|titled| titled.iter_mut().find(|(u, _)| *u == uid))
+            {
+                // Same title: at most the folder changed.
+                if entry.1 != folder_id {
+                    entry.1 = folder_id;
+                    self.resolved.clear();
+                }
+                return;
+            }
+            self.remove_record(&uid);
+        }
+        self.resolved.clear();
+        // One lookup by title; the new title's allocation is only wasted when it is known.
+        let title = match self.records_by_title.entry(Arc::from(title)) {
+            Entry::Occupied(mut titled) => {
+                titled.get_mut().push((uid, folder_id));
+                Arc::clone(titled.key())
+            }
+            Entry::Vacant(titled) => {
+                let title = Arc::clone(titled.key());
+                titled.insert(vec![(uid, folder_id)]);
+                title
+            }
         };
-        self.records_by_title
-            .entry(Arc::clone(&title))
-            .or_default()
-            .push((uid, Arc::clone(&folder_id)));
         self.records.insert(uid, title);
+    }
+
+    /// An empty index with room for `records` records.
+    pub(crate) fn with_capacity(records: usize) -> Self {
+        Self {
+            records: HashMap::with_capacity(records),
+            records_by_title: HashMap::with_capacity(records),
+            ..Self::default()
+        }
     }
 
     /// [`NotationIndex::insert_record`] with the folder id as the SDK holds it, spelt without

@@ -262,7 +262,8 @@ impl Listing {
 /// entry of the same revision is kept (with the ETag an earlier read learnt) and handed out
 /// instead of the copy just decrypted, so unchanged secrets are neither copied nor replaced.
 fn install_listing(client: &mut Client, secrets: Vec<Secret>, now: Timestamp) -> Vec<Arc<Secret>> {
-    let mut index = NotationIndex::new();
+    let mut index = NotationIndex::with_capacity(secrets.len());
+    client.cache.reserve(secrets.len());
     for folder in client.folders.iter() {
         index.insert_folder(
             &folder.folder_id.to_string(),
