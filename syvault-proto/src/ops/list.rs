@@ -77,7 +77,7 @@ fn summarize(client: &Client, secrets: &[Arc<Secret>]) -> Vec<SecretSummary> {
         }
         ranks.insert(*id, (rank, path.as_slice()));
     }
-    let mut ranked: Vec<(usize, SecretSummary)> = secrets
+    let mut ranked: Vec<((usize, u64), SecretSummary)> = secrets
         .iter()
         .map(|s| {
             let (rank, path) = ranks.get(&s.folder_id).copied().unwrap_or((0, &[]));
@@ -89,12 +89,28 @@ fn summarize(client: &Client, secrets: &[Arc<Secret>]) -> Vec<SecretSummary> {
                 folder_path: path.to_vec(),
                 revision: s.revision,
             };
-            (rank, summary)
+            ((rank, title_prefix(&s.title)), summary)
         })
         .collect();
-    // UIDs are unique, so no two keys are equal and an unstable sort is exact.
-    ranked.sort_unstable_by(|(ra, a), (rb, b)| (ra, &a.title, a.uid).cmp(&(rb, &b.title, b.uid)));
+    // The title's first bytes as a number order most pairs without comparing strings; equal
+    // prefixes fall back to the titles. UIDs are unique, so no two keys are equal and an
+    // unstable sort is exact.
+    ranked.sort_unstable_by(|(ka, a), (kb, b)| {
+        ka.cmp(kb)
+            .then_with(|| a.title.cmp(&b.title))
+            .then_with(|| a.uid.cmp(&b.uid))
+    });
     ranked.into_iter().map(|(_, summary)| summary).collect()
+}
+
+/// The first eight bytes of `title`, zero-padded, read big-endian: ordered as the titles are
+/// wherever they differ.
+fn title_prefix(title: &str) -> u64 {
+    let mut prefix = [0u8; 8];
+    let bytes = title.as_bytes();
+    let n = bytes.len().min(8);
+    prefix[..n].copy_from_slice(&bytes[..n]);
+    u64::from_be_bytes(prefix)
 }
 
 /// The listing itself, shared by [`ListSecrets`] and notation resolution.
@@ -286,4 +302,40 @@ fn install_listing(client: &mut Client, secrets: Vec<Secret>, now: Timestamp) ->
     client.index = index;
     client.index_fresh_until = Some(now + client.cache.policy().ttl);
     shared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_prefix;
+
+    #[test]
+    fn title_prefixes_never_contradict_the_order_of_titles() {
+        let titles = [
+            "",
+            "\0",
+            "a",
+            "a\0",
+            "a\0b",
+            "ab",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefghi",
+            "abcdefgi",
+            "b",
+            "é",
+            "ZZ",
+            "Stripe API Key",
+            "Stripe API",
+            "S10",
+            "S9",
+        ];
+        for a in titles {
+            for b in titles {
+                let (pa, pb) = (title_prefix(a), title_prefix(b));
+                if pa != pb {
+                    assert_eq!(pa.cmp(&pb), a.cmp(b), "{a:?} {b:?}");
+                }
+            }
+        }
+    }
 }
