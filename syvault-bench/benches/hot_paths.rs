@@ -102,8 +102,11 @@ struct Scale {
     secrets: usize,
     /// Repetitions of each interleaved pair.
     reps: usize,
-    /// Calls per timed batch of a fast operation.
+    /// Calls per timed batch of a fast operation: short, so that a batch is rarely preempted
+    /// on a busy machine.
     batch: usize,
+    /// Repetitions of each interleaved pair of fast batches.
+    fast_reps: usize,
     /// Concurrent reads in the concurrency row.
     concurrent: usize,
 }
@@ -111,7 +114,8 @@ struct Scale {
 const FULL: Scale = Scale {
     secrets: 10_000,
     reps: 31,
-    batch: 10_000,
+    batch: 500,
+    fast_reps: 301,
     concurrent: 1_000,
 };
 
@@ -119,6 +123,7 @@ const SMOKE: Scale = Scale {
     secrets: 120,
     reps: 2,
     batch: 50,
+    fast_reps: 2,
     concurrent: 20,
 };
 
@@ -467,7 +472,7 @@ fn cache_hits(bench: &Bench, scale: Scale) {
     };
 
     let row = interleave(
-        scale.reps,
+        scale.fast_reps,
         scale.batch,
         || {
             black_box(blocking.secrets().get(&uid).expect("hit"));
@@ -483,7 +488,7 @@ fn cache_hits(bench: &Bench, scale: Scale) {
     // Many reads per `block_on`, so that entering the runtime is not what is measured.
     let group = 100;
     let mut row = interleave(
-        scale.reps,
+        scale.fast_reps,
         (scale.batch / group).max(1),
         || {
             rt.block_on(async {
@@ -506,7 +511,7 @@ fn cache_hits(bench: &Bench, scale: Scale) {
         row.min_median().1 <= 2.5,
     );
 
-    let n = scale.batch;
+    let n = scale.batch * 20;
     let before = allocations();
     for _ in 0..n {
         black_box(blocking.secrets().get(&uid).expect("hit"));
@@ -554,7 +559,7 @@ fn listing(bench: &Bench, scale: Scale, raw: &Raw, keys: &HashMap<Uuid, Symmetri
     let reference = format!("sy://F{}/S{i}/field/password", i % FOLDERS);
     client.secrets().list().expect("list");
     let row = interleave(
-        scale.reps,
+        scale.fast_reps,
         scale.batch,
         || {
             black_box(client.secrets().notation(&reference).expect("notation"));
@@ -860,7 +865,7 @@ fn signing(bench: &Bench, scale: Scale) {
     let scalar = p256::NonZeroScalar::generate_from_rng(&mut rng);
     let batch = (scale.batch / 20).max(5);
     let fixed = interleave(
-        scale.reps,
+        scale.fast_reps,
         batch,
         || {
             black_box(ProjectivePoint::mul_by_generator(&*scalar));
@@ -870,7 +875,7 @@ fn signing(bench: &Bench, scale: Scale) {
         },
     );
     let sign = interleave(
-        scale.reps,
+        scale.fast_reps,
         batch,
         || {
             black_box(jwt::sign(&bench.key, &claims));
