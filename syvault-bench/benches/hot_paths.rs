@@ -205,6 +205,46 @@ fn interleave(reps: usize, batch: usize, mut sdk: impl FnMut(), mut base: impl F
     row
 }
 
+/// [`interleave`] for slow operations that return what they made: only the calls are timed;
+/// `prepare` (before each call) and dropping the results are not.
+fn interleave_calls<A, B>(
+    reps: usize,
+    prepare: impl Fn(),
+    mut sdk: impl FnMut() -> A,
+    mut base: impl FnMut() -> B,
+) -> Row {
+    let mut row = Row::new();
+    let mut time_sdk = || {
+        prepare();
+        let start = Instant::now();
+        let made = black_box(sdk());
+        let elapsed = start.elapsed();
+        drop(made);
+        elapsed
+    };
+    let mut time_base = || {
+        prepare();
+        let start = Instant::now();
+        let made = black_box(base());
+        let elapsed = start.elapsed();
+        drop(made);
+        elapsed
+    };
+    time_sdk();
+    time_base();
+    for rep in 0..reps {
+        let (s, b) = if rep % 2 == 0 {
+            let s = time_sdk();
+            (s, time_base())
+        } else {
+            let b = time_base();
+            (time_sdk(), b)
+        };
+        row.push(s, b);
+    }
+    row
+}
+
 /// One line of the table: what was measured, the ratio's min and median, and the target.
 fn report(what: &str, row: &Row, target: &str, met: bool) {
     let (min, med) = row.min_median();
@@ -429,9 +469,9 @@ fn open(record: &Record, keys: &HashMap<Uuid, SymmetricKey>) -> RecordPayload {
 
 /// The raw floor of a listing: every page at the server's largest size, parsed and decrypted.
 #[inline(never)]
-fn raw_list(bench: &Bench, raw: &Raw, keys: &HashMap<Uuid, SymmetricKey>) -> usize {
+fn raw_list(bench: &Bench, raw: &Raw, keys: &HashMap<Uuid, SymmetricKey>) -> Vec<RecordPayload> {
     let mut cursor = None;
-    let mut count = 0;
+    let mut payloads = Vec::new();
     loop {
         let query = ListQuery {
             cursor,
@@ -440,13 +480,10 @@ fn raw_list(bench: &Bench, raw: &Raw, keys: &HashMap<Uuid, SymmetricKey>) -> usi
         };
         let (_, body) = raw.get(&bench.url(&wire::paths::secrets_query(&query)), None);
         let page: SecretList = wire::parse_body(200, &body).expect("page");
-        for record in &page.data {
-            black_box(open(record, keys));
-            count += 1;
-        }
+        payloads.extend(page.data.iter().map(|record| open(record, keys)));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
-            None => return count,
+            None => return payloads,
         }
     }
 }
@@ -534,16 +571,12 @@ fn cache_hits(bench: &Bench, scale: Scale) {
 
 fn listing(bench: &Bench, scale: Scale, raw: &Raw, keys: &HashMap<Uuid, SymmetricKey>) {
     let client = bench.blocking(|b| b);
-    let row = interleave(
+    // Both start cold and keep what they decrypted until the timing ends.
+    let row = interleave_calls(
         scale.reps,
-        1,
-        || {
-            client.clear_cache();
-            black_box(client.secrets().list().expect("list"));
-        },
-        || {
-            black_box(raw_list(bench, raw, keys));
-        },
+        || client.clear_cache(),
+        || client.secrets().list().expect("list"),
+        || raw_list(bench, raw, keys),
     );
     let total = scale.secrets + 1 + KIB_SECRETS;
     report(
@@ -579,18 +612,16 @@ fn listing(bench: &Bench, scale: Scale, raw: &Raw, keys: &HashMap<Uuid, Symmetri
     let references: Vec<String> = (0..scale.secrets)
         .map(|i| format!("sy://F{}/S{i}/field/password", i % FOLDERS))
         .collect();
-    let row = interleave(
+    // Both start cold: the resolver lists, as one list() does.
+    let row = interleave_calls(
         scale.reps,
-        1,
+        || client.clear_cache(),
         || {
-            client.clear_cache();
             let results = client.secrets().resolve_all(&references).expect("resolve");
             assert!(results.iter().all(Result::is_ok));
+            results
         },
-        || {
-            client.clear_cache();
-            black_box(client.secrets().list().expect("list"));
-        },
+        || client.secrets().list().expect("list"),
     );
     report(
         &format!(
