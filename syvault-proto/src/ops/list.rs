@@ -117,7 +117,11 @@ fn title_prefix(title: &str) -> u64 {
 #[derive(Debug)]
 pub(crate) struct Listing {
     state: State,
-    records: Vec<Record>,
+    /// Records decrypted so far: each page is decrypted as it arrives, while it is still in
+    /// the processor's caches.
+    decrypted: Vec<Secret>,
+    /// Records of folders the client did not know when their page arrived.
+    pending: Vec<Record>,
     cursors: HashSet<String>,
     folders_reloaded: bool,
 }
@@ -134,7 +138,8 @@ impl Listing {
     pub(crate) fn new() -> Self {
         Self {
             state: State::Ready,
-            records: Vec::new(),
+            decrypted: Vec::new(),
+            pending: Vec::new(),
             cursors: HashSet::new(),
             folders_reloaded: false,
         }
@@ -185,7 +190,7 @@ impl Listing {
             Ok(step) => step,
             Err(Err(error)) => self.finish(Err(error)),
             // Folders loaded: start paging, or decrypt again after a reload.
-            Err(Ok(())) if self.folders_reloaded => self.decrypt_all(client, now),
+            Err(Ok(())) if self.folders_reloaded => self.decrypt_pending(client, now),
             Err(Ok(())) => self.page(client, None, now),
         }
     }
@@ -223,7 +228,14 @@ impl Listing {
             Ok(page) => page,
             Err(error) => return self.finish(Err(error)),
         };
-        self.records.extend(page.data);
+        self.decrypted.reserve(page.data.len());
+        for record in page.data {
+            match client.decrypt(&record) {
+                Ok(Some(secret)) => self.decrypted.push(secret),
+                Ok(None) => self.pending.push(record),
+                Err(error) => return self.finish(Err(error)),
+            }
+        }
         match page.next_cursor {
             Some(cursor) => {
                 if self.cursors.len() >= MAX_PAGES || !self.cursors.insert(cursor.clone()) {
@@ -234,27 +246,28 @@ impl Listing {
                 }
                 self.page(client, Some(cursor), now)
             }
-            None => self.decrypt_all(client, now),
+            None => self.complete(client, now),
         }
     }
 
-    fn decrypt_all(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Arc<Secret>>> {
-        if let Some(unknown) = self
-            .records
-            .iter()
-            .find(|r| client.folder_key_missing(&r.folder_id))
-        {
-            if self.folders_reloaded {
-                let folder_id = unknown.folder_id;
-                return self.finish(Err(Error::UnknownFolder { folder_id }));
-            }
-            self.folders_reloaded = true;
-            return self.load_folders(client, now);
+    /// After the last page: reloads the folders once if a record named an unknown one.
+    fn complete(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Arc<Secret>>> {
+        if self.pending.is_empty() {
+            return self.decrypt_pending(client, now);
         }
-        let mut secrets = Vec::with_capacity(self.records.len());
-        for record in &self.records {
-            match client.decrypt(record) {
-                Ok(Some(secret)) => secrets.push(secret),
+        if self.folders_reloaded {
+            let folder_id = self.pending[0].folder_id;
+            return self.finish(Err(Error::UnknownFolder { folder_id }));
+        }
+        self.folders_reloaded = true;
+        self.load_folders(client, now)
+    }
+
+    /// Decrypts the records whose folders were unknown, then installs the whole listing.
+    fn decrypt_pending(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Arc<Secret>>> {
+        for record in std::mem::take(&mut self.pending) {
+            match client.decrypt(&record) {
+                Ok(Some(secret)) => self.decrypted.push(secret),
                 Ok(None) => {
                     return self.finish(Err(Error::UnknownFolder {
                         folder_id: record.folder_id,
@@ -263,13 +276,14 @@ impl Listing {
                 Err(error) => return self.finish(Err(error)),
             }
         }
-        let secrets = install_listing(client, secrets, now);
+        let secrets = install_listing(client, std::mem::take(&mut self.decrypted), now);
         self.finish(Ok(secrets))
     }
 
     fn finish(&mut self, result: Result<Vec<Arc<Secret>>>) -> Step<Vec<Arc<Secret>>> {
         self.state = State::Finished;
-        self.records.clear();
+        self.decrypted.clear();
+        self.pending.clear();
         Step::Done(result)
     }
 }
