@@ -69,7 +69,15 @@ impl Transport {
         response: ureq::http::Response<ureq::Body>,
     ) -> std::result::Result<Response, ureq::Error> {
         let (parts, body) = response.into_parts();
-        let mut bytes = Vec::new();
+        // Sized from Content-Length (within the limit), so a large page is not copied again
+        // and again as the buffer grows.
+        let expected = parts
+            .headers
+            .get(ureq::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |length| length.min(self.read_limit));
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         body.into_reader()
             .take(self.read_limit)
             .read_to_end(&mut bytes)?;
