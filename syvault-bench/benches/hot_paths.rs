@@ -523,7 +523,7 @@ fn cache_hits(bench: &Bench, scale: Scale) {
         row.min_median().1 <= 2.5,
     );
     // Many reads per `block_on`, so that entering the runtime is not what is measured.
-    let group = 100;
+    let group = 500;
     let mut row = interleave(
         scale.fast_reps,
         (scale.batch / group).max(1),

@@ -70,6 +70,17 @@ pub(crate) enum Lookup<'a> {
     Miss,
 }
 
+/// What [`SecretCache::renew_revision`] found.
+#[derive(Debug)]
+pub(crate) enum Renewal {
+    /// The same revision was cached: renewed, and here it is.
+    Renewed(Arc<Secret>),
+    /// Nothing cached for the UID.
+    Absent,
+    /// Another revision is cached: replace it.
+    Replace,
+}
+
 /// No slot: the end of the use-order list.
 const NIL: usize = usize::MAX;
 
@@ -142,11 +153,21 @@ impl SecretCache {
 
     /// Stores or replaces a secret, fresh for one TTL from `now`.
     pub(crate) fn insert(&mut self, secret: Arc<Secret>, etag: Option<String>, now: Timestamp) {
+        self.remove(&secret.uid);
+        self.insert_absent(secret, etag, now);
+    }
+
+    /// [`SecretCache::insert`] of a UID known not to be cached.
+    pub(crate) fn insert_absent(
+        &mut self,
+        secret: Arc<Secret>,
+        etag: Option<String>,
+        now: Timestamp,
+    ) {
         if self.policy.is_disabled() {
             return;
         }
         let uid = secret.uid;
-        self.remove(&uid);
         while self.slots_by_uid.len() >= self.policy.max_entries && self.oldest != NIL {
             let oldest = self.oldest;
             self.release(oldest);
@@ -180,21 +201,21 @@ impl SecretCache {
     /// Keeps the cached entry of a listed record when it holds the same revision of the same
     /// folder (a listing carries no ETag, and the plaintext is the same): it is renewed for one
     /// TTL and returned. `None` when the listed record must be inserted instead.
-    pub(crate) fn renew_revision(
-        &mut self,
-        listed: &Secret,
-        now: Timestamp,
-    ) -> Option<Arc<Secret>> {
-        let slot = *self.slots_by_uid.get(&listed.uid)?;
+    pub(crate) fn renew_revision(&mut self, listed: &Secret, now: Timestamp) -> Renewal {
+        let Some(&slot) = self.slots_by_uid.get(&listed.uid) else {
+            return Renewal::Absent;
+        };
         let ttl = self.policy.ttl;
-        let entry = self.slots[slot].as_mut()?;
+        let Some(entry) = self.slots[slot].as_mut() else {
+            return Renewal::Replace;
+        };
         if entry.secret.revision != listed.revision || entry.secret.folder_id != listed.folder_id {
-            return None;
+            return Renewal::Replace;
         }
         entry.expires_at = now + ttl;
         let secret = Arc::clone(&entry.secret);
         self.touch(slot);
-        Some(secret)
+        Renewal::Renewed(secret)
     }
 
     /// Marks an entry fresh again after the server confirmed it unchanged (304).
@@ -474,7 +495,10 @@ mod tests {
         cache.insert(secret("AAAAAAAAAAAA", "a"), Some("\"r1\"".into()), T0);
         let later = T0 + Duration::from_secs(50);
         let listed = secret("AAAAAAAAAAAA", "a");
-        assert!(cache.renew_revision(&listed, later).is_some());
+        assert!(matches!(
+            cache.renew_revision(&listed, later),
+            Renewal::Renewed(_)
+        ));
         match cache.lookup(&uid("AAAAAAAAAAAA"), later + Duration::from_secs(59)) {
             Lookup::Fresh(_) => {}
             other => panic!("{other:?}"),
@@ -485,11 +509,13 @@ mod tests {
         }
         let mut newer = (*secret("AAAAAAAAAAAA", "b")).clone();
         newer.revision = 2;
-        assert!(cache.renew_revision(&newer, later).is_none());
-        assert!(
-            cache
-                .renew_revision(&secret("BBBBBBBBBBBB", "b"), later)
-                .is_none()
-        );
+        assert!(matches!(
+            cache.renew_revision(&newer, later),
+            Renewal::Replace
+        ));
+        assert!(matches!(
+            cache.renew_revision(&secret("BBBBBBBBBBBB", "b"), later),
+            Renewal::Absent
+        ));
     }
 }

@@ -7,6 +7,7 @@ use http::StatusCode;
 use rand_core::CryptoRng;
 
 use super::{LoadFolders, Operation, after_finish, pending};
+use crate::cache::Renewal;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::exchange::{self, Call};
@@ -61,12 +62,11 @@ impl Operation for ListSecrets {
 fn summarize(client: &Client, secrets: &[Arc<Secret>]) -> Vec<SecretSummary> {
     // Each folder's path is spelt once and ranked once, so that sorting compares numbers
     // rather than lists of names; folders with equal paths share a rank.
-    let mut folders: Vec<(Vec<String>, uuid::Uuid)> = secrets
+    // Every listed secret is in a known folder (it was decrypted with that folder's key).
+    let mut folders: Vec<(Vec<String>, uuid::Uuid)> = client
+        .folders
         .iter()
-        .map(|s| s.folder_id)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .map(|id| (client.folders.path(&id), id))
+        .map(|f| (client.folders.path(&f.folder_id), f.folder_id))
         .collect();
     folders.sort_unstable();
     let mut ranks: HashMap<uuid::Uuid, (usize, &[String])> = HashMap::with_capacity(folders.len());
@@ -304,12 +304,18 @@ fn install_listing(client: &mut Client, secrets: Vec<Secret>, now: Timestamp) ->
     let mut shared = Vec::with_capacity(secrets.len());
     for secret in secrets {
         index.insert_record_in(secret.uid, &secret.folder_id, &secret.title);
-        let secret = if let Some(cached) = client.cache.renew_revision(&secret, now) {
-            cached
-        } else {
-            let secret = Arc::new(secret);
-            client.cache.insert(Arc::clone(&secret), None, now);
-            secret
+        let secret = match client.cache.renew_revision(&secret, now) {
+            Renewal::Renewed(cached) => cached,
+            Renewal::Absent => {
+                let secret = Arc::new(secret);
+                client.cache.insert_absent(Arc::clone(&secret), None, now);
+                secret
+            }
+            Renewal::Replace => {
+                let secret = Arc::new(secret);
+                client.cache.insert(Arc::clone(&secret), None, now);
+                secret
+            }
         };
         shared.push(secret);
     }
