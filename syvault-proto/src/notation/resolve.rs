@@ -92,6 +92,23 @@ impl NotationIndex {
             Some((id, _)) => Arc::clone(id),
             None => Arc::from(folder_id),
         };
+        self.insert_record_shared(uid, folder_id, title);
+    }
+
+    /// The index's own copy of a known folder's id, to share with the records inserted in it.
+    pub(crate) fn shared_folder_id(&self, folder_id: &str) -> Option<Arc<str>> {
+        self.folders
+            .get_key_value(folder_id)
+            .map(|(id, _)| Arc::clone(id))
+    }
+
+    /// [`NotationIndex::insert_record`] with the folder id already shared.
+    pub(crate) fn insert_record_shared(
+        &mut self,
+        uid: RecordUid,
+        folder_id: Arc<str>,
+        title: &str,
+    ) {
         if let Some(known) = self.records.get(&uid) {
             if **known == *title
                 && let Some(entry) = self

@@ -301,9 +301,21 @@ fn install_listing(client: &mut Client, secrets: Vec<Secret>, now: Timestamp) ->
             &folder.name,
         );
     }
+    // Each folder's id is spelt once; its records share the index's copy.
+    let folder_ids: HashMap<uuid::Uuid, Arc<str>> = client
+        .folders
+        .iter()
+        .filter_map(|f| {
+            let id = index.shared_folder_id(&f.folder_id.to_string())?;
+            Some((f.folder_id, id))
+        })
+        .collect();
     let mut shared = Vec::with_capacity(secrets.len());
     for secret in secrets {
-        index.insert_record_in(secret.uid, &secret.folder_id, &secret.title);
+        match folder_ids.get(&secret.folder_id) {
+            Some(id) => index.insert_record_shared(secret.uid, Arc::clone(id), &secret.title),
+            None => index.insert_record_in(secret.uid, &secret.folder_id, &secret.title),
+        }
         let secret = match client.cache.renew_revision(&secret, now) {
             Renewal::Renewed(cached) => cached,
             Renewal::Absent => {
