@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use syvault_proto::folders::FolderInfo;
 use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
-use syvault_proto::ops::{Bootstrap, Operation};
+use syvault_proto::ops::{Bootstrap, GetSecret, Operation, ResolveReference};
 use syvault_proto::record::RecordPayload;
 use syvault_proto::{Client, RecordUid, Result};
 
@@ -249,7 +249,10 @@ impl Secrets<'_> {
     }
 
     /// Reads one secret by UID, from the cache while it is fresh. An unknown UID is
-    /// [`Error::SecretNotFound`]. Concurrent reads of one UID share one request.
+    /// [`Error::SecretNotFound`]. Concurrent reads of one UID share one request and its result.
+    ///
+    /// The secret is shared and immutable: the cache and every caller that read the same
+    /// revision hold one copy, zeroized when the last of them drops it.
     ///
     /// ```no_run
     /// # async fn run() -> syvault_hyper::Result<()> {
@@ -258,9 +261,10 @@ impl Secrets<'_> {
     /// let password = secret.field("password").map(|p| p.expose().to_owned());
     /// # Ok(()) }
     /// ```
-    pub async fn get(&self, uid: &str) -> Result<Secret> {
+    pub async fn get(&self, uid: &str) -> Result<Arc<Secret>> {
         let uid: RecordUid = uid.parse()?;
-        self.run(|core| core.get(uid)).await
+        // Built without the client, so that a cache hit takes the client's lock once.
+        self.client.shared.run(GetSecret::new(uid)).await
     }
 
     /// Resolves one `sy://` reference, such as `sy://Production/Database/field/password`.
@@ -274,7 +278,10 @@ impl Secrets<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn notation(&self, reference: &str) -> Result<Selected> {
-        self.run(|core| core.notation(reference)).await
+        self.client
+            .shared
+            .run(ResolveReference::new(reference))
+            .await
     }
 
     /// Resolves many references with at most one listing; one result per reference, in order.

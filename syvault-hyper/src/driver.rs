@@ -3,6 +3,7 @@
 //! await.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
@@ -22,7 +23,27 @@ pub(crate) struct Shared {
     /// Notified whenever an operation ends, so that operations waiting on another one's fetch
     /// (`Step::Join`) look again.
     finished: Notify,
+    /// How many operations wait on `finished`. Counted under the lock, so a finishing operation
+    /// that reads zero after its last step cannot miss a waiter, and skips the notification
+    /// when nobody waits.
+    waiting: AtomicUsize,
     pub(crate) transport: Transport,
+}
+
+/// One operation counted in [`Shared::waiting`] until it stops waiting, however that happens.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The operating system's random number generator; it only fails if the OS cannot provide
@@ -43,7 +64,7 @@ async fn sleep_until(until: Timestamp) {
 enum Next<'a, T> {
     Send(Request),
     Sleep(Timestamp),
-    Join(Timestamp, Pin<Box<Notified<'a>>>),
+    Join(Timestamp, Pin<Box<Notified<'a>>>, Waiting<'a>),
     Done(Result<T>),
 }
 
@@ -52,6 +73,7 @@ impl Shared {
         Self {
             core: Mutex::new(core),
             finished: Notify::new(),
+            waiting: AtomicUsize::new(0),
             transport,
         }
     }
@@ -60,6 +82,13 @@ impl Shared {
     /// matters more than losing the client would, so poisoning is ignored.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Client> {
         self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes the operations waiting for another one to finish, if there are any.
+    fn wake_waiters(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.finished.notify_waiters();
+        }
     }
 
     /// Runs `op` to completion. Dropping the future part-way abandons the operation cleanly.
@@ -81,7 +110,7 @@ impl Shared {
                         // step cannot be missed.
                         let mut notified = Box::pin(self.finished.notified());
                         notified.as_mut().enable();
-                        Next::Join(until, notified)
+                        Next::Join(until, notified, Waiting::start(&self.waiting))
                     }
                     Step::Done(result) => {
                         running.done = true;
@@ -95,14 +124,15 @@ impl Shared {
                     sleep_until(until).await;
                     Input::Wake
                 }
-                Next::Join(until, notified) => {
+                Next::Join(until, notified, waiting) => {
                     let wait = until.saturating_duration_since(now());
                     // Either outcome means "look again".
                     let _ = tokio::time::timeout(wait, notified).await;
+                    drop(waiting);
                     Input::Wake
                 }
                 Next::Done(result) => {
-                    self.finished.notify_waiters();
+                    self.wake_waiters();
                     return result;
                 }
             };
@@ -145,7 +175,7 @@ impl<O: Operation> Drop for Running<'_, O> {
     fn drop(&mut self) {
         if !self.done {
             self.op.abandon(&mut self.shared.lock());
-            self.shared.finished.notify_waiters();
+            self.shared.wake_waiters();
         }
     }
 }

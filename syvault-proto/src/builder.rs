@@ -100,7 +100,7 @@ impl FromConfig for Client {
 ///
 /// Server, client id and client secret are required: set them one by one, from
 /// [`Credentials`], from credentials JSON, or from the environment. Everything else has a
-/// default: a 60 s cache of 1000 secrets without stale serving, four attempts per request, 10 s
+/// default: a 60 s cache of 100 000 secrets without stale serving, four attempts per request, 10 s
 /// connect and 30 s request timeouts, a reused token, https only except to loopback hosts.
 ///
 /// ```
@@ -277,7 +277,9 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// The most secrets the cache keeps; the least recently used go first. Default 1000.
+    /// The most secrets the cache keeps; the least recently used go first. Default 100 000,
+    /// enough for a listing of a large vault and reads of all it listed (a small secret takes
+    /// well under 1 KiB cached).
     pub fn cache_max_entries(mut self, max_entries: usize) -> Self {
         self.settings.cache.max_entries = max_entries;
         self

@@ -2,6 +2,7 @@
 
 use core::time::Duration;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -61,6 +62,9 @@ pub struct Client {
     /// How the identity signs tokens, kept for an identity that bootstrap installs later.
     pub(crate) token_mode: TokenMode,
     flights: HashMap<RecordUid, Flight>,
+    /// Results of finished fetches that operations joined, kept until each has taken its copy:
+    /// with the cache disabled they would have nowhere else to find it.
+    landed: HashMap<RecordUid, Landed>,
     next_flight: u64,
 }
 
@@ -68,12 +72,32 @@ pub struct Client {
 struct Flight {
     id: u64,
     started: Timestamp,
+    /// Operations waiting for this fetch's result.
+    joined: usize,
+}
+
+#[derive(Debug)]
+struct Landed {
+    id: u64,
+    secret: Arc<Secret>,
+    /// Joined operations that have not taken their copy yet.
+    joined: usize,
 }
 
 /// Whether an operation may fetch a secret itself or must wait for another one to finish.
 pub(crate) enum FlightTicket {
     Lead(u64),
-    Wait,
+    Wait(u64),
+}
+
+/// What became of a fetch an operation joined.
+pub(crate) enum Joined {
+    /// Still running: keep waiting.
+    Pending,
+    /// Finished with this secret.
+    Landed(Arc<Secret>),
+    /// Failed or abandoned: look again.
+    Gone,
 }
 
 impl Client {
@@ -143,6 +167,7 @@ impl Client {
             rotation,
             token_mode,
             flights: HashMap::new(),
+            landed: HashMap::new(),
             next_flight: 0,
         })
     }
@@ -178,6 +203,7 @@ impl Client {
     /// Drops every cached secret (their values are zeroized) and the notation index.
     pub fn clear_cache(&mut self) {
         self.cache.clear();
+        self.landed.clear();
         self.index = NotationIndex::new();
         self.index_fresh_until = None;
     }
@@ -193,6 +219,7 @@ impl Client {
         self.index = NotationIndex::new();
         self.index_fresh_until = None;
         self.flights.clear();
+        self.landed.clear();
         self.next_flight = 0;
     }
 
@@ -291,9 +318,9 @@ impl Client {
     }
 
     /// Keeps a decrypted secret: in the cache and in the notation index.
-    pub(crate) fn remember(&mut self, secret: Secret, etag: Option<String>, now: Timestamp) {
+    pub(crate) fn remember(&mut self, secret: Arc<Secret>, etag: Option<String>, now: Timestamp) {
         self.index
-            .insert_record(secret.uid, &secret.folder_id.to_string(), &secret.title);
+            .insert_record_in(secret.uid, &secret.folder_id, &secret.title);
         self.cache.insert(secret, etag, now);
     }
 
@@ -303,28 +330,84 @@ impl Client {
         self.index.remove_record(uid);
     }
 
+    /// Decides whether an operation fetches `uid` itself or waits for the fetch in flight.
+    /// A waiter that `joins` is counted, so that the fetch's result is kept for it.
     pub(crate) fn take_flight(
         &mut self,
         uid: RecordUid,
         own: Option<u64>,
+        joins: bool,
         now: Timestamp,
     ) -> FlightTicket {
-        if let Some(flight) = self.flights.get(&uid) {
+        if let Some(flight) = self.flights.get_mut(&uid) {
             let abandoned = now.saturating_duration_since(flight.started) >= FLIGHT_TAKEOVER;
             if Some(flight.id) != own && !abandoned {
-                return FlightTicket::Wait;
+                if joins {
+                    flight.joined += 1;
+                }
+                return FlightTicket::Wait(flight.id);
             }
         }
         self.next_flight += 1;
         let id = self.next_flight;
-        self.flights.insert(uid, Flight { id, started: now });
+        let flight = Flight {
+            id,
+            started: now,
+            joined: 0,
+        };
+        self.flights.insert(uid, flight);
         FlightTicket::Lead(id)
     }
 
-    pub(crate) fn end_flight(&mut self, uid: &RecordUid, id: u64) {
-        if self.flights.get(uid).is_some_and(|f| f.id == id) {
-            self.flights.remove(uid);
+    /// Ends fetch `id` of `uid`. A successful result is kept for the operations that joined it.
+    pub(crate) fn end_flight(&mut self, uid: &RecordUid, id: u64, result: Option<&Arc<Secret>>) {
+        let Some(flight) = self.flights.get(uid).filter(|f| f.id == id) else {
+            return;
+        };
+        let joined = flight.joined;
+        self.flights.remove(uid);
+        if let Some(secret) = result.filter(|_| joined > 0) {
+            let landed = Landed {
+                id,
+                secret: Arc::clone(secret),
+                joined,
+            };
+            self.landed.insert(*uid, landed);
         }
+    }
+
+    /// What became of fetch `id` of `uid`, which the caller joined. `Landed` and `Gone` count
+    /// the caller out.
+    pub(crate) fn joined(&mut self, uid: &RecordUid, id: u64, now: Timestamp) -> Joined {
+        if let Some(flight) = self.flights.get_mut(uid).filter(|f| f.id == id) {
+            if now.saturating_duration_since(flight.started) < FLIGHT_TAKEOVER {
+                return Joined::Pending;
+            }
+            flight.joined = flight.joined.saturating_sub(1);
+            return Joined::Gone;
+        }
+        match self.take_landed(uid, id) {
+            Some(secret) => Joined::Landed(secret),
+            None => Joined::Gone,
+        }
+    }
+
+    /// Counts out an operation that joined fetch `id` and will not look again.
+    pub(crate) fn leave_flight(&mut self, uid: &RecordUid, id: u64) {
+        if let Some(flight) = self.flights.get_mut(uid).filter(|f| f.id == id) {
+            flight.joined = flight.joined.saturating_sub(1);
+            return;
+        }
+        drop(self.take_landed(uid, id));
+    }
+
+    fn take_landed(&mut self, uid: &RecordUid, id: u64) -> Option<Arc<Secret>> {
+        let landed = self.landed.get_mut(uid).filter(|l| l.id == id)?;
+        landed.joined -= 1;
+        if landed.joined == 0 {
+            return self.landed.remove(uid).map(|l| l.secret);
+        }
+        Some(Arc::clone(&landed.secret))
     }
 
     pub(crate) fn folder_key_missing(&self, folder_id: &Uuid) -> bool {

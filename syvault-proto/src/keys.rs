@@ -10,8 +10,11 @@ use core::fmt;
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use p256::{PublicKey, SecretKey};
+use p256::pkcs8::der::{Decode, pem};
+use p256::pkcs8::{AssociatedOid, EncodePrivateKey, PrivateKeyInfoRef};
+use p256::{NistP256, PublicKey, SecretKey};
+use sec1::{EcParameters, EcPrivateKey};
+use zeroize::Zeroizing;
 
 use crate::encoding::{decode_b64, encode_b64};
 use crate::error::{Error, Result};
@@ -20,7 +23,8 @@ use crate::secret::SecretString;
 /// Length of a SEC1 uncompressed P-256 point: `0x04 ‖ X ‖ Y`.
 pub const PUBLIC_KEY_LEN: usize = 65;
 
-/// A client's private key, with the signing key derived from it.
+/// A client's private key, with the signing key and the public key derived from it once: the
+/// public key is computed when the key is loaded (one scalar multiplication) and never again.
 ///
 /// The scalar is zeroized on drop, and `Debug` shows only the public key.
 ///
@@ -38,6 +42,7 @@ pub const PUBLIC_KEY_LEN: usize = 65;
 pub struct ClientKey {
     secret: SecretKey,
     signing: SigningKey,
+    public: PublicKey,
 }
 
 impl ClientKey {
@@ -46,28 +51,27 @@ impl ClientKey {
         Self::from_secret(SecretKey::generate_from_rng(rng))
     }
 
-    /// Parses a `client_secret` in any accepted form. Surrounding whitespace is ignored.
+    /// Parses a `client_secret` in any accepted form. Surrounding whitespace is ignored. A
+    /// public key embedded in the encoding must match the private key.
     ///
     /// Errors never echo the input.
     pub fn from_client_secret(client_secret: &str) -> Result<Self> {
         let text = client_secret.trim();
-        let secret = if text.starts_with("-----BEGIN") {
-            parse_pem(text)?
-        } else {
-            let der = zeroize::Zeroizing::new(decode_b64(text).ok_or(Error::InvalidKey {
-                reason: "client_secret is neither PEM nor standard base64",
-            })?);
-            if der.len() == 32 {
-                SecretKey::from_slice(&der).map_err(|_| Error::InvalidKey {
-                    reason: "raw scalar is not a valid P-256 private key",
-                })?
-            } else {
-                SecretKey::from_pkcs8_der(&der).map_err(|_| Error::InvalidKey {
-                    reason: "not a PKCS#8 P-256 private key",
-                })?
-            }
-        };
-        Ok(Self::from_secret(secret))
+        if text.starts_with("-----BEGIN") {
+            return parse_pem(text);
+        }
+        let der = Zeroizing::new(decode_b64(text).ok_or(Error::InvalidKey {
+            reason: "client_secret is neither PEM nor standard base64",
+        })?);
+        if der.len() == 32 {
+            let secret = SecretKey::from_slice(&der).map_err(|_| Error::InvalidKey {
+                reason: "raw scalar is not a valid P-256 private key",
+            })?;
+            return Ok(Self::from_secret(secret));
+        }
+        parse_pkcs8(&der).map_err(|()| Error::InvalidKey {
+            reason: "not a PKCS#8 P-256 private key",
+        })
     }
 
     /// Builds a key from a raw 32-byte big-endian scalar.
@@ -80,8 +84,14 @@ impl ClientKey {
     }
 
     fn from_secret(secret: SecretKey) -> Self {
+        // The one scalar multiplication of loading a key: the signing key derives d·G.
         let signing = SigningKey::from(&secret);
-        Self { secret, signing }
+        let public = PublicKey::from(signing.verifying_key());
+        Self {
+            secret,
+            signing,
+            public,
+        }
     }
 
     /// The canonical `client_secret`: standard base64 of the PKCS#8 DER private key.
@@ -97,7 +107,7 @@ impl ClientKey {
 
     /// The public key of this client.
     pub fn public_key(&self) -> ClientPublicKey {
-        ClientPublicKey(self.secret.public_key())
+        ClientPublicKey(self.public)
     }
 
     pub(crate) fn signing_key(&self) -> &SigningKey {
@@ -109,20 +119,57 @@ impl ClientKey {
     }
 }
 
-fn parse_pem(text: &str) -> Result<SecretKey> {
+fn parse_pem(text: &str) -> Result<ClientKey> {
+    let pem_error = |reason| move |()| Error::InvalidKey { reason };
     if text.starts_with("-----BEGIN PRIVATE KEY-----") {
-        SecretKey::from_pkcs8_pem(text).map_err(|_| Error::InvalidKey {
-            reason: "PEM PRIVATE KEY is not a PKCS#8 P-256 private key",
-        })
+        let reason = "PEM PRIVATE KEY is not a PKCS#8 P-256 private key";
+        let der = decode_pem(text, "PRIVATE KEY").map_err(pem_error(reason))?;
+        parse_pkcs8(&der).map_err(pem_error(reason))
     } else if text.starts_with("-----BEGIN EC PRIVATE KEY-----") {
-        SecretKey::from_sec1_pem(text).map_err(|_| Error::InvalidKey {
-            reason: "PEM EC PRIVATE KEY is not a SEC1 P-256 private key",
-        })
+        let reason = "PEM EC PRIVATE KEY is not a SEC1 P-256 private key";
+        let der = decode_pem(text, "EC PRIVATE KEY").map_err(pem_error(reason))?;
+        parse_sec1(&der).map_err(pem_error(reason))
     } else {
         Err(Error::InvalidKey {
             reason: "PEM label is neither PRIVATE KEY nor EC PRIVATE KEY",
         })
     }
+}
+
+fn decode_pem(text: &str, label: &str) -> core::result::Result<Zeroizing<Vec<u8>>, ()> {
+    let (found, der) = pem::decode_vec(text.as_bytes()).map_err(|_| ())?;
+    let der = Zeroizing::new(der);
+    if found == label { Ok(der) } else { Err(()) }
+}
+
+/// Reads PKCS#8 DER holding a SEC1 P-256 private key.
+fn parse_pkcs8(der: &[u8]) -> core::result::Result<ClientKey, ()> {
+    let info = PrivateKeyInfoRef::from_der(der).map_err(|_| ())?;
+    info.algorithm
+        .assert_oids(p256::elliptic_curve::ALGORITHM_OID, NistP256::OID)
+        .map_err(|_| ())?;
+    parse_sec1(info.private_key.as_bytes())
+}
+
+/// Reads SEC1 DER. The library's own decoder checks an embedded public key with a scalar
+/// multiplication of its own and the signing key then derives it again; here the one derived
+/// public key is compared with the embedded one instead.
+fn parse_sec1(der: &[u8]) -> core::result::Result<ClientKey, ()> {
+    let sec1 = EcPrivateKey::from_der(der).map_err(|_| ())?;
+    if let Some(EcParameters::NamedCurve(curve)) = sec1.parameters
+        && curve != NistP256::OID
+    {
+        return Err(());
+    }
+    let secret = SecretKey::from_slice(sec1.private_key).map_err(|_| ())?;
+    let key = ClientKey::from_secret(secret);
+    if let Some(embedded) = sec1.public_key {
+        let embedded = PublicKey::from_sec1_bytes(embedded).map_err(|_| ())?;
+        if embedded != key.public {
+            return Err(());
+        }
+    }
+    Ok(key)
 }
 
 impl fmt::Debug for ClientKey {
@@ -247,6 +294,35 @@ mod tests {
                 assert!(!err.to_string().contains(case.as_str()));
             }
         }
+    }
+
+    #[test]
+    fn an_embedded_public_key_must_match_the_private_key() {
+        use p256::pkcs8::der::Encode;
+        let key = key();
+        let other = ClientKey::generate(&mut ChaCha20Rng::seed_from_u64(43));
+        let scalar = key.secret.to_bytes();
+        let encode = |public: &[u8]| {
+            let sec1 = EcPrivateKey {
+                private_key: &scalar,
+                parameters: Some(EcParameters::NamedCurve(NistP256::OID)),
+                public_key: Some(public),
+            };
+            let der = sec1.to_der().unwrap();
+            pem::encode_string("EC PRIVATE KEY", LineEnding::LF, &der).unwrap()
+        };
+        let matching = encode(&key.public_key().to_sec1());
+        assert_eq!(
+            ClientKey::from_client_secret(&matching)
+                .unwrap()
+                .public_key(),
+            key.public_key()
+        );
+        let mismatched = encode(&other.public_key().to_sec1());
+        assert!(matches!(
+            ClientKey::from_client_secret(&mismatched),
+            Err(Error::InvalidKey { .. })
+        ));
     }
 
     #[test]

@@ -458,6 +458,80 @@ fn concurrent_gets_of_one_uid_share_one_request() {
 }
 
 #[test]
+fn with_the_cache_disabled_joined_reads_share_the_fetched_result() {
+    let mut w = World::with_config(|c| c.cache = CachePolicy::DISABLED);
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.list();
+    w.run(op).unwrap();
+
+    let mut leader = w.client.get(uid);
+    let mut followers = [w.client.get(uid), w.client.get(uid), w.client.get(uid)];
+    let request = match leader.step(&mut w.client, Input::Start, w.now, &mut w.rng) {
+        Step::Send(request) => request,
+        other => panic!("{other:?}"),
+    };
+    for follower in &mut followers {
+        let join = follower.step(&mut w.client, Input::Start, w.now, &mut w.rng);
+        assert!(matches!(join, Step::Join(_)), "{join:?}");
+    }
+    // The last follower gives up before the fetch ends; it must not hold the result back.
+    followers[2].abandon(&mut w.client);
+    // A wake before the fetch ends keeps waiting.
+    assert!(matches!(
+        followers[0].step(&mut w.client, Input::Wake, w.now, &mut w.rng),
+        Step::Join(_)
+    ));
+    let response = w.serve(&request);
+    let Step::Done(Ok(first)) =
+        leader.step(&mut w.client, Input::Response(response), w.now, &mut w.rng)
+    else {
+        panic!("leader did not finish");
+    };
+    for follower in &mut followers[..2] {
+        let Step::Done(Ok(shared)) = follower.step(&mut w.client, Input::Wake, w.now, &mut w.rng)
+        else {
+            panic!("a follower did not receive the fetched result");
+        };
+        assert!(std::sync::Arc::ptr_eq(&first, &shared));
+    }
+    assert_eq!(w.client.cached_secrets(), 0);
+    // Nothing is kept once every joined read has its copy: the next read asks the server.
+    let mut again = w.client.get(uid);
+    assert!(matches!(
+        again.step(&mut w.client, Input::Start, w.now, &mut w.rng),
+        Step::Send(_)
+    ));
+}
+
+#[test]
+fn joined_reads_of_a_failed_fetch_fetch_again() {
+    let mut w = World::with_config(|c| c.cache = CachePolicy::DISABLED);
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    let op = w.client.list();
+    w.run(op).unwrap();
+
+    let mut leader = w.client.get(uid);
+    let mut follower = w.client.get(uid);
+    assert!(matches!(
+        leader.step(&mut w.client, Input::Start, w.now, &mut w.rng),
+        Step::Send(_)
+    ));
+    assert!(matches!(
+        follower.step(&mut w.client, Input::Start, w.now, &mut w.rng),
+        Step::Join(_)
+    ));
+    let forbidden = error(StatusCode::FORBIDDEN, "forbidden");
+    assert!(matches!(
+        leader.step(&mut w.client, Input::Response(forbidden), w.now, &mut w.rng),
+        Step::Done(Err(_))
+    ));
+    assert!(matches!(
+        follower.step(&mut w.client, Input::Wake, w.now, &mut w.rng),
+        Step::Send(_)
+    ));
+}
+
+#[test]
 fn an_abandoned_fetch_lets_waiting_reads_take_over() {
     let mut w = World::new();
     let uid = w.add_secret("Production", "A", &[("password", "a")]);
@@ -497,6 +571,8 @@ fn list_follows_cursors_across_three_pages() {
                 return Ok(w.serve(request));
             }
             let query = wire::ListQuery::parse(request.uri().query().unwrap_or("")).unwrap();
+            // The largest page a server serves, so a large vault takes few round trips.
+            assert_eq!(query.limit, Some(500));
             let records: Vec<Record> = w.records.values().cloned().collect();
             let (page, next) = match query.cursor.as_deref() {
                 None => (&records[0..2], Some("c/1 &x")),
@@ -618,6 +694,31 @@ fn ambiguous_titles_name_candidate_uids_never_values() {
     // A folder path disambiguates.
     let op = w.client.notation("sy://Staging/Twin/field/password");
     assert_eq!(w.run(op).unwrap().expose(), "second-value");
+}
+
+#[test]
+fn a_resolved_reference_follows_changes_to_the_index() {
+    let mut w = World::new();
+    let first = w.add_secret("Production", "Twin", &[("password", "first")]);
+    let op = w.client.notation("sy://Production/Twin/field/password");
+    assert_eq!(w.run(op).unwrap().expose(), "first");
+    // Read again while the index is fresh: the same answer, without a listing.
+    let op = w.client.notation("sy://Production/Twin/field/password");
+    assert_eq!(w.run(op).unwrap().expose(), "first");
+    assert_eq!(w.requests_to("/secrets"), 1);
+    // A read that brings a second record of that title into the index makes it ambiguous.
+    let second = w.add_secret("Production", "Twin", &[("password", "second")]);
+    let op = w.client.get(second);
+    w.run(op).unwrap();
+    let op = w.client.notation("sy://Production/Twin/field/password");
+    match w.run(op) {
+        Err(Error::Notation(NotationError::AmbiguousRecord { candidates, .. })) => {
+            let mut expected = vec![first, second];
+            expected.sort();
+            assert_eq!(candidates, expected);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

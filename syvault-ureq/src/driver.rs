@@ -1,6 +1,7 @@
 //! The loop that runs the core's operations: step under the lock, then send, sleep or wait
 //! without it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
@@ -18,6 +19,10 @@ pub(crate) struct Shared {
     /// Signalled whenever an operation ends, so that operations waiting on another one's fetch
     /// (`Step::Join`) look again.
     finished: Condvar,
+    /// How many operations wait on `finished`. Counted under the lock, so a finishing operation
+    /// that reads zero after its last step cannot miss a waiter, and skips the wake-up (a
+    /// system call) when nobody waits.
+    waiting: AtomicUsize,
     pub(crate) transport: Transport,
 }
 
@@ -40,6 +45,7 @@ impl Shared {
         Self {
             core: Mutex::new(core),
             finished: Condvar::new(),
+            waiting: AtomicUsize::new(0),
             transport,
         }
     }
@@ -48,6 +54,13 @@ impl Shared {
     /// matters more than losing the client would, so poisoning is ignored.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Client> {
         self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes the operations waiting for another one to finish, if there are any.
+    fn wake_waiters(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.finished.notify_all();
+        }
     }
 
     /// Runs `op` to completion.
@@ -74,13 +87,16 @@ impl Shared {
                     // Waiting releases the lock atomically, so a finish cannot slip in between
                     // the step that saw the other fetch and the wait.
                     let timeout = until.saturating_duration_since(now());
-                    drop(self.finished.wait_timeout(core, timeout));
+                    self.waiting.fetch_add(1, Ordering::SeqCst);
+                    let woken = self.finished.wait_timeout(core, timeout);
+                    self.waiting.fetch_sub(1, Ordering::SeqCst);
+                    drop(woken);
                     Input::Wake
                 }
                 Step::Done(result) => {
                     running.done = true;
                     drop(core);
-                    self.finished.notify_all();
+                    self.wake_waiters();
                     return result;
                 }
             };
@@ -123,7 +139,7 @@ impl<O: Operation> Drop for Running<'_, O> {
     fn drop(&mut self) {
         if !self.done {
             self.op.abandon(&mut self.shared.lock());
-            self.shared.finished.notify_all();
+            self.shared.wake_waiters();
         }
     }
 }

@@ -46,6 +46,7 @@ mod builder;
 mod client;
 mod driver;
 mod dynamic;
+mod resolver;
 mod tls;
 mod transport;
 

@@ -9,7 +9,7 @@ use syvault_proto::error::TransportErrorKind;
 use syvault_proto::proxy::Proxies;
 use syvault_proto::step::{Input, Request, Response};
 use syvault_proto::{Error, Result};
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 /// A pooled agent, or nothing once the client was closed.
@@ -48,6 +48,7 @@ impl Transport {
             .proxy(None)
             .build();
         let resolver = LoopbackForPlainHttp {
+            names: crate::resolver::LiteralFirst::default(),
             plain_http_anywhere: settings.allow_plain_http,
         };
         let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), resolver);
@@ -94,7 +95,15 @@ impl Transport {
         response: ureq::http::Response<ureq::Body>,
     ) -> std::result::Result<Response, ureq::Error> {
         let (parts, body) = response.into_parts();
-        let mut bytes = Vec::new();
+        // Sized from Content-Length (within the limit), so a large page is not copied again
+        // and again as the buffer grows.
+        let expected = parts
+            .headers
+            .get(ureq::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |length| length.min(self.read_limit));
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         body.into_reader()
             .take(self.read_limit)
             .read_to_end(&mut bytes)?;
@@ -120,6 +129,7 @@ impl Transport {
 /// follow. Every address ureq may connect to comes from here.
 #[derive(Debug)]
 struct LoopbackForPlainHttp {
+    names: crate::resolver::LiteralFirst,
     plain_http_anywhere: bool,
 }
 
@@ -130,7 +140,7 @@ impl Resolver for LoopbackForPlainHttp {
         config: &ureq::config::Config,
         timeout: NextTimeout,
     ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
-        let resolved = DefaultResolver::default().resolve(uri, config, timeout)?;
+        let resolved = self.names.resolve(uri, config, timeout)?;
         // A proxy's own lookup: for plain-http requests `proxy_for` already pinned it to a
         // loopback address; https requests may use any proxy.
         let proxy_lookup = config.proxy().is_some_and(|proxy| proxy.uri() == uri);
@@ -315,6 +325,7 @@ mod tests {
         let config = ureq::Agent::config_builder().build();
         let resolve = |anywhere: bool, url: &str| {
             LoopbackForPlainHttp {
+                names: crate::resolver::LiteralFirst::default(),
                 plain_http_anywhere: anywhere,
             }
             .resolve(&url.parse().unwrap(), &config, NextTimeout::default())

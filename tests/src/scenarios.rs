@@ -161,7 +161,7 @@ pub fn create_then_get<S: Sdk>() {
     // From the server, not from the cache that the create filled.
     client.clear_cache();
     let read = client.get(created.uid.as_str()).expect("get");
-    assert_eq!(read, created);
+    assert_eq!(*read, created);
     assert_eq!(read.notes.expose(), "created by the end-to-end suite");
     let listed = client.list().expect("list");
     assert!(

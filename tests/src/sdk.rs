@@ -1,6 +1,7 @@
 //! The two clients behind one interface, so that one scenario suite drives both.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use syvault_proto::Result;
@@ -83,9 +84,9 @@ pub trait SdkClient: std::fmt::Debug {
     /// `secrets().list()`.
     fn list(&self) -> Result<Vec<SecretSummary>>;
     /// `secrets().get(uid)`.
-    fn get(&self, uid: &str) -> Result<Secret>;
+    fn get(&self, uid: &str) -> Result<Arc<Secret>>;
     /// `n` simultaneous `secrets().get(uid)` calls (threads or tasks).
-    fn get_concurrently(&self, uid: &str, n: usize) -> Vec<Result<Secret>>;
+    fn get_concurrently(&self, uid: &str, n: usize) -> Vec<Result<Arc<Secret>>>;
     /// `secrets().notation(reference)`.
     fn notation(&self, reference: &str) -> Result<Selected>;
     /// `secrets().resolve_all(references)`.
@@ -153,11 +154,11 @@ impl SdkClient for syvault_ureq::SyVaultClient {
         self.secrets().list()
     }
 
-    fn get(&self, uid: &str) -> Result<Secret> {
+    fn get(&self, uid: &str) -> Result<Arc<Secret>> {
         self.secrets().get(uid)
     }
 
-    fn get_concurrently(&self, uid: &str, n: usize) -> Vec<Result<Secret>> {
+    fn get_concurrently(&self, uid: &str, n: usize) -> Vec<Result<Arc<Secret>>> {
         std::thread::scope(|scope| {
             let threads: Vec<_> = (0..n)
                 .map(|_| scope.spawn(|| self.secrets().get(uid)))
@@ -268,11 +269,11 @@ impl SdkClient for AsyncClient {
         self.runtime.block_on(self.client.secrets().list())
     }
 
-    fn get(&self, uid: &str) -> Result<Secret> {
+    fn get(&self, uid: &str) -> Result<Arc<Secret>> {
         self.runtime.block_on(self.client.secrets().get(uid))
     }
 
-    fn get_concurrently(&self, uid: &str, n: usize) -> Vec<Result<Secret>> {
+    fn get_concurrently(&self, uid: &str, n: usize) -> Vec<Result<Arc<Secret>>> {
         let tasks: Vec<_> = (0..n)
             .map(|_| {
                 let client = self.client.clone();

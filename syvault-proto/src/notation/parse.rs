@@ -22,39 +22,57 @@ pub(super) fn parse(text: &str) -> Result<Reference, NotationError> {
 /// Splits at unescaped `/` and removes the escapes. `offset` is the character position of
 /// `rest` in the whole reference, so that errors point into what the user wrote.
 fn split(rest: &str, offset: usize) -> Result<Vec<String>, NotationError> {
-    let mut segments = Vec::new();
-    let mut current = String::new();
+    // Each segment is copied once, from the input when it has no escape.
+    let mut segments = Vec::with_capacity(rest.bytes().filter(|&b| b == b'/').count() + 1);
+    let mut segment_start = 0;
     let mut start = offset;
-    let mut chars = rest.chars().zip(offset..);
-    while let Some((c, position)) = chars.next() {
+    let mut escaped = false;
+    let mut chars = rest.char_indices().zip(offset..);
+    while let Some(((byte, c), position)) = chars.next() {
         match c {
             '\\' => match chars.next() {
-                Some((escaped @ ('/' | '\\' | '[' | ']'), _)) => current.push(escaped),
+                Some(((_, '/' | '\\' | '[' | ']'), _)) => escaped = true,
                 Some(_) => return Err(NotationError::BadEscape { position }),
                 None => return Err(NotationError::DanglingEscape),
             },
             '[' | ']' => return Err(NotationError::UnescapedBracket { position }),
             '/' => {
-                if current.is_empty() {
+                let segment = &rest[segment_start..byte];
+                if segment.is_empty() {
                     return Err(NotationError::EmptySegment { position: start });
                 }
-                segments.push(core::mem::take(&mut current));
+                segments.push(unescape(segment, escaped));
+                segment_start = byte + 1;
                 start = position + 1;
+                escaped = false;
             }
-            _ => current.push(c),
+            _ => {}
         }
     }
-    if current.is_empty() {
+    let segment = &rest[segment_start..];
+    if segment.is_empty() {
         return Err(NotationError::EmptySegment { position: start });
     }
-    segments.push(current);
+    segments.push(unescape(segment, escaped));
     Ok(segments)
 }
 
-/// Removes the selector's segments from the end of `segments`.
-///
-/// Keywords contain no escapable character, so comparing unescaped text is the same as
-/// comparing what was written: an escaped `field` cannot exist.
+/// The text of a segment whose escapes were checked: each `\` stands for the character after it.
+fn unescape(segment: &str, escaped: bool) -> String {
+    if !escaped {
+        return segment.to_owned();
+    }
+    let mut text = String::with_capacity(segment.len());
+    let mut chars = segment.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => text.extend(chars.next()),
+            c => text.push(c),
+        }
+    }
+    text
+}
+
 fn take_selector(segments: &mut Vec<String>) -> Result<Selector, NotationError> {
     let last = segments.pop().ok_or(NotationError::MissingSelector)?;
     // Needs a record segment before `field`, which is why `sy://field/title` is the title of a

@@ -1,9 +1,11 @@
 //! Resolution of record references against the folder names and record titles a client has
 //! decrypted.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
-use super::{NotationError, RecordRef};
+use super::{NotationError, RecordRef, Selector};
 use crate::uid::RecordUid;
 
 /// The folder names and record titles a client knows, for resolving [`RecordRef`]s.
@@ -12,6 +14,9 @@ use crate::uid::RecordUid;
 /// topmost *known* ancestor (one whose parent is `None` or not in the index) down to the folder
 /// itself, so a folder shared without its parent starts a path of its own. Folders caught in a
 /// cycle of parent links, which only malformed data produces, have no path and match nothing.
+///
+/// Folders are indexed by name and records by title, so resolving a reference costs a few hash
+/// lookups and a walk up the named folder path, however many records the index holds.
 ///
 /// ```
 /// use syvault_proto::RecordUid;
@@ -27,20 +32,25 @@ use crate::uid::RecordUid;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct NotationIndex {
-    folders: BTreeMap<String, Folder>,
-    records: BTreeMap<RecordUid, Record>,
+    folders: HashMap<Arc<str>, Folder>,
+    /// Folder ids by folder name.
+    folders_by_name: HashMap<String, Vec<Arc<str>>>,
+    /// Record titles by UID.
+    records: HashMap<RecordUid, Arc<str>>,
+    /// Record UIDs by title, each with its folder id.
+    records_by_title: HashMap<Arc<str>, Vec<(RecordUid, Arc<str>)>>,
+    /// References already resolved against exactly this content, by their text: emptied by
+    /// every change, so an answer from it is the one `resolve` would give.
+    resolved: HashMap<Box<str>, (RecordUid, Arc<Selector>)>,
 }
+
+/// The most resolved references remembered; beyond it they are forgotten all at once.
+const MAX_RESOLVED: usize = 4096;
 
 #[derive(Clone, Debug)]
 struct Folder {
     parent_id: Option<String>,
     name: String,
-}
-
-#[derive(Clone, Debug)]
-struct Record {
-    folder_id: String,
-    title: String,
 }
 
 impl NotationIndex {
@@ -51,31 +61,114 @@ impl NotationIndex {
 
     /// Adds a folder, or replaces the one with the same id.
     pub fn insert_folder(&mut self, folder_id: &str, parent_id: Option<&str>, name: &str) {
-        self.folders.insert(
-            folder_id.to_owned(),
-            Folder {
-                parent_id: parent_id.map(str::to_owned),
-                name: name.to_owned(),
-            },
-        );
+        let id: Arc<str> = match self.folders.get_key_value(folder_id) {
+            Some((id, _)) => Arc::clone(id),
+            None => Arc::from(folder_id),
+        };
+        let folder = Folder {
+            parent_id: parent_id.map(str::to_owned),
+            name: name.to_owned(),
+        };
+        self.resolved.clear();
+        if let Some(old) = self.folders.insert(Arc::clone(&id), folder)
+            && let Some(named) = self.folders_by_name.get_mut(old.name.as_str())
+        {
+            named.retain(|f| *f != id);
+            if named.is_empty() {
+                self.folders_by_name.remove(old.name.as_str());
+            }
+        }
+        self.folders_by_name
+            .entry(name.to_owned())
+            .or_default()
+            .push(id);
     }
 
     /// Adds a record, or replaces the one with the same UID (after a rename or a move).
     ///
     /// The folder need not be known: such a record is still found by UID or lone title.
     pub fn insert_record(&mut self, uid: RecordUid, folder_id: &str, title: &str) {
-        self.records.insert(
-            uid,
-            Record {
-                folder_id: folder_id.to_owned(),
-                title: title.to_owned(),
-            },
-        );
+        let folder_id = match self.folders.get_key_value(folder_id) {
+            Some((id, _)) => Arc::clone(id),
+            None => Arc::from(folder_id),
+        };
+        self.insert_record_shared(uid, folder_id, title);
+    }
+
+    /// The index's own copy of a known folder's id, to share with the records inserted in it.
+    pub(crate) fn shared_folder_id(&self, folder_id: &str) -> Option<Arc<str>> {
+        self.folders
+            .get_key_value(folder_id)
+            .map(|(id, _)| Arc::clone(id))
+    }
+
+    /// [`NotationIndex::insert_record`] with the folder id already shared.
+    pub(crate) fn insert_record_shared(
+        &mut self,
+        uid: RecordUid,
+        folder_id: Arc<str>,
+        title: &str,
+    ) {
+        if let Some(known) = self.records.get(&uid) {
+            if **known == *title
+                && let Some(entry) = self
+                    .records_by_title
+                    .get_mut(title)
+                    .and_then(|titled| titled.iter_mut().find(|(u, _)| *u == uid))
+            {
+                // Same title: at most the folder changed.
+                if entry.1 != folder_id {
+                    entry.1 = folder_id;
+                    self.resolved.clear();
+                }
+                return;
+            }
+            self.remove_record(&uid);
+        }
+        self.resolved.clear();
+        // One lookup by title; the new title's allocation is only wasted when it is known.
+        let title = match self.records_by_title.entry(Arc::from(title)) {
+            Entry::Occupied(mut titled) => {
+                titled.get_mut().push((uid, folder_id));
+                Arc::clone(titled.key())
+            }
+            Entry::Vacant(titled) => {
+                let title = Arc::clone(titled.key());
+                titled.insert(vec![(uid, folder_id)]);
+                title
+            }
+        };
+        self.records.insert(uid, title);
+    }
+
+    /// An empty index with room for `records` records.
+    pub(crate) fn with_capacity(records: usize) -> Self {
+        Self {
+            records: HashMap::with_capacity(records),
+            records_by_title: HashMap::with_capacity(records),
+            ..Self::default()
+        }
+    }
+
+    /// [`NotationIndex::insert_record`] with the folder id as the SDK holds it, spelt without
+    /// allocating.
+    pub(crate) fn insert_record_in(&mut self, uid: RecordUid, folder_id: &uuid::Uuid, title: &str) {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        let folder_id = folder_id.hyphenated().encode_lower(&mut buffer);
+        self.insert_record(uid, folder_id, title);
     }
 
     /// Forgets a record; nothing happens if it is not there.
     pub fn remove_record(&mut self, uid: &RecordUid) {
-        self.records.remove(uid);
+        if let Some(title) = self.records.remove(uid)
+            && let Some(titled) = self.records_by_title.get_mut(&*title)
+        {
+            self.resolved.clear();
+            titled.retain(|(u, _)| u != uid);
+            if titled.is_empty() {
+                self.records_by_title.remove(&*title);
+            }
+        }
     }
 
     /// Whether a folder with this id is known.
@@ -128,22 +221,28 @@ impl NotationIndex {
     pub fn resolve(&self, record: &RecordRef) -> Result<RecordUid, NotationError> {
         match record {
             RecordRef::Path { folders, title } => {
-                let candidates: Vec<&String> = self
-                    .folders
-                    .keys()
-                    .filter(|id| self.has_path(id, folders))
-                    .collect();
-                match candidates.as_slice() {
-                    [] => Err(NotationError::FolderNotFound {
+                let named = folders
+                    .last()
+                    .and_then(|name| self.folders_by_name.get(name.as_str()))
+                    .map_or(&[][..], Vec::as_slice);
+                let mut candidates = named.iter().filter(|id| self.has_path(id, folders));
+                match (candidates.next(), candidates.next()) {
+                    (None, _) => Err(NotationError::FolderNotFound {
                         reference: record.to_string(),
                     }),
-                    [folder_id] => {
-                        self.unique(record, |r| r.folder_id == **folder_id && r.title == *title)
+                    (Some(folder_id), None) => self.unique(record, title, |f| f == &**folder_id),
+                    (Some(_), Some(_)) => {
+                        let mut candidates: Vec<String> = named
+                            .iter()
+                            .filter(|id| self.has_path(id, folders))
+                            .map(ToString::to_string)
+                            .collect();
+                        candidates.sort();
+                        Err(NotationError::AmbiguousFolder {
+                            reference: record.to_string(),
+                            candidates,
+                        })
                     }
-                    _ => Err(NotationError::AmbiguousFolder {
-                        reference: record.to_string(),
-                        candidates: candidates.into_iter().cloned().collect(),
-                    }),
                 }
             }
             RecordRef::Lone(text) => {
@@ -152,9 +251,30 @@ impl NotationIndex {
                 {
                     return Ok(uid);
                 }
-                self.unique(record, |r| r.title == *text)
+                self.unique(record, text, |_| true)
             }
         }
+    }
+
+    /// What the reference spelt `text` resolved to, if it was resolved since the index last
+    /// changed.
+    pub(crate) fn resolved(&self, text: &str) -> Option<(RecordUid, Arc<Selector>)> {
+        self.resolved
+            .get(text)
+            .map(|(uid, selector)| (*uid, Arc::clone(selector)))
+    }
+
+    /// Remembers what the reference spelt `text` resolved to.
+    pub(crate) fn remember_resolved(
+        &mut self,
+        text: &str,
+        uid: RecordUid,
+        selector: Arc<Selector>,
+    ) {
+        if self.resolved.len() >= MAX_RESOLVED {
+            self.resolved.clear();
+        }
+        self.resolved.insert(text.into(), (uid, selector));
     }
 
     fn parent_of(&self, folder: &Folder) -> Option<&Folder> {
@@ -186,27 +306,36 @@ impl NotationIndex {
         false
     }
 
+    /// The one record titled `title` whose folder id `in_folder` accepts.
     fn unique(
         &self,
         record: &RecordRef,
-        matches: impl Fn(&Record) -> bool,
+        title: &str,
+        in_folder: impl Fn(&str) -> bool,
     ) -> Result<RecordUid, NotationError> {
-        // The map is ordered by UID, so the candidates come out sorted.
-        let candidates: Vec<RecordUid> = self
-            .records
-            .iter()
-            .filter(|(_, r)| matches(r))
-            .map(|(uid, _)| *uid)
-            .collect();
-        match candidates.as_slice() {
-            [] => Err(NotationError::RecordNotFound {
+        let titled = self
+            .records_by_title
+            .get(title)
+            .map_or(&[][..], Vec::as_slice);
+        let accepted = |(_, folder_id): &&(RecordUid, Arc<str>)| in_folder(folder_id);
+        let mut found = titled.iter().filter(accepted);
+        match (found.next(), found.next()) {
+            (None, _) => Err(NotationError::RecordNotFound {
                 reference: record.to_string(),
             }),
-            [uid] => Ok(*uid),
-            _ => Err(NotationError::AmbiguousRecord {
-                reference: record.to_string(),
-                candidates,
-            }),
+            (Some((uid, _)), None) => Ok(*uid),
+            (Some(_), Some(_)) => {
+                let mut candidates: Vec<RecordUid> = titled
+                    .iter()
+                    .filter(accepted)
+                    .map(|(uid, _)| *uid)
+                    .collect();
+                candidates.sort();
+                Err(NotationError::AmbiguousRecord {
+                    reference: record.to_string(),
+                    candidates,
+                })
+            }
         }
     }
 }
@@ -409,6 +538,22 @@ mod tests {
         );
         index.remove_record(&stripe);
         assert_eq!(index.record_count(), 4);
+    }
+
+    #[test]
+    fn renaming_a_folder_moves_its_path() {
+        let mut index = sample();
+        index.insert_folder("s", None, "Stage");
+        assert_eq!(
+            index.resolve(&path(&["Stage"], "Database")),
+            Ok(uid("DBstage00001"))
+        );
+        assert_eq!(
+            index
+                .resolve(&path(&["Staging"], "Database"))
+                .map_err(|e| e.kind()),
+            Err("folder_not_found")
+        );
     }
 
     #[test]

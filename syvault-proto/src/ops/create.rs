@@ -151,7 +151,7 @@ impl CreateSecret {
         }
         let secret =
             Secret::from_payload(*uid, self.folder_id, stored.revision, self.payload.clone());
-        client.remember(secret.clone(), None, now);
+        client.remember(std::sync::Arc::new(secret.clone()), None, now);
         Ok(secret)
     }
 

@@ -1,6 +1,7 @@
 //! Reading one secret through the cache.
 
 use core::time::Duration;
+use std::sync::Arc;
 
 use http::StatusCode;
 use http::header::ETAG;
@@ -8,7 +9,7 @@ use rand_core::CryptoRng;
 
 use super::{LoadFolders, Operation, after_finish, out_of_order, pending};
 use crate::cache::Lookup;
-use crate::client::{Client, FlightTicket};
+use crate::client::{Client, FlightTicket, Joined};
 use crate::error::{Error, ErrorCode, Result};
 use crate::exchange::{self, Call};
 use crate::model::Secret;
@@ -25,12 +26,17 @@ const JOIN_POLL: Duration = Duration::from_millis(200);
 /// 304 renews it without decrypting); fetched and decrypted on a miss. Concurrent reads of one
 /// UID share one request. Served stale within `max_stale` when the server is unreachable or
 /// failing; purged on 401, 403 and 404.
+///
+/// The secret is handed out shared and immutable: a cache hit is a reference count, not a copy.
+/// Reads that join another read's fetch receive its result, even with the cache disabled.
 #[derive(Debug)]
 pub struct GetSecret {
     uid: RecordUid,
     /// Skip the cache (after a rotation, the new revision is wanted).
     bypass_cache: bool,
     flight: Option<u64>,
+    /// The fetch of another operation this one waits for.
+    joined: Option<u64>,
     state: State,
     folders_reloaded: bool,
 }
@@ -50,6 +56,7 @@ impl GetSecret {
             uid,
             bypass_cache: false,
             flight: None,
+            joined: None,
             state: State::Ready,
             folders_reloaded: false,
         }
@@ -68,21 +75,35 @@ impl GetSecret {
         &self.uid
     }
 
-    fn begin(&mut self, client: &mut Client, now: Timestamp) -> Step<Secret> {
+    fn begin(&mut self, client: &mut Client, now: Timestamp) -> Step<Arc<Secret>> {
+        if let Some(id) = self.joined.take() {
+            match client.joined(&self.uid, id, now) {
+                Joined::Pending => {
+                    self.joined = Some(id);
+                    self.state = State::Ready;
+                    return Step::Join(now + JOIN_POLL);
+                }
+                Joined::Landed(secret) => return self.finish(client, Ok(secret)),
+                Joined::Gone => {}
+            }
+        }
         let etag = if self.bypass_cache {
             None
         } else {
             match client.cache.lookup(&self.uid, now) {
                 Lookup::Fresh(secret) => {
-                    let secret = secret.clone();
+                    let secret = Arc::clone(secret);
                     return self.finish(client, Ok(secret));
                 }
                 Lookup::Expired { etag } => etag.map(str::to_owned),
                 Lookup::Miss => None,
             }
         };
-        match client.take_flight(self.uid, self.flight, now) {
-            FlightTicket::Wait => {
+        // A read that must see the server's current state does not take another fetch's result.
+        let joins = !self.bypass_cache;
+        match client.take_flight(self.uid, self.flight, joins, now) {
+            FlightTicket::Wait(id) => {
+                self.joined = joins.then_some(id);
                 self.state = State::Ready;
                 Step::Join(now + JOIN_POLL)
             }
@@ -101,7 +122,7 @@ impl GetSecret {
         client: &mut Client,
         step: Step<Response>,
         now: Timestamp,
-    ) -> Step<Secret> {
+    ) -> Step<Arc<Secret>> {
         match pending(step) {
             Ok(step) => step,
             Err(Ok(response)) => self.on_response(client, &response, now),
@@ -114,10 +135,10 @@ impl GetSecret {
         client: &mut Client,
         response: &Response,
         now: Timestamp,
-    ) -> Step<Secret> {
+    ) -> Step<Arc<Secret>> {
         if response.status() == StatusCode::NOT_MODIFIED {
             if let Some(secret) = client.cache.refresh(&self.uid, now) {
-                let secret = secret.clone();
+                let secret = Arc::clone(secret);
                 return self.finish(client, Ok(secret));
             }
             // Evicted while the request was out: fetch it whole.
@@ -148,10 +169,11 @@ impl GetSecret {
         record: Record,
         etag: Option<String>,
         now: Timestamp,
-    ) -> Step<Secret> {
+    ) -> Step<Arc<Secret>> {
         match client.decrypt(&record) {
             Ok(Some(secret)) => {
-                client.remember(secret.clone(), etag, now);
+                let secret = Arc::new(secret);
+                client.remember(Arc::clone(&secret), etag, now);
                 self.finish(client, Ok(secret))
             }
             Ok(None) if !self.folders_reloaded => {
@@ -180,7 +202,7 @@ impl GetSecret {
         client: &mut Client,
         result: Result<()>,
         now: Timestamp,
-    ) -> Step<Secret> {
+    ) -> Step<Arc<Secret>> {
         let State::LoadingFolders(_, record, etag) =
             std::mem::replace(&mut self.state, State::Finished)
         else {
@@ -192,7 +214,7 @@ impl GetSecret {
         }
     }
 
-    fn fail(&mut self, client: &mut Client, error: Error, now: Timestamp) -> Step<Secret> {
+    fn fail(&mut self, client: &mut Client, error: Error, now: Timestamp) -> Step<Arc<Secret>> {
         match error.status() {
             Some(401 | 403 | 404) => {
                 client.forget(&self.uid);
@@ -209,7 +231,7 @@ impl GetSecret {
                 self.finish(client, Err(error))
             }
             _ if serves_stale(&error) && !self.bypass_cache => {
-                let stale = client.cache.stale(&self.uid, now).cloned();
+                let stale = client.cache.stale(&self.uid, now).map(Arc::clone);
                 match stale {
                     Some(secret) => self.finish(client, Ok(secret)),
                     None => self.finish(client, Err(error)),
@@ -219,9 +241,9 @@ impl GetSecret {
         }
     }
 
-    fn finish(&mut self, client: &mut Client, result: Result<Secret>) -> Step<Secret> {
+    fn finish(&mut self, client: &mut Client, result: Result<Arc<Secret>>) -> Step<Arc<Secret>> {
         if let Some(id) = self.flight.take() {
-            client.end_flight(&self.uid, id);
+            client.end_flight(&self.uid, id, result.as_ref().ok());
         }
         self.state = State::Finished;
         Step::Done(result)
@@ -239,7 +261,7 @@ fn serves_stale(error: &Error) -> bool {
 }
 
 impl Operation for GetSecret {
-    type Output = Secret;
+    type Output = Arc<Secret>;
 
     fn step(
         &mut self,
@@ -247,7 +269,7 @@ impl Operation for GetSecret {
         input: Input,
         now: Timestamp,
         rng: &mut dyn CryptoRng,
-    ) -> Step<Secret> {
+    ) -> Step<Arc<Secret>> {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::Ready => self.begin(client, now),
             State::Fetching(mut call) => {
@@ -269,7 +291,10 @@ impl Operation for GetSecret {
 
     fn abandon(&mut self, client: &mut Client) {
         if let Some(id) = self.flight.take() {
-            client.end_flight(&self.uid, id);
+            client.end_flight(&self.uid, id, None);
+        }
+        if let Some(id) = self.joined.take() {
+            client.leave_flight(&self.uid, id);
         }
         self.state = State::Finished;
     }

@@ -1,11 +1,13 @@
 //! Listing every secret visible to the client, following cursors.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use http::StatusCode;
 use rand_core::CryptoRng;
 
 use super::{LoadFolders, Operation, after_finish, pending};
+use crate::cache::Renewal;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::exchange::{self, Call};
@@ -17,6 +19,10 @@ use crate::wire::{self, ListQuery, Record, SecretList};
 
 /// A listing longer than this many pages is taken for a server that never ends it.
 const MAX_PAGES: usize = 100_000;
+
+/// The page size asked for: the largest a server serves (protocol §7), so that a large vault
+/// takes as few round trips as possible.
+pub(crate) const PAGE_LIMIT: u32 = 500;
 
 /// Lists every secret visible to the client: loads the folders if needed, follows
 /// `next_cursor` to the end, decrypts every record, and refreshes the cache and the notation
@@ -53,33 +59,76 @@ impl Operation for ListSecrets {
     ) -> Step<Vec<SecretSummary>> {
         let step = self.listing.step(client, input, now, rng);
         match step {
-            Step::Done(Ok(secrets)) => {
-                let mut summaries: Vec<_> = secrets
-                    .iter()
-                    .map(|s| SecretSummary {
-                        uid: s.uid,
-                        title: s.title.clone(),
-                        record_type: s.record_type.clone(),
-                        folder_id: s.folder_id,
-                        folder_path: client.folders.path(&s.folder_id),
-                        revision: s.revision,
-                    })
-                    .collect();
-                summaries.sort_by(|a, b| {
-                    (&a.folder_path, &a.title, a.uid).cmp(&(&b.folder_path, &b.title, b.uid))
-                });
-                Step::Done(Ok(summaries))
-            }
+            Step::Done(Ok(secrets)) => Step::Done(Ok(summarize(client, &secrets))),
             other => other.map(|_| Vec::new()),
         }
     }
+}
+
+/// The summaries of a listing, sorted by folder path, title and UID.
+fn summarize(client: &Client, secrets: &[Arc<Secret>]) -> Vec<SecretSummary> {
+    // Each folder's path is spelt once and ranked once, so that sorting compares numbers
+    // rather than lists of names; folders with equal paths share a rank.
+    // Every listed secret is in a known folder (it was decrypted with that folder's key).
+    let mut folders: Vec<(Vec<String>, uuid::Uuid)> = client
+        .folders
+        .iter()
+        .map(|f| (client.folders.path(&f.folder_id), f.folder_id))
+        .collect();
+    folders.sort_unstable();
+    let mut ranks: HashMap<uuid::Uuid, (usize, &[String])> = HashMap::with_capacity(folders.len());
+    let mut rank = 0;
+    for (i, (path, id)) in folders.iter().enumerate() {
+        if i > 0 && folders[i - 1].0 != *path {
+            rank += 1;
+        }
+        ranks.insert(*id, (rank, path.as_slice()));
+    }
+    let mut ranked: Vec<((usize, u64), SecretSummary)> = secrets
+        .iter()
+        .map(|s| {
+            let (rank, path) = ranks.get(&s.folder_id).copied().unwrap_or((0, &[]));
+            let summary = SecretSummary {
+                uid: s.uid,
+                title: s.title.clone(),
+                record_type: s.record_type.clone(),
+                folder_id: s.folder_id,
+                folder_path: path.to_vec(),
+                revision: s.revision,
+            };
+            ((rank, title_prefix(&s.title)), summary)
+        })
+        .collect();
+    // The title's first bytes as a number order most pairs without comparing strings; equal
+    // prefixes fall back to the titles. UIDs are unique, so no two keys are equal and an
+    // unstable sort is exact.
+    ranked.sort_unstable_by(|(ka, a), (kb, b)| {
+        ka.cmp(kb)
+            .then_with(|| a.title.cmp(&b.title))
+            .then_with(|| a.uid.cmp(&b.uid))
+    });
+    ranked.into_iter().map(|(_, summary)| summary).collect()
+}
+
+/// The first eight bytes of `title`, zero-padded, read big-endian: ordered as the titles are
+/// wherever they differ.
+fn title_prefix(title: &str) -> u64 {
+    let mut prefix = [0u8; 8];
+    let bytes = title.as_bytes();
+    let n = bytes.len().min(8);
+    prefix[..n].copy_from_slice(&bytes[..n]);
+    u64::from_be_bytes(prefix)
 }
 
 /// The listing itself, shared by [`ListSecrets`] and notation resolution.
 #[derive(Debug)]
 pub(crate) struct Listing {
     state: State,
-    records: Vec<Record>,
+    /// Records decrypted so far: each page is decrypted as it arrives, while it is still in
+    /// the processor's caches.
+    decrypted: Vec<Secret>,
+    /// Records of folders the client did not know when their page arrived.
+    pending: Vec<Record>,
     cursors: HashSet<String>,
     folders_reloaded: bool,
 }
@@ -96,7 +145,8 @@ impl Listing {
     pub(crate) fn new() -> Self {
         Self {
             state: State::Ready,
-            records: Vec::new(),
+            decrypted: Vec::new(),
+            pending: Vec::new(),
             cursors: HashSet::new(),
             folders_reloaded: false,
         }
@@ -108,7 +158,7 @@ impl Listing {
         input: Input,
         now: Timestamp,
         rng: &mut dyn CryptoRng,
-    ) -> Step<Vec<Secret>> {
+    ) -> Step<Vec<Arc<Secret>>> {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::Ready if !client.folders.is_loaded() => self.load_folders(client, now),
             State::Ready => self.page(client, None, now),
@@ -130,7 +180,7 @@ impl Listing {
         }
     }
 
-    fn load_folders(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Secret>> {
+    fn load_folders(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Arc<Secret>>> {
         let mut load = LoadFolders::new();
         let step = load.start(client, now);
         self.state = State::LoadingFolders(load);
@@ -142,12 +192,12 @@ impl Listing {
         client: &mut Client,
         step: Step<()>,
         now: Timestamp,
-    ) -> Step<Vec<Secret>> {
+    ) -> Step<Vec<Arc<Secret>>> {
         match pending(step) {
             Ok(step) => step,
             Err(Err(error)) => self.finish(Err(error)),
             // Folders loaded: start paging, or decrypt again after a reload.
-            Err(Ok(())) if self.folders_reloaded => self.decrypt_all(client, now),
+            Err(Ok(())) if self.folders_reloaded => self.decrypt_pending(client, now),
             Err(Ok(())) => self.page(client, None, now),
         }
     }
@@ -157,9 +207,10 @@ impl Listing {
         client: &mut Client,
         cursor: Option<String>,
         now: Timestamp,
-    ) -> Step<Vec<Secret>> {
+    ) -> Step<Vec<Arc<Secret>>> {
         let query = ListQuery {
             cursor,
+            limit: Some(PAGE_LIMIT),
             ..ListQuery::default()
         };
         let mut call = Call::get(wire::paths::secrets_query(&query));
@@ -177,14 +228,21 @@ impl Listing {
         client: &mut Client,
         response: &Response,
         now: Timestamp,
-    ) -> Step<Vec<Secret>> {
+    ) -> Step<Vec<Arc<Secret>>> {
         let page = match exchange::expect_status(response, StatusCode::OK)
             .and_then(|()| exchange::parse::<SecretList>(response))
         {
             Ok(page) => page,
             Err(error) => return self.finish(Err(error)),
         };
-        self.records.extend(page.data);
+        self.decrypted.reserve(page.data.len());
+        for record in page.data {
+            match client.decrypt(&record) {
+                Ok(Some(secret)) => self.decrypted.push(secret),
+                Ok(None) => self.pending.push(record),
+                Err(error) => return self.finish(Err(error)),
+            }
+        }
         match page.next_cursor {
             Some(cursor) => {
                 if self.cursors.len() >= MAX_PAGES || !self.cursors.insert(cursor.clone()) {
@@ -195,27 +253,28 @@ impl Listing {
                 }
                 self.page(client, Some(cursor), now)
             }
-            None => self.decrypt_all(client, now),
+            None => self.complete(client, now),
         }
     }
 
-    fn decrypt_all(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Secret>> {
-        if let Some(unknown) = self
-            .records
-            .iter()
-            .find(|r| client.folder_key_missing(&r.folder_id))
-        {
-            if self.folders_reloaded {
-                let folder_id = unknown.folder_id;
-                return self.finish(Err(Error::UnknownFolder { folder_id }));
-            }
-            self.folders_reloaded = true;
-            return self.load_folders(client, now);
+    /// After the last page: reloads the folders once if a record named an unknown one.
+    fn complete(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Arc<Secret>>> {
+        if self.pending.is_empty() {
+            return self.decrypt_pending(client, now);
         }
-        let mut secrets = Vec::with_capacity(self.records.len());
-        for record in &self.records {
-            match client.decrypt(record) {
-                Ok(Some(secret)) => secrets.push(secret),
+        if self.folders_reloaded {
+            let folder_id = self.pending[0].folder_id;
+            return self.finish(Err(Error::UnknownFolder { folder_id }));
+        }
+        self.folders_reloaded = true;
+        self.load_folders(client, now)
+    }
+
+    /// Decrypts the records whose folders were unknown, then installs the whole listing.
+    fn decrypt_pending(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Arc<Secret>>> {
+        for record in std::mem::take(&mut self.pending) {
+            match client.decrypt(&record) {
+                Ok(Some(secret)) => self.decrypted.push(secret),
                 Ok(None) => {
                     return self.finish(Err(Error::UnknownFolder {
                         folder_id: record.folder_id,
@@ -224,20 +283,24 @@ impl Listing {
                 Err(error) => return self.finish(Err(error)),
             }
         }
-        install_listing(client, &secrets, now);
+        let secrets = install_listing(client, std::mem::take(&mut self.decrypted), now);
         self.finish(Ok(secrets))
     }
 
-    fn finish(&mut self, result: Result<Vec<Secret>>) -> Step<Vec<Secret>> {
+    fn finish(&mut self, result: Result<Vec<Arc<Secret>>>) -> Step<Vec<Arc<Secret>>> {
         self.state = State::Finished;
-        self.records.clear();
+        self.decrypted.clear();
+        self.pending.clear();
         Step::Done(result)
     }
 }
 
-/// Rebuilds the notation index from a complete listing and caches what it decrypted.
-fn install_listing(client: &mut Client, secrets: &[Secret], now: Timestamp) {
-    let mut index = NotationIndex::new();
+/// Rebuilds the notation index from a complete listing and caches what it decrypted. A cached
+/// entry of the same revision is kept (with the ETag an earlier read learnt) and handed out
+/// instead of the copy just decrypted, so unchanged secrets are neither copied nor replaced.
+fn install_listing(client: &mut Client, secrets: Vec<Secret>, now: Timestamp) -> Vec<Arc<Secret>> {
+    let mut index = NotationIndex::with_capacity(secrets.len());
+    client.cache.reserve(secrets.len());
     for folder in client.folders.iter() {
         index.insert_folder(
             &folder.folder_id.to_string(),
@@ -245,11 +308,73 @@ fn install_listing(client: &mut Client, secrets: &[Secret], now: Timestamp) {
             &folder.name,
         );
     }
+    // Each folder's id is spelt once; its records share the index's copy.
+    let folder_ids: HashMap<uuid::Uuid, Arc<str>> = client
+        .folders
+        .iter()
+        .filter_map(|f| {
+            let id = index.shared_folder_id(&f.folder_id.to_string())?;
+            Some((f.folder_id, id))
+        })
+        .collect();
+    let mut shared = Vec::with_capacity(secrets.len());
     for secret in secrets {
-        index.insert_record(secret.uid, &secret.folder_id.to_string(), &secret.title);
-        let etag = client.cache.etag_of_revision(&secret.uid, secret.revision);
-        client.cache.insert(secret.clone(), etag, now);
+        match folder_ids.get(&secret.folder_id) {
+            Some(id) => index.insert_record_shared(secret.uid, Arc::clone(id), &secret.title),
+            None => index.insert_record_in(secret.uid, &secret.folder_id, &secret.title),
+        }
+        let secret = match client.cache.renew_revision(&secret, now) {
+            Renewal::Renewed(cached) => cached,
+            Renewal::Absent => {
+                let secret = Arc::new(secret);
+                client.cache.insert_absent(Arc::clone(&secret), None, now);
+                secret
+            }
+            Renewal::Replace => {
+                let secret = Arc::new(secret);
+                client.cache.insert(Arc::clone(&secret), None, now);
+                secret
+            }
+        };
+        shared.push(secret);
     }
     client.index = index;
     client.index_fresh_until = Some(now + client.cache.policy().ttl);
+    shared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_prefix;
+
+    #[test]
+    fn title_prefixes_never_contradict_the_order_of_titles() {
+        let titles = [
+            "",
+            "\0",
+            "a",
+            "a\0",
+            "a\0b",
+            "ab",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefghi",
+            "abcdefgi",
+            "b",
+            "é",
+            "ZZ",
+            "Stripe API Key",
+            "Stripe API",
+            "S10",
+            "S9",
+        ];
+        for a in titles {
+            for b in titles {
+                let (pa, pb) = (title_prefix(a), title_prefix(b));
+                if pa != pb {
+                    assert_eq!(pa.cmp(&pb), a.cmp(b), "{a:?} {b:?}");
+                }
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Resolving `sy://` references through the notation index.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rand_core::CryptoRng;
 
@@ -26,7 +27,7 @@ use crate::uid::RecordUid;
 pub struct ResolveNotation {
     references: Vec<Result<Reference, NotationError>>,
     listed: bool,
-    fetched: HashMap<RecordUid, Result<Secret>>,
+    fetched: HashMap<RecordUid, Result<Arc<Secret>>>,
     state: State,
 }
 
@@ -45,11 +46,17 @@ impl ResolveNotation {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        Self {
-            references: references
+        Self::parsed(
+            references
                 .into_iter()
                 .map(|r| Reference::parse(r.as_ref()))
                 .collect(),
+        )
+    }
+
+    fn parsed(references: Vec<Result<Reference, NotationError>>) -> Self {
+        Self {
+            references,
             listed: false,
             fetched: HashMap::new(),
             state: State::Ready,
@@ -95,7 +102,7 @@ impl ResolveNotation {
                 continue;
             }
             if let Some(secret) = client.cache.get_any(uid).filter(|_| self.listed) {
-                self.fetched.insert(*uid, Ok(secret.clone()));
+                self.fetched.insert(*uid, Ok(Arc::clone(secret)));
                 continue;
             }
             let mut get = GetSecret::new(*uid);
@@ -150,7 +157,7 @@ impl ResolveNotation {
     fn after_listing(
         &mut self,
         client: &mut Client,
-        step: Step<Vec<Secret>>,
+        step: Step<Vec<Arc<Secret>>>,
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Result<Selected>>> {
@@ -213,13 +220,106 @@ impl Operation for ResolveNotation {
 }
 
 /// Resolves a single `sy://` reference: [`ResolveNotation`] with one result.
+///
+/// While the index is fresh and names the record, the reference costs an index lookup and a
+/// read through the cache; otherwise it takes [`ResolveNotation`]'s path (listing when the
+/// index is stale or the record unknown).
 #[derive(Debug)]
-pub struct ResolveReference(ResolveNotation);
+pub struct ResolveReference(Single);
+
+#[derive(Debug)]
+enum Single {
+    /// The reference as written: parsed only when the index has not resolved it before.
+    Ready(Box<str>),
+    Fetching(Arc<Selector>, GetSecret),
+    General(ResolveNotation),
+    Finished,
+}
 
 impl ResolveReference {
-    /// Resolves one `sy://` reference; a malformed one is reported by the first step.
+    /// Resolves `reference`; the same as [`Client::notation`].
     pub fn new(reference: &str) -> Self {
-        Self(ResolveNotation::new([reference]))
+        Self(Single::Ready(reference.into()))
+    }
+
+    fn start(
+        &mut self,
+        text: &str,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Selected> {
+        let index_fresh = client.index_fresh_until.is_some_and(|until| now < until);
+        if index_fresh && let Some((uid, selector)) = client.index.resolved(text) {
+            return self.fetch(uid, selector, client, now, rng);
+        }
+        match Reference::parse(text) {
+            Ok(reference) if index_fresh => match client.index.resolve(&reference.record) {
+                Ok(uid) => {
+                    let selector = Arc::new(reference.selector);
+                    client
+                        .index
+                        .remember_resolved(text, uid, Arc::clone(&selector));
+                    self.fetch(uid, selector, client, now, rng)
+                }
+                Err(_) => self.general(Ok(reference), client, now, rng),
+            },
+            parsed => self.general(parsed, client, now, rng),
+        }
+    }
+
+    fn fetch(
+        &mut self,
+        uid: RecordUid,
+        selector: Arc<Selector>,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Selected> {
+        let mut get = GetSecret::new(uid);
+        let step = get.step(client, Input::Start, now, rng);
+        self.fetched(selector, get, step)
+    }
+
+    /// The general path, from the start.
+    fn general(
+        &mut self,
+        reference: Result<Reference, NotationError>,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Selected> {
+        let mut resolve = ResolveNotation::parsed(vec![reference]);
+        let step = resolve.step(client, Input::Start, now, rng);
+        self.0 = Single::General(resolve);
+        one(step)
+    }
+
+    fn fetched(
+        &mut self,
+        selector: Arc<Selector>,
+        get: GetSecret,
+        step: Step<Arc<Secret>>,
+    ) -> Step<Selected> {
+        match pending(step) {
+            Ok(step) => {
+                self.0 = Single::Fetching(selector, get);
+                step
+            }
+            Err(result) => Step::Done(result.and_then(|secret| select(&secret, &selector))),
+        }
+    }
+}
+
+/// The one result of a [`ResolveNotation`] of one reference.
+fn one(step: Step<Vec<Result<Selected>>>) -> Step<Selected> {
+    match pending(step) {
+        Ok(step) => step,
+        Err(result) => Step::Done(result.and_then(|mut results| {
+            results
+                .pop()
+                .unwrap_or_else(|| Err(Error::invalid_input("reference", "no result")))
+        })),
     }
 }
 
@@ -233,18 +333,28 @@ impl Operation for ResolveReference {
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Selected> {
-        match pending(self.0.step(client, input, now, rng)) {
-            Ok(step) => step,
-            Err(result) => Step::Done(result.and_then(|mut results| {
-                results
-                    .pop()
-                    .unwrap_or_else(|| Err(Error::invalid_input("reference", "no result")))
-            })),
+        match std::mem::replace(&mut self.0, Single::Finished) {
+            Single::Ready(text) => self.start(&text, client, now, rng),
+            Single::Fetching(selector, mut get) => {
+                let step = get.step(client, input, now, rng);
+                self.fetched(selector, get, step)
+            }
+            Single::General(mut resolve) => {
+                let step = resolve.step(client, input, now, rng);
+                self.0 = Single::General(resolve);
+                one(step)
+            }
+            Single::Finished => Step::Done(Err(after_finish())),
         }
     }
 
     fn abandon(&mut self, client: &mut Client) {
-        self.0.abandon(client);
+        match &mut self.0 {
+            Single::Fetching(_, get) => get.abandon(client),
+            Single::General(resolve) => resolve.abandon(client),
+            Single::Ready(_) | Single::Finished => {}
+        }
+        self.0 = Single::Finished;
     }
 }
 

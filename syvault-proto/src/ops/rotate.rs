@@ -214,7 +214,7 @@ impl RotateSecret {
     fn on_fetched(
         &mut self,
         client: &mut Client,
-        step: Step<Secret>,
+        step: Step<std::sync::Arc<Secret>>,
         now: Timestamp,
     ) -> Step<RotationOutcome> {
         match pending(step) {
@@ -226,7 +226,7 @@ impl RotateSecret {
                     rotation_id,
                     status: RotationStatus::Completed,
                     revision: secret.revision,
-                    secret,
+                    secret: std::sync::Arc::unwrap_or_clone(secret),
                 })),
                 None => self.finish(Err(out_of_order())),
             },
