@@ -24,6 +24,11 @@ pub mod scenarios;
 pub mod sdk;
 pub mod vault;
 
+/// The README's Rust examples, compiled as doctests so that they keep up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
+
 /// Generates one `#[test]` per scenario for the given [`sdk::Sdk`] driver.
 ///
 /// ```no_run
