@@ -230,9 +230,10 @@ Example:
 pub(crate) enum LeaseCommand {
     /// Take a lease on a dynamic target: a temporary database role with a random password.
     #[command(after_help = "\
-The TTL is from 1m to 24h, in whole seconds. Nothing keeps the lease alive after `sy` exits: it
-ends at its expiry unless renewed with `sy lease renew` or revoked sooner. The table masks the password (also inside the
-connection string) unless --reveal is given; json and env always hold it.
+The TTL is from 1m to 24h, in whole seconds. Nothing keeps the lease alive after `sy` exits:
+it ends at its expiry unless renewed with `sy lease renew` or revoked sooner. The table masks
+the password (also inside the connection string) unless --reveal is given; json and env
+always hold it.
 
 JSON: {\"lease_id\", \"record_uid\", \"username\", \"password\", \"connection_string\",
 \"created_at\", \"expires_at\"}, times in RFC 3339 (UTC). env: one NAME='value' line per key
