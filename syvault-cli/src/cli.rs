@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const ABOUT: &str = "SyVault Secrets Manager from the shell: bootstrap a client, read, create \
-and rotate secrets, run programs and render files with secrets substituted.";
+and rotate secrets, lease temporary database credentials, run programs and render files with \
+secrets substituted.";
 
 const CREDENTIALS_HELP: &str = "\
 Credentials, highest priority first:
@@ -115,6 +116,9 @@ Examples:
     /// List the folders granted to this client.
     #[command(subcommand)]
     Folder(FolderCommand),
+    /// Take, list, renew and revoke leases: temporary database credentials.
+    #[command(subcommand)]
+    Lease(LeaseCommand),
     /// Run a command with every `sy://` reference in its environment replaced by its value.
     #[command(after_help = "\
 Every variable, inherited or from an env file, whose value starts with `sy://` is resolved in
@@ -222,6 +226,51 @@ Example:
     List(FolderListArgs),
 }
 
+#[derive(Debug, Subcommand)]
+pub(crate) enum LeaseCommand {
+    /// Take a lease on a dynamic target: a temporary database role with a random password.
+    #[command(after_help = "\
+The TTL is from 1m to 24h, in whole seconds. Nothing keeps the lease alive after `sy` exits:
+it ends at its expiry unless renewed with `sy lease renew` or revoked sooner. The table masks
+the password (also inside the connection string) unless --reveal is given; json and env
+always hold it.
+
+JSON: {\"lease_id\", \"record_uid\", \"username\", \"password\", \"connection_string\",
+\"created_at\", \"expires_at\"}, times in RFC 3339 (UTC). env: one NAME='value' line per key
+of the JSON (LEASE_ID, RECORD_UID, USERNAME, PASSWORD, CONNECTION_STRING, CREATED_AT,
+EXPIRES_AT), the value quoted for POSIX shells.
+
+Examples:
+  sy lease create 7Kj9mNpQ2xRs --ttl 1h
+  sy lease create 7Kj9mNpQ2xRs --ttl 15m --format json
+  eval \"$(sy lease create 7Kj9mNpQ2xRs --ttl 1h --format env)\"; psql \"$CONNECTION_STRING\"")]
+    Create(LeaseCreateArgs),
+    /// List this client's active leases: id, record, role and expiry, never passwords.
+    #[command(after_help = "\
+JSON: an array of {\"lease_id\", \"record_uid\", \"username\", \"created_at\",
+\"expires_at\"}, times in RFC 3339 (UTC).
+
+Examples:
+  sy lease list
+  sy lease list --format json")]
+    List(LeaseListArgs),
+    /// Extend a lease to TTL from now; the server caps it at 24h after its creation.
+    #[command(after_help = "\
+Prints the lease id and its new expiry.
+
+Example:
+  sy lease renew 0f3c5d2e-8a4b-4c1d-9e7f-2a6b8c0d1e3f --ttl 1h")]
+    Renew(LeaseRenewArgs),
+    /// Revoke a lease now: its role's sessions end and the role is dropped.
+    #[command(after_help = "\
+Revoking a lease of this client that is already revoked or has expired succeeds too; an
+unknown id, or another client's lease, is `lease ID not found` (exit status 1).
+
+Example:
+  sy lease revoke 0f3c5d2e-8a4b-4c1d-9e7f-2a6b8c0d1e3f")]
+    Revoke(LeaseRevokeArgs),
+}
+
 /// Formats of listings.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ListFormat {
@@ -308,6 +357,41 @@ pub(crate) struct RotateArgs {
 pub(crate) struct FolderListArgs {
     #[arg(long, value_enum, default_value_t)]
     pub(crate) format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LeaseCreateArgs {
+    /// The dynamic target's UID.
+    pub(crate) uid: String,
+    /// How long the lease lasts, such as `15m` or `1h` (1m to 24h).
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) ttl: humantime::Duration,
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: GetFormat,
+    /// Show the password in the table.
+    #[arg(long)]
+    pub(crate) reveal: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LeaseListArgs {
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LeaseRenewArgs {
+    /// The lease's id.
+    pub(crate) id: syvault_ureq::Uuid,
+    /// The new time to live from now, such as `1h` (1m to 24h).
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) ttl: humantime::Duration,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LeaseRevokeArgs {
+    /// The lease's id.
+    pub(crate) id: syvault_ureq::Uuid,
 }
 
 #[derive(Debug, Args)]

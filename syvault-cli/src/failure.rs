@@ -3,8 +3,8 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use syvault_ureq::Error;
 use syvault_ureq::proto::notation::NotationError;
+use syvault_ureq::{Error, ErrorCode};
 
 /// What kind of failure, which decides the exit status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +105,12 @@ pub(crate) fn describe(error: &Error) -> String {
         Error::Notation(notation) if is_malformed(notation) => {
             format!("malformed reference: {notation}")
         }
+        // The server's message is left out: it is about a database the user cannot see.
+        Error::Api(api) if api.code == ErrorCode::TargetUnavailable => format!(
+            "the database behind the dynamic target cannot be reached (HTTP {}, {}); try again \
+             later",
+            api.status, api.code
+        ),
         _ => error.to_string(),
     }
 }
@@ -133,6 +139,22 @@ mod tests {
         let not_found = Error::SecretNotFound { uid: "abc".into() };
         assert_eq!(kind_of(&not_found), Kind::Operation);
         assert_eq!(describe(&not_found), "secret abc not found");
+    }
+
+    #[test]
+    fn an_unreachable_target_is_one_line_without_the_server_message() {
+        let error = Error::Api(Box::new(syvault_ureq::proto::error::ApiError::new(
+            502,
+            ErrorCode::TargetUnavailable,
+            "cannot reach postgresql://admin:hunter2@db\nsecond line",
+        )));
+        let line = describe(&error);
+        assert_eq!(
+            line,
+            "the database behind the dynamic target cannot be reached (HTTP 502, \
+             target_unavailable); try again later"
+        );
+        assert_eq!(kind_of(&error), Kind::Operation);
     }
 
     #[test]

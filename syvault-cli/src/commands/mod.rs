@@ -3,6 +3,7 @@
 mod folder;
 mod init;
 mod inject;
+mod lease;
 mod process;
 mod read;
 mod secret;
@@ -11,7 +12,7 @@ use clap::CommandFactory as _;
 use syvault_ureq::proto::notation::Reference;
 use syvault_ureq::{FolderInfo, Selected, SyVaultClient, Uuid};
 
-use crate::cli::{Cli, Command, FolderCommand, Global, SecretCommand};
+use crate::cli::{Cli, Command, FolderCommand, Global, LeaseCommand, SecretCommand};
 use crate::credentials;
 use crate::failure::{Failure, Kind};
 
@@ -26,6 +27,10 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
         Command::Secret(SecretCommand::Create(args)) => secret::create(global, &args),
         Command::Secret(SecretCommand::Rotate(args)) => secret::rotate(global, &args),
         Command::Folder(FolderCommand::List(args)) => folder::list(global, &args),
+        Command::Lease(LeaseCommand::Create(args)) => lease::create(global, &args),
+        Command::Lease(LeaseCommand::List(args)) => lease::list(global, &args),
+        Command::Lease(LeaseCommand::Renew(args)) => lease::renew(global, &args),
+        Command::Lease(LeaseCommand::Revoke(args)) => lease::revoke(global, &args),
         Command::Run(args) => process::run(global, args),
         Command::Inject(args) => inject::run(global, &args),
         Command::Completion(args) => {

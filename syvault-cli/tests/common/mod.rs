@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use syvault_dev::wire::Access;
-use syvault_dev::{Admin, DevServer, RotationPolicy, RunningServer, Stats};
+use syvault_dev::{Admin, DevServer, DevServerBuilder, RotationPolicy, RunningServer, Stats};
 use syvault_ureq::proto::record::RecordPayload;
 use syvault_ureq::{RecordUid, Uuid};
 
@@ -46,6 +46,19 @@ impl Vault {
         let builder = DevServer::builder()
             .rotation_delay(delay)
             .tls_dir(tls.then(|| dir.path().join("tls")));
+        Self::start_from(dir, builder)
+    }
+
+    /// A server whose dynamic targets are bound to the PostgreSQL server at `admin_url`.
+    pub fn start_with_postgres(admin_url: String) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let builder = DevServer::builder()
+            .rotation_delay(Duration::from_millis(20))
+            .postgres_admin_url(Some(admin_url));
+        Self::start_from(dir, builder)
+    }
+
+    fn start_from(dir: tempfile::TempDir, builder: DevServerBuilder) -> Self {
         let server = DevServer::start_blocking(builder).expect("syvault-dev starts");
         let admin = server.admin();
         let application = admin.create_application("Orders");
