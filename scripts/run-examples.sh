@@ -29,3 +29,4 @@ PY
 kill -INT "$pid"
 wait "$pid"
 cat "$log"
+grep -q '^stopped$' "$log" || { echo "axum_service did not shut down cleanly" >&2; exit 1; }

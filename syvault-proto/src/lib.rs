@@ -76,7 +76,9 @@ pub use client::Client;
 #[doc = include_str!("../../docs/drivers.md")]
 mod drivers_guide {}
 pub use error::{Error, Result};
+pub use http;
 pub use rand_core;
 pub use secret::SecretString;
 pub use time::Timestamp;
 pub use uid::RecordUid;
+pub use uuid;

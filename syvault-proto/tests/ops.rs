@@ -24,10 +24,7 @@ fn password(secret: &syvault_proto::model::Secret) -> &str {
 }
 
 fn transport(kind: TransportErrorKind) -> Error {
-    Error::Transport {
-        kind,
-        message: "scripted".into(),
-    }
+    Error::transport(kind, "scripted")
 }
 
 // ---- get ------------------------------------------------------------------------------------
@@ -672,6 +669,83 @@ fn notation_resolves_many_references_with_one_listing() {
     let op = w.client.notation("sy://Production/Database/field/password");
     assert_eq!(w.run(op).unwrap().expose(), "hunter2");
     assert_eq!(w.requests_to("/secrets"), 1);
+}
+
+#[test]
+fn resolve_all_returns_each_references_own_error() {
+    use std::error::Error as _;
+    // One cache entry: after the first pass only the anchor stays cached, so the second pass
+    // finds the others in the fresh notation index and fetches each by its UID.
+    let mut w = World::with_config(|c| {
+        c.cache = CachePolicy {
+            max_entries: 1,
+            ..CachePolicy::default()
+        };
+    });
+    let failing = w.add_secret("Production", "Failing", &[("password", "a")]);
+    let broken = w.add_secret("Production", "Broken", &[("password", "b")]);
+    let garbled = w.add_secret("Production", "Garbled", &[("password", "c")]);
+    let anchor = w.add_secret("Production", "Anchor", &[("password", "d")]);
+    let op = w.client.resolve_all([format!("sy://{anchor}/uid")]);
+    w.run(op).unwrap().pop().unwrap().unwrap();
+    let op = w.client.get(anchor);
+    w.run(op).unwrap();
+    let listings = w.requests_to("/secrets");
+
+    let op = w.client.resolve_all([
+        format!("sy://{broken}/field/password"),
+        format!("sy://{garbled}/field/password"),
+        format!("sy://{failing}/field/password"),
+    ]);
+    let results = w.drive(op, |world, request| {
+        let path = request.uri().path();
+        if path.ends_with(failing.as_str()) {
+            Ok(error(StatusCode::INTERNAL_SERVER_ERROR, "internal"))
+        } else if path.ends_with(broken.as_str()) {
+            Err(Error::transport_caused_by(
+                TransportErrorKind::Tls,
+                "handshake failed",
+                std::io::Error::from(std::io::ErrorKind::InvalidData),
+            ))
+        } else if path.ends_with(garbled.as_str()) {
+            Ok(json(StatusCode::OK, &serde_json::json!({"data": 7})))
+        } else {
+            Ok(world.serve(request))
+        }
+    });
+    let results = results.unwrap();
+    assert_eq!(w.requests_to("/secrets"), listings, "the index was fresh");
+    let Err(tls) = &results[0] else {
+        panic!("{:?}", results[0])
+    };
+    assert!(
+        matches!(
+            tls,
+            Error::Transport {
+                kind: TransportErrorKind::Tls,
+                ..
+            }
+        ),
+        "{tls:?}"
+    );
+    let io = tls
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>());
+    assert_eq!(
+        io.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::InvalidData),
+        "the transport error keeps its cause"
+    );
+    assert!(
+        matches!(&results[1], Err(Error::MalformedResponse { status: 200, reason }) if !reason.contains("malformed response")),
+        "the error itself, not a rewrite: {:?}",
+        results[1]
+    );
+    assert!(
+        matches!(&results[2], Err(Error::Api(api)) if api.code == ErrorCode::Internal),
+        "{:?}",
+        results[2]
+    );
 }
 
 #[test]
