@@ -8,6 +8,7 @@ use syvault_proto::folders::FolderInfo;
 use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
 use syvault_proto::ops::{Bootstrap, GetSecret, Operation, ResolveReference};
 use syvault_proto::record::RecordPayload;
+use syvault_proto::stats::ClientStats;
 use syvault_proto::{Client, RecordUid, Result, SecretString};
 
 #[cfg(doc)]
@@ -233,6 +234,20 @@ impl AsyncSyVaultClient {
     /// ```
     pub fn cached_secrets(&self) -> usize {
         self.shared.lock().cached_secrets()
+    }
+
+    /// What the client has done so far, for a service to export: requests, retries, cache
+    /// hits, misses, stale serves, revalidations, coalesced waits, evictions, tokens signed
+    /// and decryption failures. Shared by every clone.
+    ///
+    /// ```no_run
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// let stats = client.stats();
+    /// println!("{} requests, {} retries, {} cache hits", stats.requests, stats.retries, stats.cache_hits);
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn stats(&self) -> ClientStats {
+        self.shared.lock().stats()
     }
 
     /// Drops every cached secret (their memory is zeroized) and the notation index.

@@ -71,6 +71,7 @@ pub use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSumma
 pub use syvault_proto::ops::{KeeperState, LeaseEnd, LeaseStatus};
 pub use syvault_proto::record::{Fields, RecordPayload};
 pub use syvault_proto::retry::RetryPolicy;
+pub use syvault_proto::stats::ClientStats;
 pub use syvault_proto::uuid::Uuid;
 pub use syvault_proto::wire::{Access, RotationStatus};
 pub use syvault_proto::{Error, RecordUid, Result, SecretString, http, uuid};
@@ -107,6 +108,7 @@ mod tests {
             let _: Option<Access> = None;
             let _: http::StatusCode = http::StatusCode::OK;
             let _: uuid::Uuid = id;
+            let _: ClientStats = client.stats();
             Ok(())
         }
     }

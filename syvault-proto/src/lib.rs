@@ -63,6 +63,7 @@ pub mod record;
 pub mod retry;
 pub mod secret;
 mod secret_json;
+pub mod stats;
 pub mod step;
 mod time;
 pub mod uid;

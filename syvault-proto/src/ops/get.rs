@@ -39,6 +39,9 @@ pub struct GetSecret {
     joined: Option<u64>,
     state: State,
     folders_reloaded: bool,
+    /// Whether the cache decision was counted in the client's statistics: a read that waits
+    /// and looks again counts once.
+    counted: bool,
 }
 
 #[derive(Debug)]
@@ -59,6 +62,7 @@ impl GetSecret {
             joined: None,
             state: State::Ready,
             folders_reloaded: false,
+            counted: false,
         }
     }
 
@@ -93,16 +97,30 @@ impl GetSecret {
             match client.cache.lookup(&self.uid, now) {
                 Lookup::Fresh(secret) => {
                     let secret = Arc::clone(secret);
+                    if !std::mem::replace(&mut self.counted, true) {
+                        client.session.stats.cache_hits += 1;
+                    }
                     return self.finish(client, Ok(secret));
                 }
-                Lookup::Expired { etag } => etag.map(str::to_owned),
-                Lookup::Miss => None,
+                Lookup::Expired { etag } => {
+                    self.counted = true;
+                    etag.map(str::to_owned)
+                }
+                Lookup::Miss => {
+                    if !std::mem::replace(&mut self.counted, true) {
+                        client.session.stats.cache_misses += 1;
+                    }
+                    None
+                }
             }
         };
         // A read that must see the server's current state does not take another fetch's result.
         let joins = !self.bypass_cache;
         match client.take_flight(self.uid, self.flight, joins, now) {
             FlightTicket::Wait(id) => {
+                if self.joined.is_none() {
+                    client.session.stats.coalesced_waits += 1;
+                }
                 self.joined = joins.then_some(id);
                 self.state = State::Ready;
                 Step::Join(now + JOIN_POLL)
@@ -139,6 +157,7 @@ impl GetSecret {
         if response.status() == StatusCode::NOT_MODIFIED {
             if let Some(secret) = client.cache.refresh(&self.uid, now) {
                 let secret = Arc::clone(secret);
+                client.session.stats.revalidations += 1;
                 return self.finish(client, Ok(secret));
             }
             // Evicted while the request was out: fetch it whole.
@@ -233,7 +252,10 @@ impl GetSecret {
             _ if serves_stale(&error) && !self.bypass_cache => {
                 let stale = client.cache.stale(&self.uid, now).map(Arc::clone);
                 match stale {
-                    Some(secret) => self.finish(client, Ok(secret)),
+                    Some(secret) => {
+                        client.session.stats.stale_serves += 1;
+                        self.finish(client, Ok(secret))
+                    }
                     None => self.finish(client, Err(error)),
                 }
             }
