@@ -93,6 +93,19 @@ impl Shared {
 
     /// Runs `op` to completion. Dropping the future part-way abandons the operation cleanly.
     pub(crate) async fn run<O: Operation>(&self, op: O) -> Result<O::Output> {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument as _;
+            let span = tracing::debug_span!("syvault", op = operation_name::<O>());
+            self.run_steps(op).instrument(span).await
+        }
+        #[cfg(not(feature = "tracing"))]
+        {
+            self.run_steps(op).await
+        }
+    }
+
+    async fn run_steps<O: Operation>(&self, op: O) -> Result<O::Output> {
         let mut running = Running {
             op,
             shared: self,
@@ -140,8 +153,21 @@ impl Shared {
     }
 }
 
+/// The operation's type name without its path, such as `GetSecret`, to name its span.
+#[cfg(feature = "tracing")]
+fn operation_name<O>() -> &'static str {
+    let name = std::any::type_name::<O>();
+    name.rsplit("::").next().unwrap_or(name)
+}
+
+#[cfg(not(feature = "tracing"))]
+async fn send_logged(transport: &Transport, request: Request) -> Input {
+    transport.send(request).await
+}
+
 /// Sends one request and logs it at debug level: method, path, status and duration only,
 /// never a header, a query string or a body, since those may carry tokens and secrets.
+#[cfg(feature = "tracing")]
 async fn send_logged(transport: &Transport, request: Request) -> Input {
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return transport.send(request).await;

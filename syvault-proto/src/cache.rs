@@ -180,6 +180,7 @@ impl SecretCache {
             let oldest = self.oldest;
             self.release(oldest);
             self.evictions += 1;
+            crate::trace::event!(debug, "evicted the least recently used entry");
         }
         let entry = Entry {
             uid,

@@ -14,6 +14,7 @@ use crate::retry::RetryPolicy;
 use crate::stats::ClientStats;
 use crate::step::{Input, Request, Response, Step};
 use crate::time::Timestamp;
+use crate::trace::event;
 use crate::wire;
 
 const USER_AGENT_VALUE: &str = concat!("syvault-rust/", env!("CARGO_PKG_VERSION"));
@@ -166,6 +167,7 @@ impl Call {
             self.token_reused = issued.reused;
             if !issued.reused {
                 session.stats.tokens_signed += 1;
+                event!(debug, "signed a new bearer token");
             }
             let mut value = HeaderValue::try_from(format!("Bearer {}", issued.token.expose()))
                 .map_err(|_| Error::invalid_input("token", "not a valid header value"))?;
@@ -203,6 +205,7 @@ impl Call {
             if self.token_reused && !self.reauthenticated {
                 self.reauthenticated = true;
                 session.stats.reauthentications += 1;
+                event!(debug, path = %self.path, "401 to a reused token: re-signing once");
                 return self.send(session, now);
             }
         }
@@ -211,6 +214,14 @@ impl Call {
                 .retry
                 .backoff(self.attempts, error.retry_after(), rng);
             session.stats.retries += 1;
+            event!(
+                debug,
+                path = %self.path,
+                attempt = self.attempts,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                reason = %error,
+                "retrying"
+            );
             return Step::Sleep(now + wait);
         }
         Step::Done(Err(error))

@@ -66,6 +66,7 @@ mod secret_json;
 pub mod stats;
 pub mod step;
 mod time;
+mod trace;
 pub mod uid;
 pub mod wire;
 

@@ -65,6 +65,10 @@ impl Shared {
 
     /// Runs `op` to completion.
     pub(crate) fn run<O: Operation>(&self, op: O) -> Result<O::Output> {
+        #[cfg(feature = "tracing")]
+        let span = tracing::debug_span!("syvault", op = operation_name::<O>());
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
         let mut running = Running {
             op,
             shared: self,
@@ -104,8 +108,21 @@ impl Shared {
     }
 }
 
+/// The operation's type name without its path, such as `GetSecret`, to name its span.
+#[cfg(feature = "tracing")]
+fn operation_name<O>() -> &'static str {
+    let name = std::any::type_name::<O>();
+    name.rsplit("::").next().unwrap_or(name)
+}
+
+#[cfg(not(feature = "tracing"))]
+fn send_logged(transport: &Transport, request: syvault_proto::step::Request) -> Input {
+    transport.send(request)
+}
+
 /// Sends one request and logs it at debug level: method, path, status and duration only,
 /// never a header, a query string or a body, since those may carry tokens and secrets.
+#[cfg(feature = "tracing")]
 fn send_logged(transport: &Transport, request: syvault_proto::step::Request) -> Input {
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return transport.send(request);

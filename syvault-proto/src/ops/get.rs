@@ -15,6 +15,7 @@ use crate::exchange::{self, Call};
 use crate::model::Secret;
 use crate::step::{Input, Response, Step};
 use crate::time::Timestamp;
+use crate::trace::event;
 use crate::uid::RecordUid;
 use crate::wire::{self, DataEnvelope, Record};
 
@@ -99,16 +100,19 @@ impl GetSecret {
                     let secret = Arc::clone(secret);
                     if !std::mem::replace(&mut self.counted, true) {
                         client.session.stats.cache_hits += 1;
+                        event!(trace, uid = %self.uid, "cache hit");
                     }
                     return self.finish(client, Ok(secret));
                 }
                 Lookup::Expired { etag } => {
                     self.counted = true;
+                    event!(debug, uid = %self.uid, "cache entry expired: revalidating");
                     etag.map(str::to_owned)
                 }
                 Lookup::Miss => {
                     if !std::mem::replace(&mut self.counted, true) {
                         client.session.stats.cache_misses += 1;
+                        event!(debug, uid = %self.uid, "cache miss");
                     }
                     None
                 }
@@ -120,6 +124,7 @@ impl GetSecret {
             FlightTicket::Wait(id) => {
                 if self.joined.is_none() {
                     client.session.stats.coalesced_waits += 1;
+                    event!(debug, uid = %self.uid, "waiting for another read's fetch");
                 }
                 self.joined = joins.then_some(id);
                 self.state = State::Ready;
@@ -158,6 +163,7 @@ impl GetSecret {
             if let Some(secret) = client.cache.refresh(&self.uid, now) {
                 let secret = Arc::clone(secret);
                 client.session.stats.revalidations += 1;
+                event!(debug, uid = %self.uid, "revalidated (304): entry renewed");
                 return self.finish(client, Ok(secret));
             }
             // Evicted while the request was out: fetch it whole.
@@ -198,6 +204,12 @@ impl GetSecret {
             Ok(None) if !self.folders_reloaded => {
                 // The record names a folder granted after the folders were loaded.
                 self.folders_reloaded = true;
+                event!(
+                    debug,
+                    uid = %self.uid,
+                    folder_id = %record.folder_id,
+                    "record in an unknown folder: reloading folders"
+                );
                 let mut load = LoadFolders::new();
                 let step = load.start(client, now);
                 self.state = State::LoadingFolders(load, Box::new(record), etag);
@@ -254,6 +266,7 @@ impl GetSecret {
                 match stale {
                     Some(secret) => {
                         client.session.stats.stale_serves += 1;
+                        event!(debug, uid = %self.uid, reason = %error, "serving a stale entry");
                         self.finish(client, Ok(secret))
                     }
                     None => self.finish(client, Err(error)),

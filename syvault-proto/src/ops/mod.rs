@@ -161,6 +161,7 @@ impl LoadFolders {
     }
 
     pub(crate) fn start(&mut self, client: &mut Client, now: Timestamp) -> Step<()> {
+        crate::trace::event!(debug, "loading folders");
         self.call.send(&mut client.session, now).map(|_| ())
     }
 

@@ -146,6 +146,13 @@ impl RotateSecret {
                 "the server answered about another rotation",
             )));
         }
+        crate::trace::event!(
+            debug,
+            uid = %self.uid,
+            rotation_id = %rotation.rotation_id,
+            status = ?rotation.status,
+            "rotation status"
+        );
         match rotation.status {
             RotationStatus::Completed => {
                 let Some(revision) = rotation.revision else {
