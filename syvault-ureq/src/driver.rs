@@ -66,7 +66,7 @@ impl Shared {
     /// Runs `op` to completion.
     pub(crate) fn run<O: Operation>(&self, op: O) -> Result<O::Output> {
         #[cfg(feature = "tracing")]
-        let span = tracing::debug_span!("syvault", op = operation_name::<O>());
+        let span = operation_span(&op);
         #[cfg(feature = "tracing")]
         let _entered = span.enter();
         let mut running = Running {
@@ -108,11 +108,17 @@ impl Shared {
     }
 }
 
-/// The operation's type name without its path, such as `GetSecret`, to name its span.
+/// The span of one operation: its type name without the path (such as `GetSecret`) and, where
+/// it has one, the UID it is about.
 #[cfg(feature = "tracing")]
-fn operation_name<O>() -> &'static str {
+fn operation_span<O: Operation>(op: &O) -> tracing::Span {
     let name = std::any::type_name::<O>();
-    name.rsplit("::").next().unwrap_or(name)
+    let name = name.rsplit("::").next().unwrap_or(name);
+    let span = tracing::debug_span!("syvault", op = name, uid = tracing::field::Empty);
+    if let Some(subject) = op.subject() {
+        span.record("uid", subject.as_str());
+    }
+    span
 }
 
 #[cfg(not(feature = "tracing"))]

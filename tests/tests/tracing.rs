@@ -51,7 +51,7 @@ fn a_get_through_a_retry_is_traced_without_secrets() {
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let path = Vault::secret_path(&vault.database);
     for expected in [
-        "syvault{op=\"GetSecret\"}",
+        "syvault{op=\"GetSecret\" uid=",
         "signed a new bearer token",
         "cache miss",
         "status=503",

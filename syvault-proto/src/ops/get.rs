@@ -298,6 +298,10 @@ fn serves_stale(error: &Error) -> bool {
 impl Operation for GetSecret {
     type Output = Arc<Secret>;
 
+    fn subject(&self) -> Option<String> {
+        Some(self.uid.to_string())
+    }
+
     fn step(
         &mut self,
         client: &mut Client,

@@ -259,6 +259,10 @@ impl RotateSecret {
 impl Operation for RotateSecret {
     type Output = RotationOutcome;
 
+    fn subject(&self) -> Option<String> {
+        Some(self.uid.to_string())
+    }
+
     fn step(
         &mut self,
         client: &mut Client,
