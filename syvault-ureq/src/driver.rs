@@ -115,7 +115,10 @@ fn operation_span<O: Operation>(op: &O) -> tracing::Span {
     let name = std::any::type_name::<O>();
     let name = name.rsplit("::").next().unwrap_or(name);
     let span = tracing::debug_span!("syvault", op = name, uid = tracing::field::Empty);
-    if let Some(subject) = op.subject() {
+    // Only a span someone listens to pays for its subject: a cache hit allocates nothing.
+    if !span.is_disabled()
+        && let Some(subject) = op.subject()
+    {
         span.record("uid", subject.as_str());
     }
     span
