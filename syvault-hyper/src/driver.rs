@@ -96,8 +96,17 @@ impl Shared {
         #[cfg(feature = "tracing")]
         {
             use tracing::Instrument as _;
+            // Unless something listens at debug level, the span is skipped altogether (one
+            // atomic load): a cache hit stays as cheap as it is without the feature.
+            if !tracing::level_enabled!(tracing::Level::DEBUG) {
+                return self.run_steps(op).await;
+            }
             let span = operation_span(&op);
-            self.run_steps(op).instrument(span).await
+            if span.is_disabled() {
+                self.run_steps(op).await
+            } else {
+                self.run_steps(op).instrument(span).await
+            }
         }
         #[cfg(not(feature = "tracing"))]
         {
