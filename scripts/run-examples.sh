@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every example end to end against an embedded dev server and fails if any of them does:
-# the quickstart to completion, the axum service until its /health answers, then a Ctrl-C.
+# the quickstart and the settings example to completion, the axum service until its /health answers, then a Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --locked --examples -p syvault-ureq -p syvault-hyper
 cargo run --locked -q -p syvault-ureq --example quickstart
+cargo run --locked -q -p syvault-ureq --example settings
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -29,3 +30,4 @@ PY
 kill -INT "$pid"
 wait "$pid"
 cat "$log"
+grep -q '^stopped$' "$log" || { echo "axum_service did not shut down cleanly" >&2; exit 1; }

@@ -82,10 +82,10 @@ impl Answers<'_> {
         let kind = self.byte()?;
         if kind % 16 == 0 {
             let class = TRANSPORT_KINDS[usize::from(self.byte()?) % TRANSPORT_KINDS.len()];
-            return Some(Input::Failed(Error::Transport {
-                kind: class,
-                message: "injected transport failure".to_owned(),
-            }));
+            return Some(Input::Failed(Error::transport(
+                class,
+                "injected transport failure",
+            )));
         }
         let status = 100 + u16::from_be_bytes([self.byte()?, self.byte()?]) % 500;
         let retry_after = self.byte()?;

@@ -651,7 +651,7 @@ fn list_then_get_each(bench: &Bench) {
     let before = stats.total();
     let start = Instant::now();
     for uid in &bench.listed {
-        black_box(client.secrets().get(&uid.to_string()).expect("get"));
+        black_box(client.secrets().get(uid).expect("get"));
     }
     let elapsed = start.elapsed();
     let extra = stats.total() - before;
@@ -785,10 +785,7 @@ fn uncached_and_revalidated(
 fn memory(bench: &Bench) {
     let client = bench.blocking(|b| b);
     // Warm the connection, the token and the folder keys first.
-    client
-        .secrets()
-        .get(&bench.kib[0].to_string())
-        .expect("get");
+    client.secrets().get(bench.kib[0]).expect("get");
     let uids: Vec<String> = bench.kib[1..].iter().map(ToString::to_string).collect();
     let before = live_bytes();
     for uid in &uids {

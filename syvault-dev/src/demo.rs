@@ -133,10 +133,11 @@ pub async fn bootstrap(
         input = match op.step(&mut client, input, clock::now(), &mut rng()) {
             Step::Send(request) => match http.send(request).await {
                 Ok(response) => Input::Response(response),
-                Err(error) => Input::Failed(syvault_proto::Error::Transport {
-                    kind: TransportErrorKind::Other,
-                    message: error.to_string(),
-                }),
+                Err(error) => Input::Failed(syvault_proto::Error::transport_caused_by(
+                    TransportErrorKind::Other,
+                    error.to_string(),
+                    error,
+                )),
             },
             Step::Sleep(until) | Step::Join(until) => {
                 tokio::time::sleep(until.saturating_duration_since(clock::now())).await;

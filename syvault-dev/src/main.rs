@@ -172,5 +172,11 @@ async fn demo(server: &DevServer, credentials: &std::path::Path) -> Result<()> {
         "One-time token for a second client (read access to Production): {}",
         second.token.expose()
     );
+    // What a reader needs to try their own code against this server; none of it is secret.
+    println!("Folder Production: {}", seed.folder_id);
+    println!("Secret Production/Database: {}", seed.database_uid);
+    println!("Secret Production/Stripe API Key: {}", seed.stripe_uid);
+    let file = std::path::absolute(credentials).unwrap_or_else(|_| credentials.to_path_buf());
+    println!("export SY_CREDENTIALS_FILE={}", file.display());
     Ok(())
 }

@@ -89,13 +89,14 @@ async fn start_demo(dir: &std::path::Path) -> (Running, Credentials) {
     let stdout = child.stdout.take().unwrap();
     let running = Running(child);
 
-    // The token line comes after the credentials file is written.
+    // The token line comes after the credentials file is written; the UIDs, the folder and the
+    // export line follow it.
     let lines = tokio::task::spawn_blocking(move || {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut seen = Vec::new();
         for line in BufReader::new(stdout).lines() {
             let line = line.unwrap();
-            let done = line.contains("vft_");
+            let done = line.starts_with("export SY_CREDENTIALS_FILE=");
             seen.push(line);
             if done || Instant::now() > deadline {
                 break;
@@ -109,8 +110,28 @@ async fn start_demo(dir: &std::path::Path) -> (Running, Credentials) {
         lines[0].contains(&format!("http://127.0.0.1:{port}")),
         "{lines:?}"
     );
-    let token_line = lines.last().unwrap();
-    assert!(token_line.contains("vft_"), "{lines:?}");
+    let token = lines.iter().position(|l| l.contains("vft_"));
+    assert!(token.is_some(), "{lines:?}");
+    let after = &lines[token.unwrap() + 1..];
+    for prefix in [
+        "Folder Production: ",
+        "Secret Production/Database: ",
+        "Secret Production/Stripe API Key: ",
+    ] {
+        let line = after.iter().find(|l| l.starts_with(prefix));
+        let value = line.map(|l| &l[prefix.len()..]);
+        assert!(
+            value.is_some_and(|v| v.parse::<uuid::Uuid>().is_ok()
+                || v.parse::<syvault_proto::RecordUid>().is_ok()),
+            "{prefix}: {lines:?}"
+        );
+    }
+    let export = after.last().unwrap();
+    assert_eq!(
+        std::path::Path::new(&export["export SY_CREDENTIALS_FILE=".len()..]),
+        std::path::absolute(&credentials_path).unwrap(),
+        "{lines:?}"
+    );
 
     #[cfg(unix)]
     {

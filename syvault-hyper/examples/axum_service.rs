@@ -36,20 +36,25 @@ impl DatabaseConfig {
             .iter()
             .map(|field| format!("sy://Production/Database/field/{field}"))
             .collect();
-        let values = vault
+        let mut values = vault
             .secrets()
             .resolve_all(&references)
             .await?
             .into_iter()
             .collect::<syvault_hyper::Result<Vec<_>>>()?;
-        // One result per reference, in order.
+        // One result per reference, in order. The password moves into the state as a
+        // `SecretString` and is never copied into a plain `String`.
+        let password = values
+            .pop()
+            .map(syvault_hyper::Selected::into_secret)
+            .unwrap_or_default();
         let text = |i: usize| values[i].expose().to_owned();
         Ok(Self {
             host: text(0),
             port: text(1),
             user: text(2),
             database: text(3),
-            password: SecretString::new(text(4)),
+            password,
         })
     }
 }
@@ -101,7 +106,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let state = AppState {
         database: Arc::new(database),
-        vault,
+        vault: vault.clone(),
     };
     let app = Router::new()
         .route("/health", get(health))
@@ -117,6 +122,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    // Closes the pooled connections of every clone and zeroizes the cached secrets.
+    vault.close();
+    println!("stopped");
     if let Some(server) = demo_server {
         server.shutdown().await;
     }

@@ -3,11 +3,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use syvault_proto::builder::IntoClientId;
 use syvault_proto::folders::FolderInfo;
 use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
 use syvault_proto::ops::{Bootstrap, GetSecret, Operation, ResolveReference};
 use syvault_proto::record::RecordPayload;
-use syvault_proto::{Client, RecordUid, Result};
+use syvault_proto::stats::ClientStats;
+use syvault_proto::{Client, RecordUid, Result, SecretString};
 
 #[cfg(doc)]
 use crate::Error;
@@ -36,12 +38,50 @@ use crate::transport::Transport;
 /// # let _ = password;
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AsyncSyVaultClient {
     pub(crate) shared: Arc<Shared>,
 }
 
+/// Server, client id and cache size only: never the cache's contents, tokens or keys.
+impl std::fmt::Debug for AsyncSyVaultClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let core = self.shared.lock();
+        f.debug_struct("AsyncSyVaultClient")
+            .field("server", &core.server())
+            .field("client_id", &core.client_id())
+            .field("cached_secrets", &core.cached_secrets())
+            .finish_non_exhaustive()
+    }
+}
+
 impl AsyncSyVaultClient {
+    /// A client with default settings for `server`, as the documented SDK's
+    /// `SyVaultClient(server, client_id, client_secret)`. The client id is a [`Uuid`] or its
+    /// text; the client secret is the private key from bootstrap in any accepted form.
+    ///
+    /// ```no_run
+    /// use syvault_hyper::AsyncSyVaultClient;
+    ///
+    /// let client = AsyncSyVaultClient::new(
+    ///     "https://vault.example.com",
+    ///     "0b5c1c9e-2f3a-4d5e-8f70-8192a3b4c5d6",
+    ///     std::env::var("SY_CLIENT_SECRET").unwrap(),
+    /// )?;
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn new(
+        server: impl Into<String>,
+        client_id: impl IntoClientId,
+        client_secret: impl Into<SecretString>,
+    ) -> Result<Self> {
+        Self::builder()
+            .server(server)
+            .client_id(client_id.into_client_id()?)
+            .client_secret(client_secret)
+            .build()
+    }
+
     pub(crate) fn from_parts(core: Client, transport: Transport) -> Self {
         Self {
             shared: Arc::new(Shared::new(core, transport)),
@@ -196,6 +236,20 @@ impl AsyncSyVaultClient {
         self.shared.lock().cached_secrets()
     }
 
+    /// What the client has done so far, for a service to export: requests, retries, cache
+    /// hits, misses, stale serves, revalidations, coalesced waits, evictions, tokens signed
+    /// and decryption failures. Shared by every clone.
+    ///
+    /// ```no_run
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// let stats = client.stats();
+    /// println!("{} requests, {} retries, {} cache hits", stats.requests, stats.retries, stats.cache_hits);
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn stats(&self) -> ClientStats {
+        self.shared.lock().stats()
+    }
+
     /// Drops every cached secret (their memory is zeroized) and the notation index.
     ///
     /// ```no_run
@@ -261,8 +315,8 @@ impl Secrets<'_> {
     /// let password = secret.field("password").map(|p| p.expose().to_owned());
     /// # Ok(()) }
     /// ```
-    pub async fn get(&self, uid: &str) -> Result<Arc<Secret>> {
-        let uid: RecordUid = uid.parse()?;
+    pub async fn get(&self, uid: impl AsRef<str>) -> Result<Arc<Secret>> {
+        let uid: RecordUid = uid.as_ref().parse()?;
         // Built without the client, so that a cache hit takes the client's lock once.
         self.client.shared.run(GetSecret::new(uid)).await
     }
@@ -335,8 +389,8 @@ impl Secrets<'_> {
     /// println!("now at revision {}", outcome.revision);
     /// # Ok(()) }
     /// ```
-    pub async fn rotate(&self, uid: &str) -> Result<RotationOutcome> {
-        let uid: RecordUid = uid.parse()?;
+    pub async fn rotate(&self, uid: impl AsRef<str>) -> Result<RotationOutcome> {
+        let uid: RecordUid = uid.as_ref().parse()?;
         self.run(|core| core.rotate(uid)).await
     }
 
@@ -355,8 +409,12 @@ impl Secrets<'_> {
     /// };
     /// # Ok(()) }
     /// ```
-    pub async fn resume_rotation(&self, uid: &str, rotation_id: Uuid) -> Result<RotationOutcome> {
-        let uid: RecordUid = uid.parse()?;
+    pub async fn resume_rotation(
+        &self,
+        uid: impl AsRef<str>,
+        rotation_id: Uuid,
+    ) -> Result<RotationOutcome> {
+        let uid: RecordUid = uid.as_ref().parse()?;
         self.run(|core| core.resume_rotation(uid, rotation_id))
             .await
     }

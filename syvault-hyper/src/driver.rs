@@ -93,6 +93,28 @@ impl Shared {
 
     /// Runs `op` to completion. Dropping the future part-way abandons the operation cleanly.
     pub(crate) async fn run<O: Operation>(&self, op: O) -> Result<O::Output> {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument as _;
+            // Unless something listens at debug level, the span is skipped altogether (one
+            // atomic load): a cache hit stays as cheap as it is without the feature.
+            if !tracing::level_enabled!(tracing::Level::DEBUG) {
+                return self.run_steps(op).await;
+            }
+            let span = operation_span(&op);
+            if span.is_disabled() {
+                self.run_steps(op).await
+            } else {
+                self.run_steps(op).instrument(span).await
+            }
+        }
+        #[cfg(not(feature = "tracing"))]
+        {
+            self.run_steps(op).await
+        }
+    }
+
+    async fn run_steps<O: Operation>(&self, op: O) -> Result<O::Output> {
         let mut running = Running {
             op,
             shared: self,
@@ -140,8 +162,30 @@ impl Shared {
     }
 }
 
+/// The span of one operation: its type name without the path (such as `GetSecret`) and, where
+/// it has one, the UID it is about.
+#[cfg(feature = "tracing")]
+fn operation_span<O: Operation>(op: &O) -> tracing::Span {
+    let name = std::any::type_name::<O>();
+    let name = name.rsplit("::").next().unwrap_or(name);
+    let span = tracing::debug_span!("syvault", op = name, uid = tracing::field::Empty);
+    // Only a span someone listens to pays for its subject: a cache hit allocates nothing.
+    if !span.is_disabled()
+        && let Some(subject) = op.subject()
+    {
+        span.record("uid", subject.as_str());
+    }
+    span
+}
+
+#[cfg(not(feature = "tracing"))]
+async fn send_logged(transport: &Transport, request: Request) -> Input {
+    transport.send(request).await
+}
+
 /// Sends one request and logs it at debug level: method, path, status and duration only,
 /// never a header, a query string or a body, since those may carry tokens and secrets.
+#[cfg(feature = "tracing")]
 async fn send_logged(transport: &Transport, request: Request) -> Input {
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return transport.send(request).await;

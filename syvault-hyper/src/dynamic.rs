@@ -169,17 +169,17 @@ impl Drop for AsyncLeaseKeeper {
 }
 
 fn closed() -> Error {
-    Error::Transport {
-        kind: TransportErrorKind::Other,
-        message: "the lease keeper task ended abnormally".into(),
-    }
+    Error::transport(
+        TransportErrorKind::Other,
+        "the lease keeper task ended abnormally",
+    )
 }
 
 fn timed_out() -> Error {
-    Error::Transport {
-        kind: TransportErrorKind::Timeout,
-        message: "revoking the lease did not finish in time".into(),
-    }
+    Error::transport(
+        TransportErrorKind::Timeout,
+        "revoking the lease did not finish in time",
+    )
 }
 
 fn now() -> Timestamp {

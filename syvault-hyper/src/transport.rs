@@ -100,10 +100,11 @@ impl Transport {
             Ok(Err(error)) => {
                 Input::Failed(crate::tls::explain_untrusted(error, self.trusts_nothing))
             }
-            Err(_) => Input::Failed(Error::Transport {
-                kind: TransportErrorKind::Timeout,
-                message: format!("no complete answer within {:?}", self.request_timeout),
-            }),
+            Err(elapsed) => Input::Failed(Error::transport_caused_by(
+                TransportErrorKind::Timeout,
+                format!("no complete answer within {:?}", self.request_timeout),
+                elapsed,
+            )),
         }
     }
 
@@ -124,7 +125,7 @@ async fn exchange(
     request: http::Request<Full<Bytes>>,
     limit: usize,
 ) -> Result<Response> {
-    let response = pool.request(request).await.map_err(|e| classify(&e))?;
+    let response = pool.request(request).await.map_err(transport_error)?;
     let (parts, mut body) = response.into_parts();
     let mut bytes = Vec::new();
     // Stop at the limit: the rest of an oversized body is never buffered.
@@ -136,7 +137,7 @@ async fn exchange(
                     bytes.extend_from_slice(data);
                 }
             }
-            Some(Err(error)) => return Err(classify(&error)),
+            Some(Err(error)) => return Err(transport_error(error)),
         }
     }
     bytes.truncate(limit);
@@ -204,16 +205,19 @@ impl StdError for PlainHttpRefused {}
 
 /// The error of a request on a closed client.
 pub(crate) fn closed() -> Error {
-    Error::Transport {
-        kind: TransportErrorKind::Other,
-        message: "the client was closed".to_owned(),
-    }
+    Error::transport(TransportErrorKind::Other, "the client was closed")
 }
 
-/// Maps a hyper failure to the core's transport error: the first cause in the chain that
-/// tells the class of failure decides it. Messages come from hyper, rustls and the OS and never
-/// include headers, so no token leaks.
-fn classify(error: &(dyn StdError + 'static)) -> Error {
+/// Maps a hyper failure to the core's transport error, which keeps it as its source.
+fn transport_error(error: impl StdError + Send + Sync + 'static) -> Error {
+    let (kind, message) = classify(&error);
+    Error::transport_caused_by(kind, message, error)
+}
+
+/// The class and description of a hyper failure: the first cause in the chain that tells the
+/// class of failure decides it. Messages come from hyper, rustls and the OS and never include
+/// headers, so no token leaks.
+fn classify(error: &(dyn StdError + 'static)) -> (TransportErrorKind, String) {
     let mut kind = None;
     let mut message = String::new();
     let mut cause = Some(error);
@@ -239,10 +243,7 @@ fn classify(error: &(dyn StdError + 'static)) -> Error {
     if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE) {
         message.truncate(cut);
     }
-    Error::Transport {
-        kind: kind.unwrap_or(fallback),
-        message,
-    }
+    (kind.unwrap_or(fallback), message)
 }
 
 /// The next cause: what an I/O error wraps (which its `source()` skips, and where a failed
@@ -333,10 +334,7 @@ mod tests {
     }
 
     fn kind(error: &(dyn StdError + 'static)) -> TransportErrorKind {
-        match classify(error) {
-            Error::Transport { kind, .. } => kind,
-            other => panic!("{other:?}"),
-        }
+        classify(error).0
     }
 
     #[test]
@@ -375,11 +373,7 @@ mod tests {
             kind(&Wrapper(IoError::from(Io::PermissionDenied))),
             TransportErrorKind::Other
         );
-        let Error::Transport { message, .. } =
-            classify(&Wrapper(IoError::from(Io::ConnectionRefused)))
-        else {
-            unreachable!()
-        };
+        let (_, message) = classify(&Wrapper(IoError::from(Io::ConnectionRefused)));
         assert!(message.starts_with("tcp connect error: "), "{message}");
     }
 }

@@ -39,7 +39,7 @@ pub fn run<O: Operation>(client: &mut Client, mut op: O) -> Result<O::Output> {
 /// One request on a fresh connection; redirects are not followed, bodies are read up to one
 /// byte past `limit` (the core refuses them), chunked bodies are refused.
 pub fn send(request: &Request, limit: usize) -> Result<Response> {
-    let failed = |kind, message: String| Error::Transport { kind, message };
+    let failed = |kind, message: String| Error::transport(kind, message);
     let io = |e: std::io::Error| {
         let kind = match e.kind() {
             std::io::ErrorKind::ConnectionRefused => TransportErrorKind::Connect,
@@ -48,7 +48,7 @@ pub fn send(request: &Request, limit: usize) -> Result<Response> {
             }
             _ => TransportErrorKind::ConnectionClosed,
         };
-        failed(kind, e.to_string())
+        Error::transport_caused_by(kind, e.to_string(), e)
     };
     let uri = request.uri();
     let (Some("http"), Some(authority)) = (uri.scheme_str(), uri.authority()) else {

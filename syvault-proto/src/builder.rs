@@ -421,6 +421,37 @@ fn required<T>(value: Option<T>, what: &'static str) -> Result<T> {
     value.ok_or_else(|| Error::invalid_input(what, "not set"))
 }
 
+/// A client id, given as a [`Uuid`] or as its text: what the clients' `new` constructors
+/// accept, as the documented SDK takes `client_id` as a string.
+pub trait IntoClientId {
+    /// The client id; text that is not a UUID is [`Error::InvalidInput`].
+    fn into_client_id(self) -> Result<Uuid>;
+}
+
+impl IntoClientId for Uuid {
+    fn into_client_id(self) -> Result<Uuid> {
+        Ok(self)
+    }
+}
+
+impl IntoClientId for &str {
+    fn into_client_id(self) -> Result<Uuid> {
+        Uuid::parse_str(self.trim()).map_err(|_| Error::invalid_input("client id", "not a UUID"))
+    }
+}
+
+impl IntoClientId for String {
+    fn into_client_id(self) -> Result<Uuid> {
+        self.as_str().into_client_id()
+    }
+}
+
+impl IntoClientId for &String {
+    fn into_client_id(self) -> Result<Uuid> {
+        self.as_str().into_client_id()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

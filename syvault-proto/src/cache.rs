@@ -112,6 +112,8 @@ pub(crate) struct SecretCache {
     newest: usize,
     /// The least recently used slot: evicted first.
     oldest: usize,
+    /// Entries dropped to stay within `max_entries`, for the client's statistics.
+    evictions: u64,
 }
 
 impl SecretCache {
@@ -123,6 +125,7 @@ impl SecretCache {
             free: Vec::new(),
             newest: NIL,
             oldest: NIL,
+            evictions: 0,
         }
     }
 
@@ -152,6 +155,11 @@ impl SecretCache {
     }
 
     /// Stores or replaces a secret, fresh for one TTL from `now`.
+    /// How many entries were dropped to stay within `max_entries`.
+    pub(crate) fn evictions(&self) -> u64 {
+        self.evictions
+    }
+
     pub(crate) fn insert(&mut self, secret: Arc<Secret>, etag: Option<String>, now: Timestamp) {
         self.remove(&secret.uid);
         self.insert_absent(secret, etag, now);
@@ -171,6 +179,8 @@ impl SecretCache {
         while self.slots_by_uid.len() >= self.policy.max_entries && self.oldest != NIL {
             let oldest = self.oldest;
             self.release(oldest);
+            self.evictions += 1;
+            crate::trace::event!(debug, "evicted the least recently used entry");
         }
         let entry = Entry {
             uid,

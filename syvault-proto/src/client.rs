@@ -23,6 +23,7 @@ use crate::ops::{
     RotateSecret,
 };
 use crate::record::{self, RecordPayload};
+use crate::stats::ClientStats;
 use crate::time::Timestamp;
 use crate::uid::RecordUid;
 use crate::wire::Record;
@@ -157,6 +158,7 @@ impl Client {
             identity: None,
             retry,
             max_response_body,
+            stats: ClientStats::default(),
         };
         Ok(Self {
             session,
@@ -200,6 +202,15 @@ impl Client {
         self.cache.len()
     }
 
+    /// What the client has done so far: requests, retries, cache decisions, tokens signed and
+    /// decryption failures.
+    pub fn stats(&self) -> ClientStats {
+        ClientStats {
+            evictions: self.cache.evictions(),
+            ..self.session.stats
+        }
+    }
+
     /// Drops every cached secret (their values are zeroized) and the notation index.
     pub fn clear_cache(&mut self) {
         self.cache.clear();
@@ -214,6 +225,7 @@ impl Client {
     /// harnesses that run many independent conversations, such as fuzzing. Operations started
     /// before the reset must not be stepped after it.
     pub fn reset(&mut self) {
+        self.session.stats = ClientStats::default();
         self.cache = SecretCache::new(*self.cache.policy());
         self.folders = FolderStore::default();
         self.index = NotationIndex::new();
@@ -299,7 +311,7 @@ impl Client {
 
     /// Decrypts a record with its folder's key. `Ok(None)` means the folder is unknown (the
     /// caller may reload the folders once).
-    pub(crate) fn decrypt(&self, record: &Record) -> Result<Option<Secret>> {
+    pub(crate) fn decrypt(&mut self, record: &Record) -> Result<Option<Secret>> {
         let Some(key) = self.folders.key(&record.folder_id) else {
             return Ok(None);
         };
@@ -308,7 +320,12 @@ impl Client {
             key,
             record.encrypted_dek.as_slice(),
             record.encrypted_data.as_slice(),
-        )?;
+        )
+        .inspect_err(|error| {
+            if matches!(error, Error::Decryption { .. }) {
+                self.session.stats.decryption_failures += 1;
+            }
+        })?;
         Ok(Some(Secret::from_payload(
             record.uid,
             record.folder_id,

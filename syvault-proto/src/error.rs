@@ -9,6 +9,7 @@
 
 use core::fmt;
 use core::time::Duration;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -144,14 +145,117 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The request did not complete: reported by the driver that performs the I/O.
+    /// The request did not complete: reported by the driver that performs the I/O. Build it
+    /// with [`Error::transport`] or [`Error::transport_caused_by`].
     #[error("transport error ({kind}): {message}")]
     Transport {
         /// The class of failure, which decides whether it is retried.
         kind: TransportErrorKind,
         /// The transport's description, which must not contain secrets.
         message: String,
+        /// The HTTP library's or the operating system's error, returned by
+        /// [`std::error::Error::source`] when the driver had one.
+        #[source]
+        source: Option<ErrorSource>,
     },
+}
+
+/// The underlying error of an [`Error::Transport`], shared so that errors can be cloned.
+///
+/// It dereferences to the error itself, so `error.source()` yields that error (a
+/// `ureq::Error`, a hyper error or a [`std::io::Error`]) ready for `downcast_ref`.
+#[derive(Clone)]
+pub struct ErrorSource(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl ErrorSource {
+    /// Wraps an error.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(error))
+    }
+}
+
+impl core::ops::Deref for ErrorSource {
+    type Target = dyn std::error::Error + Send + Sync + 'static;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for ErrorSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+/// Errors are cloned when one failure answers several requests (a fetch shared by several
+/// references of `resolve_all`). Every variant clones exactly, except that the
+/// [`std::io::Error`] of [`Error::File`], which cannot be cloned, is rebuilt with the same kind,
+/// OS error code and message.
+impl Clone for Error {
+    fn clone(&self) -> Self {
+        match self {
+            Self::InvalidKey { reason } => Self::InvalidKey { reason },
+            Self::InvalidOneTimeToken { reason } => Self::InvalidOneTimeToken { reason },
+            Self::Jwt(e) => Self::Jwt(*e),
+            Self::Decryption { what } => Self::Decryption { what: what.clone() },
+            Self::InvalidPayload { uid } => Self::InvalidPayload { uid: uid.clone() },
+            Self::InvalidInput { what, reason } => Self::InvalidInput {
+                what,
+                reason: reason.clone(),
+            },
+            Self::Notation(e) => Self::Notation(e.clone()),
+            Self::MalformedResponse { status, reason } => Self::MalformedResponse {
+                status: *status,
+                reason: reason.clone(),
+            },
+            Self::BodyTooLarge { limit } => Self::BodyTooLarge { limit: *limit },
+            Self::AuthenticationFailed { status, code } => Self::AuthenticationFailed {
+                status: *status,
+                code: code.clone(),
+            },
+            Self::SecretNotFound { uid } => Self::SecretNotFound { uid: uid.clone() },
+            Self::UnknownFolder { folder_id } => Self::UnknownFolder {
+                folder_id: *folder_id,
+            },
+            Self::RotationFailed {
+                rotation_id,
+                message,
+            } => Self::RotationFailed {
+                rotation_id: *rotation_id,
+                message: message.clone(),
+            },
+            Self::RotationTimeout { rotation_id } => Self::RotationTimeout {
+                rotation_id: *rotation_id,
+            },
+            Self::LeaseNotFound { lease_id } => Self::LeaseNotFound {
+                lease_id: *lease_id,
+            },
+            Self::NotDynamicTarget { uid } => Self::NotDynamicTarget { uid: uid.clone() },
+            Self::Api(api) => Self::Api(api.clone()),
+            Self::File {
+                path,
+                action,
+                source,
+            } => Self::File {
+                path: path.clone(),
+                action: *action,
+                source: match source.raw_os_error() {
+                    Some(code) => std::io::Error::from_raw_os_error(code),
+                    None => std::io::Error::new(source.kind(), source.to_string()),
+                },
+            },
+            Self::Transport {
+                kind,
+                message,
+                source,
+            } => Self::Transport {
+                kind: *kind,
+                message: message.clone(),
+                source: source.clone(),
+            },
+        }
+    }
 }
 
 impl Error {
@@ -195,6 +299,58 @@ impl Error {
         match self {
             Self::Api(api) => api.retry_after,
             _ => None,
+        }
+    }
+
+    /// Whether the thing asked for does not exist or is not visible to this client: a secret
+    /// (HTTP 404), a lease, or the record, folder or field a `sy://` reference names.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Self::SecretNotFound { .. } | Self::LeaseNotFound { .. } => true,
+            Self::Notation(e) => matches!(
+                e,
+                NotationError::FieldNotFound { .. }
+                    | NotationError::RecordNotFound { .. }
+                    | NotationError::FolderNotFound { .. }
+            ),
+            Self::Api(api) => api.status == 404,
+            _ => false,
+        }
+    }
+
+    /// Whether the client's identity is the problem: the server refused its credentials (401)
+    /// or its access (403), or a key, token or JWT is invalid.
+    pub fn is_auth(&self) -> bool {
+        match self {
+            Self::AuthenticationFailed { .. }
+            | Self::InvalidKey { .. }
+            | Self::InvalidOneTimeToken { .. }
+            | Self::Jwt(_) => true,
+            Self::Api(api) => matches!(api.status, 401 | 403),
+            _ => false,
+        }
+    }
+
+    /// A transport error without an underlying error. The message must not contain secrets.
+    pub fn transport(kind: TransportErrorKind, message: impl Into<String>) -> Self {
+        Self::Transport {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A transport error caused by `source`, which [`std::error::Error::source`] returns. The
+    /// message must not contain secrets.
+    pub fn transport_caused_by(
+        kind: TransportErrorKind,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Transport {
+            kind,
+            message: message.into(),
+            source: Some(ErrorSource::new(source)),
         }
     }
 
@@ -465,10 +621,7 @@ mod tests {
             let e: Error = ApiError::new(status, ErrorCode::for_status(status), "x").into();
             assert!(!e.is_retryable(), "{status}");
         }
-        let transport = |kind| Error::Transport {
-            kind,
-            message: String::new(),
-        };
+        let transport = |kind| Error::transport(kind, "");
         assert!(transport(TransportErrorKind::Connect).is_retryable());
         assert!(transport(TransportErrorKind::Timeout).is_retryable());
         assert!(transport(TransportErrorKind::ConnectionClosed).is_retryable());
@@ -511,6 +664,69 @@ mod tests {
     fn long_server_messages_are_shortened_on_a_char_boundary() {
         let api = ApiError::new(500, ErrorCode::Internal, &"é".repeat(2000));
         assert_eq!(api.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+    }
+
+    #[test]
+    fn transport_errors_chain_to_their_cause_and_clone_with_it() {
+        use std::error::Error as _;
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let error =
+            Error::transport_caused_by(TransportErrorKind::Connect, "connect failed", refused);
+        let copy = error.clone();
+        for e in [&error, &copy] {
+            let io = e
+                .source()
+                .and_then(|s| s.downcast_ref::<std::io::Error>())
+                .expect("the io::Error itself is the source");
+            assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+            assert_eq!(e.to_string(), "transport error (connect): connect failed");
+        }
+        assert!(
+            Error::transport(TransportErrorKind::Other, "closed")
+                .source()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn file_errors_clone_with_their_kind_and_os_code() {
+        use std::error::Error as _;
+        let error = Error::File {
+            path: "/nowhere/creds.json".into(),
+            action: FileAction::Read,
+            source: std::io::Error::from_raw_os_error(2),
+        };
+        let copy = error.clone();
+        assert_eq!(copy.to_string(), error.to_string());
+        let io = copy.source().unwrap().downcast_ref::<std::io::Error>();
+        assert_eq!(io.unwrap().raw_os_error(), Some(2));
+        assert_eq!(io.unwrap().kind(), std::io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn not_found_and_auth_helpers() {
+        let api = |status| Error::from(ApiError::new(status, ErrorCode::for_status(status), "x"));
+        let not_found = Error::SecretNotFound { uid: "abc".into() };
+        assert!(not_found.is_not_found() && !not_found.is_auth());
+        let missing_field = Error::Notation(NotationError::FieldNotFound {
+            uid: "7Kj9mNpQ2xRs".parse().unwrap(),
+            field: "password".into(),
+        });
+        assert!(missing_field.is_not_found());
+        assert!(api(404).is_not_found());
+        for status in [401, 403] {
+            assert!(api(status).is_auth(), "{status}");
+            assert!(!api(status).is_not_found(), "{status}");
+        }
+        let refused = Error::AuthenticationFailed {
+            status: 401,
+            code: ErrorCode::TokenExpired,
+        };
+        assert!(refused.is_auth());
+        assert!(Error::InvalidKey { reason: "x" }.is_auth());
+        assert!(Error::Jwt(JwtError::BadSignature).is_auth());
+        assert!(!api(500).is_auth() && !api(500).is_not_found());
+        assert!(!Error::decryption("x").is_auth());
     }
 
     #[test]

@@ -11,8 +11,10 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::jwt::{TokenHolder, TokenMode};
 use crate::keys::ClientKey;
 use crate::retry::RetryPolicy;
+use crate::stats::ClientStats;
 use crate::step::{Input, Request, Response, Step};
 use crate::time::Timestamp;
+use crate::trace::event;
 use crate::wire;
 
 const USER_AGENT_VALUE: &str = concat!("syvault-rust/", env!("CARGO_PKG_VERSION"));
@@ -30,6 +32,8 @@ pub(crate) struct Session {
     pub(crate) identity: Option<Identity>,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_response_body: usize,
+    /// The client's counters; requests, retries and tokens are counted here.
+    pub(crate) stats: ClientStats,
 }
 
 impl Session {
@@ -133,6 +137,7 @@ impl Call {
         match self.build(session, now) {
             Ok(request) => {
                 self.attempts += 1;
+                session.stats.requests += 1;
                 Step::Send(request)
             }
             Err(e) => Step::Done(Err(e)),
@@ -160,6 +165,10 @@ impl Call {
             })?;
             let issued = identity.tokens.token(&identity.key, now);
             self.token_reused = issued.reused;
+            if !issued.reused {
+                session.stats.tokens_signed += 1;
+                event!(debug, "signed a new bearer token");
+            }
             let mut value = HeaderValue::try_from(format!("Bearer {}", issued.token.expose()))
                 .map_err(|_| Error::invalid_input("token", "not a valid header value"))?;
             value.set_sensitive(true);
@@ -195,6 +204,8 @@ impl Call {
             // A reused token may have been forgotten by the server: one fresh signature.
             if self.token_reused && !self.reauthenticated {
                 self.reauthenticated = true;
+                session.stats.reauthentications += 1;
+                event!(debug, path = %self.path, "401 to a reused token: re-signing once");
                 return self.send(session, now);
             }
         }
@@ -202,6 +213,15 @@ impl Call {
             let wait = session
                 .retry
                 .backoff(self.attempts, error.retry_after(), rng);
+            session.stats.retries += 1;
+            event!(
+                debug,
+                path = %self.path,
+                attempt = self.attempts,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                reason = %error,
+                "retrying"
+            );
             return Step::Sleep(now + wait);
         }
         Step::Done(Err(error))

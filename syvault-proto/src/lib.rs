@@ -23,6 +23,9 @@
 //!   `SY_CREDENTIALS_FILE` and `SY_CA_CERT` variables of [`builder::ClientBuilder::with_env`].
 //!   It is the only part of the crate that touches the file system; drivers, the CLI and the
 //!   dev server enable it, and the core stays free of I/O without it.
+//! - `tracing` (on by default): events through the `tracing` crate for token signing, the 401
+//!   re-signature, retry waits, cache decisions, folder reloads and rotation status. It does
+//!   nothing without a subscriber and never records a value, token, key, body or header value.
 //!
 //! On top of these sits the client: a [`Client`] value holds what one client knows (identity,
 //! token, folder keys, the cache of decrypted secrets, the notation index), and each SDK
@@ -63,8 +66,10 @@ pub mod record;
 pub mod retry;
 pub mod secret;
 mod secret_json;
+pub mod stats;
 pub mod step;
 mod time;
+mod trace;
 pub mod uid;
 pub mod wire;
 
@@ -76,7 +81,9 @@ pub use client::Client;
 #[doc = include_str!("../../docs/drivers.md")]
 mod drivers_guide {}
 pub use error::{Error, Result};
+pub use http;
 pub use rand_core;
 pub use secret::SecretString;
 pub use time::Timestamp;
 pub use uid::RecordUid;
+pub use uuid;

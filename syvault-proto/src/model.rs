@@ -167,6 +167,18 @@ impl RotationOutcome {
     pub fn fields(&self) -> &Fields {
         &self.secret.fields
     }
+
+    /// The new field values, as the documented SDK's `rotate(uid).new_fields` names them.
+    ///
+    /// ```
+    /// # fn show(outcome: &syvault_proto::model::RotationOutcome) {
+    /// let password = outcome.new_fields().get("password");
+    /// # let _ = password;
+    /// # }
+    /// ```
+    pub fn new_fields(&self) -> &Fields {
+        self.fields()
+    }
 }
 
 /// A value a `sy://` reference selects.
@@ -184,6 +196,23 @@ impl Selected {
         match self {
             Self::Secret(s) => s.expose(),
             Self::Plain(s) => s,
+        }
+    }
+
+    /// The selected text as a [`SecretString`], whichever it was, so that it can be kept
+    /// (in an application's state, say) without copying a secret into a plain `String`.
+    ///
+    /// ```
+    /// use syvault_proto::model::Selected;
+    ///
+    /// let password = Selected::Secret("hunter2".into()).into_secret();
+    /// assert_eq!(password.expose(), "hunter2");
+    /// assert_eq!(Selected::Plain("Database".into()).into_secret().expose(), "Database");
+    /// ```
+    pub fn into_secret(self) -> SecretString {
+        match self {
+            Self::Secret(s) => s,
+            Self::Plain(s) => SecretString::from(s),
         }
     }
 }

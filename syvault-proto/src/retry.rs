@@ -114,10 +114,7 @@ mod tests {
         for status in [400, 401, 403, 404, 409, 422, 500] {
             assert!(!policy.should_retry(1, &api(status)), "{status}");
         }
-        let timeout = Error::Transport {
-            kind: TransportErrorKind::Timeout,
-            message: String::new(),
-        };
+        let timeout = Error::transport(TransportErrorKind::Timeout, "");
         assert!(policy.should_retry(1, &timeout));
         assert!(!RetryPolicy::NONE.should_retry(1, &timeout));
     }

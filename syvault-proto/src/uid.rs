@@ -85,6 +85,12 @@ impl TryFrom<&str> for RecordUid {
     }
 }
 
+impl AsRef<str> for RecordUid {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
 impl fmt::Display for RecordUid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

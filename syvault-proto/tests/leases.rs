@@ -23,10 +23,7 @@ fn uid() -> RecordUid {
 }
 
 fn transport() -> Error {
-    Error::Transport {
-        kind: TransportErrorKind::ConnectionClosed,
-        message: "scripted".into(),
-    }
+    Error::transport(TransportErrorKind::ConnectionClosed, "scripted")
 }
 
 fn created(expires_at: Timestamp) -> Response {

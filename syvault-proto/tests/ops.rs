@@ -24,10 +24,7 @@ fn password(secret: &syvault_proto::model::Secret) -> &str {
 }
 
 fn transport(kind: TransportErrorKind) -> Error {
-    Error::Transport {
-        kind,
-        message: "scripted".into(),
-    }
+    Error::transport(kind, "scripted")
 }
 
 // ---- get ------------------------------------------------------------------------------------
@@ -351,6 +348,7 @@ fn a_record_served_under_another_uid_is_an_error_never_wrong_plaintext() {
         "{result:?}"
     );
     assert_eq!(w.client.cached_secrets(), 0);
+    assert_eq!(w.client.stats().decryption_failures, 1);
 }
 
 #[test]
@@ -455,6 +453,13 @@ fn concurrent_gets_of_one_uid_share_one_request() {
         panic!("follower did not finish from the cache");
     };
     assert_eq!(first, second);
+    let stats = w.client.stats();
+    assert_eq!(stats.coalesced_waits, 1);
+    assert_eq!(stats.cache_misses, 2, "both missed, once each");
+    assert_eq!(
+        stats.cache_hits, 0,
+        "the follower took the leader's result: {stats:?}"
+    );
 }
 
 #[test]
@@ -553,6 +558,126 @@ fn an_abandoned_fetch_lets_waiting_reads_take_over() {
         follower.step(&mut w.client, Input::Wake, w.now, &mut w.rng),
         Step::Send(_)
     ));
+}
+
+// ---- statistics -----------------------------------------------------------------------------
+
+#[test]
+fn stats_count_requests_tokens_misses_hits_and_revalidations() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "hunter2")]);
+    assert_eq!(
+        w.client.stats(),
+        syvault_proto::stats::ClientStats::default()
+    );
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    let stats = w.client.stats();
+    assert_eq!(
+        (
+            stats.requests,
+            stats.tokens_signed,
+            stats.cache_misses,
+            stats.cache_hits
+        ),
+        (2, 1, 1, 0),
+        "folders and the record, one signature: {stats:?}"
+    );
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    let stats = w.client.stats();
+    assert_eq!((stats.requests, stats.cache_hits), (2, 1), "{stats:?}");
+    w.advance(Duration::from_secs(61));
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    let stats = w.client.stats();
+    assert_eq!(
+        (
+            stats.requests,
+            stats.revalidations,
+            stats.cache_misses,
+            stats.tokens_signed
+        ),
+        (3, 1, 1, 1),
+        "a 304 revalidation with the reused token: {stats:?}"
+    );
+    assert_eq!(stats.cache_hit_ratio(), Some(0.5));
+    assert_eq!(stats.retries + stats.stale_serves + stats.evictions, 0);
+    assert_eq!(stats.requests, w.sent.len() as u64);
+}
+
+#[test]
+fn stats_count_retries_and_the_401_re_signature() {
+    let mut w = World::new();
+    let a = w.add_secret("Production", "A", &[("password", "a")]);
+    let b = w.add_secret("Production", "B", &[("password", "b")]);
+    let op = w.client.get(a);
+    let failures = Cell::new(0);
+    w.drive(op, |w, request| {
+        if request.uri().path().ends_with(a.as_str()) && failures.get() < 2 {
+            failures.set(failures.get() + 1);
+            return Ok(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
+        }
+        Ok(w.serve(request))
+    })
+    .unwrap();
+    let stats = w.client.stats();
+    assert_eq!((stats.retries, stats.requests), (2, 4), "{stats:?}");
+
+    w.advance(Duration::from_secs(100));
+    let first_token = bearer(w.sent.last().unwrap()).unwrap();
+    let op = w.client.get(b);
+    w.drive(op, |w, request| {
+        if bearer(request).unwrap() == first_token {
+            return Ok(error(StatusCode::UNAUTHORIZED, "unauthorized"));
+        }
+        Ok(w.serve(request))
+    })
+    .unwrap();
+    let stats = w.client.stats();
+    assert_eq!(
+        (
+            stats.reauthentications,
+            stats.tokens_signed,
+            stats.retries,
+            stats.requests
+        ),
+        (1, 2, 2, 6),
+        "{stats:?}"
+    );
+    assert_eq!(stats.requests, w.sent.len() as u64);
+}
+
+#[test]
+fn stats_count_evictions_and_stale_serves_and_reset_clears_them() {
+    let mut w = World::with_config(|c| {
+        c.cache = CachePolicy {
+            max_entries: 1,
+            max_stale: Some(Duration::from_secs(300)),
+            ..CachePolicy::default()
+        };
+    });
+    let a = w.add_secret("Production", "A", &[("password", "a")]);
+    let b = w.add_secret("Production", "B", &[("password", "b")]);
+    for uid in [a, b] {
+        let op = w.client.get(uid);
+        w.run(op).unwrap();
+    }
+    assert_eq!(w.client.stats().evictions, 1, "B pushed A out");
+    w.advance(Duration::from_secs(120));
+    let op = w.client.get(b);
+    let secret = w
+        .drive(op, |_, _| Err(transport(TransportErrorKind::Timeout)))
+        .unwrap();
+    assert_eq!(password(&secret), "b");
+    let stats = w.client.stats();
+    assert_eq!(stats.stale_serves, 1, "{stats:?}");
+    assert_eq!(stats.retries, 3, "the default four attempts: {stats:?}");
+    w.client.reset();
+    assert_eq!(
+        w.client.stats(),
+        syvault_proto::stats::ClientStats::default()
+    );
 }
 
 // ---- list -----------------------------------------------------------------------------------
@@ -672,6 +797,83 @@ fn notation_resolves_many_references_with_one_listing() {
     let op = w.client.notation("sy://Production/Database/field/password");
     assert_eq!(w.run(op).unwrap().expose(), "hunter2");
     assert_eq!(w.requests_to("/secrets"), 1);
+}
+
+#[test]
+fn resolve_all_returns_each_references_own_error() {
+    use std::error::Error as _;
+    // One cache entry: after the first pass only the anchor stays cached, so the second pass
+    // finds the others in the fresh notation index and fetches each by its UID.
+    let mut w = World::with_config(|c| {
+        c.cache = CachePolicy {
+            max_entries: 1,
+            ..CachePolicy::default()
+        };
+    });
+    let failing = w.add_secret("Production", "Failing", &[("password", "a")]);
+    let broken = w.add_secret("Production", "Broken", &[("password", "b")]);
+    let garbled = w.add_secret("Production", "Garbled", &[("password", "c")]);
+    let anchor = w.add_secret("Production", "Anchor", &[("password", "d")]);
+    let op = w.client.resolve_all([format!("sy://{anchor}/uid")]);
+    w.run(op).unwrap().pop().unwrap().unwrap();
+    let op = w.client.get(anchor);
+    w.run(op).unwrap();
+    let listings = w.requests_to("/secrets");
+
+    let op = w.client.resolve_all([
+        format!("sy://{broken}/field/password"),
+        format!("sy://{garbled}/field/password"),
+        format!("sy://{failing}/field/password"),
+    ]);
+    let results = w.drive(op, |world, request| {
+        let path = request.uri().path();
+        if path.ends_with(failing.as_str()) {
+            Ok(error(StatusCode::INTERNAL_SERVER_ERROR, "internal"))
+        } else if path.ends_with(broken.as_str()) {
+            Err(Error::transport_caused_by(
+                TransportErrorKind::Tls,
+                "handshake failed",
+                std::io::Error::from(std::io::ErrorKind::InvalidData),
+            ))
+        } else if path.ends_with(garbled.as_str()) {
+            Ok(json(StatusCode::OK, &serde_json::json!({"data": 7})))
+        } else {
+            Ok(world.serve(request))
+        }
+    });
+    let results = results.unwrap();
+    assert_eq!(w.requests_to("/secrets"), listings, "the index was fresh");
+    let Err(tls) = &results[0] else {
+        panic!("{:?}", results[0])
+    };
+    assert!(
+        matches!(
+            tls,
+            Error::Transport {
+                kind: TransportErrorKind::Tls,
+                ..
+            }
+        ),
+        "{tls:?}"
+    );
+    let io = tls
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>());
+    assert_eq!(
+        io.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::InvalidData),
+        "the transport error keeps its cause"
+    );
+    assert!(
+        matches!(&results[1], Err(Error::MalformedResponse { status: 200, reason }) if !reason.contains("malformed response")),
+        "the error itself, not a rewrite: {:?}",
+        results[1]
+    );
+    assert!(
+        matches!(&results[2], Err(Error::Api(api)) if api.code == ErrorCode::Internal),
+        "{:?}",
+        results[2]
+    );
 }
 
 #[test]

@@ -29,10 +29,7 @@ fn password(secret: &syvault_proto::model::Secret) -> &str {
 }
 
 fn transport(kind: TransportErrorKind) -> Error {
-    Error::Transport {
-        kind,
-        message: "scripted".into(),
-    }
+    Error::transport(kind, "scripted")
 }
 
 fn is_malformed(result: &Result<impl std::fmt::Debug, Error>) -> bool {

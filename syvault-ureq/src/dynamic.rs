@@ -127,9 +127,12 @@ impl LeaseKeeper {
             .spawn(move || {
                 let _ = done.send(keep(&shared, &mut keeper, &thread_signal));
             })
-            .map_err(|_| Error::Transport {
-                kind: TransportErrorKind::Other,
-                message: "cannot start the lease keeper thread".into(),
+            .map_err(|error| {
+                Error::transport_caused_by(
+                    TransportErrorKind::Other,
+                    "cannot start the lease keeper thread",
+                    error,
+                )
             })?;
         Ok(Self {
             lease_id: lease.lease_id,
@@ -191,10 +194,10 @@ impl LeaseKeeper {
                 outcome
             }
             // The thread is left to finish its request; it holds no lock the caller needs.
-            Err(_) => Err(Error::Transport {
-                kind: TransportErrorKind::Timeout,
-                message: "revoking the lease did not finish in time".into(),
-            }),
+            Err(_) => Err(Error::transport(
+                TransportErrorKind::Timeout,
+                "revoking the lease did not finish in time",
+            )),
         }
     }
 }
@@ -208,10 +211,7 @@ impl Drop for LeaseKeeper {
 }
 
 fn closed() -> Error {
-    Error::Transport {
-        kind: TransportErrorKind::Other,
-        message: "the lease keeper is closed".into(),
-    }
+    Error::transport(TransportErrorKind::Other, "the lease keeper is closed")
 }
 
 fn now() -> Timestamp {

@@ -41,6 +41,12 @@
 //! - `mozilla-roots` (off by default): also trust the Mozilla root bundle compiled into the
 //!   binary, for containers without an OS trust store (such as `scratch` or distroless images
 //!   without `ca-certificates`).
+//! - `tracing` (on by default): one span per operation and events for every request (method,
+//!   path, status, elapsed time), retry wait, token signature, 401 re-signature, cache decision
+//!   (hit, miss, revalidation, stale serve, coalesced wait, eviction), folder reload and
+//!   rotation status, through the `tracing` crate; install a subscriber to see them. Never a
+//!   value, token, key, body or header value. [`ClientStats`] counters (from `stats()`) are
+//!   always kept.
 
 mod builder;
 mod client;
@@ -54,9 +60,9 @@ pub use builder::SyVaultClientBuilder;
 pub use client::{Secrets, SyVaultClient};
 pub use dynamic::{DEFAULT_CLOSE_TIMEOUT, Dynamic, LeaseKeeper};
 pub use syvault_proto as proto;
-pub use syvault_proto::builder::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
+pub use syvault_proto::builder::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, IntoClientId};
 pub use syvault_proto::config::RotationPolicy;
-pub use syvault_proto::error::{ErrorCode, FileAction, TransportErrorKind};
+pub use syvault_proto::error::{ApiError, ErrorCode, ErrorSource, FileAction, TransportErrorKind};
 pub use syvault_proto::folders::FolderInfo;
 pub use syvault_proto::jwt::TokenMode;
 pub use syvault_proto::lease::{Lease, LeaseInfo};
@@ -64,8 +70,10 @@ pub use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSumma
 pub use syvault_proto::ops::{KeeperState, LeaseEnd, LeaseStatus};
 pub use syvault_proto::record::{Fields, RecordPayload};
 pub use syvault_proto::retry::RetryPolicy;
-pub use syvault_proto::{Error, RecordUid, Result, SecretString};
-pub use uuid::Uuid;
+pub use syvault_proto::stats::ClientStats;
+pub use syvault_proto::uuid::Uuid;
+pub use syvault_proto::wire::{Access, RotationStatus};
+pub use syvault_proto::{Error, RecordUid, Result, SecretString, http, uuid};
 
 #[cfg(test)]
 mod tests {
@@ -77,5 +85,50 @@ mod tests {
     #[test]
     fn the_client_is_shareable_between_threads() {
         shareable::<SyVaultClient>();
+    }
+
+    /// Compile-time: the documented constructor takes the client id as text or as a UUID, and
+    /// the UID arguments take text or a [`RecordUid`].
+    #[test]
+    fn constructors_and_uid_arguments_take_text_or_typed_values() {
+        #[allow(dead_code)]
+        fn calls(secret: SecretString, id: Uuid, uid: RecordUid) -> Result<()> {
+            let client = SyVaultClient::new("https://vault.example.com", id, secret)?;
+            SyVaultClient::new(
+                "https://vault.example.com",
+                "0b5c1c9e-2f3a-4d5e-8f70-8192a3b4c5d6",
+                "MIG…",
+            )?;
+            SyVaultClient::new(String::from("https://x"), id.to_string(), String::new())?;
+            let secrets = client.secrets();
+            let _: std::sync::Arc<Secret> = secrets.get(uid)?;
+            secrets.get("7Kj9mNpQ2xRs")?;
+            secrets.get(String::from("7Kj9mNpQ2xRs"))?;
+            let outcome: RotationOutcome = secrets.rotate(uid)?;
+            let _: &Fields = outcome.new_fields();
+            let _: RotationStatus = outcome.status;
+            secrets.resume_rotation(uid, outcome.rotation_id)?;
+            let _: SecretString = secrets.notation("sy://x/title")?.into_secret();
+            let _: Option<Access> = None;
+            let _: http::StatusCode = http::StatusCode::OK;
+            let _: uuid::Uuid = id;
+            let _: ClientStats = client.stats();
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_client_id_that_is_not_a_uuid_is_invalid_input() {
+        let error = SyVaultClient::new("https://vault.example.com", "not-a-uuid", "x").unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::InvalidInput {
+                    what: "client id",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
     }
 }

@@ -42,6 +42,7 @@ pub(crate) fn explain_untrusted(error: Error, trusts_nothing: bool) -> Error {
         Error::Transport {
             kind: TransportErrorKind::Tls,
             mut message,
+            source,
         } if trusts_nothing => {
             message.push_str(
                 "; no CA certificate is trusted: the OS trust store is empty or unreadable \
@@ -51,6 +52,7 @@ pub(crate) fn explain_untrusted(error: Error, trusts_nothing: bool) -> Error {
             Error::Transport {
                 kind: TransportErrorKind::Tls,
                 message,
+                source,
             }
         }
         other => other,

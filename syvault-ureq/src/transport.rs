@@ -75,7 +75,7 @@ impl Transport {
         };
         let proxy = match proxy_for(&self.proxies, request.uri(), self.plain_http_anywhere) {
             Ok(proxy) => proxy,
-            Err(error) => return Input::Failed(classify(&error)),
+            Err(error) => return Input::Failed(classify(error)),
         };
         let request = match proxy {
             Some(proxy) => agent.configure_request(request).proxy(Some(proxy)).build(),
@@ -84,7 +84,7 @@ impl Transport {
         match agent.run(request).and_then(|r| self.read(r)) {
             Ok(response) => Input::Response(response),
             Err(error) => Input::Failed(crate::tls::explain_untrusted(
-                classify(&error),
+                classify(error),
                 self.trusts_nothing,
             )),
         }
@@ -163,10 +163,7 @@ impl Resolver for LoopbackForPlainHttp {
 
 /// The error of a request on a closed client.
 pub(crate) fn closed() -> Error {
-    Error::Transport {
-        kind: TransportErrorKind::Other,
-        message: "the client was closed".to_owned(),
-    }
+    Error::transport(TransportErrorKind::Other, "the client was closed")
 }
 
 /// The `CONNECT` proxy of a request to `uri`, if the client's proxy settings choose one.
@@ -222,8 +219,8 @@ fn plain_http_refused() -> ureq::Error {
 
 /// Maps a ureq failure to the core's transport error. Messages come from ureq and the OS
 /// (statuses, socket errors, TLS alerts) and never include headers, so no token leaks.
-fn classify(error: &ureq::Error) -> Error {
-    let kind = match error {
+fn classify(error: ureq::Error) -> Error {
+    let kind = match &error {
         ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
@@ -236,9 +233,11 @@ fn classify(error: &ureq::Error) -> Error {
         // is not retried, as hyper's parse errors are not.
         _ => TransportErrorKind::Other,
     };
-    Error::Transport {
-        kind,
-        message: error.to_string(),
+    let message = error.to_string();
+    // ureq's I/O variant does not chain to its io::Error, so that error is the source itself.
+    match error {
+        ureq::Error::Io(io) => Error::transport_caused_by(kind, message, io),
+        other => Error::transport_caused_by(kind, message, other),
     }
 }
 
@@ -277,7 +276,7 @@ mod tests {
     #[test]
     fn io_failures_map_to_retryable_kinds() {
         use std::io::{Error as IoError, ErrorKind as Io};
-        let kind = |e: IoError| match classify(&ureq::Error::Io(e)) {
+        let kind = |e: IoError| match classify(ureq::Error::Io(e)) {
             Error::Transport { kind, .. } => kind,
             other => panic!("{other:?}"),
         };
@@ -308,7 +307,7 @@ mod tests {
 
     #[test]
     fn ureq_failures_map_to_kinds() {
-        let kind = |e| match classify(&e) {
+        let kind = |e| match classify(e) {
             Error::Transport { kind, .. } => kind,
             other => panic!("{other:?}"),
         };
@@ -332,14 +331,14 @@ mod tests {
         };
         // IP literals resolve without any lookup. 192.0.2.1 is a documentation address.
         let refused = resolve(false, "http://192.0.2.1:8200/").unwrap_err();
+        assert!(refused.to_string().contains("loopback"));
         assert_eq!(
-            match classify(&refused) {
+            match classify(refused) {
                 Error::Transport { kind, .. } => kind,
                 other => panic!("{other:?}"),
             },
             TransportErrorKind::Other
         );
-        assert!(refused.to_string().contains("loopback"));
         assert_eq!(
             resolve(false, "http://127.0.0.1:8200/").unwrap()[..],
             ["127.0.0.1:8200".parse().unwrap()]

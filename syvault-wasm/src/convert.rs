@@ -167,10 +167,7 @@ mod tests {
 
     #[test]
     fn client_side_failures_are_named_after_their_kind() {
-        let refused = Error::Transport {
-            kind: TransportErrorKind::Connect,
-            message: "connection refused".into(),
-        };
+        let refused = Error::transport(TransportErrorKind::Connect, "connection refused");
         let value = error(&refused);
         assert_eq!(value["code"], "transport_connect");
         assert_eq!(value["retryable"], true);

@@ -216,7 +216,7 @@ fn call(object: &JsValue, method: &str) -> Result<JsValue, Error> {
 }
 
 fn transport(kind: TransportErrorKind, message: String) -> Error {
-    Error::Transport { kind, message }
+    Error::transport(kind, message)
 }
 
 /// Classifies what `fetch` threw: aborts are timeouts; Node reports the socket error's code in

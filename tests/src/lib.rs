@@ -63,6 +63,8 @@ macro_rules! scenario_tests {
             proxy_tunnels_with_credentials,
             unreachable_proxy_is_a_retryable_connect_error,
             plain_http_through_a_proxy_tunnel,
+            errors_chain_to_their_causes,
+            debug_output_is_concise_and_reveals_no_secret,
         );
     };
     (@each $sdk:ty; $($name:ident),* $(,)?) => {

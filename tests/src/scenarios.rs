@@ -835,3 +835,73 @@ pub fn plain_http_through_a_proxy_tunnel<S: Sdk>() {
     assert!(targets.iter().all(|t| *t == address), "{targets:?}");
     assert!(proxy.authorizations().iter().all(Option::is_none));
 }
+
+/// A refused connection chains to the operating system's error, and a missing credentials
+/// file is a file error that names the path and chains to its `io::Error`.
+pub fn errors_chain_to_their_causes<S: Sdk>() {
+    use std::error::Error as _;
+    let vault = Vault::start();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let settings = Settings {
+        retry: syvault_proto::retry::RetryPolicy::NONE,
+        ..vault.settings()
+    };
+    let server = format!("http://127.0.0.1:{port}");
+    let error =
+        S::bootstrap(&server, vault.client.token.expose(), &settings).expect_err("nothing listens");
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                kind: TransportErrorKind::Connect,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let mut cause = error.source();
+    let mut refused = false;
+    while let Some(current) = cause {
+        refused |= current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+        cause = current.source();
+    }
+    assert!(
+        refused,
+        "the chain reaches the refused connection: {error:?}"
+    );
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("missing.json");
+    let error = S::connect(&path, &vault.settings()).expect_err("no such file");
+    assert!(
+        matches!(&error, Error::File { path: p, .. } if *p == path),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("missing.json"), "{error}");
+    let io = error
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .expect("the io::Error is the source");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+}
+
+/// A client's `Debug` names its server, client id and cache size, and nothing it has cached.
+pub fn debug_output_is_concise_and_reveals_no_secret<S: Sdk>() {
+    let vault = Vault::start();
+    let client = vault.client::<S>(&vault.settings());
+    let secret = client.get(vault.database.as_str()).expect("get");
+    let text = format!("{client:?}");
+    assert!(text.contains(&vault.url()), "{text}");
+    assert!(text.contains(&vault.client.client_id.to_string()), "{text}");
+    assert!(text.contains("cached_secrets: 1"), "{text}");
+    assert!(
+        !text.contains(DB_PASSWORD) && !text.contains(DB_USER),
+        "{text}"
+    );
+    assert!(!text.contains(&secret.title), "{text}");
+    assert!(text.len() < 400, "concise: {} bytes: {text}", text.len());
+}

@@ -130,7 +130,7 @@ fn blocking_client_leases_keeps_and_revokes() {
         Err(Error::LeaseNotFound { .. })
     ));
     assert!(matches!(
-        client.dynamic().lease(&setup.database.to_string(), TTL),
+        client.dynamic().lease(setup.database.as_str(), TTL),
         Err(Error::NotDynamicTarget { .. })
     ));
     assert!(matches!(

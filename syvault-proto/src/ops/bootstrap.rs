@@ -116,6 +116,7 @@ impl Bootstrap {
             identity: None,
             retry: client.session.retry,
             max_response_body: client.session.max_response_body,
+            stats: crate::stats::ClientStats::default(),
         };
         let mut call = Call::new(Method::POST, wire::paths::bootstrap().to_owned())
             .with_body(body)

@@ -15,6 +15,7 @@ use crate::exchange::{self, Call};
 use crate::model::Secret;
 use crate::step::{Input, Response, Step};
 use crate::time::Timestamp;
+use crate::trace::event;
 use crate::uid::RecordUid;
 use crate::wire::{self, DataEnvelope, Record};
 
@@ -39,6 +40,9 @@ pub struct GetSecret {
     joined: Option<u64>,
     state: State,
     folders_reloaded: bool,
+    /// Whether the cache decision was counted in the client's statistics: a read that waits
+    /// and looks again counts once.
+    counted: bool,
 }
 
 #[derive(Debug)]
@@ -59,6 +63,7 @@ impl GetSecret {
             joined: None,
             state: State::Ready,
             folders_reloaded: false,
+            counted: false,
         }
     }
 
@@ -93,16 +98,34 @@ impl GetSecret {
             match client.cache.lookup(&self.uid, now) {
                 Lookup::Fresh(secret) => {
                     let secret = Arc::clone(secret);
+                    if !std::mem::replace(&mut self.counted, true) {
+                        client.session.stats.cache_hits += 1;
+                        event!(trace, uid = %self.uid, "cache hit");
+                    }
                     return self.finish(client, Ok(secret));
                 }
-                Lookup::Expired { etag } => etag.map(str::to_owned),
-                Lookup::Miss => None,
+                Lookup::Expired { etag } => {
+                    self.counted = true;
+                    event!(debug, uid = %self.uid, "cache entry expired: revalidating");
+                    etag.map(str::to_owned)
+                }
+                Lookup::Miss => {
+                    if !std::mem::replace(&mut self.counted, true) {
+                        client.session.stats.cache_misses += 1;
+                        event!(debug, uid = %self.uid, "cache miss");
+                    }
+                    None
+                }
             }
         };
         // A read that must see the server's current state does not take another fetch's result.
         let joins = !self.bypass_cache;
         match client.take_flight(self.uid, self.flight, joins, now) {
             FlightTicket::Wait(id) => {
+                if self.joined.is_none() {
+                    client.session.stats.coalesced_waits += 1;
+                    event!(debug, uid = %self.uid, "waiting for another read's fetch");
+                }
                 self.joined = joins.then_some(id);
                 self.state = State::Ready;
                 Step::Join(now + JOIN_POLL)
@@ -139,6 +162,8 @@ impl GetSecret {
         if response.status() == StatusCode::NOT_MODIFIED {
             if let Some(secret) = client.cache.refresh(&self.uid, now) {
                 let secret = Arc::clone(secret);
+                client.session.stats.revalidations += 1;
+                event!(debug, uid = %self.uid, "revalidated (304): entry renewed");
                 return self.finish(client, Ok(secret));
             }
             // Evicted while the request was out: fetch it whole.
@@ -179,6 +204,12 @@ impl GetSecret {
             Ok(None) if !self.folders_reloaded => {
                 // The record names a folder granted after the folders were loaded.
                 self.folders_reloaded = true;
+                event!(
+                    debug,
+                    uid = %self.uid,
+                    folder_id = %record.folder_id,
+                    "record in an unknown folder: reloading folders"
+                );
                 let mut load = LoadFolders::new();
                 let step = load.start(client, now);
                 self.state = State::LoadingFolders(load, Box::new(record), etag);
@@ -233,7 +264,11 @@ impl GetSecret {
             _ if serves_stale(&error) && !self.bypass_cache => {
                 let stale = client.cache.stale(&self.uid, now).map(Arc::clone);
                 match stale {
-                    Some(secret) => self.finish(client, Ok(secret)),
+                    Some(secret) => {
+                        client.session.stats.stale_serves += 1;
+                        event!(debug, uid = %self.uid, reason = %error, "serving a stale entry");
+                        self.finish(client, Ok(secret))
+                    }
                     None => self.finish(client, Err(error)),
                 }
             }
@@ -262,6 +297,10 @@ fn serves_stale(error: &Error) -> bool {
 
 impl Operation for GetSecret {
     type Output = Arc<Secret>;
+
+    fn subject(&self) -> Option<String> {
+        Some(self.uid.to_string())
+    }
 
     fn step(
         &mut self,

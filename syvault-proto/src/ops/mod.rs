@@ -89,6 +89,12 @@ pub trait Operation {
     fn abandon(&mut self, client: &mut Client) {
         let _ = client;
     }
+
+    /// What the operation is about, for a driver's log span: a record's UID, where there is
+    /// one. Never a secret.
+    fn subject(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A step the operation's state does not allow: a driver bug, reported rather than panicking.
@@ -161,6 +167,7 @@ impl LoadFolders {
     }
 
     pub(crate) fn start(&mut self, client: &mut Client, now: Timestamp) -> Step<()> {
+        crate::trace::event!(debug, "loading folders");
         self.call.send(&mut client.session, now).map(|_| ())
     }
 

@@ -123,7 +123,7 @@ impl ResolveNotation {
                 let uid = uid?;
                 let secret = match self.fetched.get(&uid) {
                     Some(Ok(secret)) => secret,
-                    Some(Err(error)) => return Err(clone_error(error)),
+                    Some(Err(error)) => return Err(error.clone()),
                     None => {
                         return Err(Error::SecretNotFound {
                             uid: uid.to_string(),
@@ -373,24 +373,4 @@ pub(crate) fn select(secret: &Secret, selector: &Selector) -> Result<Selected> {
         Selector::Notes => Selected::Secret(secret.notes.clone()),
         Selector::Uid => Selected::Plain(secret.uid.to_string()),
     })
-}
-
-/// Errors are not `Clone` (they may carry boxed server details); one fetch can serve several
-/// references, so each gets an equivalent copy.
-fn clone_error(error: &Error) -> Error {
-    match error {
-        Error::SecretNotFound { uid } => Error::SecretNotFound { uid: uid.clone() },
-        Error::AuthenticationFailed { status, code } => Error::AuthenticationFailed {
-            status: *status,
-            code: code.clone(),
-        },
-        Error::Api(api) => Error::Api(api.clone()),
-        Error::Transport { kind, message } => Error::Transport {
-            kind: *kind,
-            message: message.clone(),
-        },
-        Error::Notation(e) => Error::Notation(e.clone()),
-        Error::Decryption { what } => Error::Decryption { what: what.clone() },
-        other => Error::malformed(other.status().unwrap_or(0), other.to_string()),
-    }
 }

@@ -146,6 +146,13 @@ impl RotateSecret {
                 "the server answered about another rotation",
             )));
         }
+        crate::trace::event!(
+            debug,
+            uid = %self.uid,
+            rotation_id = %rotation.rotation_id,
+            status = ?rotation.status,
+            "rotation status"
+        );
         match rotation.status {
             RotationStatus::Completed => {
                 let Some(revision) = rotation.revision else {
@@ -251,6 +258,10 @@ impl RotateSecret {
 
 impl Operation for RotateSecret {
     type Output = RotationOutcome;
+
+    fn subject(&self) -> Option<String> {
+        Some(self.uid.to_string())
+    }
 
     fn step(
         &mut self,
