@@ -143,7 +143,9 @@ pub fn proxies_from_env<S: Sdk>(module: &str) {
             Outcome::Listed(3),
             "{variable}"
         );
-        assert_eq!(proxy.tunnels(), before + 1, "{variable} tunnelled once");
+        // At least one tunnel: a pool may open a second connection when a request starts
+        // before the previous one's connection is back in the pool.
+        assert!(proxy.tunnels() > before, "{variable} tunnelled");
     }
     assert_eq!(proxy.refused(), 0);
     assert!(proxy.authorizations().iter().all(Option::is_some));
