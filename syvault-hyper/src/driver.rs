@@ -105,7 +105,8 @@ impl Shared {
             if span.is_disabled() {
                 self.run_steps(op).await
             } else {
-                self.run_steps(op).instrument(span).await
+                // Boxed, so that the traced variant does not grow every call's future.
+                Box::pin(self.run_steps(op).instrument(span)).await
             }
         }
         #[cfg(not(feature = "tracing"))]
