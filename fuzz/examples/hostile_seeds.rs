@@ -9,42 +9,20 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use syvault_proto::keys::ClientKey;
-use syvault_proto::rand_core::{TryCryptoRng, TryRng};
 use syvault_proto::record::{self, RecordPayload};
 use syvault_proto::secret::SymmetricKey;
 use syvault_proto::wire::Base64Bytes;
 use syvault_proto::{RecordUid, folder_key};
 use uuid::Uuid;
 
+#[path = "../common/counter.rs"]
+mod counter;
+use counter::Counter;
+
 /// The fuzz target's client.
 const CLIENT_ID: u128 = 1;
 const FOLDER: &str = "0f6d2c9a-3b71-4e58-8a2d-c41e7b95f306";
 const ROTATION: &str = "5b1e3a0c-7d4f-4c2a-9e61-2f8b9d0c4e17";
-
-struct Counter(u64);
-
-impl TryRng for Counter {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok((self.try_next_u64()? >> 32) as u32)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        Ok(self.0)
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(8) {
-            let bytes = self.try_next_u64()?.to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-
-impl TryCryptoRng for Counter {}
 
 /// One answer in the target's format.
 fn answer(status: u16, retry_after: u8, etag: u8, body: &[u8]) -> Vec<u8> {

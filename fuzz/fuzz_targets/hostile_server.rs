@@ -22,11 +22,14 @@ use syvault_proto::config::ClientConfig;
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::keys::ClientKey;
 use syvault_proto::ops::Operation;
-use syvault_proto::rand_core::{TryCryptoRng, TryRng};
 use syvault_proto::record::RecordPayload;
 use syvault_proto::step::{Input, Step};
 use syvault_proto::{Client, Error, RecordUid, Timestamp};
 use uuid::Uuid;
+
+#[path = "../common/counter.rs"]
+mod counter;
+use counter::Counter;
 
 /// Steps allowed per operation: enough for several pages, retries and a rotation's polls.
 const STEP_LIMIT: usize = 512;
@@ -110,32 +113,6 @@ impl Answers<'_> {
         Some(Input::Response(response.body(body.to_vec()).ok()?))
     }
 }
-
-/// A deterministic generator: the fuzzer explores answers, not randomness.
-struct Counter(u64);
-
-impl TryRng for Counter {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok((self.try_next_u64()? >> 32) as u32)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        Ok(self.0)
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(8) {
-            let bytes = self.try_next_u64()?.to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-
-impl TryCryptoRng for Counter {}
 
 /// Steps an operation, answering its requests from the input, until it ends, the answers run
 /// out or it took `limit` steps.
