@@ -2,7 +2,7 @@
 # Coverage growth per target: libFuzzer's `cov:` (edges) and `ft:` (features) once the seeds
 # are loaded, and after a fixed number of executions from them. Prints a Markdown table.
 #
-#   fuzz/coverage.sh                        # every target, 300,000 executions each
+#   fuzz/coverage.sh                        # every target, 500,000 executions each
 #   RUNS=100000 fuzz/coverage.sh decrypt    # one target, shorter
 #
 # Each run starts from the committed seeds alone (a fresh, empty corpus directory takes what it
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs="${RUNS:-300000}"
+runs="${RUNS:-500000}"
 target_dir=(--target-dir "${TARGET_DIR:-fuzz/target}")
 
 if [ "$#" -gt 0 ]; then

@@ -120,10 +120,34 @@ fn api_error_hides_the_body(status: u16, retry_after: Option<&str>, body: &[u8])
     }
 }
 
+/// `Retry-After` values picked by the top six bits of the status word.
+const RETRY_AFTER: [&str; 12] = [
+    "0",
+    "3",
+    "120",
+    "86400",
+    "86401",
+    "99999999999999999999",
+    " 7 ",
+    "-1",
+    "1.5",
+    "",
+    "+3",
+    "Wed, 21 Oct 2015 07:28:00 GMT",
+];
+
+// The input is a big-endian word, then the body. The word's low ten bits are the status; its
+// top six bits pick a `Retry-After` header (0 for none), so that a header can come with a
+// valid envelope. The body's first line is also tried as a header, for arbitrary text.
 fuzz_target!(|data: &[u8]| {
-    let (status, body) = match data {
+    let (word, body) = match data {
         [a, b, rest @ ..] => (u16::from_be_bytes([*a, *b]), rest),
         _ => (200, data),
+    };
+    let status = word & 0x3ff;
+    let header = match usize::from(word >> 10) {
+        0 => None,
+        k => Some(RETRY_AFTER[(k - 1) % RETRY_AFTER.len()]),
     };
     if let Ok(value) = wire::parse_body::<BootstrapResponse>(status, body) {
         round_trips(&value);
@@ -147,13 +171,12 @@ fuzz_target!(|data: &[u8]| {
     request_round_trips::<CreateSecretRequest>(body);
     request_round_trips::<BootstrapRequest>(body);
     request_round_trips::<FolderKeysUpload>(body);
-    // The body's first line doubles as a `Retry-After` value, so that both vary together.
-    let retry_after = body
+    api_error_hides_the_body(status, header, body);
+    let first_line = body
         .split(|&b| b == b'\n')
         .next()
         .and_then(|line| std::str::from_utf8(line).ok());
-    api_error_hides_the_body(status, retry_after, body);
-    api_error_hides_the_body(status, None, body);
+    api_error_hides_the_body(status, first_line, body);
     if let Ok(text) = std::str::from_utf8(body) {
         if let Some(after) = wire::parse_retry_after(text) {
             let digits = text.trim_ascii();
