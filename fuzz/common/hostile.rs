@@ -207,6 +207,8 @@ pub fn converse(which: u8, server: &mut dyn Server) -> Conversation {
     let outcomes = match which % 6 {
         0 => {
             let describe = |secret: &std::sync::Arc<syvault_proto::model::Secret>| {
+                // Whatever the server sends, a get never yields another record.
+                assert_eq!(secret.uid, uid, "a get returned another record");
                 format!("{} revision {}", secret.uid, secret.revision)
             };
             let op = client.get(uid);
@@ -241,6 +243,7 @@ pub fn converse(which: u8, server: &mut dyn Server) -> Conversation {
             let op = client.create(CREATE_FOLDER, RecordPayload::new("New"));
             vec![
                 run(client, op, server, &mut rng, start, |secret| {
+                    assert_eq!(secret.folder_id, CREATE_FOLDER, "created in another folder");
                     format!("created {} revision {}", secret.uid, secret.revision)
                 })
                 .0,
@@ -250,6 +253,11 @@ pub fn converse(which: u8, server: &mut dyn Server) -> Conversation {
             let op = client.rotate(uid);
             vec![
                 run(client, op, server, &mut rng, start, |rotated| {
+                    assert_eq!(
+                        rotated.secret.uid, uid,
+                        "a rotation returned another record"
+                    );
+                    assert_eq!(rotated.revision, rotated.secret.revision);
                     format!("rotated to revision {}", rotated.revision)
                 })
                 .0,

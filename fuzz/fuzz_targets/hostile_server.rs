@@ -1,5 +1,7 @@
 //! The client's operations against a server that answers anything: every operation ends in a
-//! value or a typed error, never a panic, and never loops without asking for I/O or time.
+//! value or a typed error, never a panic, and never loops without asking for I/O or time; a
+//! get or a rotation never yields another record than the one asked for, and a create never
+//! one in another folder.
 //!
 //! The input format is in `common/hostile.rs`: an operation byte, then the server's answers
 //! (status, `Retry-After`, `ETag`, body) and transport failures in turn. The seeds, written by
