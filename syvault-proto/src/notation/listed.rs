@@ -36,14 +36,13 @@ impl ListedIndex {
     /// The index, built first from the last listing if it has not been yet.
     pub(crate) fn get(&mut self, folders: &FolderStore) -> &mut NotationIndex {
         if let Some(listed) = self.listed.take() {
-            match build(folders, &listed) {
-                Some(index) => self.built = index,
-                None => {
-                    // A listed secret is gone from the cache (evicted), and with it what the
-                    // index needs to know about it: the next resolution lists again.
-                    self.built = build(folders, &[]).unwrap_or_default();
-                    self.fresh_until = None;
-                }
+            if let Some(index) = build(folders, &listed) {
+                self.built = index;
+            } else {
+                // A listed secret is gone from the cache (evicted), and with it what the index
+                // needs to know about it: the next resolution lists again.
+                self.built = build(folders, &[]).unwrap_or_default();
+                self.fresh_until = None;
             }
         }
         &mut self.built

@@ -233,7 +233,8 @@ enum Single {
     /// The reference as written: parsed only when the index has not resolved it before.
     Ready(Box<str>),
     Fetching(Arc<Selector>, GetSecret),
-    General(ResolveNotation),
+    /// Boxed: the common case, a fresh index, never builds it.
+    General(Box<ResolveNotation>),
     Finished,
 }
 
@@ -290,7 +291,7 @@ impl ResolveReference {
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Selected> {
-        let mut resolve = ResolveNotation::parsed(vec![reference]);
+        let mut resolve = Box::new(ResolveNotation::parsed(vec![reference]));
         let step = resolve.step(client, Input::Start, now, rng);
         self.0 = Single::General(resolve);
         one(step)
