@@ -96,69 +96,27 @@ impl Shared {
         #[cfg(feature = "tracing")]
         {
             use tracing::Instrument as _;
-            // Unless something listens at debug level, the span is skipped altogether (one
-            // atomic load): a cache hit stays as cheap as it is without the feature.
-            if !tracing::level_enabled!(tracing::Level::DEBUG) {
-                return self.run_steps(op).await;
-            }
-            let span = operation_span(&op);
-            if span.is_disabled() {
-                self.run_steps(op).await
-            } else {
-                // Boxed, so that the traced variant does not grow every call's future.
-                Box::pin(self.run_steps(op).instrument(span)).await
+            // Unless something listens at debug level, no span is made (one atomic load): a
+            // cache hit stays as cheap as it is without the feature.
+            if tracing::level_enabled!(tracing::Level::DEBUG) {
+                let span = operation_span(&op);
+                if !span.is_disabled() {
+                    let mut running = Running::new(op, self);
+                    let traced = async move {
+                        let next = running.step(Input::Start);
+                        running.drive(next).await
+                    };
+                    return Box::pin(traced.instrument(span)).await;
+                }
             }
         }
-        #[cfg(not(feature = "tracing"))]
-        {
-            self.run_steps(op).await
-        }
-    }
-
-    async fn run_steps<O: Operation>(&self, op: O) -> Result<O::Output> {
-        let mut running = Running {
-            op,
-            shared: self,
-            done: false,
-        };
-        let mut input = Input::Start;
-        loop {
-            let next = {
-                let mut core = self.lock();
-                match running.op.step(&mut core, input, now(), &mut rng()) {
-                    Step::Send(request) => Next::Send(request),
-                    Step::Sleep(until) => Next::Sleep(until),
-                    Step::Join(until) => {
-                        // Registered before the lock is released: a fetch that ends after this
-                        // step cannot be missed.
-                        let mut notified = Box::pin(self.finished.notified());
-                        notified.as_mut().enable();
-                        Next::Join(until, notified, Waiting::start(&self.waiting))
-                    }
-                    Step::Done(result) => {
-                        running.done = true;
-                        Next::Done(result)
-                    }
-                }
-            };
-            input = match next {
-                Next::Send(request) => send_logged(&self.transport, request).await,
-                Next::Sleep(until) => {
-                    sleep_until(until).await;
-                    Input::Wake
-                }
-                Next::Join(until, notified, waiting) => {
-                    let wait = until.saturating_duration_since(now());
-                    // Either outcome means "look again".
-                    let _ = tokio::time::timeout(wait, notified).await;
-                    drop(waiting);
-                    Input::Wake
-                }
-                Next::Done(result) => {
-                    self.wake_waiters();
-                    return result;
-                }
-            };
+        let mut running = Running::new(op, self);
+        // The first step is taken before any loop is built: an operation that ends there (a
+        // cache hit) costs one lock and no allocation, and the rest, which waits on the
+        // network anyway, lives in its own box so that this future stays small.
+        match running.step(Input::Start) {
+            Next::Done(result) => running.finish(result),
+            next => Box::pin(running.drive(next)).await,
         }
     }
 }
@@ -214,6 +172,64 @@ struct Running<'a, O: Operation> {
     op: O,
     shared: &'a Shared,
     done: bool,
+}
+
+impl<'a, O: Operation> Running<'a, O> {
+    fn new(op: O, shared: &'a Shared) -> Self {
+        Self {
+            op,
+            shared,
+            done: false,
+        }
+    }
+
+    /// Steps the operation under the lock and decides what to do next.
+    fn step(&mut self, input: Input) -> Next<'a, O::Output> {
+        let shared = self.shared;
+        let mut core = shared.lock();
+        match self.op.step(&mut core, input, now(), &mut rng()) {
+            Step::Send(request) => Next::Send(request),
+            Step::Sleep(until) => Next::Sleep(until),
+            Step::Join(until) => {
+                // Registered before the lock is released: a fetch that ends after this step
+                // cannot be missed.
+                let mut notified = Box::pin(shared.finished.notified());
+                notified.as_mut().enable();
+                Next::Join(until, notified, Waiting::start(&shared.waiting))
+            }
+            Step::Done(result) => {
+                self.done = true;
+                Next::Done(result)
+            }
+        }
+    }
+
+    /// Sends, sleeps and waits as the operation asks, until it is done.
+    async fn drive(mut self, mut next: Next<'a, O::Output>) -> Result<O::Output> {
+        loop {
+            let input = match next {
+                Next::Send(request) => send_logged(&self.shared.transport, request).await,
+                Next::Sleep(until) => {
+                    sleep_until(until).await;
+                    Input::Wake
+                }
+                Next::Join(until, notified, waiting) => {
+                    let wait = until.saturating_duration_since(now());
+                    // Either outcome means "look again".
+                    let _ = tokio::time::timeout(wait, notified).await;
+                    drop(waiting);
+                    Input::Wake
+                }
+                Next::Done(result) => return self.finish(result),
+            };
+            next = self.step(input);
+        }
+    }
+
+    fn finish(self, result: Result<O::Output>) -> Result<O::Output> {
+        self.shared.wake_waiters();
+        result
+    }
 }
 
 impl<O: Operation> Drop for Running<'_, O> {

@@ -16,7 +16,7 @@ use crate::jwt::TokenMode;
 use crate::keys::ClientKey;
 use crate::lease::Lease;
 use crate::model::Secret;
-use crate::notation::NotationIndex;
+use crate::notation::{ListedIndex, NotationIndex};
 use crate::ops::{CreateLease, KeepLease, ListLeases, RenewLease, RevokeLease};
 use crate::ops::{
     CreateSecret, GetSecret, ListFolders, ListSecrets, ResolveNotation, ResolveReference,
@@ -56,9 +56,7 @@ pub struct Client {
     pub(crate) session: Session,
     pub(crate) cache: SecretCache,
     pub(crate) folders: FolderStore,
-    pub(crate) index: NotationIndex,
-    /// Until when the index reflects a listing; `None` before the first listing.
-    pub(crate) index_fresh_until: Option<Timestamp>,
+    pub(crate) index: ListedIndex,
     pub(crate) rotation: RotationPolicy,
     /// How the identity signs tokens, kept for an identity that bootstrap installs later.
     pub(crate) token_mode: TokenMode,
@@ -164,8 +162,7 @@ impl Client {
             session,
             cache: SecretCache::new(cache),
             folders: FolderStore::default(),
-            index: NotationIndex::new(),
-            index_fresh_until: None,
+            index: ListedIndex::default(),
             rotation,
             token_mode,
             flights: HashMap::new(),
@@ -215,8 +212,7 @@ impl Client {
     pub fn clear_cache(&mut self) {
         self.cache.clear();
         self.landed.clear();
-        self.index = NotationIndex::new();
-        self.index_fresh_until = None;
+        self.index.clear();
     }
 
     /// Forgets everything learned from the server: cached secrets, folders and their keys, the
@@ -228,8 +224,7 @@ impl Client {
         self.session.stats = ClientStats::default();
         self.cache = SecretCache::new(*self.cache.policy());
         self.folders = FolderStore::default();
-        self.index = NotationIndex::new();
-        self.index_fresh_until = None;
+        self.index.clear();
         self.flights.clear();
         self.landed.clear();
         self.next_flight = 0;
@@ -334,9 +329,30 @@ impl Client {
         )))
     }
 
+    /// The notation index, built from the last listing first if it has not been yet.
+    pub(crate) fn index(&mut self) -> &mut NotationIndex {
+        self.index.get(&self.folders)
+    }
+
+    /// Whether the notation index reflects a listing that is still fresh at `now`.
+    pub(crate) fn index_is_fresh(&mut self, now: Timestamp) -> bool {
+        self.index.is_fresh(&self.folders, now)
+    }
+
+    /// Takes a complete listing as the notation index's content, fresh for the cache's TTL.
+    pub(crate) fn index_listing(&mut self, secrets: &[Arc<Secret>], now: Timestamp) {
+        let fresh_until = now + self.cache.policy().ttl;
+        self.index.replace(secrets, fresh_until);
+        if secrets.len() > self.cache.policy().max_entries {
+            // The cache cannot hold the whole listing, so the index is built while every
+            // listed secret is still at hand.
+            self.index.get(&self.folders);
+        }
+    }
+
     /// Keeps a decrypted secret: in the cache and in the notation index.
     pub(crate) fn remember(&mut self, secret: Arc<Secret>, etag: Option<String>, now: Timestamp) {
-        self.index
+        self.index()
             .insert_record_in(secret.uid, &secret.folder_id, &secret.title);
         self.cache.insert(secret, etag, now);
     }
@@ -344,7 +360,7 @@ impl Client {
     /// Forgets a secret the server says is gone or forbidden.
     pub(crate) fn forget(&mut self, uid: &RecordUid) {
         self.cache.remove(uid);
-        self.index.remove_record(uid);
+        self.index().remove_record(uid);
     }
 
     /// Decides whether an operation fetches `uid` itself or waits for the fetch in flight.

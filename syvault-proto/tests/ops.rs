@@ -924,6 +924,57 @@ fn a_resolved_reference_follows_changes_to_the_index() {
 }
 
 #[test]
+fn a_listing_larger_than_the_cache_still_serves_notation_without_listing_again() {
+    let mut w = World::with_config(|c| {
+        c.cache = CachePolicy {
+            max_entries: 2,
+            ..CachePolicy::default()
+        };
+    });
+    for (title, password) in [("A", "a"), ("B", "b"), ("C", "c"), ("D", "d")] {
+        w.add_secret("Production", title, &[("password", password)]);
+    }
+    let op = w.client.list();
+    assert_eq!(w.run(op).unwrap().len(), 4);
+    assert_eq!(w.client.cached_secrets(), 2);
+    // Secrets the cache let go of are still in the index: each is fetched by its UID.
+    for (title, password) in [("A", "a"), ("B", "b"), ("C", "c"), ("D", "d")] {
+        let op = w
+            .client
+            .notation(&format!("sy://Production/{title}/field/password"));
+        assert_eq!(w.run(op).unwrap().expose(), password);
+    }
+    assert_eq!(w.requests_to("/secrets"), 1, "one listing");
+}
+
+#[test]
+fn a_read_after_a_listing_reaches_the_index_the_listing_made() {
+    let mut w = World::new();
+    let first = w.add_secret("Production", "Twin", &[("password", "first")]);
+    let op = w.client.list();
+    w.run(op).unwrap();
+    // A read that brings a second record of that title makes the reference ambiguous, also
+    // when no reference was resolved between the listing and the read.
+    let second = w.add_secret("Production", "Twin", &[("password", "second")]);
+    let op = w.client.get(second);
+    w.run(op).unwrap();
+    let op = w.client.notation("sy://Production/Twin/field/password");
+    match w.run(op) {
+        Err(Error::Notation(NotationError::AmbiguousRecord { candidates, .. })) => {
+            let mut expected = vec![first, second];
+            expected.sort();
+            assert_eq!(candidates, expected);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        w.requests_to("/secrets"),
+        1,
+        "the listing's index was fresh"
+    );
+}
+
+#[test]
 fn a_reference_to_a_secret_added_later_relists_once() {
     let mut w = World::new();
     w.add_secret("Production", "A", &[("password", "a")]);

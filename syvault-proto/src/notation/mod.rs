@@ -44,8 +44,11 @@ use core::str::FromStr;
 
 use crate::uid::RecordUid;
 
+mod listed;
 mod parse;
 mod resolve;
+
+pub(crate) use listed::ListedIndex;
 
 pub use resolve::NotationIndex;
 

@@ -45,12 +45,22 @@ pub struct GetSecret {
     counted: bool,
 }
 
+/// Where the read is. The variants that wait on the network are boxed, so that the
+/// operation a cache hit builds, moves and drops stays small.
 #[derive(Debug)]
 enum State {
     Ready,
-    Fetching(Call),
-    LoadingFolders(LoadFolders, Box<Record>, Option<String>),
+    Fetching(Box<Call>),
+    LoadingFolders(Box<Reloading>),
     Finished,
+}
+
+/// A record of a folder the client did not know, kept while the folders are reloaded.
+#[derive(Debug)]
+struct Reloading {
+    load: LoadFolders,
+    record: Record,
+    etag: Option<String>,
 }
 
 impl GetSecret {
@@ -132,7 +142,8 @@ impl GetSecret {
             }
             FlightTicket::Lead(id) => {
                 self.flight = Some(id);
-                let mut call = Call::get(wire::paths::secret(&self.uid)).if_none_match(etag);
+                let mut call =
+                    Box::new(Call::get(wire::paths::secret(&self.uid)).if_none_match(etag));
                 let step = call.send(&mut client.session, now);
                 self.state = State::Fetching(call);
                 self.forward(client, step, now)
@@ -212,7 +223,7 @@ impl GetSecret {
                 );
                 let mut load = LoadFolders::new();
                 let step = load.start(client, now);
-                self.state = State::LoadingFolders(load, Box::new(record), etag);
+                self.state = State::LoadingFolders(Box::new(Reloading { load, record, etag }));
                 match pending(step) {
                     Ok(step) => step,
                     Err(result) => self.after_folders(client, result, now),
@@ -234,13 +245,13 @@ impl GetSecret {
         result: Result<()>,
         now: Timestamp,
     ) -> Step<Arc<Secret>> {
-        let State::LoadingFolders(_, record, etag) =
-            std::mem::replace(&mut self.state, State::Finished)
+        let State::LoadingFolders(reloading) = std::mem::replace(&mut self.state, State::Finished)
         else {
             return self.finish(client, Err(out_of_order()));
         };
+        let Reloading { record, etag, .. } = *reloading;
         match result {
-            Ok(()) => self.install(client, *record, etag, now),
+            Ok(()) => self.install(client, record, etag, now),
             Err(error) => self.finish(client, Err(error)),
         }
     }
@@ -316,9 +327,9 @@ impl Operation for GetSecret {
                 self.state = State::Fetching(call);
                 self.forward(client, step, now)
             }
-            State::LoadingFolders(mut load, record, etag) => {
-                let step = load.step(client, input, now, rng);
-                self.state = State::LoadingFolders(load, record, etag);
+            State::LoadingFolders(mut reloading) => {
+                let step = reloading.load.step(client, input, now, rng);
+                self.state = State::LoadingFolders(reloading);
                 match pending(step) {
                     Ok(step) => step,
                     Err(result) => self.after_folders(client, result, now),

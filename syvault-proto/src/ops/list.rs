@@ -12,7 +12,6 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::exchange::{self, Call};
 use crate::model::{Secret, SecretSummary};
-use crate::notation::NotationIndex;
 use crate::step::{Input, Response, Step};
 use crate::time::Timestamp;
 use crate::wire::{self, ListQuery, Record, SecretList};
@@ -295,34 +294,14 @@ impl Listing {
     }
 }
 
-/// Rebuilds the notation index from a complete listing and caches what it decrypted. A cached
-/// entry of the same revision is kept (with the ETag an earlier read learnt) and handed out
-/// instead of the copy just decrypted, so unchanged secrets are neither copied nor replaced.
+/// Caches what a complete listing decrypted and makes it the notation index's content (indexed
+/// when first needed). A cached entry of the same revision is kept (with the ETag an earlier
+/// read learnt) and handed out instead of the copy just decrypted, so unchanged secrets are
+/// neither copied nor replaced.
 fn install_listing(client: &mut Client, secrets: Vec<Secret>, now: Timestamp) -> Vec<Arc<Secret>> {
-    let mut index = NotationIndex::with_capacity(secrets.len());
     client.cache.reserve(secrets.len());
-    for folder in client.folders.iter() {
-        index.insert_folder(
-            &folder.folder_id.to_string(),
-            folder.parent_id.map(|p| p.to_string()).as_deref(),
-            &folder.name,
-        );
-    }
-    // Each folder's id is spelt once; its records share the index's copy.
-    let folder_ids: HashMap<uuid::Uuid, Arc<str>> = client
-        .folders
-        .iter()
-        .filter_map(|f| {
-            let id = index.shared_folder_id(&f.folder_id.to_string())?;
-            Some((f.folder_id, id))
-        })
-        .collect();
     let mut shared = Vec::with_capacity(secrets.len());
     for secret in secrets {
-        match folder_ids.get(&secret.folder_id) {
-            Some(id) => index.insert_record_shared(secret.uid, Arc::clone(id), &secret.title),
-            None => index.insert_record_in(secret.uid, &secret.folder_id, &secret.title),
-        }
         let secret = match client.cache.renew_revision(&secret, now) {
             Renewal::Renewed(cached) => cached,
             Renewal::Absent => {
@@ -338,8 +317,7 @@ fn install_listing(client: &mut Client, secrets: Vec<Secret>, now: Timestamp) ->
         };
         shared.push(secret);
     }
-    client.index = index;
-    client.index_fresh_until = Some(now + client.cache.policy().ttl);
+    client.index_listing(&shared, now);
     shared
 }
 

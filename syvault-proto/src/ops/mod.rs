@@ -197,8 +197,9 @@ fn install_folders(client: &mut Client, list: FolderList) -> Result<()> {
     client
         .folders
         .load(list, &identity.key, &identity.client_id)?;
+    let index = client.index.get(&client.folders);
     for folder in client.folders.iter() {
-        client.index.insert_folder(
+        index.insert_folder(
             &folder.folder_id.to_string(),
             folder.parent_id.map(|p| p.to_string()).as_deref(),
             &folder.name,

@@ -63,11 +63,12 @@ impl ResolveNotation {
         }
     }
 
-    fn resolve_uids(&self, client: &Client) -> Vec<Result<RecordUid>> {
+    fn resolve_uids(&self, client: &mut Client) -> Vec<Result<RecordUid>> {
+        let index = client.index();
         self.references
             .iter()
             .map(|reference| match reference {
-                Ok(reference) => client.index.resolve(&reference.record).map_err(Error::from),
+                Ok(reference) => index.resolve(&reference.record).map_err(Error::from),
                 Err(error) => Err(error.clone().into()),
             })
             .collect()
@@ -80,7 +81,7 @@ impl ResolveNotation {
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Result<Selected>>> {
-        let index_fresh = client.index_fresh_until.is_some_and(|until| now < until);
+        let index_fresh = client.index_is_fresh(now);
         let any_valid = self.references.iter().any(Result::is_ok);
         if any_valid && !self.listed && !index_fresh {
             return self.list(client, now, rng);
@@ -232,7 +233,8 @@ enum Single {
     /// The reference as written: parsed only when the index has not resolved it before.
     Ready(Box<str>),
     Fetching(Arc<Selector>, GetSecret),
-    General(ResolveNotation),
+    /// Boxed: the common case, a fresh index, never builds it.
+    General(Box<ResolveNotation>),
     Finished,
 }
 
@@ -249,16 +251,16 @@ impl ResolveReference {
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Selected> {
-        let index_fresh = client.index_fresh_until.is_some_and(|until| now < until);
-        if index_fresh && let Some((uid, selector)) = client.index.resolved(text) {
+        let index_fresh = client.index_is_fresh(now);
+        if index_fresh && let Some((uid, selector)) = client.index().resolved(text) {
             return self.fetch(uid, selector, client, now, rng);
         }
         match Reference::parse(text) {
-            Ok(reference) if index_fresh => match client.index.resolve(&reference.record) {
+            Ok(reference) if index_fresh => match client.index().resolve(&reference.record) {
                 Ok(uid) => {
                     let selector = Arc::new(reference.selector);
                     client
-                        .index
+                        .index()
                         .remember_resolved(text, uid, Arc::clone(&selector));
                     self.fetch(uid, selector, client, now, rng)
                 }
@@ -289,7 +291,7 @@ impl ResolveReference {
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Selected> {
-        let mut resolve = ResolveNotation::parsed(vec![reference]);
+        let mut resolve = Box::new(ResolveNotation::parsed(vec![reference]));
         let step = resolve.step(client, Input::Start, now, rng);
         self.0 = Single::General(resolve);
         one(step)
