@@ -286,7 +286,10 @@ const KIB: usize = 1024;
 
 impl Bench {
     fn start(scale: Scale) -> Self {
-        let server = DevServer::start_blocking(DevServer::builder()).expect("syvault-dev starts");
+        // The raw baseline of the concurrent row opens a connection per request; with the
+        // server's default limit most would wait in the backlog for idle ones to time out.
+        let server = DevServer::start_blocking(DevServer::builder().max_connections(4096))
+            .expect("syvault-dev starts");
         let admin = server.admin();
         let application = admin.create_application("Bench");
         let folders: Vec<(Uuid, String)> = (0..FOLDERS)
