@@ -32,6 +32,7 @@ object_struct! {
 /// The title and type are metadata the SDK indexes for notation; field values and notes are
 /// secrets and stay in [`SecretString`]s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RecordPayload {
     /// The record's title, unique enough to find it by notation.
     pub title: String,
