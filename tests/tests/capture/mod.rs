@@ -63,7 +63,9 @@ pub(crate) fn assert_traced(text: &str, vault: &Vault, stats: &ClientStats) {
     let database = Vault::secret_path(&vault.database);
     let stripe = Vault::secret_path(&vault.stripe);
     for expected in [
-        "syvault{op=\"GetSecret\" uid=",
+        "syvault{op=\"GetSecret\" subject=",
+        "sending request",
+        "attempt=2",
         "signed a new bearer token",
         "cache miss",
         "status=503",
