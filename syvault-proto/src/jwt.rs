@@ -323,6 +323,7 @@ impl TokenMode {
 
 /// A token a request was sent with, as the [`TokenHolder`] handed it out.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct IssuedToken {
     /// The token; send it as `Authorization: Bearer <token>`.
     pub token: SecretString,

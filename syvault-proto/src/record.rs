@@ -260,6 +260,7 @@ impl<'de> Deserialize<'de> for Fields {
 
 /// A record's two ciphertexts, as sent in a create request and stored by the server.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SealedRecord {
     /// The data key wrapped under the folder key.
     pub encrypted_dek: Vec<u8>,
