@@ -1,4 +1,27 @@
 //! What the SDK's operations return: decrypted secrets, listings, credentials and rotations.
+//!
+//! These types are `#[non_exhaustive]`, so that a later release can add a field or a variant:
+//! read their fields and build them through their constructors ([`Secret::new`],
+//! [`Credentials::new`]), never with a struct literal, and give a `match` on [`Selected`] a
+//! wildcard arm.
+//!
+//! ```compile_fail,E0639
+//! # use syvault_proto::model::Credentials;
+//! let credentials = Credentials {
+//!     server: "https://vault.example.com".into(),
+//!     client_id: syvault_proto::uuid::Uuid::nil(),
+//!     client_secret: "MIGH...".into(),
+//! };
+//! ```
+//!
+//! ```compile_fail,E0004
+//! # use syvault_proto::model::Selected;
+//! # let selected = Selected::Plain("Database".into());
+//! match selected {
+//!     Selected::Secret(value) => drop(value),
+//!     Selected::Plain(text) => drop(text),
+//! }
+//! ```
 
 use core::fmt;
 
