@@ -327,11 +327,7 @@ impl Bench {
             })
             .collect();
         let mut bench = Self {
-            credentials: Credentials {
-                server: String::new(),
-                client_id: Uuid::nil(),
-                client_secret: String::new().into(),
-            },
+            credentials: Credentials::new(String::new(), Uuid::nil(), String::new()),
             key: ClientKey::generate(&mut rand_core::UnwrapErr(getrandom::SysRng)),
             server,
             admin,
@@ -400,12 +396,12 @@ fn fresh_token(key: &ClientKey, credentials: &Credentials, nonce: u64) -> String
         .duration_since(SystemTime::UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs();
-    let claims = Claims {
-        sub: credentials.client_id,
-        aud: jwt::canonical_audience(&credentials.server).expect("audience"),
-        iat: now,
-        exp: now + 300 + nonce % 200,
-    };
+    let claims = Claims::new(
+        credentials.client_id,
+        jwt::canonical_audience(&credentials.server).expect("audience"),
+        now,
+        now + 300 + nonce % 200,
+    );
     jwt::sign(key, &claims).expose().to_owned()
 }
 
@@ -897,12 +893,12 @@ fn signing(bench: &Bench, scale: Scale) {
     // The signature's one scalar multiplication is k·G. Without precomputed tables it is a
     // variable-base multiplication, so the signing of before is this signing plus the
     // difference between the two multiplications, all measured here.
-    let claims = Claims {
-        sub: bench.credentials.client_id,
-        aud: "https://vault.example.com".into(),
-        iat: 0,
-        exp: 600,
-    };
+    let claims = Claims::new(
+        bench.credentials.client_id,
+        "https://vault.example.com",
+        0,
+        600,
+    );
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     let scalar = p256::NonZeroScalar::generate_from_rng(&mut rng);
     let batch = (scale.batch / 20).max(5);

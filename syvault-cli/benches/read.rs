@@ -53,12 +53,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .as_secs();
     let token = jwt::sign(
         &key,
-        &Claims {
-            sub: credentials.client_id,
-            aud: jwt::canonical_audience(&server.url())?,
-            iat: now,
-            exp: now + 3000,
-        },
+        &Claims::new(
+            credentials.client_id,
+            jwt::canonical_audience(&server.url())?,
+            now,
+            now + 3000,
+        ),
     );
     let request = format!(
         "GET /api/sm/v1/secrets/{uid} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\

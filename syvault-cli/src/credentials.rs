@@ -89,11 +89,11 @@ pub(crate) fn resolve(global: &Global) -> Result<Credentials, Failure> {
                 env(name)
             }
         })?;
-        return Ok(Credentials {
-            server: config.server,
-            client_id: config.client_id,
-            client_secret: config.client_secret,
-        });
+        return Ok(Credentials::new(
+            config.server,
+            config.client_id,
+            config.client_secret,
+        ));
     }
     let stored = stored(global)?;
     if stored.profile.is_some() && !stored.path.exists() {

@@ -86,6 +86,7 @@ impl AdminKeys {
 
 /// A client as created by [`Admin::create_client`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct NewClient {
     /// The client's id, the `sub` of its tokens once bootstrapped.
     pub client_id: Uuid,

@@ -165,12 +165,7 @@ mod tests {
         let auth = Authenticator::new(vec![AUD.into()]);
         let t0 = 1_700_000_000;
         let sign = |iat: u64| {
-            let claims = jwt::Claims {
-                sub: client_id,
-                aud: AUD.into(),
-                iat,
-                exp: iat + 600,
-            };
+            let claims = jwt::Claims::new(client_id, AUD, iat, iat + 600);
             jwt::sign(&key, &claims).expose().to_owned()
         };
         let token = sign(t0);

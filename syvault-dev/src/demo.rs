@@ -43,6 +43,7 @@ pub fn read_credentials(path: &Path) -> Result<Credentials> {
 
 /// What [`seed`] created.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct DemoSeed {
     /// The demo application.
     pub application_id: Uuid,

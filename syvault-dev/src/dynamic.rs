@@ -58,6 +58,7 @@ const PASSWORD_ALPHABET: &[u8] =
 /// assert_eq!(template.schemas, ["public"]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RoleTemplate {
     /// The database the role may connect to (`GRANT CONNECT`).
     pub database: String,

@@ -32,7 +32,11 @@ use crate::lock::lock;
 
 /// The error statuses a [`Fault::status`] can answer with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FaultStatus {
+    /// 401 `unauthorized`, as a server answers a token it no longer accepts. [`Chaos`] never
+    /// draws it: it is not a failure to retry.
+    Unauthorized,
     /// 429 `rate_limited`.
     TooManyRequests,
     /// 500 `internal`.
@@ -44,6 +48,7 @@ pub enum FaultStatus {
 impl FaultStatus {
     pub(crate) fn code(self) -> ErrorCode {
         match self {
+            Self::Unauthorized => ErrorCode::Unauthorized,
             Self::TooManyRequests => ErrorCode::RateLimited,
             Self::InternalServerError => ErrorCode::Internal,
             Self::ServiceUnavailable => ErrorCode::Unavailable,
@@ -53,6 +58,7 @@ impl FaultStatus {
 
 /// What an injected fault does to a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FaultKind {
     /// Answer with an error envelope and this status, plus `Retry-After` when set.
     Status {

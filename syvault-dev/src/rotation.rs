@@ -35,6 +35,7 @@ pub const MAX_LENGTH: usize = 4096;
 /// assert_eq!(policy.field, "password");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RotationPolicy {
     /// The field whose value is regenerated; it must exist in the record.
     pub field: String,

@@ -51,6 +51,7 @@ pub(crate) struct Tls {
 /// a server started with [`crate::DevServerBuilder::require_client_certificates`]. `Debug`
 /// never shows the key.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientIdentity {
     /// The client certificate followed by the client CA's certificate.
     pub chain_pem: String,

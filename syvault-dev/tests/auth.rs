@@ -34,23 +34,13 @@ async fn tokens_are_verified_exactly() {
         fx.client.token_with(now + 120, now + 600, &aud),
         jwt::sign(
             &ClientKey::generate(&mut rng()),
-            &Claims {
-                sub: fx.client.client_id,
-                aud: aud.clone(),
-                iat: now,
-                exp: now + 600,
-            },
+            &Claims::new(fx.client.client_id, aud.clone(), now, now + 600),
         )
         .expose()
         .to_owned(),
         jwt::sign(
             &fx.client.key,
-            &Claims {
-                sub: uuid::Uuid::from_u128(42),
-                aud: aud.clone(),
-                iat: now,
-                exp: now + 600,
-            },
+            &Claims::new(uuid::Uuid::from_u128(42), aud.clone(), now, now + 600),
         )
         .expose()
         .to_owned(),

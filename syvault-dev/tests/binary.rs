@@ -155,12 +155,12 @@ async fn start_demo(dir: &std::path::Path) -> (Running, Credentials) {
 async fn read_demo_data(creds: &Credentials) {
     let key = ClientKey::from_client_secret(creds.client_secret.expose()).unwrap();
     let now = now_secs();
-    let claims = Claims {
-        sub: creds.client_id,
-        aud: canonical_audience(&creds.server).unwrap(),
-        iat: now,
-        exp: now + 600,
-    };
+    let claims = Claims::new(
+        creds.client_id,
+        canonical_audience(&creds.server).unwrap(),
+        now,
+        now + 600,
+    );
     let token = jwt::sign(&key, &claims);
     let http = Http::new(&creds.server, None);
     let folders: FolderList = http

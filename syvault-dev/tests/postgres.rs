@@ -517,12 +517,12 @@ async fn the_demo_database_is_real_with_a_postgres_binding() {
         let now = now_secs();
         syvault_proto::jwt::sign(
             &key,
-            &syvault_proto::jwt::Claims {
-                sub: seed.credentials.client_id,
-                aud: syvault_proto::jwt::canonical_audience(&server.url()).unwrap(),
-                iat: now,
-                exp: now + 600,
-            },
+            &syvault_proto::jwt::Claims::new(
+                seed.credentials.client_id,
+                syvault_proto::jwt::canonical_audience(&server.url()).unwrap(),
+                now,
+                now + 600,
+            ),
         )
         .expose()
         .to_owned()

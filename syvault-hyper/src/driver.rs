@@ -122,17 +122,17 @@ impl Shared {
 }
 
 /// The span of one operation: its type name without the path (such as `GetSecret`) and, where
-/// it has one, the UID it is about.
+/// it has one, what it is about (a UID, a reference, a lease id).
 #[cfg(feature = "tracing")]
 fn operation_span<O: Operation>(op: &O) -> tracing::Span {
     let name = std::any::type_name::<O>();
     let name = name.rsplit("::").next().unwrap_or(name);
-    let span = tracing::debug_span!("syvault", op = name, uid = tracing::field::Empty);
+    let span = tracing::debug_span!("syvault", op = name, subject = tracing::field::Empty);
     // Only a span someone listens to pays for its subject: a cache hit allocates nothing.
     if !span.is_disabled()
         && let Some(subject) = op.subject()
     {
-        span.record("uid", subject.as_str());
+        span.record("subject", subject.as_str());
     }
     span
 }

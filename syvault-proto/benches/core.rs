@@ -114,12 +114,7 @@ impl Fixture {
 
 fn tokens(f: &Fixture) {
     println!("-- tokens");
-    let claims = Claims {
-        sub: f.client_id,
-        aud: "https://vault.example.com".into(),
-        iat: 0,
-        exp: 600,
-    };
+    let claims = Claims::new(f.client_id, "https://vault.example.com", 0, 600);
     let sign = report(
         "sign an ES256 token",
         measure(|| {

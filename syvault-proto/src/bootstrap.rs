@@ -165,6 +165,9 @@ pub fn bootstrap_folder_key_aad(folder_id: &Uuid) -> String {
 
 /// The server's record of a one-time token: it can check a request token but cannot derive
 /// `boot_key`, so it never learns the folder keys.
+///
+/// Exhaustive on purpose: a server builds it from the two values it stored, which the
+/// protocol fixes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenVerifier {
     /// The token's id.

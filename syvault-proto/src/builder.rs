@@ -50,11 +50,22 @@ pub struct TransportSettings {
 /// A client certificate chain and its private key, both PEM, for servers that require mutual
 /// TLS. `Debug` never shows the key.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientCertificate {
     /// The client's certificate, then any intermediate CA certificates.
     pub chain_pem: String,
     /// The private key of the first certificate: PKCS#8, PKCS#1 or SEC1.
     pub key_pem: SecretString,
+}
+
+impl ClientCertificate {
+    /// A certificate chain and its private key, both PEM; checked when a client is built.
+    pub fn new(chain_pem: impl Into<String>, key_pem: impl Into<SecretString>) -> Self {
+        Self {
+            chain_pem: chain_pem.into(),
+            key_pem: key_pem.into(),
+        }
+    }
 }
 
 impl fmt::Debug for ClientCertificate {
@@ -345,10 +356,7 @@ impl<C> ClientBuilder<C> {
         chain_pem: impl Into<String>,
         key_pem: impl Into<SecretString>,
     ) -> Self {
-        self.transport.client_certificate = Some(ClientCertificate {
-            chain_pem: chain_pem.into(),
-            key_pem: key_pem.into(),
-        });
+        self.transport.client_certificate = Some(ClientCertificate::new(chain_pem, key_pem));
         self
     }
 

@@ -17,11 +17,12 @@ pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 /// use std::time::Duration;
 /// use syvault_proto::cache::CachePolicy;
 ///
-/// let policy = CachePolicy { max_stale: Some(Duration::from_secs(300)), ..CachePolicy::default() };
+/// let policy = CachePolicy::default().with_max_stale(Some(Duration::from_secs(300)));
 /// assert_eq!(policy.ttl, Duration::from_secs(60));
 /// assert!(CachePolicy::DISABLED.is_disabled());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CachePolicy {
     /// How long a decrypted secret is served without asking the server. Zero disables the
     /// cache. Default 60 s.
@@ -52,6 +53,28 @@ impl CachePolicy {
         max_entries: 0,
         max_stale: None,
     };
+
+    /// This policy with [`Self::ttl`] set (the struct is `#[non_exhaustive]`, so that it can
+    /// gain settings: build it from [`Self::default`] with these).
+    #[must_use]
+    pub const fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// This policy with [`Self::max_entries`] set.
+    #[must_use]
+    pub const fn with_max_entries(mut self, max_entries: usize) -> Self {
+        self.max_entries = max_entries;
+        self
+    }
+
+    /// This policy with [`Self::max_stale`] set.
+    #[must_use]
+    pub const fn with_max_stale(mut self, max_stale: Option<Duration>) -> Self {
+        self.max_stale = max_stale;
+        self
+    }
 
     /// Whether this policy caches nothing.
     pub fn is_disabled(&self) -> bool {

@@ -23,6 +23,7 @@ pub const ENV_CLIENT_SECRET: &str = "SY_CLIENT_SECRET";
 
 /// How rotation is awaited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RotationPolicy {
     /// First wait between status polls when the server sends no `Retry-After`. Default 250 ms.
     pub initial_interval: Duration,
@@ -41,6 +42,41 @@ impl Default for RotationPolicy {
             max_interval: Duration::from_secs(2),
             deadline: Duration::from_secs(60),
         }
+    }
+}
+
+impl RotationPolicy {
+    /// This policy with [`Self::initial_interval`] set (the struct is `#[non_exhaustive]`, so
+    /// that it can gain settings: build it from [`Self::default`] with these).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use syvault_proto::config::RotationPolicy;
+    ///
+    /// let policy = RotationPolicy::default()
+    ///     .with_initial_interval(Duration::from_millis(100))
+    ///     .with_max_interval(Duration::from_secs(1))
+    ///     .with_deadline(Duration::from_secs(30));
+    /// assert_eq!(policy.deadline, Duration::from_secs(30));
+    /// ```
+    #[must_use]
+    pub const fn with_initial_interval(mut self, initial_interval: Duration) -> Self {
+        self.initial_interval = initial_interval;
+        self
+    }
+
+    /// This policy with [`Self::max_interval`] set.
+    #[must_use]
+    pub const fn with_max_interval(mut self, max_interval: Duration) -> Self {
+        self.max_interval = max_interval;
+        self
+    }
+
+    /// This policy with [`Self::deadline`] set.
+    #[must_use]
+    pub const fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
     }
 }
 

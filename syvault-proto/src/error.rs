@@ -376,6 +376,7 @@ impl Error {
 /// An error answer of the server that has no more specific [`Error`] variant.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("server answered HTTP {status} ({code}): {message}")]
+#[non_exhaustive]
 pub struct ApiError {
     /// The HTTP status.
     pub status: u16,

@@ -138,6 +138,15 @@ impl Call {
             Ok(request) => {
                 self.attempts += 1;
                 session.stats.requests += 1;
+                // The driver's own event follows with the status and the time taken. Only the
+                // path: a query may carry a listing cursor.
+                event!(
+                    debug,
+                    method = %self.method,
+                    path = self.path.split('?').next().unwrap_or_default(),
+                    attempt = self.attempts,
+                    "sending request"
+                );
                 Step::Send(request)
             }
             Err(e) => Step::Done(Err(e)),

@@ -12,6 +12,7 @@ use crate::wire::{Access, FolderList};
 
 /// A folder as the client sees it, without its key.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FolderInfo {
     /// The folder id.
     pub folder_id: Uuid,

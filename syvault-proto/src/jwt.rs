@@ -64,6 +64,7 @@ pub enum JwtError {
 object_struct! {
 /// The claims of a SyVault token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Claims {
     /// The client id.
     pub sub: Uuid,
@@ -74,6 +75,19 @@ pub struct Claims {
     /// Expires at, Unix seconds.
     pub exp: u64,
 }
+}
+
+impl Claims {
+    /// The claims of a token for client `sub` at the server whose canonical origin is `aud`,
+    /// valid from `iat` to `exp` (Unix seconds), as [`sign`] takes them.
+    pub fn new(sub: Uuid, aud: impl Into<String>, iat: u64, exp: u64) -> Self {
+        Self {
+            sub,
+            aud: aud.into(),
+            iat,
+            exp,
+        }
+    }
 }
 
 struct Header {
@@ -163,7 +177,7 @@ pub fn canonical_audience(server_url: &str) -> Result<String> {
 /// let key = ClientKey::generate(&mut rng);
 /// let client_id = Uuid::from_u128(1);
 /// let now = Timestamp::from_unix_secs(1_700_000_000);
-/// let claims = jwt::Claims { sub: client_id, aud: "https://vault.example.com".into(), iat: 1_700_000_000, exp: 1_700_000_600 };
+/// let claims = jwt::Claims::new(client_id, "https://vault.example.com", 1_700_000_000, 1_700_000_600);
 /// let token = jwt::sign(&key, &claims);
 /// let verified = jwt::verify(token.expose(), "https://vault.example.com", now, |_| Some(key.public_key()))?;
 /// assert_eq!(verified, claims);
@@ -246,6 +260,7 @@ fn decode_json<T: for<'de> Deserialize<'de>>(
 
 /// How a client uses its tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenMode {
     /// Reuse one token until fewer than `refresh_margin` of its `lifetime` remain (the default:
     /// signing is the most expensive CPU step of a request).
@@ -308,6 +323,7 @@ impl TokenMode {
 
 /// A token a request was sent with, as the [`TokenHolder`] handed it out.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct IssuedToken {
     /// The token; send it as `Authorization: Bearer <token>`.
     pub token: SecretString,

@@ -23,8 +23,8 @@
 //!   `SY_CREDENTIALS_FILE` and `SY_CA_CERT` variables of [`builder::ClientBuilder::with_env`].
 //!   It is the only part of the crate that touches the file system; drivers, the CLI and the
 //!   dev server enable it, and the core stays free of I/O without it.
-//! - `tracing` (on by default): events through the `tracing` crate for token signing, the 401
-//!   re-signature, retry waits, cache decisions, folder reloads and rotation status. It does
+//! - `tracing` (on by default): events through the `tracing` crate for each request sent
+//!   (method, path, attempt), token signing, the 401 re-signature, retry waits, cache decisions, folder reloads and rotation status. It does
 //!   nothing without a subscriber and never records a value, token, key, body or header value.
 //!
 //! On top of these sits the client: a [`Client`] value holds what one client knows (identity,

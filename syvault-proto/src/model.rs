@@ -1,4 +1,27 @@
 //! What the SDK's operations return: decrypted secrets, listings, credentials and rotations.
+//!
+//! These types are `#[non_exhaustive]`, so that a later release can add a field or a variant:
+//! read their fields and build them through their constructors ([`Secret::new`],
+//! [`Credentials::new`]), never with a struct literal, and give a `match` on [`Selected`] a
+//! wildcard arm.
+//!
+//! ```compile_fail,E0639
+//! # use syvault_proto::model::Credentials;
+//! let credentials = Credentials {
+//!     server: "https://vault.example.com".into(),
+//!     client_id: syvault_proto::uuid::Uuid::nil(),
+//!     client_secret: "MIGH...".into(),
+//! };
+//! ```
+//!
+//! ```compile_fail,E0004
+//! # use syvault_proto::model::Selected;
+//! # let selected = Selected::Plain("Database".into());
+//! match selected {
+//!     Selected::Secret(value) => drop(value),
+//!     Selected::Plain(text) => drop(text),
+//! }
+//! ```
 
 use core::fmt;
 
@@ -16,6 +39,7 @@ use crate::wire::RotationStatus;
 ///
 /// `Debug` shows the metadata and field names, never a value.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Secret {
     /// The record's UID.
     pub uid: RecordUid,
@@ -34,6 +58,24 @@ pub struct Secret {
 }
 
 impl Secret {
+    /// A secret from its metadata and decrypted payload, for code that fakes the SDK in its
+    /// own tests; the SDK's reads build them the same way.
+    ///
+    /// ```
+    /// use syvault_proto::model::Secret;
+    /// use syvault_proto::record::RecordPayload;
+    ///
+    /// let mut payload = RecordPayload::new("Database");
+    /// payload.fields.set("password", "hunter2");
+    /// let uid = "7Kj9mNpQ2xRs".parse()?;
+    /// let secret = Secret::new(uid, syvault_proto::uuid::Uuid::from_u128(1), 1, payload);
+    /// assert_eq!(secret.field("password").map(|v| v.expose()), Some("hunter2"));
+    /// # Ok::<(), syvault_proto::Error>(())
+    /// ```
+    pub fn new(uid: RecordUid, folder_id: Uuid, revision: u64, payload: RecordPayload) -> Self {
+        Self::from_payload(uid, folder_id, revision, payload)
+    }
+
     pub(crate) fn from_payload(
         uid: RecordUid,
         folder_id: Uuid,
@@ -69,6 +111,7 @@ impl Secret {
 
 /// One entry of a listing: what identifies a secret, without its values.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SecretSummary {
     /// The record's UID.
     pub uid: RecordUid,
@@ -97,6 +140,7 @@ object_struct! {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Credentials {
     /// The server URL.
     pub server: String,
@@ -108,6 +152,30 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// Credentials from their three parts, such as a deployment's own configuration holds them.
+    ///
+    /// ```
+    /// use syvault_proto::model::Credentials;
+    ///
+    /// let credentials = Credentials::new(
+    ///     "https://vault.example.com",
+    ///     syvault_proto::uuid::Uuid::from_u128(1),
+    ///     "MIGH...",
+    /// );
+    /// assert_eq!(credentials.server, "https://vault.example.com");
+    /// ```
+    pub fn new(
+        server: impl Into<String>,
+        client_id: Uuid,
+        client_secret: impl Into<SecretString>,
+    ) -> Self {
+        Self {
+            server: server.into(),
+            client_id,
+            client_secret: client_secret.into(),
+        }
+    }
+
     /// Reads credentials JSON. Errors name the position only: a message quoting the input could
     /// quote the client secret.
     pub fn from_json(json: &str) -> crate::Result<Self> {
@@ -151,6 +219,7 @@ impl fmt::Debug for Credentials {
 
 /// The result of a completed rotation.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RotationOutcome {
     /// The rotation job's id.
     pub rotation_id: Uuid,
@@ -183,6 +252,7 @@ impl RotationOutcome {
 
 /// A value a `sy://` reference selects.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Selected {
     /// A field value or the notes: secret.
     Secret(SecretString),

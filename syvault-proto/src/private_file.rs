@@ -21,6 +21,7 @@ use crate::model::Credentials;
 
 /// What [`write()`] does when the destination already exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Existing {
     /// Atomically replace it.
     Replace,

@@ -32,6 +32,7 @@ object_struct! {
 /// The title and type are metadata the SDK indexes for notation; field values and notes are
 /// secrets and stay in [`SecretString`]s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RecordPayload {
     /// The record's title, unique enough to find it by notation.
     pub title: String,
@@ -259,6 +260,7 @@ impl<'de> Deserialize<'de> for Fields {
 
 /// A record's two ciphertexts, as sent in a create request and stored by the server.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SealedRecord {
     /// The data key wrapped under the folder key.
     pub encrypted_dek: Vec<u8>,

@@ -23,6 +23,7 @@ use crate::error::Error;
 /// assert_eq!(policy.backoff(1, Some(Duration::from_secs(3)), &mut rng), Duration::from_secs(3));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included; `1` disables retries. Default 4.
     pub max_attempts: u32,
@@ -54,6 +55,47 @@ impl RetryPolicy {
         max_backoff: Duration::ZERO,
         max_retry_after: Duration::ZERO,
     };
+
+    /// This policy with [`Self::max_attempts`] set (the struct is `#[non_exhaustive]`, so
+    /// that it can gain settings: build it from [`Self::default`] with these).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use syvault_proto::retry::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::default()
+    ///     .with_max_attempts(3)
+    ///     .with_initial_backoff(Duration::from_millis(50))
+    ///     .with_max_backoff(Duration::from_secs(1))
+    ///     .with_max_retry_after(Duration::from_secs(5));
+    /// assert_eq!(policy.max_attempts, 3);
+    /// ```
+    #[must_use]
+    pub const fn with_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts;
+        self
+    }
+
+    /// This policy with [`Self::initial_backoff`] set.
+    #[must_use]
+    pub const fn with_initial_backoff(mut self, initial_backoff: Duration) -> Self {
+        self.initial_backoff = initial_backoff;
+        self
+    }
+
+    /// This policy with [`Self::max_backoff`] set.
+    #[must_use]
+    pub const fn with_max_backoff(mut self, max_backoff: Duration) -> Self {
+        self.max_backoff = max_backoff;
+        self
+    }
+
+    /// This policy with [`Self::max_retry_after`] set.
+    #[must_use]
+    pub const fn with_max_retry_after(mut self, max_retry_after: Duration) -> Self {
+        self.max_retry_after = max_retry_after;
+        self
+    }
 
     /// Whether a request that failed with `error` on attempt number `attempt` (1-based) is
     /// tried again.

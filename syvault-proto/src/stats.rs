@@ -15,8 +15,8 @@
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClientStats {
-    /// HTTP requests handed to the driver, retries and re-signed requests included (a
-    /// bootstrap's requests run on a session of their own and are not counted).
+    /// HTTP requests handed to the driver, retries, re-signed requests and a bootstrap's
+    /// requests included.
     pub requests: u64,
     /// Requests repeated after a retryable failure (connection failures, timeouts, 429, 502,
     /// 503, 504).
@@ -49,5 +49,34 @@ impl ClientStats {
         let reads = self.cache_hits + self.cache_misses;
         #[allow(clippy::cast_precision_loss)] // counts far below 2^52
         (reads > 0).then(|| self.cache_hits as f64 / reads as f64)
+    }
+
+    /// Adds these counters to `total` and zeroes them: for work counted on a session of its
+    /// own (bootstrap's) that belongs to the client's totals.
+    pub(crate) fn move_into(&mut self, total: &mut ClientStats) {
+        let Self {
+            requests,
+            retries,
+            reauthentications,
+            cache_hits,
+            cache_misses,
+            stale_serves,
+            revalidations,
+            coalesced_waits,
+            evictions,
+            tokens_signed,
+            decryption_failures,
+        } = core::mem::take(self);
+        total.requests += requests;
+        total.retries += retries;
+        total.reauthentications += reauthentications;
+        total.cache_hits += cache_hits;
+        total.cache_misses += cache_misses;
+        total.stale_serves += stale_serves;
+        total.revalidations += revalidations;
+        total.coalesced_waits += coalesced_waits;
+        total.evictions += evictions;
+        total.tokens_signed += tokens_signed;
+        total.decryption_failures += decryption_failures;
     }
 }

@@ -12,6 +12,10 @@ pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
 
 /// What the driver feeds an operation.
+///
+/// Deliberately exhaustive, like [`Step`]: the two enums are the driver protocol, which
+/// drivers both build and match, so a new variant is a change every driver must make (a
+/// major release), not something a wildcard arm could absorb.
 #[derive(Debug)]
 pub enum Input {
     /// The first step.

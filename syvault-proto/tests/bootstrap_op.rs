@@ -219,3 +219,72 @@ fn debug_of_a_running_bootstrap_shows_no_secret() {
         assert!(!debug.contains(&body_bytes[..40]), "{debug}");
     }
 }
+
+#[test]
+fn bootstrap_requests_count_in_the_client_statistics() {
+    let mut rng = ChaCha20Rng::seed_from_u64(17);
+    let token = OneTimeToken::generate(&mut rng);
+    let admin_keys = token.derive();
+    let folder = Uuid::from_u128(7);
+    let folder_key = SymmetricKey::generate(&mut rng);
+    let mut client = client("https://vault.example.com");
+    let mut op = Bootstrap::new(token.to_text().expose());
+
+    let Step::Send(_) = op.step(&mut client, Input::Start, T0, &mut rng) else {
+        panic!("the bootstrap request")
+    };
+    assert_eq!(
+        client.stats().requests,
+        1,
+        "counted when handed to the driver"
+    );
+    let busy = br#"{"error":{"code":"unavailable","message":"busy"}}"#.to_vec();
+    let wake_at = match op.step(
+        &mut client,
+        Input::Response(respond(StatusCode::SERVICE_UNAVAILABLE, busy)),
+        T0,
+        &mut rng,
+    ) {
+        Step::Sleep(until) => until,
+        other => panic!("a retry wait, not {other:?}"),
+    };
+    assert_eq!(client.stats().retries, 1);
+    let Step::Send(request) = op.step(&mut client, Input::Wake, wake_at, &mut rng) else {
+        panic!("the retried bootstrap request")
+    };
+    assert_eq!(request.method(), Method::POST);
+    let answer = BootstrapResponse {
+        client_id: Uuid::from_u128(0xc2),
+        application_id: Uuid::from_u128(0xa2),
+        encrypted_folder_keys: [(
+            folder,
+            Base64Bytes(admin_keys.seal_folder_key(&folder, &folder_key, &mut rng)),
+        )]
+        .into_iter()
+        .collect(),
+    };
+    let Step::Send(upload) = op.step(
+        &mut client,
+        Input::Response(respond(StatusCode::OK, wire::to_body(&answer))),
+        wake_at,
+        &mut rng,
+    ) else {
+        panic!("the folder-key upload")
+    };
+    assert_eq!(upload.method(), Method::PUT);
+    let step = op.step(
+        &mut client,
+        Input::Response(respond(StatusCode::NO_CONTENT, Vec::new())),
+        wake_at,
+        &mut rng,
+    );
+    assert!(matches!(step, Step::Done(Ok(_))), "{step:?}");
+    let stats = client.stats();
+    assert_eq!(
+        (stats.requests, stats.retries, stats.tokens_signed),
+        (3, 1, 1),
+        "two bootstrap posts and the signed upload: {stats:?}"
+    );
+    assert_eq!(stats.reauthentications, 0);
+    assert_eq!(stats.cache_hits + stats.cache_misses, 0);
+}

@@ -11,7 +11,7 @@ use syvault_proto::error::{ErrorCode, TransportErrorKind};
 use syvault_proto::lease::{Lease, format_rfc3339};
 use syvault_proto::ops::{LeaseEnd, LeaseStatus, Operation};
 use syvault_proto::step::{Input, Request, Response, Step};
-use syvault_proto::wire::{DataEnvelope, LeaseList, LeaseSummary};
+use syvault_proto::wire::{DataEnvelope, LeaseCreated, LeaseList, LeaseSummary};
 use syvault_proto::{Error, RecordUid, SecretString, Timestamp};
 use uuid::Uuid;
 
@@ -300,15 +300,14 @@ impl LeaseServer {
     }
 
     fn lease(&self) -> Lease {
-        Lease {
+        let created = LeaseCreated {
             lease_id: LEASE_ID,
-            record_uid: uid(),
             username: "vf_tmp_k3x9q2mz".into(),
             password: SecretString::from("Pa55-w0rd"),
             connection_string: SecretString::from("postgresql://"),
-            created_at: self.created,
-            expires_at: self.expires,
-        }
+            expires_at: format_rfc3339(self.expires),
+        };
+        Lease::from_wire(created, uid(), self.created).expect("a valid lease")
     }
 
     fn respond(&mut self, request: &Request, now: Timestamp) -> Result<Response, Error> {

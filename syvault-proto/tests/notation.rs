@@ -75,10 +75,8 @@ fn case_file() {
         let expect = &case["expect"];
         let result = Reference::parse(input);
         if let Some(ok) = expect.get("ok") {
-            let expected = Reference {
-                record: record_from(&ok["record"]),
-                selector: selector_from(&ok["selector"]),
-            };
+            let expected =
+                Reference::new(record_from(&ok["record"]), selector_from(&ok["selector"]));
             assert_eq!(result.as_ref(), Ok(&expected), "{input:?}");
             let canonical = case.get("canonical").and_then(Value::as_bool) != Some(false);
             if canonical {
@@ -166,7 +164,7 @@ fn reference() -> impl Strategy<Value = Reference> {
         1 => Just(Selector::Notes),
         1 => Just(Selector::Uid),
     ];
-    (record, selector).prop_map(|(record, selector)| Reference { record, selector })
+    (record, selector).prop_map(|(record, selector)| Reference::new(record, selector))
 }
 
 /// The one shape that reads back differently: a record path ending in a title `field` followed

@@ -86,10 +86,7 @@ fn expired_entries_pick_up_a_changed_record() {
 #[test]
 fn zero_ttl_disables_the_cache() {
     let mut w = World::with_config(|c| {
-        c.cache = CachePolicy {
-            ttl: Duration::ZERO,
-            ..CachePolicy::default()
-        }
+        c.cache = CachePolicy::default().with_ttl(Duration::ZERO);
     });
     let uid = w.add_secret("Production", "Database", &[("password", "p")]);
     for _ in 0..3 {
@@ -651,11 +648,9 @@ fn stats_count_retries_and_the_401_re_signature() {
 #[test]
 fn stats_count_evictions_and_stale_serves_and_reset_clears_them() {
     let mut w = World::with_config(|c| {
-        c.cache = CachePolicy {
-            max_entries: 1,
-            max_stale: Some(Duration::from_secs(300)),
-            ..CachePolicy::default()
-        };
+        c.cache = CachePolicy::default()
+            .with_max_entries(1)
+            .with_max_stale(Some(Duration::from_secs(300)));
     });
     let a = w.add_secret("Production", "A", &[("password", "a")]);
     let b = w.add_secret("Production", "B", &[("password", "b")]);
@@ -805,10 +800,7 @@ fn resolve_all_returns_each_references_own_error() {
     // One cache entry: after the first pass only the anchor stays cached, so the second pass
     // finds the others in the fresh notation index and fetches each by its UID.
     let mut w = World::with_config(|c| {
-        c.cache = CachePolicy {
-            max_entries: 1,
-            ..CachePolicy::default()
-        };
+        c.cache = CachePolicy::default().with_max_entries(1);
     });
     let failing = w.add_secret("Production", "Failing", &[("password", "a")]);
     let broken = w.add_secret("Production", "Broken", &[("password", "b")]);

@@ -247,10 +247,7 @@ fn a_401_purges_the_entry() {
 #[test]
 fn a_304_for_an_entry_evicted_meanwhile_fetches_it_whole() {
     let mut w = World::with_config(|c| {
-        c.cache = CachePolicy {
-            max_entries: 1,
-            ..CachePolicy::default()
-        }
+        c.cache = CachePolicy::default().with_max_entries(1);
     });
     let a = w.add_secret("Production", "A", &[("password", "a")]);
     let b = w.add_secret("Production", "B", &[("password", "b")]);

@@ -70,6 +70,8 @@ fn tracing_shows_retries_re_signing_and_cache_decisions_and_never_a_secret() {
         "cache miss",
         "retrying",
         "attempt=1",
+        "sending request",
+        "attempt=2",
         "cache hit",
         "401 to a reused token: re-signing once",
     ] {

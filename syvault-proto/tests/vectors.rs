@@ -173,12 +173,8 @@ fn jwt() {
             ]
             .map(|(name, url, iat, lifetime)| {
                 let aud = jwt::canonical_audience(url).unwrap();
-                let claims = jwt::Claims {
-                    sub: CLIENT_ID.parse().unwrap(),
-                    aud: aud.clone(),
-                    iat,
-                    exp: iat + lifetime,
-                };
+                let claims =
+                    jwt::Claims::new(CLIENT_ID.parse().unwrap(), aud.clone(), iat, iat + lifetime);
                 JwtVector {
                     name: name.into(),
                     private_scalar_hex: CLIENT_SCALAR.into(),
@@ -201,12 +197,7 @@ fn jwt() {
             "{}",
             v.name
         );
-        let claims = jwt::Claims {
-            sub: v.sub.parse().unwrap(),
-            aud: v.aud.clone(),
-            iat: v.iat,
-            exp: v.exp,
-        };
+        let claims = jwt::Claims::new(v.sub.parse().unwrap(), v.aud.clone(), v.iat, v.exp);
         assert_eq!(jwt::sign(&k, &claims).expose(), v.token, "{}", v.name);
         let public = k.public_key();
         let verified = jwt::verify(&v.token, &v.aud, Timestamp::from_unix_secs(v.iat), |_| {

@@ -41,10 +41,10 @@
 //! - `mozilla-roots` (off by default): also trust the Mozilla root bundle compiled into the
 //!   binary, for containers without an OS trust store (such as `scratch` or distroless images
 //!   without `ca-certificates`).
-//! - `tracing` (on by default): one span per operation and events for every request (method,
-//!   path, status, elapsed time), retry wait, token signature, 401 re-signature, cache decision
-//!   (hit, miss, revalidation, stale serve, coalesced wait, eviction), folder reload and
-//!   rotation status, through the `tracing` crate; install a subscriber to see them. Never a
+//! - `tracing` (on by default): one span per operation (with the UID, reference or lease id
+//!   it is about) and events for every request (method, path, attempt, status, elapsed
+//!   time), retry wait, token signature, 401 re-signature, cache decision (hit, miss,
+//!   revalidation, stale serve, coalesced wait, eviction), folder reload and rotation status, through the `tracing` crate; install a subscriber to see them. Never a
 //!   value, token, key, body or header value. [`ClientStats`] counters (from `stats()`) are
 //!   always kept.
 

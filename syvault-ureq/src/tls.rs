@@ -176,10 +176,7 @@ mod tests {
     #[test]
     fn a_client_certificate_needs_its_key() {
         let mut with_cert = settings(&[]);
-        with_cert.client_certificate = Some(ClientCertificate {
-            chain_pem: String::new(),
-            key_pem: "no key".into(),
-        });
+        with_cert.client_certificate = Some(ClientCertificate::new(String::new(), "no key"));
         let error = tls_config(&with_cert).unwrap_err();
         assert!(matches!(
             error,

@@ -85,11 +85,11 @@ impl FakeServer {
     /// Credentials for this server (a fresh key; the server never checks it), written as JSON
     /// into `dir`.
     pub fn credentials_file(&self, dir: &Path) -> PathBuf {
-        let credentials = Credentials {
-            server: self.url.clone(),
-            client_id: Uuid::from_u128(0x5b1e_3a0c_7d4f_4c2a_9e61_2f8b_9d0c_4e17),
-            client_secret: ClientKey::generate(&mut rng()).to_client_secret(),
-        };
+        let credentials = Credentials::new(
+            self.url.clone(),
+            Uuid::from_u128(0x5b1e_3a0c_7d4f_4c2a_9e61_2f8b_9d0c_4e17),
+            ClientKey::generate(&mut rng()).to_client_secret(),
+        );
         let path = dir.join("fake-credentials.json");
         credentials.write_to(&path).expect("write");
         path

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use syvault_dev::{Fault, FaultStatus};
 use syvault_proto::error::{ErrorCode, TransportErrorKind};
-use syvault_proto::model::{Credentials, Selected};
+use syvault_proto::model::Selected;
 use syvault_proto::notation::NotationError;
 use syvault_proto::record::RecordPayload;
 use syvault_proto::wire::{Access, RotationStatus};
@@ -356,11 +356,9 @@ pub fn wrong_key_fails_authentication<S: Sdk>() {
     let settings = vault.settings();
     let credentials =
         S::bootstrap(&vault.url(), vault.client.token.expose(), &settings).expect("bootstrap");
-    let wrong = Credentials {
-        client_secret: syvault_proto::keys::ClientKey::generate(&mut crate::fake::rng())
-            .to_client_secret(),
-        ..credentials
-    };
+    let mut wrong = credentials;
+    wrong.client_secret =
+        syvault_proto::keys::ClientKey::generate(&mut crate::fake::rng()).to_client_secret();
     let client = S::connect(&vault.save(&wrong), &settings).expect("connect");
     for error in [
         client.list().expect_err("list with a wrong key"),

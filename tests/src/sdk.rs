@@ -45,17 +45,15 @@ impl Default for Settings {
         Self {
             cache_ttl: Duration::from_secs(60),
             max_stale: None,
-            retry: RetryPolicy {
-                max_attempts: 3,
-                initial_backoff: Duration::from_millis(10),
-                max_backoff: Duration::from_millis(50),
-                max_retry_after: Duration::from_millis(50),
-            },
-            rotation: RotationPolicy {
-                initial_interval: Duration::from_millis(20),
-                max_interval: Duration::from_millis(100),
-                deadline: Duration::from_secs(10),
-            },
+            retry: RetryPolicy::default()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(10))
+                .with_max_backoff(Duration::from_millis(50))
+                .with_max_retry_after(Duration::from_millis(50)),
+            rotation: RotationPolicy::default()
+                .with_initial_interval(Duration::from_millis(20))
+                .with_max_interval(Duration::from_millis(100))
+                .with_deadline(Duration::from_secs(10)),
             ca_pem: None,
             request_timeout: Duration::from_secs(5),
             client_identity: None,

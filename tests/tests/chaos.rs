@@ -30,17 +30,15 @@ const CALL_BOUND: Duration = Duration::from_secs(30);
 fn settings(vault: &Vault) -> Settings {
     Settings {
         cache_ttl: Duration::from_millis(200),
-        retry: RetryPolicy {
-            max_attempts: 4,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(40),
-            max_retry_after: Duration::from_millis(40),
-        },
-        rotation: RotationPolicy {
-            initial_interval: Duration::from_millis(10),
-            max_interval: Duration::from_millis(50),
-            deadline: Duration::from_secs(5),
-        },
+        retry: RetryPolicy::default()
+            .with_max_attempts(4)
+            .with_initial_backoff(Duration::from_millis(5))
+            .with_max_backoff(Duration::from_millis(40))
+            .with_max_retry_after(Duration::from_millis(40)),
+        rotation: RotationPolicy::default()
+            .with_initial_interval(Duration::from_millis(10))
+            .with_max_interval(Duration::from_millis(50))
+            .with_deadline(Duration::from_secs(5)),
         request_timeout: Duration::from_secs(2),
         ..vault.settings()
     }

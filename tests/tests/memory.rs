@@ -160,11 +160,11 @@ fn credentials_json_leaves_no_freed_plaintext() {
         std::str::from_utf8(MARKER).unwrap(),
         "A".repeat(600)
     );
-    let credentials = Credentials {
-        server: "https://vault.example.com".into(),
-        client_id: uuid::Uuid::from_u128(7),
-        client_secret: SecretString::new(secret),
-    };
+    let credentials = Credentials::new(
+        "https://vault.example.com",
+        uuid::Uuid::from_u128(7),
+        SecretString::new(secret),
+    );
     let found = freed_copies(|| {
         let json = credentials.to_json();
         let read = Credentials::from_json(&json).unwrap();

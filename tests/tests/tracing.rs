@@ -1,78 +1,28 @@
-//! The clients' `tracing` output, captured while the blocking client reads a secret through a
-//! 503 retry against `syvault-dev`. Alone in its test binary: an event first met on another
-//! thread while no subscriber listened would stay switched off.
+//! The blocking client's `tracing` output, captured while it reads secrets against
+//! `syvault-dev` through a 503 retry and a 401 re-sign. Alone in its test binary: an event
+//! first met on another thread while no subscriber listened would stay switched off.
 
-use std::sync::{Arc, Mutex};
+mod capture;
 
-use syvault_dev::{Fault, FaultStatus};
+use capture::Captured;
 use syvault_tests::sdk::{Blocking, SdkClient};
-use syvault_tests::vault::{DB_PASSWORD, Vault};
-
-/// A `tracing` writer that keeps everything in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use syvault_tests::vault::{API_KEY, DB_PASSWORD, Vault};
 
 #[test]
-fn a_get_through_a_retry_is_traced_without_secrets() {
+fn reads_through_a_retry_and_a_re_sign_are_traced_without_secrets() {
     let vault = Vault::start();
     let client = vault.client::<Blocking>(&vault.settings());
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        vault.faults().inject(
-            Fault::status(FaultStatus::ServiceUnavailable)
-                .times(1)
-                .retry_after(None)
-                .on_path(Vault::secret_path(&vault.database)),
-        );
+    tracing::subscriber::with_default(captured.subscriber(), || {
+        capture::inject_faults(&vault);
         let secret = client.get(vault.database.as_str()).expect("get");
         assert_eq!(
             secret.field("password").expect("password").expose(),
             DB_PASSWORD
         );
         client.get(vault.database.as_str()).expect("cached");
+        let stripe = client.get(vault.stripe.as_str()).expect("get after a 401");
+        assert_eq!(stripe.field("api_key").expect("api_key").expose(), API_KEY);
     });
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let path = Vault::secret_path(&vault.database);
-    for expected in [
-        "syvault{op=\"GetSecret\" uid=",
-        "signed a new bearer token",
-        "cache miss",
-        "status=503",
-        "retrying",
-        "status=200",
-        "cache hit",
-        path.as_str(),
-    ] {
-        assert!(
-            text.contains(expected),
-            "{expected:?} missing from:\n{text}"
-        );
-    }
-    assert!(!text.contains(DB_PASSWORD), "{text}");
-    assert!(
-        !text.contains("Bearer") && !text.contains("eyJ"),
-        "no token: {text}"
-    );
-    let file = vault.dir().join(format!("{}.json", vault.client.client_id));
-    let credentials = std::fs::read_to_string(file).expect("the client's credentials file");
-    let json: serde_json::Value = serde_json::from_str(&credentials).unwrap();
-    let client_secret = json["client_secret"].as_str().expect("client_secret");
-    assert!(!text.contains(client_secret), "{text}");
+    capture::assert_traced(&captured.text(), &vault, &client.stats());
 }

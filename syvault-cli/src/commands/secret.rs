@@ -164,10 +164,7 @@ pub(crate) fn rotate(global: &Global, args: &RotateArgs) -> Result<(), Failure> 
         args.timeout
             .map_or(RotationPolicy::default().deadline, Into::into)
     };
-    let policy = RotationPolicy {
-        deadline,
-        ..RotationPolicy::default()
-    };
+    let policy = RotationPolicy::default().with_deadline(deadline);
     let client = credentials::configured(global)?.rotation(policy).build()?;
 
     let spinner = spinner(args.no_wait, &args.uid);

@@ -130,6 +130,12 @@ pub(super) fn create(
                 return Err(Failure::forbidden("the grant on this folder is read-only"));
             }
             Some(Access::ReadWrite) => {}
+            // A grant this server does not know is not one to write under.
+            Some(_) => {
+                return Err(Failure::forbidden(
+                    "the grant on this folder does not allow writing",
+                ));
+            }
         }
         if vault.records.contains_key(&request.uid) {
             return Err(Failure::new(

@@ -249,12 +249,7 @@ impl TestClient {
     }
 
     pub fn token_with(&self, iat: u64, exp: u64, aud: &str) -> String {
-        let claims = Claims {
-            sub: self.client_id,
-            aud: aud.to_owned(),
-            iat,
-            exp,
-        };
+        let claims = Claims::new(self.client_id, aud, iat, exp);
         jwt::sign(&self.key, &claims).expose().to_owned()
     }
 }

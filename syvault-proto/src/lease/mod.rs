@@ -30,6 +30,7 @@ pub const LEASE_CAP: Duration = Duration::from_secs(MAX_LEASE_TTL_SECS);
 /// `Debug` shows the id, record, username and times, never the password or the connection
 /// string.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Lease {
     /// The lease's id, to renew or revoke it.
     pub lease_id: Uuid,
@@ -80,6 +81,7 @@ impl Lease {
 
 /// A lease without its credentials, as listed or renewed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LeaseInfo {
     /// The lease's id.
     pub lease_id: Uuid,

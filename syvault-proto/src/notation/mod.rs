@@ -59,6 +59,7 @@ const FIELD: &str = "field";
 
 /// A parsed `sy://` reference: which record, and what to take from it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Reference {
     /// The record the reference names.
     pub record: RecordRef,
@@ -68,6 +69,7 @@ pub struct Reference {
 
 /// How a reference names a record.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RecordRef {
     /// A title inside a folder path, such as `Production/Database`.
     Path {
@@ -83,6 +85,7 @@ pub enum RecordRef {
 
 /// What a reference takes from a record.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Selector {
     /// `field/<name>`: the value of the named field.
     Field(String),
@@ -95,6 +98,18 @@ pub enum Selector {
 }
 
 impl Reference {
+    /// The reference that selects `selector` of `record`; its `Display` is the notation text.
+    ///
+    /// ```
+    /// use syvault_proto::notation::{RecordRef, Reference, Selector};
+    ///
+    /// let reference = Reference::new(RecordRef::Lone("Database".into()), Selector::Title);
+    /// assert_eq!(reference.to_string(), "sy://Database/title");
+    /// ```
+    pub fn new(record: RecordRef, selector: Selector) -> Self {
+        Self { record, selector }
+    }
+
     /// Parses a reference such as `sy://Production/Database/field/password`.
     pub fn parse(text: &str) -> Result<Self, NotationError> {
         parse::parse(text)

@@ -110,7 +110,8 @@ impl Bootstrap {
             public_key: Base64Bytes(key.public_key().to_sec1().to_vec()),
         });
         // The requests run on a session of their own: the client takes the identity only once
-        // the folder keys are uploaded, so a failed bootstrap leaves it as it was.
+        // the folder keys are uploaded, so a failed bootstrap leaves it as it was. What they
+        // count moves to the client's statistics after every step.
         let mut session = Session {
             server: client.session.server.clone(),
             identity: None,
@@ -122,6 +123,7 @@ impl Bootstrap {
             .with_body(body)
             .unauthenticated();
         let step = call.send(&mut session, now);
+        session.stats.move_into(&mut client.session.stats);
         self.state = State::Posting(call, Box::new(Pending { session, key, keys }));
         self.on_posted(client, step, now, rng)
     }
@@ -171,6 +173,7 @@ impl Bootstrap {
         let mut call =
             Call::new(Method::PUT, wire::paths::folder_keys().to_owned()).with_body(body);
         let step = call.send(&mut pending.session, now);
+        pending.session.stats.move_into(&mut client.session.stats);
         self.state = State::Uploading(call, pending);
         self.on_uploaded(client, step)
     }
@@ -226,11 +229,13 @@ impl Operation for Bootstrap {
             State::Ready => self.start(client, now, rng),
             State::Posting(mut call, mut pending) => {
                 let step = call.on_input(&mut pending.session, input, now, rng);
+                pending.session.stats.move_into(&mut client.session.stats);
                 self.state = State::Posting(call, pending);
                 self.on_posted(client, step, now, rng)
             }
             State::Uploading(mut call, mut pending) => {
                 let step = call.on_input(&mut pending.session, input, now, rng);
+                pending.session.stats.move_into(&mut client.session.stats);
                 self.state = State::Uploading(call, pending);
                 self.on_uploaded(client, step)
             }

@@ -37,6 +37,7 @@ pub enum LeaseStatus {
 
 /// A snapshot of a kept lease, for the application to watch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KeeperState {
     /// Where the lease stands.
     pub status: LeaseStatus,

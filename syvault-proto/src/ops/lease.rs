@@ -118,6 +118,10 @@ impl CreateLease {
 impl Operation for CreateLease {
     type Output = Lease;
 
+    fn subject(&self) -> Option<String> {
+        Some(self.uid.to_string())
+    }
+
     fn step(
         &mut self,
         client: &mut Client,
@@ -163,6 +167,10 @@ impl RenewLease {
 
 impl Operation for RenewLease {
     type Output = LeaseInfo;
+
+    fn subject(&self) -> Option<String> {
+        Some(self.lease_id.to_string())
+    }
 
     fn step(
         &mut self,
@@ -217,6 +225,10 @@ impl RevokeLease {
 
 impl Operation for RevokeLease {
     type Output = ();
+
+    fn subject(&self) -> Option<String> {
+        Some(self.lease_id.to_string())
+    }
 
     fn step(
         &mut self,

@@ -90,8 +90,16 @@ pub trait Operation {
         let _ = client;
     }
 
-    /// What the operation is about, for a driver's log span: a record's UID, where there is
-    /// one. Never a secret.
+    /// What the operation is about, for a driver's log span: a record's UID, a `sy://`
+    /// reference or a lease id, where there is one. Never a secret. Asked before the first
+    /// step.
+    ///
+    /// ```
+    /// use syvault_proto::ops::{Operation, ResolveReference};
+    ///
+    /// let op = ResolveReference::new("sy://Production/Database/field/password");
+    /// assert_eq!(op.subject().as_deref(), Some("sy://Production/Database/field/password"));
+    /// ```
     fn subject(&self) -> Option<String> {
         None
     }

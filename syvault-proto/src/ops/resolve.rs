@@ -328,6 +328,14 @@ fn one(step: Step<Vec<Result<Selected>>>) -> Step<Selected> {
 impl Operation for ResolveReference {
     type Output = Selected;
 
+    /// The reference as written: it names folders, a title and a field, never a value.
+    fn subject(&self) -> Option<String> {
+        match &self.0 {
+            Single::Ready(text) => Some(text.to_string()),
+            _ => None,
+        }
+    }
+
     fn step(
         &mut self,
         client: &mut Client,

@@ -9,6 +9,7 @@ use crate::object::object_struct;
 /// What a client's grant on a folder allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Access {
     /// `read`: the client may read the folder's secrets.
     Read,

@@ -6,6 +6,12 @@
 //! such failure into [`Error::MalformedResponse`] whose reason never repeats a value from the
 //! body, so a malformed answer cannot leak a secret into a log.
 //!
+//! The body structs are exhaustive on purpose: a server (such as `syvault-dev`) and tests build
+//! them with struct literals, and each mirrors a shape `docs/protocol.md` fixes, so a new field
+//! comes with a protocol revision and a major release of this crate. The enums that reach the
+//! SDK's users, [`Access`] and [`RotationStatus`], are `#[non_exhaustive]`: the server may
+//! grow them.
+//!
 //! ```
 //! use syvault_proto::wire::{DataEnvelope, Rotation, RotationStatus, parse_body};
 //!

@@ -9,6 +9,7 @@ use crate::uid::RecordUid;
 /// The state of a server-side rotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RotationStatus {
     /// `pending`: accepted, not started.
     Pending,
