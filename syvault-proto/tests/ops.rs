@@ -918,10 +918,7 @@ fn a_resolved_reference_follows_changes_to_the_index() {
 #[test]
 fn a_listing_larger_than_the_cache_still_serves_notation_without_listing_again() {
     let mut w = World::with_config(|c| {
-        c.cache = CachePolicy {
-            max_entries: 2,
-            ..CachePolicy::default()
-        };
+        c.cache = CachePolicy::default().with_max_entries(2);
     });
     for (title, password) in [("A", "a"), ("B", "b"), ("C", "c"), ("D", "d")] {
         w.add_secret("Production", title, &[("password", password)]);
