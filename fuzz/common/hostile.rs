@@ -270,7 +270,12 @@ pub fn converse(which: u8, server: &mut dyn Server) -> Conversation {
                 .expect("a valid server");
             let describe = |credentials: &Credentials| format!("client {}", credentials.client_id);
             let op = Bootstrap::new(ONE_TIME_TOKEN);
-            vec![run(&mut client, op, server, &mut rng, start, describe).0]
+            let outcomes = vec![run(&mut client, op, server, &mut rng, start, describe).0];
+            // The bootstrap ran on a client of its own: its statistics are that client's.
+            return Conversation {
+                outcomes,
+                stats: client.stats(),
+            };
         }
     };
     Conversation {
