@@ -2,7 +2,7 @@
 //! store plus the configured CAs, and an optional client certificate. There is no way to turn
 //! verification off.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -15,13 +15,23 @@ use syvault_proto::{Error, Result};
 /// roots and the extra CAs, and the client certificate when one is configured. The flag tells
 /// whether no CA at all is trusted.
 pub(crate) fn client_config(settings: &TransportSettings) -> Result<(ClientConfig, bool)> {
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(system_roots());
-    for cert in extra_roots(&settings.extra_roots_pem)? {
-        roots
-            .add(cert)
-            .map_err(|_| invalid("root certificate PEM", "not a usable CA certificate"))?;
-    }
+    let system = SYSTEM_ROOTS.get_or_init(|| {
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(system_roots());
+        Arc::new(roots)
+    });
+    let extra = extra_roots(&settings.extra_roots_pem)?;
+    let roots = if extra.is_empty() {
+        Arc::clone(system)
+    } else {
+        let mut roots = RootCertStore::clone(system);
+        for cert in extra {
+            roots
+                .add(cert)
+                .map_err(|_| invalid("root certificate PEM", "not a usable CA certificate"))?;
+        }
+        Arc::new(roots)
+    };
     let trusts_nothing = roots.is_empty();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider)
@@ -79,6 +89,12 @@ fn system_roots() -> Vec<CertificateDer<'static>> {
     roots.extend(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
     roots
 }
+
+/// How long a process keeps the trust store: it is read when the first client is built and
+/// shared by every later one. Reading it means a few hundred files and costs milliseconds,
+/// several times a cold client's first request, and it changes no more often than processes
+/// restart.
+static SYSTEM_ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
 
 /// The configured extra CAs. Unlike the OS store's, each must parse and be usable as a trust
 /// anchor, since the user asked for it.

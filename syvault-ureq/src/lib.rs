@@ -29,7 +29,8 @@
 //! # Networks
 //!
 //! Server certificates are verified against the operating system's trust store, read through
-//! `rustls-native-certs` (which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`), plus the CAs given
+//! `rustls-native-certs` (which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`) once per process
+//! when the first client is built, plus the CAs given
 //! with `add_root_certificates_pem` or the `SY_CA_CERT` PEM file; there is no way to turn
 //! verification off. `client_certificate_pem` presents a client certificate for mutual TLS.
 //! `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper or lower case) are honoured

@@ -2,7 +2,7 @@
 //! store plus the configured CAs, and an optional client certificate. There is no way to turn
 //! verification off.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -15,11 +15,24 @@ use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsPr
 /// roots and the extra CAs, and the client certificate when one is configured. The flag tells
 /// whether no CA at all is trusted.
 pub(crate) fn tls_config(settings: &TransportSettings) -> Result<(TlsConfig, bool)> {
-    let roots: Vec<Certificate<'static>> = system_roots()
-        .into_iter()
-        .chain(extra_roots(&settings.extra_roots_pem)?)
-        .map(|der| Certificate::from_der(&der).to_owned())
-        .collect();
+    let system = SYSTEM_ROOTS.get_or_init(|| {
+        let roots = system_roots();
+        Arc::new(
+            roots
+                .iter()
+                .map(|der| Certificate::from_der(der).to_owned())
+                .collect(),
+        )
+    });
+    let extra = extra_roots(&settings.extra_roots_pem)?;
+    let roots = if extra.is_empty() {
+        Arc::clone(system)
+    } else {
+        let extra = extra
+            .iter()
+            .map(|der| Certificate::from_der(der).to_owned());
+        Arc::new(system.iter().cloned().chain(extra).collect())
+    };
     let client_cert = settings
         .client_certificate
         .as_ref()
@@ -29,7 +42,7 @@ pub(crate) fn tls_config(settings: &TransportSettings) -> Result<(TlsConfig, boo
     let config = TlsConfig::builder()
         .provider(TlsProvider::Rustls)
         .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .root_certs(RootCerts::Specific(Arc::new(roots)))
+        .root_certs(RootCerts::Specific(roots))
         .client_cert(client_cert)
         .build();
     Ok((config, trusts_nothing))
@@ -96,6 +109,12 @@ fn system_roots() -> Vec<CertificateDer<'static>> {
     roots.extend(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
     roots
 }
+
+/// How long a process keeps the trust store: it is read when the first client is built and
+/// shared by every later one. Reading it means a few hundred files and costs milliseconds,
+/// several times a cold client's first request, and it changes no more often than processes
+/// restart.
+static SYSTEM_ROOTS: OnceLock<Arc<Vec<Certificate<'static>>>> = OnceLock::new();
 
 /// The configured extra CAs. Unlike the OS store's, each must parse and be usable as a trust
 /// anchor, since the user asked for it.
