@@ -7,15 +7,20 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{World, json};
+use chacha20::ChaCha20Rng;
+use common::{SERVER, T0, World, error, json};
 use http::{Method, StatusCode};
-use syvault_proto::RecordUid;
+use rand_core::SeedableRng;
 use syvault_proto::cache::CachePolicy;
+use syvault_proto::error::{ErrorCode, TransportErrorKind};
+use syvault_proto::jwt::{TokenHolder, TokenMode};
 use syvault_proto::model::Secret;
 use syvault_proto::ops::{GetSecret, Operation};
 use syvault_proto::record::RecordPayload;
+use syvault_proto::retry::RetryPolicy;
 use syvault_proto::step::{Input, Request, Response, Step};
 use syvault_proto::wire::{self, DataEnvelope, Record};
+use syvault_proto::{Error, RecordUid};
 
 #[test]
 fn the_client_reports_its_canonical_server_and_body_limit_to_drivers() {
@@ -36,6 +41,120 @@ fn the_clients_debug_output_names_its_server_and_id_but_not_its_key() {
     assert!(debug.contains(&w.client_id.to_string()), "{debug}");
     let secret = w.key.to_client_secret();
     assert!(!debug.contains(secret.expose()), "{debug}");
+}
+
+#[test]
+fn a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_refused() {
+    let limit = World::new().folders_response().body().len();
+    let mut w = World::with_config(|c| c.max_response_body = limit);
+    let op = w.client.list_folders();
+    assert_eq!(w.run(op).unwrap().len(), 1);
+    let mut w = World::with_config(|c| c.max_response_body = limit - 1);
+    let op = w.client.list_folders();
+    assert!(
+        matches!(w.run(op), Err(Error::BodyTooLarge { limit: l }) if l == limit - 1),
+        "one byte over the limit"
+    );
+}
+
+#[test]
+fn token_lifetimes_of_one_second_to_one_hour_are_valid() {
+    for secs in [1, 3600] {
+        let lifetime = Duration::from_secs(secs);
+        assert!(
+            TokenMode::PerRequest { lifetime }.validate().is_ok(),
+            "{secs} s"
+        );
+    }
+    for lifetime in [Duration::from_millis(999), Duration::from_secs(3601)] {
+        assert!(
+            TokenMode::PerRequest { lifetime }.validate().is_err(),
+            "{lifetime:?}"
+        );
+    }
+}
+
+#[test]
+fn a_token_holder_reports_its_mode_and_its_debug_output_never_shows_a_token() {
+    let w = World::new();
+    let mode = TokenMode::PerRequest {
+        lifetime: Duration::from_secs(30),
+    };
+    let mut holder = TokenHolder::new(mode, w.client_id, SERVER.into()).unwrap();
+    assert_eq!(holder.mode(), mode);
+    let issued = holder.token(&w.key, T0);
+    let token = issued.token.expose().to_owned();
+    let issued_debug = format!("{issued:?}");
+    assert!(issued_debug.contains("reused: false"), "{issued_debug}");
+    let holder_debug = format!("{holder:?}");
+    assert!(
+        holder_debug.contains(&w.client_id.to_string()),
+        "{holder_debug}"
+    );
+    assert!(holder_debug.contains(SERVER), "{holder_debug}");
+    for debug in [issued_debug, holder_debug] {
+        assert!(!debug.contains(&token), "{debug}");
+    }
+}
+
+#[test]
+fn operations_about_one_record_name_it_for_the_drivers_log_span() {
+    let w = World::new();
+    let uid: RecordUid = "7Kj9mNpQ2xRs".parse().unwrap();
+    assert_eq!(w.client.get(uid).subject().as_deref(), Some("7Kj9mNpQ2xRs"));
+    assert_eq!(
+        w.client.rotate(uid).subject().as_deref(),
+        Some("7Kj9mNpQ2xRs")
+    );
+    assert_eq!(w.client.list().subject(), None);
+    let folder = w.folder("Production").id;
+    let create = w.client.create(folder, RecordPayload::new("New"));
+    assert_eq!(create.subject(), None);
+}
+
+#[test]
+fn backoff_draws_cover_the_documented_closed_range() {
+    let policy = RetryPolicy {
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(1),
+        ..RetryPolicy::default()
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let draws: Vec<_> = (0..64).map(|_| policy.backoff(1, None, &mut rng)).collect();
+    // `[0, 1 ms]`: both ends are drawn, nothing else.
+    assert!(draws.contains(&Duration::ZERO));
+    assert!(draws.contains(&Duration::from_millis(1)));
+    assert!(draws.iter().all(|d| *d <= Duration::from_millis(1)));
+}
+
+// ---- folders ---------------------------------------------------------------------------------
+
+#[test]
+fn folders_are_loaded_once_and_before_the_first_page() {
+    let mut w = World::new();
+    w.add_secret("Production", "A", &[("password", "a")]);
+    for _ in 0..2 {
+        let op = w.client.list();
+        w.run(op).unwrap();
+    }
+    let paths: Vec<_> = w.sent.iter().map(|r| r.uri().path().to_owned()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/sm/v1/folders",
+            "/api/sm/v1/secrets",
+            "/api/sm/v1/secrets"
+        ]
+    );
+}
+
+#[test]
+fn listing_an_empty_vault_still_loads_the_folders() {
+    let mut w = World::new();
+    let op = w.client.list();
+    assert!(w.run(op).unwrap().is_empty());
+    let names: Vec<_> = w.client.folders().into_iter().map(|f| f.name).collect();
+    assert_eq!(names, ["Production"]);
 }
 
 // ---- reads of one secret in flight at once ---------------------------------------------------
@@ -107,7 +226,11 @@ fn a_joined_read_keeps_waiting_while_the_fetch_runs_and_counts_one_wait() {
     assert!(matches!(start(&mut w, &mut follower), Step::Join(_)));
     for _ in 0..5 {
         w.advance(Duration::from_millis(200));
-        assert!(matches!(wake(&mut w, &mut follower), Step::Join(_)));
+        // A wait that ends in the future: a driver sleeping until then does not spin.
+        match wake(&mut w, &mut follower) {
+            Step::Join(until) => assert!(until > w.now, "{until:?}"),
+            other => panic!("{other:?}"),
+        }
     }
     let first = done(answer(&mut w, &mut leader, &request));
     let shared = done(wake(&mut w, &mut follower));
@@ -175,4 +298,39 @@ fn create_with_the_folders_loaded_sends_only_the_post() {
     .unwrap();
     assert_eq!(w.sent.len(), 1);
     assert_eq!(w.sent[0].method(), Method::POST);
+}
+
+#[test]
+fn a_retried_create_accepts_a_read_back_only_if_both_ciphertexts_are_its_own() {
+    for tampered in ["dek", "data"] {
+        let mut w = World::new();
+        let folder = w.folder("Production").id;
+        let mut attempts = 0;
+        let op = w.client.create(folder, RecordPayload::new("New Key"));
+        let result = w.drive(op, |w, request| {
+            if request.method() != Method::POST {
+                return Ok(w.serve(request));
+            }
+            attempts += 1;
+            if attempts == 1 {
+                // Stored, then changed by someone else, and the answer is lost.
+                created(w, request);
+                let body: wire::CreateSecretRequest =
+                    serde_json::from_slice(request.body()).unwrap();
+                let stored = w.records.get_mut(&body.uid).unwrap();
+                let bytes = if tampered == "dek" {
+                    &mut stored.encrypted_dek.0
+                } else {
+                    &mut stored.encrypted_data.0
+                };
+                bytes[0] ^= 1;
+                return Err(Error::transport(TransportErrorKind::Timeout, "lost"));
+            }
+            Ok(error(StatusCode::CONFLICT, "uid_conflict"))
+        });
+        assert!(
+            matches!(&result, Err(e) if e.code() == Some(&ErrorCode::UidConflict)),
+            "{tampered}: {result:?}"
+        );
+    }
 }
