@@ -157,6 +157,24 @@ fn listing_an_empty_vault_still_loads_the_folders() {
     assert_eq!(names, ["Production"]);
 }
 
+#[test]
+fn a_404_that_is_not_secret_not_found_is_not_reported_as_a_missing_secret() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "A", &[("password", "a")]);
+    // A proxy or a wrong base path answers 404 with its own code.
+    let op = w.client.get(uid);
+    let result = w.drive(op, |w, request| {
+        if request.uri().path().contains("/secrets/") {
+            return Ok(error(StatusCode::NOT_FOUND, "not_found"));
+        }
+        Ok(w.serve(request))
+    });
+    match result {
+        Err(Error::Api(api)) => assert_eq!((api.status, api.code.as_str()), (404, "not_found")),
+        other => panic!("{other:?}"),
+    }
+}
+
 // ---- reads of one secret in flight at once ---------------------------------------------------
 
 /// A client with the cache disabled and its folders loaded, so that reads go straight for the
@@ -223,15 +241,17 @@ fn a_joined_read_keeps_waiting_while_the_fetch_runs_and_counts_one_wait() {
     let mut leader = w.client.get(uid);
     let mut follower = w.client.get(uid);
     let request = sent(start(&mut w, &mut leader));
-    assert!(matches!(start(&mut w, &mut follower), Step::Join(_)));
+    let mut step = start(&mut w, &mut follower);
     for _ in 0..5 {
-        w.advance(Duration::from_millis(200));
         // A wait that ends in the future: a driver sleeping until then does not spin.
-        match wake(&mut w, &mut follower) {
+        match step {
             Step::Join(until) => assert!(until > w.now, "{until:?}"),
             other => panic!("{other:?}"),
         }
+        w.advance(Duration::from_millis(200));
+        step = wake(&mut w, &mut follower);
     }
+    assert!(matches!(step, Step::Join(_)), "{step:?}");
     let first = done(answer(&mut w, &mut leader, &request));
     let shared = done(wake(&mut w, &mut follower));
     assert!(Arc::ptr_eq(&first, &shared));
