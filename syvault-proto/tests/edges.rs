@@ -12,15 +12,19 @@ use common::{SERVER, T0, World, error, json};
 use http::{Method, StatusCode};
 use rand_core::SeedableRng;
 use syvault_proto::cache::CachePolicy;
+use syvault_proto::config::RotationPolicy;
 use syvault_proto::error::{ErrorCode, TransportErrorKind};
 use syvault_proto::jwt::{TokenHolder, TokenMode};
+use syvault_proto::lease::LeaseInfo;
 use syvault_proto::model::Secret;
+use syvault_proto::ops::KeepLease;
 use syvault_proto::ops::{GetSecret, Operation};
 use syvault_proto::record::RecordPayload;
 use syvault_proto::retry::RetryPolicy;
 use syvault_proto::step::{Input, Request, Response, Step};
-use syvault_proto::wire::{self, DataEnvelope, Record};
+use syvault_proto::wire::{self, DataEnvelope, Record, Rotation, RotationStatus};
 use syvault_proto::{Error, RecordUid};
+use uuid::Uuid;
 
 #[test]
 fn the_client_reports_its_canonical_server_and_body_limit_to_drivers() {
@@ -352,5 +356,82 @@ fn a_retried_create_accepts_a_read_back_only_if_both_ciphertexts_are_its_own() {
             matches!(&result, Err(e) if e.code() == Some(&ErrorCode::UidConflict)),
             "{tampered}: {result:?}"
         );
+    }
+}
+
+// ---- keeping a lease ---------------------------------------------------------------------------
+
+#[test]
+fn a_lease_keeper_reports_its_lease_and_caps_the_margin_at_a_third_of_the_ttl() {
+    let info = LeaseInfo {
+        lease_id: Uuid::from_u128(0x1ea5e),
+        record_uid: "7Kj9mNpQ2xRs".parse().unwrap(),
+        username: "v_app_1".into(),
+        created_at: T0,
+        expires_at: T0 + Duration::from_secs(60),
+    };
+    let keeper = KeepLease::with_margin(&info, Duration::from_secs(60), Duration::from_secs(60));
+    assert_eq!(keeper.lease_id(), info.lease_id);
+    assert_eq!(keeper.expires_at(), info.expires_at);
+    // A 60 s margin on a 60 s lease would report it expiring from the start: 20 s instead.
+    assert_eq!(
+        keeper.replace_at(),
+        info.expires_at - Duration::from_secs(20)
+    );
+    assert_eq!(keeper.state().replace_at, keeper.replace_at());
+}
+
+// ---- rotation --------------------------------------------------------------------------------
+
+#[test]
+fn a_rotation_may_still_poll_at_its_deadline_and_not_after() {
+    let rotation_id = Uuid::from_u128(0x707);
+    for (completes_on_poll, expect_success) in [(4, true), (5, false)] {
+        let mut w = World::with_config(|c| {
+            c.rotation = RotationPolicy {
+                initial_interval: Duration::from_secs(1),
+                max_interval: Duration::from_secs(1),
+                deadline: Duration::from_secs(3),
+            };
+        });
+        let uid = w.add_secret("Production", "Database", &[("password", "old")]);
+        let mut polls = 0;
+        let op = w.client.rotate(uid);
+        let result = w.drive(op, |w, request| {
+            let path = request.uri().path();
+            let (status, state) = if path.ends_with("/rotate") {
+                (StatusCode::ACCEPTED, RotationStatus::Pending)
+            } else if path.contains("/rotations/") {
+                polls += 1;
+                if polls < completes_on_poll {
+                    (StatusCode::OK, RotationStatus::Running)
+                } else {
+                    let mut payload = RecordPayload::new("Database");
+                    payload.fields.set("password", "new");
+                    w.store(uid, "Production", &payload, 2);
+                    (StatusCode::OK, RotationStatus::Completed)
+                }
+            } else {
+                return Ok(w.serve(request));
+            };
+            let revision = (state == RotationStatus::Completed).then_some(2);
+            let rotation = Rotation {
+                rotation_id,
+                uid,
+                status: state,
+                revision,
+                error: None,
+            };
+            Ok(json(status, &DataEnvelope::new(rotation)))
+        });
+        // Polls at 0, 1, 2 and 3 s: the fourth is at the deadline, a fifth would be past it.
+        if expect_success {
+            assert_eq!(result.unwrap().revision, 2);
+        } else {
+            assert!(
+                matches!(result, Err(Error::RotationTimeout { rotation_id: id }) if id == rotation_id)
+            );
+        }
+        assert_eq!(w.now, T0 + Duration::from_secs(3));
     }
 }
