@@ -435,3 +435,97 @@ fn a_rotation_may_still_poll_at_its_deadline_and_not_after() {
         assert_eq!(w.now, T0 + Duration::from_secs(3));
     }
 }
+
+/// A server that starts rotation 0x707 of `uid`, answers every poll `completed` at revision 2
+/// and serves the rest from the world.
+fn rotation_server(uid: RecordUid) -> impl FnMut(&mut World, &Request) -> Result<Response, Error> {
+    move |w, request| {
+        let path = request.uri().path();
+        let (status, state) = if path.ends_with("/rotate") {
+            (StatusCode::ACCEPTED, RotationStatus::Pending)
+        } else if path.contains("/rotations/") {
+            (StatusCode::OK, RotationStatus::Completed)
+        } else {
+            return Ok(w.serve(request));
+        };
+        let rotation = Rotation {
+            rotation_id: Uuid::from_u128(0x707),
+            uid,
+            status: state,
+            revision: (state == RotationStatus::Completed).then_some(2),
+            error: None,
+        };
+        Ok(json(status, &DataEnvelope::new(rotation)))
+    }
+}
+
+#[test]
+fn after_a_lagging_read_the_record_is_read_again_without_polling_again() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "old")]);
+    let mut server = rotation_server(uid);
+    let mut reads = 0;
+    let op = w.client.rotate(uid);
+    let outcome = w
+        .drive(op, |w, request| {
+            if request.uri().path().ends_with(&format!("/secrets/{uid}")) {
+                reads += 1;
+                // The first read reaches a replica still at revision 1.
+                if reads == 2 {
+                    let mut payload = RecordPayload::new("Database");
+                    payload.fields.set("password", "new");
+                    w.store(uid, "Production", &payload, 2);
+                }
+            }
+            server(w, request)
+        })
+        .unwrap();
+    assert_eq!(outcome.revision, 2);
+    assert_eq!(
+        (
+            reads,
+            w.requests_to("/rotations/00000000-0000-0000-0000-000000000707")
+        ),
+        (2, 1)
+    );
+}
+
+#[test]
+fn rotating_a_missing_secret_is_a_missing_secret_error_with_its_uid() {
+    let mut w = World::new();
+    let uid: RecordUid = "AAAAAAAAAAAA".parse().unwrap();
+    let op = w.client.rotate(uid);
+    let result = w.drive(op, |_, _| {
+        Ok(error(StatusCode::NOT_FOUND, "secret_not_found"))
+    });
+    match result {
+        Err(Error::SecretNotFound { uid: missing }) => assert_eq!(missing, "AAAAAAAAAAAA"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_rotation_abandoned_while_reading_the_new_credential_does_not_hold_up_later_reads() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "old")]);
+    let mut server = rotation_server(uid);
+    let mut rotate = w.client.rotate(uid);
+    let mut input = Input::Start;
+    loop {
+        match rotate.step(&mut w.client, input, w.now, &mut w.rng) {
+            Step::Send(request) if request.uri().path().ends_with(&format!("/secrets/{uid}")) => {
+                break;
+            }
+            Step::Send(request) => input = Input::Response(server(&mut w, &request).unwrap()),
+            Step::Sleep(until) => {
+                w.now = until;
+                input = Input::Wake;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // The caller gives up (a dropped future) while the new credential is being read.
+    rotate.abandon(&mut w.client);
+    let mut get = w.client.get(uid);
+    assert!(matches!(start(&mut w, &mut get), Step::Send(_)));
+}
