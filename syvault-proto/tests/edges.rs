@@ -22,7 +22,7 @@ use syvault_proto::ops::{GetSecret, Operation};
 use syvault_proto::record::RecordPayload;
 use syvault_proto::retry::RetryPolicy;
 use syvault_proto::step::{Input, Request, Response, Step};
-use syvault_proto::wire::{self, DataEnvelope, Record, Rotation, RotationStatus};
+use syvault_proto::wire::{self, Access, DataEnvelope, Record, Rotation, RotationStatus};
 use syvault_proto::{Error, RecordUid};
 use uuid::Uuid;
 
@@ -177,6 +177,34 @@ fn a_404_that_is_not_secret_not_found_is_not_reported_as_a_missing_secret() {
         Err(Error::Api(api)) => assert_eq!((api.status, api.code.as_str()), (404, "not_found")),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_listing_is_sorted_by_folder_path_then_title() {
+    let mut w = World::new();
+    let production = w.folder("Production").id;
+    w.add_folder("Alpha", None, Access::ReadWrite);
+    w.add_folder("Beta", Some(production), Access::ReadWrite);
+    w.add_secret("Production", "Zulu", &[("password", "z")]);
+    w.add_secret("Production", "Apple", &[("password", "a")]);
+    w.add_secret("Beta", "Aardvark", &[("password", "a")]);
+    w.add_secret("Alpha", "Yak", &[("password", "y")]);
+    let op = w.client.list();
+    let listed: Vec<_> = w
+        .run(op)
+        .unwrap()
+        .into_iter()
+        .map(|s| format!("{}/{}", s.folder_path.join("/"), s.title))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "Alpha/Yak",
+            "Production/Apple",
+            "Production/Zulu",
+            "Production/Beta/Aardvark"
+        ]
+    );
 }
 
 // ---- reads of one secret in flight at once ---------------------------------------------------
