@@ -207,6 +207,23 @@ fn a_listing_is_sorted_by_folder_path_then_title() {
     );
 }
 
+#[test]
+fn a_listed_record_in_a_newly_granted_folder_reloads_the_folders_once_without_paging_again() {
+    let mut w = World::new();
+    w.add_secret("Production", "Old", &[("password", "o")]);
+    let op = w.client.list();
+    w.run(op).unwrap();
+    w.add_folder("Granted", None, Access::Read);
+    w.add_secret("Granted", "New", &[("password", "n")]);
+    let op = w.client.list();
+    let titles: Vec<_> = w.run(op).unwrap().into_iter().map(|s| s.title).collect();
+    assert_eq!(titles, ["New", "Old"]);
+    assert_eq!(
+        (w.requests_to("/folders"), w.requests_to("/secrets")),
+        (2, 2)
+    );
+}
+
 // ---- reads of one secret in flight at once ---------------------------------------------------
 
 /// A client with the cache disabled and its folders loaded, so that reads go straight for the
