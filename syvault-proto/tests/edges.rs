@@ -574,3 +574,68 @@ fn a_rotation_abandoned_while_reading_the_new_credential_does_not_hold_up_later_
     let mut get = w.client.get(uid);
     assert!(matches!(start(&mut w, &mut get), Step::Send(_)));
 }
+
+// ---- notation --------------------------------------------------------------------------------
+
+#[test]
+fn references_resolve_against_a_listing_for_one_ttl_and_then_follow_a_replaced_record() {
+    const REFERENCE: &str = "sy://Production/Database/field/password";
+    for many in [false, true] {
+        let mut w = World::new();
+        let old = w.add_secret("Production", "Database", &[("password", "old")]);
+        let resolve = |w: &mut World| {
+            if many {
+                let op = w.client.resolve_all([REFERENCE]);
+                let mut results = w.run(op).unwrap();
+                results.pop().unwrap().unwrap().expose().to_owned()
+            } else {
+                let op = w.client.notation(REFERENCE);
+                w.run(op).unwrap().expose().to_owned()
+            }
+        };
+        assert_eq!(resolve(&mut w), "old");
+        // The record is replaced by another of the same title.
+        w.records.remove(&old);
+        w.add_secret("Production", "Database", &[("password", "new")]);
+        w.advance(Duration::from_secs(30));
+        assert_eq!(
+            resolve(&mut w),
+            "old",
+            "within the TTL: the listing and cache answer"
+        );
+        assert_eq!(w.requests_to("/secrets"), 1);
+        // The listing is as old as the TTL (60 s): it is listed again.
+        w.advance(Duration::from_secs(30));
+        assert_eq!(resolve(&mut w), "new", "many: {many}");
+        assert_eq!(w.requests_to("/secrets"), 2);
+    }
+}
+
+#[test]
+fn resolving_many_references_abandoned_while_reading_does_not_hold_up_later_reads() {
+    // A cache of one entry: after the listing and a read of `other`, the index knows
+    // `Database` but the cache does not hold it, so resolving it reads it.
+    let mut w = World::with_config(|c| c.cache.max_entries = 1);
+    let uid = w.add_secret("Production", "Database", &[("password", "p")]);
+    let other = w.add_secret("Production", "Other", &[("password", "o")]);
+    let op = w.client.list();
+    w.run(op).unwrap();
+    let op = w.client.get(other);
+    w.run(op).unwrap();
+    let mut resolve = w
+        .client
+        .resolve_all(["sy://Production/Database/field/password"]);
+    let mut input = Input::Start;
+    loop {
+        match resolve.step(&mut w.client, input, w.now, &mut w.rng) {
+            Step::Send(request) if request.uri().path().ends_with(&format!("/secrets/{uid}")) => {
+                break;
+            }
+            Step::Send(request) => input = Input::Response(w.serve(&request)),
+            other => panic!("{other:?}"),
+        }
+    }
+    resolve.abandon(&mut w.client);
+    let mut get = w.client.get(uid);
+    assert!(matches!(start(&mut w, &mut get), Step::Send(_)));
+}
