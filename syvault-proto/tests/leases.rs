@@ -341,6 +341,8 @@ struct Run {
     result: syvault_proto::Result<LeaseEnd>,
     statuses: Vec<(Timestamp, LeaseStatus)>,
     ended: Timestamp,
+    /// The keeper's own count of renewals at the end.
+    renewals: u32,
 }
 
 /// Drives a keeper; `revoke_when` is asked after every step whether the application closes it.
@@ -377,6 +379,7 @@ fn keep(
                     result,
                     statuses,
                     ended: world.now,
+                    renewals: keeper.renewals(),
                 };
             }
         };
@@ -395,6 +398,7 @@ fn the_keeper_renews_at_about_two_thirds_of_the_remaining_time_then_revokes() {
     assert_eq!(run.result.unwrap(), LeaseEnd::Revoked);
     assert!(server.revoked);
     assert_eq!(server.renewed_at.len(), 5);
+    assert_eq!(run.renewals, 5);
     let mut previous = T0;
     let mut gaps = Vec::new();
     for at in &server.renewed_at {
@@ -427,9 +431,16 @@ fn the_keeper_stops_at_the_24_hour_cap_and_reports_expiring_before_the_end() {
     assert_eq!(run.result.unwrap(), LeaseEnd::Expired);
     assert_eq!(run.ended, T0 + DAY);
     assert!(!server.revoked);
-    // No renewal is asked for once the server's answer was capped.
+    // No renewal is asked for once the server's answer was capped: exactly one renewal was
+    // late enough to reach the cap.
     let last_renewal = *server.renewed_at.last().unwrap();
     assert!(last_renewal > T0 + DAY - ttl);
+    let capped = server
+        .renewed_at
+        .iter()
+        .filter(|at| **at + ttl >= T0 + DAY)
+        .count();
+    assert_eq!(capped, 1, "{:?}", server.renewed_at);
     assert_eq!(
         world.requests_to("/renew"),
         server.renewed_at.len(),
@@ -442,6 +453,21 @@ fn the_keeper_stops_at_the_24_hour_cap_and_reports_expiring_before_the_end() {
         .expect("reported expiring");
     assert_eq!(expiring.0, T0 + DAY - Duration::from_secs(60));
     assert_eq!(run.statuses.last().unwrap().1, LeaseStatus::Expired);
+}
+
+#[test]
+fn a_lease_ending_within_a_second_of_the_cap_is_not_renewed() {
+    let mut world = World::new();
+    let ttl = Duration::from_secs(8 * 3600);
+    let mut server = LeaseServer::new(ttl);
+    server.expires = T0 + DAY - Duration::from_secs(1);
+    let run = keep(&mut world, &mut server, ttl, |_, _| false);
+    assert_eq!(run.result.unwrap(), LeaseEnd::Expired);
+    assert!(server.renewed_at.is_empty(), "{:?}", server.renewed_at);
+    assert_eq!(
+        (run.ended, run.renewals),
+        (T0 + DAY - Duration::from_secs(1), 0)
+    );
 }
 
 #[test]
