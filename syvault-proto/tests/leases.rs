@@ -87,6 +87,23 @@ fn create_sends_the_request_with_an_idempotency_key_and_reads_the_unwrapped_answ
 }
 
 #[test]
+fn a_started_lease_request_reports_the_idempotency_key_it_sends() {
+    let mut world = World::new();
+    let mut op = world.client.lease(uid(), Duration::from_secs(3600));
+    assert_eq!(op.idempotency_key(), None);
+    let step = op.step(&mut world.client, Input::Start, world.now, &mut world.rng);
+    let Step::Send(request) = step else {
+        panic!("{step:?}");
+    };
+    let sent: Uuid = header(&request, "idempotency-key")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A driver that gives up can log the key, so that a later retry by hand reuses it.
+    assert_eq!(op.idempotency_key(), Some(sent));
+}
+
+#[test]
 fn the_idempotency_key_is_the_same_on_every_retry_and_new_for_each_request() {
     let mut world = World::new();
     let mut answers: VecDeque<Result<Response, Error>> = VecDeque::from([
@@ -286,6 +303,8 @@ struct LeaseServer {
     revoked: bool,
     failures: VecDeque<Result<Response, Error>>,
     renewed_at: Vec<Timestamp>,
+    /// How much shorter than asked the server grants renewals (its own TTL policy).
+    short_by: Duration,
 }
 
 impl LeaseServer {
@@ -296,6 +315,7 @@ impl LeaseServer {
             revoked: false,
             failures: VecDeque::new(),
             renewed_at: Vec::new(),
+            short_by: Duration::ZERO,
         }
     }
 
@@ -327,7 +347,7 @@ impl LeaseServer {
         }
         let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
         let ttl = Duration::from_secs(body["ttl_seconds"].as_u64().unwrap());
-        self.expires = (now + ttl).min(self.created + DAY);
+        self.expires = (now + ttl - self.short_by).min(self.created + DAY);
         self.renewed_at.push(now);
         Ok(json(
             StatusCode::OK,
@@ -453,6 +473,22 @@ fn the_keeper_stops_at_the_24_hour_cap_and_reports_expiring_before_the_end() {
         .expect("reported expiring");
     assert_eq!(expiring.0, T0 + DAY - Duration::from_secs(60));
     assert_eq!(run.statuses.last().unwrap().1, LeaseStatus::Expired);
+}
+
+#[test]
+fn a_renewal_granted_shorter_than_asked_is_the_last() {
+    // The server's own TTL policy grants a minute less than asked: the lease cannot be kept
+    // for the TTL, so the keeper lets it run out. (Answers shorter by less than a second are
+    // the rounding of second-precision expiries: the other keeper tests renew through those.)
+    let ttl = Duration::from_secs(600);
+    let mut world = World::new();
+    let mut server = LeaseServer::new(ttl);
+    server.short_by = Duration::from_secs(60);
+    let run = keep(&mut world, &mut server, ttl, |_, _| false);
+    assert_eq!(run.result.unwrap(), LeaseEnd::Expired);
+    assert_eq!((server.renewed_at.len(), run.renewals), (1, 1));
+    // It ends at the granted expiry, as the answer spells it (to the second).
+    assert!(server.expires.saturating_duration_since(run.ended) < Duration::from_secs(1));
 }
 
 #[test]
