@@ -370,7 +370,18 @@ fn keep(
     world: &mut World,
     server: &mut LeaseServer,
     ttl: Duration,
+    revoke_when: impl FnMut(&LeaseServer, Timestamp) -> bool,
+) -> Run {
+    keep_waking(world, server, ttl, revoke_when, |until| until)
+}
+
+/// [`keep`], waking the keeper at `wake(until)` (no earlier than it asked) after each sleep.
+fn keep_waking(
+    world: &mut World,
+    server: &mut LeaseServer,
+    ttl: Duration,
     mut revoke_when: impl FnMut(&LeaseServer, Timestamp) -> bool,
+    wake: impl Fn(Timestamp) -> Timestamp,
 ) -> Run {
     let mut keeper = world.client.keep_lease(&server.lease(), ttl);
     let mut statuses = Vec::new();
@@ -388,7 +399,7 @@ fn keep(
             }
             Step::Sleep(until) | Step::Join(until) => {
                 assert!(until >= world.now, "sleeps go forward");
-                world.now = until;
+                world.now = wake(until);
                 if revoke_when(server, world.now) {
                     keeper.revoke();
                 }
@@ -489,6 +500,26 @@ fn a_renewal_granted_shorter_than_asked_is_the_last() {
     assert_eq!((server.renewed_at.len(), run.renewals), (1, 1));
     // It ends at the granted expiry, as the answer spells it (to the second).
     assert!(server.expires.saturating_duration_since(run.ended) < Duration::from_secs(1));
+}
+
+#[test]
+fn a_renewal_granted_up_to_a_second_short_is_rounding_and_renewals_go_on() {
+    // Woken on whole seconds, so that an answer a second short is exactly one second short.
+    let whole =
+        |t: Timestamp| Timestamp::from_unix_millis(t.as_unix_millis().div_ceil(1000) * 1000);
+    let ttl = Duration::from_secs(600);
+    let mut world = World::new();
+    let mut server = LeaseServer::new(ttl);
+    server.short_by = Duration::from_secs(1);
+    let run = keep_waking(
+        &mut world,
+        &mut server,
+        ttl,
+        |server, _| server.renewed_at.len() >= 3,
+        whole,
+    );
+    assert_eq!(run.result.unwrap(), LeaseEnd::Revoked);
+    assert_eq!(run.renewals, 3);
 }
 
 #[test]
