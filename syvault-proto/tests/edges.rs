@@ -608,6 +608,9 @@ fn references_resolve_against_a_listing_for_one_ttl_and_then_follow_a_replaced_r
         w.advance(Duration::from_secs(30));
         assert_eq!(resolve(&mut w), "new", "many: {many}");
         assert_eq!(w.requests_to("/secrets"), 2);
+        // Listed again first: the replaced record is never asked for (a stale index would
+        // read it, meet a 404 and only then list).
+        assert_eq!(w.requests_to(&format!("/secrets/{old}")), 0, "many: {many}");
     }
 }
 
