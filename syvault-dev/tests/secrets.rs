@@ -276,6 +276,12 @@ async fn create_answers_every_case() {
         .post(paths::secrets(), Some(&token), huge)
         .await
         .expect_error(413, "payload_too_large");
+    // Exactly 1 MiB is read, and then refused as a body, not for its size.
+    let largest = vec![b' '; 1024 * 1024];
+    fx.http
+        .post(paths::secrets(), Some(&token), largest)
+        .await
+        .expect_error(400, "invalid_request");
 }
 
 #[tokio::test]
