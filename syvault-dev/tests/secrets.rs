@@ -372,3 +372,30 @@ async fn garbage_never_breaks_the_server() {
     }
     fx.get(&paths::secret(&uid)).await.expect(200);
 }
+
+#[tokio::test]
+async fn an_idempotency_key_must_be_1_to_200_characters() {
+    let fx = Fixture::new(Access::Read).await;
+    let auth = format!("Bearer {}", fx.client.token());
+    // No PostgreSQL is needed: the key is checked before the record is looked up, and the
+    // record does not exist, so an accepted key ends in 404.
+    let body = br#"{"record_uid":"AAAAAAAAAAAA","ttl_seconds":600}"#.to_vec();
+    let longest = "k".repeat(200);
+    let too_long = "k".repeat(201);
+    for (key, status, code) in [
+        ("", 400, "invalid_request"),
+        (too_long.as_str(), 400, "invalid_request"),
+        (longest.as_str(), 404, "secret_not_found"),
+        ("k", 404, "secret_not_found"),
+    ] {
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("idempotency-key", key),
+        ];
+        fx.http
+            .send(Method::POST, paths::dynamic_lease(), &headers, body.clone())
+            .await
+            .expect_error(status, code);
+    }
+}
