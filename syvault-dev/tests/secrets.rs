@@ -7,8 +7,8 @@ use http::Method;
 use syvault_dev::wire::{
     Access, CreateSecretRequest, DataEnvelope, ListQuery, Record, SecretList, paths, to_body,
 };
-use syvault_proto::RecordUid;
 use syvault_proto::record::{self, RecordPayload};
+use syvault_proto::{RecordUid, blob};
 
 fn list_path(folder: Option<uuid::Uuid>, cursor: Option<String>, limit: Option<u32>) -> String {
     paths::secrets_query(&ListQuery {
@@ -260,6 +260,19 @@ async fn create_answers_every_case() {
         .post(paths::secrets(), Some(&token), to_body(&short))
         .await
         .expect_error(400, "invalid_request");
+    // The shortest `encrypted_data` is a blob of an empty plaintext: nonce and tag.
+    let (mut data_short, _) = create_body(&fx, RecordUid::generate(&mut rng()), fx.folder);
+    data_short.encrypted_data.0.truncate(blob::OVERHEAD - 1);
+    fx.http
+        .post(paths::secrets(), Some(&token), to_body(&data_short))
+        .await
+        .expect_error(400, "invalid_request");
+    let (mut shortest, _) = create_body(&fx, RecordUid::generate(&mut rng()), fx.folder);
+    shortest.encrypted_data.0.truncate(blob::OVERHEAD);
+    fx.http
+        .post(paths::secrets(), Some(&token), to_body(&shortest))
+        .await
+        .expect(201);
     for bad in [
         &b"{"[..],
         b"{}",
