@@ -8,7 +8,8 @@
 #               token lifecycle of jwt.rs (TokenMode, IssuedToken, TokenHolder), tested by the
 #               core's unit and integration tests.
 # --part dev    syvault-dev: routes/ and auth.rs, tested by syvault-dev's unit and integration
-#               tests (its PostgreSQL tests run when `initdb` is found, and skip otherwise).
+#               tests (its PostgreSQL tests run when `initdb` is found and skip otherwise,
+#               unless CI=true, which makes them fail instead).
 # --part all    both (the default).
 # --only GLOB   only these files of the part (repeatable), to measure one file at a time or
 #               the most important files first; results go to mutants.out-<part>-<file>.
@@ -18,8 +19,9 @@
 # --list        list the mutants instead of testing them.
 # Other arguments go to `cargo mutants` (for example `--re REGEX` or `--iterate`).
 #
-# Results land in mutants.out-<part>[-<K>of<N>]/mutants.out/ (caught.txt, missed.txt,
-# timeout.txt, unviable.txt, outcomes.json), which .gitignore keeps out of the repository.
+# Results land in mutants.out-<part>[-<file>...][-<K>of<N>]/mutants.out/ (caught.txt, missed.txt,
+# timeout.txt, unviable.txt, outcomes.json), which .gitignore keeps out of the repository; a
+# run into the same directory keeps the previous results in mutants.out.old.
 # Doc tests are not run: they show the API to readers and are compiled and run by CI, but
 # compiling each of them again for every mutant would multiply the run time.
 set -euo pipefail
@@ -85,7 +87,7 @@ for ((i = 1; i < ${#only[@]}; i += 2)); do
 done
 if [ -n "$shard" ]; then
     args+=(--shard "$shard")
-    name="$part-${shard%/*}of${shard#*/}"
+    name="$name-${shard%/*}of${shard#*/}"
 fi
 out="mutants.out-$name"
 mkdir -p "$out"
