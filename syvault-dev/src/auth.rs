@@ -212,4 +212,78 @@ mod tests {
         headers.append(AUTHORIZATION, HeaderValue::from_static("Bearer b"));
         assert_eq!(bearer_token(&headers), None);
     }
+
+    #[test]
+    fn the_verified_token_cache_is_swept_of_expired_tokens_at_its_bound() {
+        let key = ClientKey::generate(&mut rng());
+        let client_id = Uuid::from_u128(7);
+        let mut vault = VaultState::default();
+        vault.clients.insert(
+            client_id,
+            ClientEntry {
+                application_id: Uuid::from_u128(1),
+                name: "c".into(),
+                public_key: Some(StoredKey(key.public_key())),
+                grants: std::collections::BTreeMap::new(),
+                folder_keys: std::collections::BTreeMap::new(),
+            },
+        );
+        let store = Store::new(vault);
+        let auth = Authenticator::new(vec![AUD.into()]);
+        let now = 1_700_000_000;
+        let token = |iat: u64| {
+            let claims = jwt::Claims {
+                sub: client_id,
+                aud: AUD.into(),
+                iat,
+                exp: iat + 600,
+            };
+            jwt::sign(&key, &claims).expose().to_owned()
+        };
+        let digest = |n: usize| -> [u8; 32] { Sha256::digest(n.to_be_bytes()).into() };
+        let cached = |digest: &[u8; 32]| lock(&auth.verified).contains_key(digest);
+        // One entry short of the bound: one live, one expiring exactly now, the rest expired.
+        {
+            let mut cache = lock(&auth.verified);
+            for n in 0..CACHE_SWEEP_AT - 1 {
+                let exp = match n {
+                    0 => now + 100,
+                    1 => now,
+                    _ => now - 1,
+                };
+                cache.insert(digest(n), Verified { client_id, exp });
+            }
+        }
+        let at = Timestamp::from_unix_secs(now);
+        // Below the bound nothing is swept: a sweep scans the whole cache.
+        let first = token(now - 10);
+        auth.authenticate(&headers_for(&first), &store, at).unwrap();
+        assert_eq!(lock(&auth.verified).len(), CACHE_SWEEP_AT);
+        // At the bound the expired entries go, and only those.
+        let second = token(now - 5);
+        auth.authenticate(&headers_for(&second), &store, at)
+            .unwrap();
+        assert_eq!(lock(&auth.verified).len(), 3);
+        assert!(cached(&digest(0)) && !cached(&digest(1)));
+        for token in [first, second] {
+            assert!(cached(&Sha256::digest(token.as_bytes()).into()));
+        }
+
+        // When every entry is live, the cache starts over rather than grow.
+        {
+            let mut cache = lock(&auth.verified);
+            for n in 0..CACHE_SWEEP_AT {
+                cache.insert(
+                    digest(n),
+                    Verified {
+                        client_id,
+                        exp: now + 100,
+                    },
+                );
+            }
+        }
+        auth.authenticate(&headers_for(&token(now - 1)), &store, at)
+            .unwrap();
+        assert_eq!(lock(&auth.verified).len(), 1);
+    }
 }

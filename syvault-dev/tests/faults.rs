@@ -153,3 +153,47 @@ async fn latency_and_request_counts() {
     assert!(started.elapsed() >= Duration::from_millis(150));
     fx.server.faults().set_latency(Duration::ZERO);
 }
+
+#[tokio::test]
+async fn chaos_serves_some_records_with_another_records_ciphertext() {
+    let fx = Fixture::new(Access::Read).await;
+    let a = fx.secret("A", "pw-a");
+    let b = fx.secret("B", "pw-b");
+    let own = fx.admin.record(a).unwrap().encrypted_data;
+    let other = fx.admin.record(b).unwrap().encrypted_data;
+    fx.server.faults().set_chaos(Some(
+        syvault_dev::Chaos::new(7)
+            .percent(40)
+            .max_latency(Duration::ZERO),
+    ));
+    let auth = format!("Bearer {}", fx.client.token());
+    let (mut swapped, mut served) = (0, 0);
+    for _ in 0..200 {
+        let Ok(answer) = fx
+            .http
+            .try_send(
+                Method::GET,
+                &paths::secret(&a),
+                &[("authorization", auth.as_str())],
+                Vec::new(),
+            )
+            .await
+        else {
+            continue;
+        };
+        if answer.status != 200 {
+            continue;
+        }
+        let data = answer.parse::<DataEnvelope<Record>>().data.encrypted_data;
+        served += 1;
+        // Corruption flips the last byte: compare the rest.
+        let body = |d: &[u8]| d[..d.len() - 1].to_vec();
+        if body(data.as_slice()) == body(other.as_slice()) {
+            swapped += 1;
+        } else {
+            assert_eq!(body(data.as_slice()), body(own.as_slice()));
+        }
+    }
+    // A tenth of the answers, drawn from a fixed seed: some, and far from all.
+    assert!(swapped > 0 && swapped < served / 2, "{swapped} of {served}");
+}

@@ -98,3 +98,45 @@ fn connections_over_the_cap_wait_until_one_closes() {
     let text = String::from_utf8_lossy(&received);
     assert!(text.starts_with("HTTP/1.1 401"), "{text}");
 }
+
+/// Sends a bootstrap request (whose body is read before any authentication) with a chunked
+/// body made of `chunks`, ignoring a connection the server closed early, and returns the
+/// answer's text.
+fn bootstrap_chunked(chunks: &[&[u8]]) -> String {
+    let server = DevServer::start_blocking(DevServer::builder()).unwrap();
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    stream
+        .write_all(
+            b"POST /api/sm/v1/bootstrap HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+              Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .unwrap();
+    for chunk in chunks {
+        // The server may answer and close before the body ends.
+        if stream.write_all(chunk).is_err() {
+            break;
+        }
+    }
+    let (received, _) = read_until_closed(&mut stream, Duration::from_secs(10));
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[test]
+fn a_chunked_body_over_1_mib_gets_413_without_a_length_announced() {
+    let data = vec![b' '; 64 * 1024];
+    let mut chunk = format!("{:x}\r\n", data.len()).into_bytes();
+    chunk.extend_from_slice(&data);
+    chunk.extend_from_slice(b"\r\n");
+    // Seventeen chunks of 64 KiB: one more than 1 MiB.
+    let chunks = vec![chunk.as_slice(); 17];
+    let text = bootstrap_chunked(&chunks);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("payload_too_large"), "{text}");
+}
+
+#[test]
+fn a_body_that_breaks_its_chunked_framing_is_a_bad_request() {
+    let text = bootstrap_chunked(&[b"zz\r\n{}\r\n0\r\n\r\n"]);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("invalid_request"), "{text}");
+}

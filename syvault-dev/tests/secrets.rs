@@ -7,8 +7,8 @@ use http::Method;
 use syvault_dev::wire::{
     Access, CreateSecretRequest, DataEnvelope, ListQuery, Record, SecretList, paths, to_body,
 };
-use syvault_proto::RecordUid;
 use syvault_proto::record::{self, RecordPayload};
+use syvault_proto::{RecordUid, blob};
 
 fn list_path(folder: Option<uuid::Uuid>, cursor: Option<String>, limit: Option<u32>) -> String {
     paths::secrets_query(&ListQuery {
@@ -260,6 +260,19 @@ async fn create_answers_every_case() {
         .post(paths::secrets(), Some(&token), to_body(&short))
         .await
         .expect_error(400, "invalid_request");
+    // The shortest `encrypted_data` is a blob of an empty plaintext: nonce and tag.
+    let (mut data_short, _) = create_body(&fx, RecordUid::generate(&mut rng()), fx.folder);
+    data_short.encrypted_data.0.truncate(blob::OVERHEAD - 1);
+    fx.http
+        .post(paths::secrets(), Some(&token), to_body(&data_short))
+        .await
+        .expect_error(400, "invalid_request");
+    let (mut shortest, _) = create_body(&fx, RecordUid::generate(&mut rng()), fx.folder);
+    shortest.encrypted_data.0.truncate(blob::OVERHEAD);
+    fx.http
+        .post(paths::secrets(), Some(&token), to_body(&shortest))
+        .await
+        .expect(201);
     for bad in [
         &b"{"[..],
         b"{}",
@@ -276,6 +289,12 @@ async fn create_answers_every_case() {
         .post(paths::secrets(), Some(&token), huge)
         .await
         .expect_error(413, "payload_too_large");
+    // Exactly 1 MiB is read, and then refused as a body, not for its size.
+    let largest = vec![b' '; 1024 * 1024];
+    fx.http
+        .post(paths::secrets(), Some(&token), largest)
+        .await
+        .expect_error(400, "invalid_request");
 }
 
 #[tokio::test]
@@ -365,4 +384,31 @@ async fn garbage_never_breaks_the_server() {
         }
     }
     fx.get(&paths::secret(&uid)).await.expect(200);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_must_be_1_to_200_characters() {
+    let fx = Fixture::new(Access::Read).await;
+    let auth = format!("Bearer {}", fx.client.token());
+    // No PostgreSQL is needed: the key is checked before the record is looked up, and the
+    // record does not exist, so an accepted key ends in 404.
+    let body = br#"{"record_uid":"AAAAAAAAAAAA","ttl_seconds":600}"#.to_vec();
+    let longest = "k".repeat(200);
+    let too_long = "k".repeat(201);
+    for (key, status, code) in [
+        ("", 400, "invalid_request"),
+        (too_long.as_str(), 400, "invalid_request"),
+        (longest.as_str(), 404, "secret_not_found"),
+        ("k", 404, "secret_not_found"),
+    ] {
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("idempotency-key", key),
+        ];
+        fx.http
+            .send(Method::POST, paths::dynamic_lease(), &headers, body.clone())
+            .await
+            .expect_error(status, code);
+    }
 }

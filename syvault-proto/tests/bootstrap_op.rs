@@ -47,6 +47,16 @@ fn bootstrap_yields_credentials_and_uploads_folder_keys_wrapped_to_the_client() 
         match op.step(&mut client, input, T0, &mut rng) {
             Step::Send(request) => {
                 let path = request.uri().path().to_owned();
+                // The operation's Debug names the request in flight and the client's server,
+                // never the one-time token or a request body.
+                let debug = format!("{op:?}");
+                assert!(debug.contains(request.method().as_str()), "{debug}");
+                assert!(debug.contains("https://Vault.Example.com"), "{debug}");
+                assert!(!debug.contains(token.to_text().expose()), "{debug}");
+                assert!(
+                    !debug.contains(&String::from_utf8_lossy(request.body()).into_owned()),
+                    "{debug}"
+                );
                 input = Input::Response(
                     if request.method() == Method::POST && path == "/api/sm/v1/bootstrap" {
                         assert!(request.headers().get("authorization").is_none());

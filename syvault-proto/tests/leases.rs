@@ -87,6 +87,23 @@ fn create_sends_the_request_with_an_idempotency_key_and_reads_the_unwrapped_answ
 }
 
 #[test]
+fn a_started_lease_request_reports_the_idempotency_key_it_sends() {
+    let mut world = World::new();
+    let mut op = world.client.lease(uid(), Duration::from_secs(3600));
+    assert_eq!(op.idempotency_key(), None);
+    let step = op.step(&mut world.client, Input::Start, world.now, &mut world.rng);
+    let Step::Send(request) = step else {
+        panic!("{step:?}");
+    };
+    let sent: Uuid = header(&request, "idempotency-key")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A driver that gives up can log the key, so that a later retry by hand reuses it.
+    assert_eq!(op.idempotency_key(), Some(sent));
+}
+
+#[test]
 fn the_idempotency_key_is_the_same_on_every_retry_and_new_for_each_request() {
     let mut world = World::new();
     let mut answers: VecDeque<Result<Response, Error>> = VecDeque::from([
@@ -286,6 +303,8 @@ struct LeaseServer {
     revoked: bool,
     failures: VecDeque<Result<Response, Error>>,
     renewed_at: Vec<Timestamp>,
+    /// How much shorter than asked the server grants renewals (its own TTL policy).
+    short_by: Duration,
 }
 
 impl LeaseServer {
@@ -296,6 +315,7 @@ impl LeaseServer {
             revoked: false,
             failures: VecDeque::new(),
             renewed_at: Vec::new(),
+            short_by: Duration::ZERO,
         }
     }
 
@@ -326,7 +346,7 @@ impl LeaseServer {
         }
         let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
         let ttl = Duration::from_secs(body["ttl_seconds"].as_u64().unwrap());
-        self.expires = (now + ttl).min(self.created + DAY);
+        self.expires = (now + ttl - self.short_by).min(self.created + DAY);
         self.renewed_at.push(now);
         Ok(json(
             StatusCode::OK,
@@ -340,6 +360,8 @@ struct Run {
     result: syvault_proto::Result<LeaseEnd>,
     statuses: Vec<(Timestamp, LeaseStatus)>,
     ended: Timestamp,
+    /// The keeper's own count of renewals at the end.
+    renewals: u32,
 }
 
 /// Drives a keeper; `revoke_when` is asked after every step whether the application closes it.
@@ -347,7 +369,18 @@ fn keep(
     world: &mut World,
     server: &mut LeaseServer,
     ttl: Duration,
+    revoke_when: impl FnMut(&LeaseServer, Timestamp) -> bool,
+) -> Run {
+    keep_waking(world, server, ttl, revoke_when, |until| until)
+}
+
+/// [`keep`], waking the keeper at `wake(until)` (no earlier than it asked) after each sleep.
+fn keep_waking(
+    world: &mut World,
+    server: &mut LeaseServer,
+    ttl: Duration,
     mut revoke_when: impl FnMut(&LeaseServer, Timestamp) -> bool,
+    wake: impl Fn(Timestamp) -> Timestamp,
 ) -> Run {
     let mut keeper = world.client.keep_lease(&server.lease(), ttl);
     let mut statuses = Vec::new();
@@ -365,7 +398,7 @@ fn keep(
             }
             Step::Sleep(until) | Step::Join(until) => {
                 assert!(until >= world.now, "sleeps go forward");
-                world.now = until;
+                world.now = wake(until);
                 if revoke_when(server, world.now) {
                     keeper.revoke();
                 }
@@ -376,6 +409,7 @@ fn keep(
                     result,
                     statuses,
                     ended: world.now,
+                    renewals: keeper.renewals(),
                 };
             }
         };
@@ -394,6 +428,7 @@ fn the_keeper_renews_at_about_two_thirds_of_the_remaining_time_then_revokes() {
     assert_eq!(run.result.unwrap(), LeaseEnd::Revoked);
     assert!(server.revoked);
     assert_eq!(server.renewed_at.len(), 5);
+    assert_eq!(run.renewals, 5);
     let mut previous = T0;
     let mut gaps = Vec::new();
     for at in &server.renewed_at {
@@ -426,9 +461,16 @@ fn the_keeper_stops_at_the_24_hour_cap_and_reports_expiring_before_the_end() {
     assert_eq!(run.result.unwrap(), LeaseEnd::Expired);
     assert_eq!(run.ended, T0 + DAY);
     assert!(!server.revoked);
-    // No renewal is asked for once the server's answer was capped.
+    // No renewal is asked for once the server's answer was capped: exactly one renewal was
+    // late enough to reach the cap.
     let last_renewal = *server.renewed_at.last().unwrap();
     assert!(last_renewal > T0 + DAY - ttl);
+    let capped = server
+        .renewed_at
+        .iter()
+        .filter(|at| **at + ttl >= T0 + DAY)
+        .count();
+    assert_eq!(capped, 1, "{:?}", server.renewed_at);
     assert_eq!(
         world.requests_to("/renew"),
         server.renewed_at.len(),
@@ -441,6 +483,57 @@ fn the_keeper_stops_at_the_24_hour_cap_and_reports_expiring_before_the_end() {
         .expect("reported expiring");
     assert_eq!(expiring.0, T0 + DAY - Duration::from_secs(60));
     assert_eq!(run.statuses.last().unwrap().1, LeaseStatus::Expired);
+}
+
+#[test]
+fn a_renewal_granted_shorter_than_asked_is_the_last() {
+    // The server's own TTL policy grants a minute less than asked: the lease cannot be kept
+    // for the TTL, so the keeper lets it run out. (Answers shorter by less than a second are
+    // the rounding of second-precision expiries: the other keeper tests renew through those.)
+    let ttl = Duration::from_secs(600);
+    let mut world = World::new();
+    let mut server = LeaseServer::new(ttl);
+    server.short_by = Duration::from_secs(60);
+    let run = keep(&mut world, &mut server, ttl, |_, _| false);
+    assert_eq!(run.result.unwrap(), LeaseEnd::Expired);
+    assert_eq!((server.renewed_at.len(), run.renewals), (1, 1));
+    // It ends at the granted expiry, as the answer spells it (to the second).
+    assert!(server.expires.saturating_duration_since(run.ended) < Duration::from_secs(1));
+}
+
+#[test]
+fn a_renewal_granted_up_to_a_second_short_is_rounding_and_renewals_go_on() {
+    // Woken on whole seconds, so that an answer a second short is exactly one second short.
+    let whole =
+        |t: Timestamp| Timestamp::from_unix_millis(t.as_unix_millis().div_ceil(1000) * 1000);
+    let ttl = Duration::from_secs(600);
+    let mut world = World::new();
+    let mut server = LeaseServer::new(ttl);
+    server.short_by = Duration::from_secs(1);
+    let run = keep_waking(
+        &mut world,
+        &mut server,
+        ttl,
+        |server, _| server.renewed_at.len() >= 3,
+        whole,
+    );
+    assert_eq!(run.result.unwrap(), LeaseEnd::Revoked);
+    assert_eq!(run.renewals, 3);
+}
+
+#[test]
+fn a_lease_ending_within_a_second_of_the_cap_is_not_renewed() {
+    let mut world = World::new();
+    let ttl = Duration::from_secs(8 * 3600);
+    let mut server = LeaseServer::new(ttl);
+    server.expires = T0 + DAY - Duration::from_secs(1);
+    let run = keep(&mut world, &mut server, ttl, |_, _| false);
+    assert_eq!(run.result.unwrap(), LeaseEnd::Expired);
+    assert!(server.renewed_at.is_empty(), "{:?}", server.renewed_at);
+    assert_eq!(
+        (run.ended, run.renewals),
+        (T0 + DAY - Duration::from_secs(1), 0)
+    );
 }
 
 #[test]

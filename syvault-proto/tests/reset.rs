@@ -3,6 +3,7 @@
 mod common;
 
 use common::{World, bearer};
+use syvault_proto::cache::CachePolicy;
 
 #[test]
 fn reset_forgets_secrets_and_folders_but_keeps_the_token() {
@@ -26,4 +27,18 @@ fn reset_forgets_secrets_and_folders_but_keeps_the_token() {
             .iter()
             .all(|request| bearer(request) == Some(token.clone()))
     );
+}
+
+#[test]
+fn reset_keeps_the_configured_cache_policy() {
+    let mut w = World::with_config(|c| c.cache = CachePolicy::DISABLED);
+    let uid = w.add_secret("Production", "Database", &[("password", "hunter2")]);
+    w.client.reset();
+    for _ in 0..2 {
+        let op = w.client.get(uid);
+        w.run(op).unwrap();
+    }
+    // Still disabled after the reset: both reads reach the server and nothing is kept.
+    assert_eq!(w.requests_to(&format!("/secrets/{uid}")), 2);
+    assert_eq!(w.client.cached_secrets(), 0);
 }
