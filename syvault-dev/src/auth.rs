@@ -232,12 +232,7 @@ mod tests {
         let auth = Authenticator::new(vec![AUD.into()]);
         let now = 1_700_000_000;
         let token = |iat: u64| {
-            let claims = jwt::Claims {
-                sub: client_id,
-                aud: AUD.into(),
-                iat,
-                exp: iat + 600,
-            };
+            let claims = jwt::Claims::new(client_id, AUD, iat, iat + 600);
             jwt::sign(&key, &claims).expose().to_owned()
         };
         let digest = |n: usize| -> [u8; 32] { Sha256::digest(n.to_be_bytes()).into() };

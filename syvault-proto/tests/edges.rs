@@ -15,7 +15,7 @@ use syvault_proto::cache::CachePolicy;
 use syvault_proto::config::RotationPolicy;
 use syvault_proto::error::{ErrorCode, TransportErrorKind};
 use syvault_proto::jwt::{TokenHolder, TokenMode};
-use syvault_proto::lease::LeaseInfo;
+use syvault_proto::lease::{LeaseInfo, format_rfc3339};
 use syvault_proto::model::Secret;
 use syvault_proto::ops::KeepLease;
 use syvault_proto::ops::{GetSecret, Operation};
@@ -118,11 +118,9 @@ fn operations_about_one_record_name_it_for_the_drivers_log_span() {
 
 #[test]
 fn backoff_draws_cover_the_documented_closed_range() {
-    let policy = RetryPolicy {
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(1),
-        ..RetryPolicy::default()
-    };
+    let policy = RetryPolicy::default()
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(1));
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let draws: Vec<_> = (0..64).map(|_| policy.backoff(1, None, &mut rng)).collect();
     // `[0, 1 ms]`: both ends are drawn, nothing else.
@@ -408,13 +406,14 @@ fn a_retried_create_accepts_a_read_back_only_if_both_ciphertexts_are_its_own() {
 
 #[test]
 fn a_lease_keeper_reports_its_lease_and_caps_the_margin_at_a_third_of_the_ttl() {
-    let info = LeaseInfo {
+    let summary = wire::LeaseSummary {
         lease_id: Uuid::from_u128(0x1ea5e),
         record_uid: "7Kj9mNpQ2xRs".parse().unwrap(),
         username: "v_app_1".into(),
-        created_at: T0,
-        expires_at: T0 + Duration::from_secs(60),
+        created_at: format_rfc3339(T0),
+        expires_at: format_rfc3339(T0 + Duration::from_secs(60)),
     };
+    let info = LeaseInfo::from_wire(summary, 200).unwrap();
     let keeper = KeepLease::with_margin(&info, Duration::from_secs(60), Duration::from_secs(60));
     assert_eq!(keeper.lease_id(), info.lease_id);
     assert_eq!(keeper.expires_at(), info.expires_at);
@@ -433,11 +432,10 @@ fn a_rotation_may_still_poll_at_its_deadline_and_not_after() {
     let rotation_id = Uuid::from_u128(0x707);
     for (completes_on_poll, expect_success) in [(4, true), (5, false)] {
         let mut w = World::with_config(|c| {
-            c.rotation = RotationPolicy {
-                initial_interval: Duration::from_secs(1),
-                max_interval: Duration::from_secs(1),
-                deadline: Duration::from_secs(3),
-            };
+            c.rotation = RotationPolicy::default()
+                .with_initial_interval(Duration::from_secs(1))
+                .with_max_interval(Duration::from_secs(1))
+                .with_deadline(Duration::from_secs(3));
         });
         let uid = w.add_secret("Production", "Database", &[("password", "old")]);
         let mut polls = 0;
