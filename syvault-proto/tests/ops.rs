@@ -964,6 +964,23 @@ fn a_read_after_a_listing_reaches_the_index_the_listing_made() {
 }
 
 #[test]
+fn clearing_the_cache_forgets_the_notation_index_too() {
+    let mut w = World::new();
+    w.add_secret("Production", "A", &[("password", "a")]);
+    let reference = "sy://Production/A/field/password";
+    let op = w.client.notation(reference);
+    w.run(op).unwrap();
+    w.client.clear_cache();
+    let op = w.client.notation(reference);
+    assert_eq!(w.run(op).unwrap().expose(), "a");
+    assert_eq!(w.requests_to("/secrets"), 2, "the index is listed again");
+    w.client.reset();
+    let op = w.client.notation(reference);
+    assert_eq!(w.run(op).unwrap().expose(), "a");
+    assert_eq!(w.requests_to("/secrets"), 3, "and again after a reset");
+}
+
+#[test]
 fn a_reference_to_a_secret_added_later_relists_once() {
     let mut w = World::new();
     w.add_secret("Production", "A", &[("password", "a")]);
