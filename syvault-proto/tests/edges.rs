@@ -111,6 +111,12 @@ fn operations_about_one_record_name_it_for_the_drivers_log_span() {
         Some("7Kj9mNpQ2xRs")
     );
     assert_eq!(w.client.list().subject(), None);
+    // A reference names folders, a title and a field, never a value: it is its own subject.
+    let reference = "sy://Production/Database/field/password";
+    assert_eq!(
+        w.client.notation(reference).subject().as_deref(),
+        Some(reference)
+    );
     let folder = w.folder("Production").id;
     let create = w.client.create(folder, RecordPayload::new("New"));
     assert_eq!(create.subject(), None);
