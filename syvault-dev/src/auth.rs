@@ -146,8 +146,8 @@ mod tests {
         headers
     }
 
-    #[test]
-    fn a_verified_token_is_served_from_the_cache_until_it_expires() {
+    /// A store holding one client with a registered key, and that key.
+    fn one_client() -> (ClientKey, Uuid, Store) {
         let key = ClientKey::generate(&mut rng());
         let client_id = Uuid::from_u128(7);
         let mut vault = VaultState::default();
@@ -161,7 +161,12 @@ mod tests {
                 folder_keys: std::collections::BTreeMap::new(),
             },
         );
-        let store = Store::new(vault);
+        (key, client_id, Store::new(vault))
+    }
+
+    #[test]
+    fn a_verified_token_is_served_from_the_cache_until_it_expires() {
+        let (key, client_id, store) = one_client();
         let auth = Authenticator::new(vec![AUD.into()]);
         let t0 = 1_700_000_000;
         let sign = |iat: u64| {
@@ -215,20 +220,7 @@ mod tests {
 
     #[test]
     fn the_verified_token_cache_is_swept_of_expired_tokens_at_its_bound() {
-        let key = ClientKey::generate(&mut rng());
-        let client_id = Uuid::from_u128(7);
-        let mut vault = VaultState::default();
-        vault.clients.insert(
-            client_id,
-            ClientEntry {
-                application_id: Uuid::from_u128(1),
-                name: "c".into(),
-                public_key: Some(StoredKey(key.public_key())),
-                grants: std::collections::BTreeMap::new(),
-                folder_keys: std::collections::BTreeMap::new(),
-            },
-        );
-        let store = Store::new(vault);
+        let (key, client_id, store) = one_client();
         let auth = Authenticator::new(vec![AUD.into()]);
         let now = 1_700_000_000;
         let token = |iat: u64| {

@@ -890,6 +890,18 @@ fn ambiguous_titles_name_candidate_uids_never_values() {
     assert_eq!(w.run(op).unwrap().expose(), "second-value");
 }
 
+/// Asserts that a resolution failed as ambiguous between exactly these records.
+fn assert_ambiguous(result: syvault_proto::Result<Selected>, records: [RecordUid; 2]) {
+    match result {
+        Err(Error::Notation(NotationError::AmbiguousRecord { candidates, .. })) => {
+            let mut expected = records.to_vec();
+            expected.sort();
+            assert_eq!(candidates, expected);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn a_resolved_reference_follows_changes_to_the_index() {
     let mut w = World::new();
@@ -905,14 +917,7 @@ fn a_resolved_reference_follows_changes_to_the_index() {
     let op = w.client.get(second);
     w.run(op).unwrap();
     let op = w.client.notation("sy://Production/Twin/field/password");
-    match w.run(op) {
-        Err(Error::Notation(NotationError::AmbiguousRecord { candidates, .. })) => {
-            let mut expected = vec![first, second];
-            expected.sort();
-            assert_eq!(candidates, expected);
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_ambiguous(w.run(op), [first, second]);
 }
 
 #[test]
@@ -948,14 +953,7 @@ fn a_read_after_a_listing_reaches_the_index_the_listing_made() {
     let op = w.client.get(second);
     w.run(op).unwrap();
     let op = w.client.notation("sy://Production/Twin/field/password");
-    match w.run(op) {
-        Err(Error::Notation(NotationError::AmbiguousRecord { candidates, .. })) => {
-            let mut expected = vec![first, second];
-            expected.sort();
-            assert_eq!(candidates, expected);
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_ambiguous(w.run(op), [first, second]);
     assert_eq!(
         w.requests_to("/secrets"),
         1,
