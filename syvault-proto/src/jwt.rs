@@ -157,14 +157,38 @@ pub fn canonical_audience(server_url: &str) -> Result<String> {
     if authority.as_str().contains('@') {
         return Err(invalid("credentials in the URL are not allowed"));
     }
-    let host = authority.host().to_ascii_lowercase();
+    let host = authority.host();
     if host.is_empty() {
         return Err(invalid("missing host"));
     }
+    if !valid_host(host) {
+        return Err(invalid("the host is not a DNS name or an IP address"));
+    }
+    // Nothing may follow the host but a port: the origin must read back as itself.
+    let rest = &authority.as_str()[host.len()..];
+    if !(rest.is_empty()
+        || rest
+            .strip_prefix(':')
+            .is_some_and(|p| p.parse::<u16>().is_ok()))
+    {
+        return Err(invalid("the port is not a number from 0 to 65535"));
+    }
+    let host = host.to_ascii_lowercase();
     Ok(match authority.port_u16() {
         Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
         _ => format!("{scheme}://{host}"),
     })
+}
+
+/// Whether `host` is a bracketed IPv6 address or a DNS name or IPv4 address: letters, digits,
+/// `-`, `_` and `.` only.
+fn valid_host(host: &str) -> bool {
+    match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ipv6) => ipv6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')),
+    }
 }
 
 /// Signs a token for `claims`.
@@ -612,7 +636,15 @@ mod tests {
                 "https://vault.example.com:8443",
             ),
             ("http://[::1]:8200", "http://[::1]:8200"),
+            ("http://[::1]", "http://[::1]"),
+            ("https://vault_1.internal:443", "https://vault_1.internal"),
         ] {
+            let canonical = canonical_audience(input).unwrap();
+            assert_eq!(
+                canonical_audience(&canonical).unwrap(),
+                canonical,
+                "idempotent"
+            );
             assert_eq!(canonical_audience(input).unwrap(), expected, "{input}");
         }
         for bad in [
@@ -621,6 +653,12 @@ mod tests {
             "ftp://vault.example.com",
             "https://user:pw@vault.example.com",
             "/api",
+            // Found by fuzzing: a host with brackets in it, and junk after it.
+            "HTTPS://VaI6f9[fI.0MwHTjPS:.fUX:]M$TRlci",
+            "https://vault[.example.com",
+            "https://[vault.example.com]",
+            "https://vault.example.com:8x",
+            "https://vault.example.com:99999",
         ] {
             assert!(canonical_audience(bad).is_err(), "{bad}");
         }
