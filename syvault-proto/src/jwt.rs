@@ -184,7 +184,7 @@ pub fn canonical_audience(server_url: &str) -> Result<String> {
 /// `-`, `_` and `.` only.
 fn valid_host(host: &str) -> bool {
     match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        Some(ipv6) => ipv6.parse::<std::net::Ipv6Addr>().is_ok(),
+        Some(ipv6) => ipv6.parse::<core::net::Ipv6Addr>().is_ok(),
         None => host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')),
