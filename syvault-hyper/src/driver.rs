@@ -99,7 +99,7 @@ impl Shared {
             // Unless something listens at debug level, no span is made (one atomic load): a
             // cache hit stays as cheap as it is without the feature.
             if tracing::level_enabled!(tracing::Level::DEBUG) {
-                let span = operation_span(&op);
+                let span = syvault_proto::ops::span(&op);
                 if !span.is_disabled() {
                     let mut running = Running::new(op, self);
                     let traced = async move {
@@ -119,22 +119,6 @@ impl Shared {
             next => Box::pin(running.drive(next)).await,
         }
     }
-}
-
-/// The span of one operation: its type name without the path (such as `GetSecret`) and, where
-/// it has one, what it is about (a UID, a reference, a lease id).
-#[cfg(feature = "tracing")]
-fn operation_span<O: Operation>(op: &O) -> tracing::Span {
-    let name = std::any::type_name::<O>();
-    let name = name.rsplit("::").next().unwrap_or(name);
-    let span = tracing::debug_span!("syvault", op = name, subject = tracing::field::Empty);
-    // Only a span someone listens to pays for its subject: a cache hit allocates nothing.
-    if !span.is_disabled()
-        && let Some(subject) = op.subject()
-    {
-        span.record("subject", subject.as_str());
-    }
-    span
 }
 
 #[cfg(not(feature = "tracing"))]

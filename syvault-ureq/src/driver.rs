@@ -69,7 +69,7 @@ impl Shared {
         // hit stays as cheap as it is without the feature.
         #[cfg(feature = "tracing")]
         let span = tracing::level_enabled!(tracing::Level::DEBUG)
-            .then(|| operation_span(&op))
+            .then(|| syvault_proto::ops::span(&op))
             .filter(|span| !span.is_disabled());
         #[cfg(feature = "tracing")]
         let _entered = span.as_ref().map(tracing::Span::enter);
@@ -110,22 +110,6 @@ impl Shared {
             };
         }
     }
-}
-
-/// The span of one operation: its type name without the path (such as `GetSecret`) and, where
-/// it has one, what it is about (a UID, a reference, a lease id).
-#[cfg(feature = "tracing")]
-fn operation_span<O: Operation>(op: &O) -> tracing::Span {
-    let name = std::any::type_name::<O>();
-    let name = name.rsplit("::").next().unwrap_or(name);
-    let span = tracing::debug_span!("syvault", op = name, subject = tracing::field::Empty);
-    // Only a span someone listens to pays for its subject: a cache hit allocates nothing.
-    if !span.is_disabled()
-        && let Some(subject) = op.subject()
-    {
-        span.record("subject", subject.as_str());
-    }
-    span
 }
 
 #[cfg(not(feature = "tracing"))]

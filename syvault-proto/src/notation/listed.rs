@@ -48,6 +48,14 @@ impl ListedIndex {
         &mut self.built
     }
 
+    /// Brings newly loaded folders into the index. A listing not indexed yet takes the folders
+    /// as they are when it is.
+    pub(crate) fn folders_loaded(&mut self, folders: &FolderStore) {
+        if self.listed.is_none() {
+            insert_folders(&mut self.built, folders);
+        }
+    }
+
     /// Whether the index reflects a listing that is still fresh at `now`.
     pub(crate) fn is_fresh(&mut self, folders: &FolderStore, now: Timestamp) -> bool {
         let fresh = |until: Option<Timestamp>| until.is_some_and(|until| now < until);
@@ -63,13 +71,7 @@ impl ListedIndex {
 /// The index of the folders and of the listed secrets; `None` if one of them is gone.
 fn build(folders: &FolderStore, listed: &[Weak<Secret>]) -> Option<NotationIndex> {
     let mut index = NotationIndex::with_capacity(listed.len());
-    for folder in folders.iter() {
-        index.insert_folder(
-            &folder.folder_id.to_string(),
-            folder.parent_id.map(|p| p.to_string()).as_deref(),
-            &folder.name,
-        );
-    }
+    insert_folders(&mut index, folders);
     // Each folder's id is spelt once; its records share the index's copy.
     let folder_ids: HashMap<uuid::Uuid, Arc<str>> = folders
         .iter()
@@ -86,4 +88,14 @@ fn build(folders: &FolderStore, listed: &[Weak<Secret>]) -> Option<NotationIndex
         }
     }
     Some(index)
+}
+
+fn insert_folders(index: &mut NotationIndex, folders: &FolderStore) {
+    for folder in folders.iter() {
+        index.insert_folder(
+            &folder.folder_id.to_string(),
+            folder.parent_id.map(|p| p.to_string()).as_deref(),
+            &folder.name,
+        );
+    }
 }

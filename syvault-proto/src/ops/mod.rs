@@ -105,6 +105,23 @@ pub trait Operation {
     }
 }
 
+/// The span a driver runs an operation in, so that every driver names operations alike: its
+/// type name without the path (such as `GetSecret`) and, where it has one, its
+/// [`Operation::subject`] (a UID, a reference, a lease id).
+#[cfg(feature = "tracing")]
+pub fn span<O: Operation>(op: &O) -> tracing::Span {
+    let name = std::any::type_name::<O>();
+    let name = name.rsplit("::").next().unwrap_or(name);
+    let span = tracing::debug_span!("syvault", op = name, subject = tracing::field::Empty);
+    // Only a span someone listens to pays for its subject: a cache hit allocates nothing.
+    if !span.is_disabled()
+        && let Some(subject) = op.subject()
+    {
+        span.record("subject", subject.as_str());
+    }
+    span
+}
+
 /// A step the operation's state does not allow: a driver bug, reported rather than panicking.
 pub(crate) fn out_of_order() -> crate::Error {
     crate::Error::invalid_input("operation", "stepped out of order")
@@ -205,13 +222,6 @@ fn install_folders(client: &mut Client, list: FolderList) -> Result<()> {
     client
         .folders
         .load(list, &identity.key, &identity.client_id)?;
-    let index = client.index.get(&client.folders);
-    for folder in client.folders.iter() {
-        index.insert_folder(
-            &folder.folder_id.to_string(),
-            folder.parent_id.map(|p| p.to_string()).as_deref(),
-            &folder.name,
-        );
-    }
+    client.index.folders_loaded(&client.folders);
     Ok(())
 }
