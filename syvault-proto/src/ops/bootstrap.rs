@@ -118,6 +118,7 @@ impl Bootstrap {
             retry: client.session.retry,
             max_response_body: client.session.max_response_body,
             stats: crate::stats::ClientStats::default(),
+            budget: crate::retry::BudgetTracker::default(),
         };
         let mut call = Call::new(Method::POST, wire::paths::bootstrap().to_owned())
             .with_body(body)

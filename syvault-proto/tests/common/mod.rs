@@ -218,6 +218,20 @@ impl World {
         self.drive(op, |world, request| Ok(world.serve(request)))
     }
 
+    /// Runs the background work the client wants done now, as a driver would after an
+    /// operation, answered by `respond`; how many jobs ran.
+    pub fn run_background(
+        &mut self,
+        mut respond: impl FnMut(&mut Self, &Request) -> Result<Response, Error>,
+    ) -> usize {
+        let mut jobs = 0;
+        while let Some(job) = self.client.take_background(self.now) {
+            jobs += 1;
+            self.drive(job, &mut respond).unwrap();
+        }
+        jobs
+    }
+
     pub fn advance(&mut self, by: Duration) {
         self.now = self.now + by;
     }
