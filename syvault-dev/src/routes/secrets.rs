@@ -76,7 +76,7 @@ pub(super) fn list(
     if !data.is_empty() && app.faults.take_corruption(path) {
         data.iter_mut().for_each(corrupt);
     }
-    Ok(json(StatusCode::OK, &SecretList { data, next_cursor }))
+    Ok(json(StatusCode::OK, &SecretList::full(data, next_cursor)))
 }
 
 pub(super) fn get(
