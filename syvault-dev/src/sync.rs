@@ -33,6 +33,11 @@ pub const DEFAULT_SYNC_RETENTION: Duration = Duration::from_secs(24 * 3600);
 /// How many changes are kept at most unless configured otherwise.
 pub const DEFAULT_SYNC_LOG_CAPACITY: usize = 100_000;
 
+/// How many epochs (starts of the server) are remembered at most. Older ones are forgotten,
+/// and their tokens expire, even when no change was made since, so that a server restarted
+/// again and again does not grow its state without bound.
+const MAX_EPOCHS: usize = 64;
+
 /// A point in the change history: an epoch and the sequence number of the last change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Position {
@@ -214,6 +219,8 @@ impl SyncLog {
             first: head,
             last: None,
         });
+        let excess = self.epochs.len().saturating_sub(MAX_EPOCHS);
+        self.epochs.drain(..excess);
         self.trim(now);
     }
 
@@ -485,6 +492,22 @@ mod tests {
         restored.append(record(2), T0);
         assert_eq!(restored.position().seq, lost.seq);
         assert_ne!(restored.position(), lost);
+    }
+
+    #[test]
+    fn restarts_are_remembered_up_to_a_bound() {
+        let mut log = SyncLog::default();
+        log.start(DEFAULT_SYNC_RETENTION, 100, T0);
+        let first = log.position();
+        for _ in 1..MAX_EPOCHS {
+            log.start(DEFAULT_SYNC_RETENTION, 100, T0);
+        }
+        assert_eq!(log.covers(first, T0), Ok(()));
+        log.start(DEFAULT_SYNC_RETENTION, 100, T0);
+        assert_eq!(log.epochs.len(), MAX_EPOCHS);
+        assert!(!log.knows_epoch(first.epoch));
+        assert_eq!(log.covers(first, T0), Err(Expired));
+        assert_eq!(log.covers(log.position(), T0), Ok(()));
     }
 
     #[test]
