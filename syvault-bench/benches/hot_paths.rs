@@ -109,6 +109,9 @@ struct Scale {
     fast_reps: usize,
     /// Concurrent reads in the concurrency row.
     concurrent: usize,
+    /// Clients in the real-clock fleet row, and their cache TTL.
+    fleet: usize,
+    fleet_ttl: Duration,
 }
 
 const FULL: Scale = Scale {
@@ -117,6 +120,8 @@ const FULL: Scale = Scale {
     batch: 500,
     fast_reps: 301,
     concurrent: 1_000,
+    fleet: 1_000,
+    fleet_ttl: Duration::from_secs(2),
 };
 
 const SMOKE: Scale = Scale {
@@ -125,6 +130,8 @@ const SMOKE: Scale = Scale {
     batch: 50,
     fast_reps: 2,
     concurrent: 20,
+    fleet: 20,
+    fleet_ttl: Duration::from_millis(500),
 };
 
 /// The per-repetition ratios of one row, with the SDK's and the baseline's median times.
@@ -985,5 +992,104 @@ fn main() {
     }
     if wanted("memory") {
         memory(&bench);
+    }
+    if wanted("fleet") {
+        fleet(&bench, scale);
+    }
+}
+
+/// A fleet on the real clock: `scale.fleet` async clients (each its own client, of one
+/// identity) read the same secret at start and then every 100 ms for four TTLs, first with
+/// today's behaviour (no jitter, no refresh-ahead), then with the defaults. Reported: the
+/// server's requests per 100 ms slot after the first TTL (max and mean, sampled from its
+/// request count on a thread of its own) and the slowest read after the first TTL.
+fn fleet(bench: &Bench, scale: Scale) {
+    const SLOT: Duration = Duration::from_millis(100);
+    let ttl = scale.fleet_ttl;
+    let run_for = ttl * 4;
+    let uid = bench.database.to_string();
+    for defaults in [false, true] {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let clients: Vec<AsyncSyVaultClient> = (0..scale.fleet)
+            .map(|_| {
+                bench.asynchronous(|b| {
+                    let b = b.cache_ttl(ttl);
+                    if defaults {
+                        b
+                    } else {
+                        b.cache_jitter_percent(0).refresh_ahead_percent(0)
+                    }
+                })
+            })
+            .collect();
+        let stats = bench.server.stats();
+        let start = Instant::now();
+        let sampler = std::thread::spawn(move || {
+            let mut totals = vec![stats.total()];
+            for k in 1.. {
+                let next = start + SLOT * k;
+                if next > start + run_for {
+                    break;
+                }
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                totals.push(stats.total());
+            }
+            totals
+        });
+        let slowest = rt.block_on(async {
+            let tasks: Vec<_> = clients
+                .iter()
+                .map(|client| {
+                    let (client, uid) = (client.clone(), uid.clone());
+                    tokio::spawn(async move {
+                        let mut slowest = Duration::ZERO;
+                        let mut tick = tokio::time::interval(SLOT);
+                        while start.elapsed() < run_for {
+                            tick.tick().await;
+                            let began = Instant::now();
+                            black_box(client.secrets().get(&uid).await.expect("get"));
+                            if began.duration_since(start) > ttl + SLOT {
+                                slowest = slowest.max(began.elapsed());
+                            }
+                        }
+                        slowest
+                    })
+                })
+                .collect();
+            let mut slowest = Duration::ZERO;
+            for task in tasks {
+                slowest = slowest.max(task.await.expect("task"));
+            }
+            slowest
+        });
+        let totals = sampler.join().expect("sampler");
+        let warm = usize::try_from(ttl.as_millis() / SLOT.as_millis()).unwrap_or(0) + 1;
+        let slots: Vec<u64> = totals.windows(2).skip(warm).map(|w| w[1] - w[0]).collect();
+        let max = slots.iter().copied().max().unwrap_or(0);
+        let mean = slots.iter().sum::<u64>() as f64 / slots.len().max(1) as f64;
+        let what = if defaults {
+            "defaults"
+        } else {
+            "no jitter, no refresh-ahead"
+        };
+        let value = format!(
+            "max {max}, mean {mean:.1} ({:.1}x); slowest read {slowest:.1?}",
+            max as f64 / mean.max(1e-9)
+        );
+        note(
+            &format!(
+                "{} async clients, TTL {ttl:?}, {what}: requests/100 ms",
+                scale.fleet
+            ),
+            &value,
+            "reported (defaults: max <= 2x mean)",
+            !defaults || (max as f64) <= 2.0 * mean,
+        );
+        drop(clients);
+        rt.shutdown_timeout(Duration::from_secs(1));
     }
 }

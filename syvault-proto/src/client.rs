@@ -390,19 +390,38 @@ impl Client {
     }
 
     /// Notes that refreshing the notation index failed with `error` at `now`: if the server
-    /// could not answer, its next refresh waits the stale backoff.
+    /// could not answer, its next refresh waits the stale backoff, and so do the entries that
+    /// waited for it (they are retried with it, by one request).
     pub(crate) fn index_failed(
         &mut self,
         error: &Error,
         now: Timestamp,
         rng: &mut dyn rand_core::CryptoRng,
     ) {
-        if crate::ops::serves_stale(error) {
+        let stale = crate::ops::serves_stale(error);
+        if stale {
             let ttl = self.cache.policy().ttl;
             self.index.failed(now, ttl, self.spread.with(rng));
         } else {
             self.index.released();
         }
+        let leader = self.index.expiry().filter(|_| stale);
+        for (uid, _) in self.index.held() {
+            self.cache.follow(uid, now, leader);
+        }
+    }
+
+    /// Asks for a background refresh of the entry `uid`, which a read found due for one. An
+    /// entry that a synced listing holds is refreshed by a delta, which renews every entry the
+    /// listing holds: one request for all of them.
+    pub(crate) fn ask_refresh(&mut self, uid: RecordUid, now: Timestamp) {
+        if self.index.syncs(&uid) {
+            if self.index.ask(now) {
+                self.background.push(Wish::Index);
+            }
+            return;
+        }
+        self.background.push(Wish::Entry(uid));
     }
 
     /// Whether a refresh of the notation index failed and it may still be served stale at
