@@ -41,11 +41,20 @@ pub(crate) fn tls_config(settings: &TransportSettings) -> Result<(TlsConfig, boo
     let trusts_nothing = roots.is_empty();
     let config = TlsConfig::builder()
         .provider(TlsProvider::Rustls)
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .unversioned_rustls_crypto_provider(Arc::new(ring_provider()))
         .root_certs(RootCerts::Specific(roots))
         .client_cert(client_cert)
         .build();
     Ok((config, trusts_nothing))
+}
+
+/// rustls on *ring*, the project's one crypto provider. rustls 0.23.48 deprecates this
+/// constructor because *ring* has no post-quantum key exchange; the choice of *ring* is
+/// deliberate (one provider across the tree, no aws-lc-rs), so the warning is silenced here, in
+/// the one place that builds it.
+#[allow(deprecated)]
+pub(crate) fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
 }
 
 /// Adds the likely cause to a TLS failure of a client that trusts no CA at all, as in a
@@ -76,8 +85,7 @@ pub(crate) fn explain_untrusted(error: Error, trusts_nothing: bool) -> Error {
 /// does not match fails the build rather than the first handshake.
 fn client_cert(certificate: &ClientCertificate) -> Result<ClientCert> {
     let (chain, key) = identity(certificate)?;
-    let provider = rustls::crypto::ring::default_provider();
-    let signing_key = provider
+    let signing_key = ring_provider()
         .key_provider
         .load_private_key(key)
         .map_err(|_| invalid("client certificate", KEY_MISMATCH))?;
