@@ -93,6 +93,7 @@ impl Shared {
 
     /// Runs `op` to completion. Dropping the future part-way abandons the operation cleanly.
     pub(crate) async fn run<O: Operation>(&self, op: O) -> Result<O::Output> {
+        let op = syvault_proto::ops::Deadline::new(op);
         #[cfg(feature = "tracing")]
         {
             use tracing::Instrument as _;

@@ -18,7 +18,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use syvault_proto::builder::TransportSettings;
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::proxy::Proxies;
-use syvault_proto::step::{Input, Request, Response};
+use syvault_proto::step::{Input, Request, Response, TimeLeft};
 use syvault_proto::{Error, Result};
 use tower_service::Service;
 
@@ -89,20 +89,22 @@ impl Transport {
         let Some(pool) = pool else {
             return Input::Failed(closed());
         };
+        // The operation's time left, when it has a limit, bounds the request too.
+        let limit = request
+            .extensions()
+            .get::<TimeLeft>()
+            .map_or(self.request_timeout, |left| {
+                left.0.min(self.request_timeout)
+            });
         let request = request.map(|body| Full::new(Bytes::from(body)));
-        match tokio::time::timeout(
-            self.request_timeout,
-            exchange(&pool, request, self.read_limit),
-        )
-        .await
-        {
+        match tokio::time::timeout(limit, exchange(&pool, request, self.read_limit)).await {
             Ok(Ok(response)) => Input::Response(response),
             Ok(Err(error)) => {
                 Input::Failed(crate::tls::explain_untrusted(error, self.trusts_nothing))
             }
             Err(elapsed) => Input::Failed(Error::transport_caused_by(
                 TransportErrorKind::Timeout,
-                format!("no complete answer within {:?}", self.request_timeout),
+                format!("no complete answer within {limit:?}"),
                 elapsed,
             )),
         }

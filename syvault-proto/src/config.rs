@@ -117,6 +117,11 @@ pub struct ClientConfig {
     /// Allow plain `http://` to a host that is not a loopback address. Off by default: secrets
     /// are encrypted end to end, but bearer tokens are not.
     pub allow_plain_http: bool,
+    /// Limit on one whole operation (a `get`, a `list`, a `rotate`, …): every attempt, retry
+    /// wait and poll included. Past it the operation ends with [`Error::OperationTimeout`].
+    /// `None` (the default) leaves only the per-request timeouts and the retry and rotation
+    /// policies to bound it.
+    pub operation_timeout: Option<Duration>,
 }
 
 impl ClientConfig {
@@ -137,6 +142,7 @@ impl ClientConfig {
             token_mode: TokenMode::default(),
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
             allow_plain_http: false,
+            operation_timeout: None,
         }
     }
 
@@ -196,7 +202,8 @@ impl ServerUrl {
         {
             return Err(Error::invalid_input(
                 "server URL",
-                "plain http is only allowed to loopback addresses unless explicitly enabled",
+                "plain http is only allowed to loopback addresses; use https, or allow plain \
+                 http to other hosts with the builder's `allow_plain_http(true)`",
             ));
         }
         Ok(Self {

@@ -65,6 +65,7 @@ impl Shared {
 
     /// Runs `op` to completion.
     pub(crate) fn run<O: Operation>(&self, op: O) -> Result<O::Output> {
+        let op = syvault_proto::ops::Deadline::new(op);
         // Unless something listens at debug level, no span is made (one atomic load): a cache
         // hit stays as cheap as it is without the feature.
         #[cfg(feature = "tracing")]

@@ -67,7 +67,9 @@ pub use syvault_proto::error::{ApiError, ErrorCode, ErrorSource, FileAction, Tra
 pub use syvault_proto::folders::FolderInfo;
 pub use syvault_proto::jwt::TokenMode;
 pub use syvault_proto::lease::{Lease, LeaseInfo};
-pub use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
+pub use syvault_proto::model::{
+    Credentials, RotationOutcome, RotationStarted, Secret, SecretSummary, Selected,
+};
 pub use syvault_proto::ops::{KeeperState, LeaseEnd, LeaseStatus};
 pub use syvault_proto::record::{Fields, RecordPayload};
 pub use syvault_proto::retry::RetryPolicy;

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use syvault_proto::builder::TransportSettings;
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::proxy::Proxies;
-use syvault_proto::step::{Input, Request, Response};
+use syvault_proto::step::{Input, Request, Response, TimeLeft};
 use syvault_proto::{Error, Result};
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
@@ -23,6 +23,8 @@ pub(crate) struct Transport {
     plain_http_anywhere: bool,
     /// Bodies are read up to one byte past the core's limit, so the core can tell "too large".
     read_limit: u64,
+    /// The limit on one request, which an operation's time left may shorten.
+    request_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Transport {
@@ -60,6 +62,7 @@ impl Transport {
             read_limit: u64::try_from(max_response_body)
                 .unwrap_or(u64::MAX)
                 .saturating_add(1),
+            request_timeout: settings.request_timeout,
         })
     }
 
@@ -77,9 +80,23 @@ impl Transport {
             Ok(proxy) => proxy,
             Err(error) => return Input::Failed(classify(error)),
         };
-        let request = match proxy {
-            Some(proxy) => agent.configure_request(request).proxy(Some(proxy)).build(),
-            None => request,
+        // The operation's time left, when it has a limit, bounds the request too.
+        let limit = request
+            .extensions()
+            .get::<TimeLeft>()
+            .map(|left| left.0.min(self.request_timeout));
+        let request = match (proxy, limit) {
+            (None, None) => request,
+            (proxy, limit) => {
+                let mut config = agent.configure_request(request);
+                if let Some(proxy) = proxy {
+                    config = config.proxy(Some(proxy));
+                }
+                if let Some(limit) = limit {
+                    config = config.timeout_global(Some(limit));
+                }
+                config.build()
+            }
         };
         match agent.run(request).and_then(|r| self.read(r)) {
             Ok(response) => Input::Response(response),
