@@ -32,8 +32,9 @@ struct ServeArgs {
     /// start. Without it the state lives in memory only.
     #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
-    /// Seed demo data (folder "Production" with secrets "Database" and "Stripe API Key"),
-    /// bootstrap a demo client, write its credentials to --credentials and print a one-time
+    /// Seed demo data (folder "Production" with secrets "Database" and "Stripe API Key", and
+    /// with --postgres-admin-url the dynamic target "Database (dynamic)"), bootstrap a demo
+    /// client, write its credentials to --credentials, and print their UIDs and a one-time
     /// token for a second client.
     #[arg(long)]
     demo: bool,
@@ -176,6 +177,11 @@ async fn demo(server: &DevServer, credentials: &std::path::Path) -> Result<()> {
     println!("Folder Production: {}", seed.folder_id);
     println!("Secret Production/Database: {}", seed.database_uid);
     println!("Secret Production/Stripe API Key: {}", seed.stripe_uid);
+    if let Some(uid) = seed.dynamic_uid {
+        println!(
+            "Dynamic target Production/Database (dynamic): {uid} (lease with `sy lease create {uid} --ttl 1h`)"
+        );
+    }
     let file = std::path::absolute(credentials).unwrap_or_else(|_| credentials.to_path_buf());
     println!("export SY_CREDENTIALS_FILE={}", file.display());
     Ok(())
