@@ -702,10 +702,7 @@ fn list_follows_cursors_across_three_pages() {
             };
             Ok(json(
                 StatusCode::OK,
-                &wire::SecretList {
-                    data: page.to_vec(),
-                    next_cursor: next.map(String::from),
-                },
+                &wire::SecretList::full(page.to_vec(), next.map(String::from)),
             ))
         })
         .unwrap();
@@ -733,10 +730,7 @@ fn a_repeating_cursor_is_an_error_not_a_loop() {
         if request.uri().path().ends_with("/secrets") {
             return Ok(json(
                 StatusCode::OK,
-                &wire::SecretList {
-                    data: vec![],
-                    next_cursor: Some("again".into()),
-                },
+                &wire::SecretList::full(vec![], Some("again".into())),
             ));
         }
         Ok(w.serve(request))

@@ -158,13 +158,7 @@ impl World {
             (Method::GET, "/folders") => self.folders_response(),
             (Method::GET, "/secrets") => {
                 let data = self.records.values().cloned().collect();
-                json(
-                    StatusCode::OK,
-                    &wire::SecretList {
-                        data,
-                        next_cursor: None,
-                    },
-                )
+                json(StatusCode::OK, &wire::SecretList::full(data, None))
             }
             (Method::GET, p) if p.starts_with("/secrets/") => {
                 let uid: RecordUid = p["/secrets/".len()..].parse().unwrap();
