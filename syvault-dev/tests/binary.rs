@@ -45,6 +45,9 @@ fn help_documents_every_flag() {
         "--token-lifetime-secs",
         "--body-timeout-ms",
         "--max-connections",
+        "--postgres-admin-url",
+        "--cors-origin",
+        "--demo-tokens",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
