@@ -8,9 +8,9 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise};
 use syvault_proto::ops::Operation;
-use syvault_proto::rand_core::UnwrapErr;
+use syvault_proto::rand_core::{CryptoRng, UnwrapErr};
 use syvault_proto::step::{Input, Step};
-use syvault_proto::{Client, Result};
+use syvault_proto::{Client, Result, Timestamp};
 use wasm_bindgen::JsValue;
 
 use crate::host;
@@ -56,6 +56,52 @@ impl Alarm {
     }
 }
 
+/// An operation whose output is already the JavaScript value to resolve with: every operation
+/// is driven as one of these, so that the loop is compiled once, not once per operation.
+pub(crate) type JsOperation = dyn Operation<Output = JsValue>;
+
+/// An operation with the conversion of its output.
+struct Converted<O, F> {
+    op: O,
+    output: Option<F>,
+}
+
+impl<O, F> Operation for Converted<O, F>
+where
+    O: Operation,
+    F: FnOnce(O::Output) -> JsValue,
+{
+    type Output = JsValue;
+
+    fn step(
+        &mut self,
+        client: &mut Client,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<JsValue> {
+        match self.op.step(client, input, now, rng) {
+            Step::Done(Ok(value)) => match self.output.take() {
+                Some(output) => Step::Done(Ok(output(value))),
+                None => Step::Done(Ok(JsValue::UNDEFINED)),
+            },
+            step => step.map(|_| JsValue::UNDEFINED),
+        }
+    }
+}
+
+/// `op` with `output` applied to its result.
+pub(crate) fn converted<O, F>(op: O, output: F) -> Box<JsOperation>
+where
+    O: Operation + 'static,
+    F: FnOnce(O::Output) -> JsValue + 'static,
+{
+    Box::new(Converted {
+        op,
+        output: Some(output),
+    })
+}
+
 impl Shared {
     pub(crate) fn new(core: Client, fetch: Function, timeout: Duration) -> Rc<Self> {
         Rc::new(Self {
@@ -72,33 +118,37 @@ impl Shared {
     /// settles its Promise without a future or a trip through the task queue. Any other goes
     /// on in [`Shared::drive`]. A JavaScript Promise cannot be cancelled, so every operation
     /// runs to its end and none is ever abandoned.
-    pub(crate) fn run<O, F>(self: &Rc<Self>, mut op: O, output: F) -> Promise
+    pub(crate) fn run<O, F>(self: &Rc<Self>, op: O, output: F) -> Promise
     where
         O: Operation + 'static,
         F: FnOnce(O::Output) -> JsValue + 'static,
     {
-        match self.step(&mut op, Input::Start) {
+        self.run_converted(converted(op, output))
+    }
+
+    fn run_converted(self: &Rc<Self>, mut op: Box<JsOperation>) -> Promise {
+        match self.step(op.as_mut(), Input::Start) {
             Step::Done(result) => {
                 self.finished();
                 match result {
-                    Ok(value) => Promise::resolve(&output(value)),
+                    Ok(value) => Promise::resolve(&value),
                     Err(error) => Promise::reject(&host::error(&error)),
                 }
             }
             step => {
                 let shared = Rc::clone(self);
                 wasm_bindgen_futures::future_to_promise(async move {
-                    match shared.drive(&mut op, step, None).await {
-                        Ok(value) => Ok(output(value)),
-                        Err(error) => Err(host::error(&error)),
-                    }
+                    shared
+                        .drive(op.as_mut(), step, None)
+                        .await
+                        .map_err(|error| host::error(&error))
                 })
             }
         }
     }
 
     /// One step, with the core borrowed for the step only (never across an await).
-    pub(crate) fn step<O: Operation>(&self, op: &mut O, input: Input) -> Step<O::Output> {
+    pub(crate) fn step(&self, op: &mut JsOperation, input: Input) -> Step<JsValue> {
         op.step(
             &mut self.core.borrow_mut(),
             input,
@@ -109,12 +159,12 @@ impl Shared {
 
     /// Does what `step` asks, steps again with the outcome, and so on until the operation is
     /// done. An `alarm` cuts waits short (the operation is then stepped with `Wake` early).
-    pub(crate) async fn drive<O: Operation>(
+    pub(crate) async fn drive(
         &self,
-        op: &mut O,
-        mut step: Step<O::Output>,
+        op: &mut JsOperation,
+        mut step: Step<JsValue>,
         alarm: Option<&Alarm>,
-    ) -> Result<O::Output> {
+    ) -> Result<JsValue> {
         loop {
             let input = match step {
                 Step::Send(request) => {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use wasm_bindgen::prelude::*;
 
 use crate::client::invalid;
-use crate::driver::{Alarm, Shared};
+use crate::driver::{Alarm, Shared, converted};
 use crate::{convert, host};
 
 /// The dynamic-secret operations of a client, from `client.dynamic()`.
@@ -134,12 +134,14 @@ impl Dynamic {
         let shared = Rc::clone(&self.shared);
         let running = Rc::clone(&keeper);
         let done = wasm_bindgen_futures::future_to_promise(async move {
-            let mut kept = Kept(Rc::clone(&running));
-            let first = shared.step(&mut kept, Input::Start);
-            match shared.drive(&mut kept, first, Some(&running.alarm)).await {
-                Ok(end) => Ok(host::to_js(&convert::lease_end(end))),
-                Err(error) => Err(host::error(&error)),
-            }
+            let mut kept = converted(Kept(Rc::clone(&running)), |end| {
+                host::to_js(&convert::lease_end(end))
+            });
+            let first = shared.step(kept.as_mut(), Input::Start);
+            shared
+                .drive(kept.as_mut(), first, Some(&running.alarm))
+                .await
+                .map_err(|error| host::error(&error))
         });
         // A failure is also shown by `state` and `onChange`: an application that never looks
         // at `done` must not get an unhandled rejection (which ends a Node process).

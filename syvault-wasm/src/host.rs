@@ -3,6 +3,7 @@
 use core::cell::RefCell;
 use core::time::Duration;
 
+use http::header::{ETAG, RETRY_AFTER};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::step::{Input, Request, Response};
@@ -177,10 +178,19 @@ async fn exchange(
     // A whole number between 100 and 999, as fetch guarantees.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let mut builder = http::Response::builder().status(status as u16);
-    let entries = Array::from(&get(&response, "headers"));
-    for entry in entries.iter() {
-        let entry = Array::from(&entry);
-        if let (Some(name), Some(value)) = (entry.get(0).as_string(), entry.get(1).as_string()) {
+    // Only the headers the core reads (protocol §9.7, §10.3), which are also all that a browser
+    // shows a page of another origin (the server exposes these two); looking up known names
+    // spares the module the parser of every header name.
+    // A caller's fetch may give a plain object of lower-case names instead of `Headers`.
+    let headers = get(&response, "headers");
+    let lookup = get(&headers, "get").dyn_into::<Function>().ok();
+    for name in [ETAG, RETRY_AFTER] {
+        let key = JsValue::from_str(name.as_str());
+        let value = match &lookup {
+            Some(lookup) => lookup.call1(&headers, &key).ok(),
+            None => Reflect::get(&headers, &key).ok(),
+        };
+        if let Some(value) = value.and_then(|value| value.as_string()) {
             builder = builder.header(name, value);
         }
     }
