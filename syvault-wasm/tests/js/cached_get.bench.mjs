@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
-import { SyVaultClient } from "@syvault/sdk";
+import { SyVaultClient, isSyVaultError } from "@syvault/sdk";
 
 import { startDemo } from "./dev_server.mjs";
 
@@ -30,15 +30,35 @@ try {
     const { value } = await answers.next();
     return Number(value) / READS;
   };
-  const nodeRound = async () => {
+  const timed = async (body) => {
     const started = process.hrtime.bigint();
-    for (let i = 0; i < READS; i++) await client.get(uid);
+    await body();
     return Number(process.hrtime.bigint() - started) / READS;
+  };
+  const nodeRound = () => timed(async () => {
+    for (let i = 0; i < READS; i++) await client.get(uid);
+  });
+  // Where the time of a read goes: the parts it is made of, alone.
+  const parts = {
+    // `await` of a settled Promise: what the caller's `await` costs.
+    await: () => timed(async () => {
+      for (let i = 0; i < READS; i++) await Promise.resolve(i);
+    }),
+    // A call into the module and back with a JavaScript value and no work.
+    crossing: () => timed(async () => {
+      for (let i = 0; i < READS; i++) isSyVaultError(undefined);
+    }),
+    // The read without its `await`: the crossing with the UID, the core's step and the
+    // settled Promise it returns.
+    "get, no await": () => timed(async () => {
+      for (let i = 0; i < READS; i++) client.get(uid);
+    }),
   };
 
   await rustRound();
   await nodeRound(); // warm-up rounds, not counted
   const samples = { node: [], rust: [], ratio: [] };
+  const partSamples = Object.fromEntries(Object.keys(parts).map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     let node;
     let rustNs;
@@ -49,6 +69,7 @@ try {
       rustNs = await rustRound();
       node = await nodeRound();
     }
+    for (const [name, part] of Object.entries(parts)) partSamples[name].push(await part());
     samples.node.push(node);
     samples.rust.push(rustNs);
     samples.ratio.push(node / rustNs);
@@ -62,6 +83,9 @@ try {
   console.log(`  node (wasm):          min ${us(min(samples.node))}  median ${us(median(samples.node))}`);
   console.log(`  rust (syvault-hyper): min ${us(min(samples.rust))}  median ${us(median(samples.rust))}`);
   console.log(`  ratio node/rust:      min ${min(samples.ratio).toFixed(2)}  median ${median(samples.ratio).toFixed(2)}`);
+  for (const [name, xs] of Object.entries(partSamples)) {
+    console.log(`  part: ${name.padEnd(16)} min ${us(min(xs))}  median ${us(median(xs))}`);
+  }
 } finally {
   demo.stop();
 }
