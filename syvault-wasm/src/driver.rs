@@ -118,24 +118,23 @@ impl Shared {
     /// settles its Promise without a future or a trip through the task queue. Any other goes
     /// on in [`Shared::drive`]. A JavaScript Promise cannot be cancelled, so every operation
     /// runs to its end and none is ever abandoned.
-    pub(crate) fn run<O, F>(self: &Rc<Self>, op: O, output: F) -> Promise
+    pub(crate) fn run<O, F>(self: &Rc<Self>, mut op: O, output: F) -> Promise
     where
         O: Operation + 'static,
         F: FnOnce(O::Output) -> JsValue + 'static,
     {
-        self.run_converted(converted(op, output))
-    }
-
-    fn run_converted(self: &Rc<Self>, mut op: Box<JsOperation>) -> Promise {
-        match self.step(op.as_mut(), Input::Start) {
+        // The first step on the stack: a cache hit allocates nothing here.
+        match self.step(&mut op, Input::Start) {
             Step::Done(result) => {
                 self.finished();
                 match result {
-                    Ok(value) => Promise::resolve(&value),
+                    Ok(value) => Promise::resolve(&output(value)),
                     Err(error) => Promise::reject(&host::error(&error)),
                 }
             }
             step => {
+                let mut op = converted(op, output);
+                let step = step.map(|_| JsValue::UNDEFINED);
                 let shared = Rc::clone(self);
                 wasm_bindgen_futures::future_to_promise(async move {
                     shared
@@ -148,7 +147,7 @@ impl Shared {
     }
 
     /// One step, with the core borrowed for the step only (never across an await).
-    pub(crate) fn step(&self, op: &mut JsOperation, input: Input) -> Step<JsValue> {
+    pub(crate) fn step<O: Operation + ?Sized>(&self, op: &mut O, input: Input) -> Step<O::Output> {
         op.step(
             &mut self.core.borrow_mut(),
             input,
