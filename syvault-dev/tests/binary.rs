@@ -48,6 +48,9 @@ fn help_documents_every_flag() {
         "--sync-retention-secs",
         "--sync-log-capacity",
         "--no-incremental-listings",
+        "--postgres-admin-url",
+        "--cors-origin",
+        "--demo-tokens",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }

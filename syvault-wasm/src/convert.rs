@@ -1,12 +1,118 @@
-//! Results and errors as the JavaScript API shows them: JSON values with camelCase keys, and an
-//! error code for every [`Error`].
+//! Results and errors as the JavaScript API shows them: JSON values with camelCase keys (times
+//! as milliseconds since the epoch, which the host turns into `Date`s), an error code for every
+//! [`Error`], and the inputs that come back from JavaScript (credentials, a secret to create, a
+//! lease to keep).
 
 use serde_json::{Map, Value, json};
-use syvault_proto::Error;
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::folders::FolderInfo;
-use syvault_proto::model::{RotationOutcome, Secret, SecretSummary, Selected};
+use syvault_proto::lease::{Lease, LeaseInfo, format_rfc3339};
+use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
+use syvault_proto::ops::{KeeperState, LeaseEnd, LeaseStatus};
 use syvault_proto::record::RecordPayload;
+use syvault_proto::wire::LeaseSummary;
+use syvault_proto::{Error, Timestamp};
+
+/// The keys of lease values that hold times, which the host shows as `Date`s.
+pub const TIME_KEYS: [&str; 3] = ["createdAt", "expiresAt", "replaceAt"];
+
+/// A caller's mistake: what was wrong and why (never the value, which may be a secret).
+pub fn invalid_input(what: &'static str, reason: impl Into<String>) -> Error {
+    Error::InvalidInput {
+        what,
+        reason: reason.into(),
+    }
+}
+
+/// Credentials in the shape of the credentials file (`{server, client_id, client_secret}`), so
+/// that `JSON.stringify` of the value is the file `sy init` and `syvault-dev` write.
+pub fn credentials(credentials: &Credentials) -> Value {
+    json!({
+        "server": credentials.server,
+        "client_id": credentials.client_id.to_string(),
+        "client_secret": credentials.client_secret.expose(),
+    })
+}
+
+/// A lease taken: its credential, and its times in milliseconds since the epoch.
+pub fn lease(lease: &Lease) -> Value {
+    json!({
+        "leaseId": lease.lease_id.to_string(),
+        "recordUid": lease.record_uid.as_str(),
+        "username": lease.username,
+        "password": lease.password.expose(),
+        "connectionString": lease.connection_string.expose(),
+        "createdAt": lease.created_at.as_unix_millis(),
+        "expiresAt": lease.expires_at.as_unix_millis(),
+    })
+}
+
+/// A lease as listed or renewed, without its credential.
+pub fn lease_info(info: &LeaseInfo) -> Value {
+    json!({
+        "leaseId": info.lease_id.to_string(),
+        "recordUid": info.record_uid.as_str(),
+        "username": info.username,
+        "createdAt": info.created_at.as_unix_millis(),
+        "expiresAt": info.expires_at.as_unix_millis(),
+    })
+}
+
+/// A kept lease's state: `{status, expiresAt, replaceAt, renewals}`.
+pub fn keeper_state(state: &KeeperState) -> Value {
+    let status = match state.status {
+        LeaseStatus::Active => "active",
+        LeaseStatus::Expiring => "expiring",
+        LeaseStatus::Expired => "expired",
+        LeaseStatus::Revoked => "revoked",
+        _ => "failed",
+    };
+    json!({
+        "status": status,
+        "expiresAt": state.expires_at.as_unix_millis(),
+        "replaceAt": state.replace_at.as_unix_millis(),
+        "renewals": state.renewals,
+    })
+}
+
+/// How a kept lease ended: `"expired"` or `"revoked"`.
+pub fn lease_end(end: LeaseEnd) -> Value {
+    Value::from(match end {
+        LeaseEnd::Revoked => "revoked",
+        _ => "expired",
+    })
+}
+
+/// A lease handed back from JavaScript (as `lease()`, `leases()` or `renew()` gave it, after
+/// `JSON.stringify`, which writes `Date`s as RFC 3339 text): what a keeper needs of it.
+pub fn lease_from(value: &Value) -> syvault_proto::Result<LeaseInfo> {
+    let invalid = |reason: &str| invalid_input("lease", reason.to_owned());
+    let text = |key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid(&format!("{key} must be a string")))
+    };
+    // A time is a Date (RFC 3339 once stringified) or milliseconds since the epoch.
+    let time = |key: &str| match value.get(key) {
+        Some(Value::String(text)) => Ok(text.clone()),
+        Some(Value::Number(ms)) => ms
+            .as_u64()
+            .map(|ms| format_rfc3339(Timestamp::from_unix_millis(ms)))
+            .ok_or_else(|| invalid(&format!("{key} must be a Date"))),
+        _ => Err(invalid(&format!("{key} must be a Date"))),
+    };
+    let summary = LeaseSummary {
+        lease_id: text("leaseId")?
+            .parse()
+            .map_err(|_| invalid("leaseId is not a UUID"))?,
+        record_uid: text("recordUid")?.parse()?,
+        username: text("username")?.to_owned(),
+        created_at: time("createdAt")?,
+        expires_at: time("expiresAt")?,
+    };
+    LeaseInfo::from_wire(summary, 200).map_err(|_| invalid("createdAt and expiresAt must be dates"))
+}
 
 /// A secret with its fields as an object of strings.
 pub fn secret(secret: &Secret) -> Value {
@@ -104,10 +210,13 @@ pub fn error(error: &Error) -> Value {
         "retryable": error.is_retryable(),
     });
     let extra = match error {
-        Error::SecretNotFound { uid } | Error::InvalidPayload { uid } => Some(("uid", uid.clone())),
+        Error::SecretNotFound { uid }
+        | Error::InvalidPayload { uid }
+        | Error::NotDynamicTarget { uid } => Some(("uid", uid.clone())),
         Error::RotationFailed { rotation_id, .. } | Error::RotationTimeout { rotation_id } => {
             Some(("rotationId", rotation_id.to_string()))
         }
+        Error::LeaseNotFound { lease_id } => Some(("leaseId", lease_id.to_string())),
         _ => None,
     };
     if let Some((key, extra)) = extra {
@@ -115,6 +224,9 @@ pub fn error(error: &Error) -> Value {
     }
     if let Some(status) = error.status() {
         value["status"] = Value::from(status);
+    }
+    if let Some(wait) = error.retry_after() {
+        value["retryAfterMs"] = Value::from(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
     }
     value
 }
@@ -153,6 +265,63 @@ pub fn code(error: &Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_have_the_shape_of_the_credentials_file() {
+        let text = r#"{"server":"http://127.0.0.1:8200","client_id":"5b1e3a0c-7d4f-4c2a-9e61-2f8b9d0c4e17","client_secret":"MIGH-secret"}"#;
+        let read = Credentials::from_json(text).unwrap();
+        let value = credentials(&read);
+        assert_eq!(value, serde_json::from_str::<Value>(text).unwrap());
+        assert_eq!(Credentials::from_json(&value.to_string()).unwrap(), read);
+    }
+
+    #[test]
+    fn a_lease_comes_back_from_javascript_with_dates_or_milliseconds() {
+        let given = json!({
+            "leaseId": "6f1c1c9e-2a55-4b9b-8d55-0f4c3b1f9a10",
+            "recordUid": "7Kj9mNpQ2xRs",
+            "username": "vf_tmp_1",
+            "password": "ignored",
+            "createdAt": "2026-01-01T12:00:00.000Z",
+            "expiresAt": 1_767_272_400_000_u64,
+        });
+        let info = lease_from(&given).unwrap();
+        assert_eq!(info.created_at, Timestamp::from_unix_secs(1_767_268_800));
+        assert_eq!(info.expires_at, Timestamp::from_unix_secs(1_767_272_400));
+        assert_eq!(lease_info(&info)["expiresAt"], 1_767_272_400_000_u64);
+        for (key, bad) in [
+            ("leaseId", json!("nope")),
+            ("recordUid", json!("short")),
+            ("createdAt", json!("yesterday")),
+            ("expiresAt", json!(-1)),
+            ("username", Value::Null),
+        ] {
+            let mut broken = given.clone();
+            broken[key] = bad;
+            let error = lease_from(&broken).unwrap_err();
+            assert_eq!(code(&error), "invalid_input", "{key}");
+        }
+    }
+
+    #[test]
+    fn lease_ends_are_lower_case_words() {
+        assert_eq!(lease_end(LeaseEnd::Revoked), "revoked");
+        assert_eq!(lease_end(LeaseEnd::Expired), "expired");
+    }
+
+    #[test]
+    fn lease_errors_name_their_lease_or_record() {
+        let id = uuid::Uuid::from_u128(7);
+        let value = error(&Error::LeaseNotFound { lease_id: id });
+        assert_eq!(value["code"], "lease_not_found");
+        assert_eq!(value["leaseId"], id.to_string());
+        assert_eq!(value["status"], 404);
+        let value = error(&Error::NotDynamicTarget {
+            uid: "7Kj9mNpQ2xRs".into(),
+        });
+        assert_eq!(value["code"], "not_dynamic_target");
+        assert_eq!(value["uid"], "7Kj9mNpQ2xRs");
+    }
 
     #[test]
     fn a_missing_secret_carries_its_code_status_and_uid() {
