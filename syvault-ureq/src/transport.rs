@@ -13,7 +13,7 @@ use syvault_proto::{Error, Result};
 use syvault_tls::{ClientTls, TrustStore};
 use ureq::tls::{ClientCert, TlsConfig};
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::transport::{Connector as _, DefaultConnector, NextTimeout};
 
 /// Pooled agents, or nothing once the client was closed.
 pub(crate) struct Transport {
@@ -94,7 +94,8 @@ impl Transport {
             names: crate::resolver::LiteralFirst::default(),
             plain_http_anywhere: self.plain_http_anywhere,
         };
-        ureq::Agent::with_parts(config, DefaultConnector::default(), resolver)
+        let connector = DefaultConnector::default().chain(crate::timeouts::SteadyTimeouts);
+        ureq::Agent::with_parts(config, connector, resolver)
     }
 
     /// The agent for a request, or `None` once the client was closed. The first https request
@@ -221,6 +222,10 @@ fn proxy_for(
     uri: &ureq::http::Uri,
     plain_http_anywhere: bool,
 ) -> std::result::Result<Option<ureq::Proxy>, ureq::Error> {
+    // Most clients have no proxy: then the URI is not even spelled out.
+    if proxies.is_empty() {
+        return Ok(None);
+    }
     let Some(proxy) = proxies.for_url(&uri.to_string()) else {
         return Ok(None);
     };
