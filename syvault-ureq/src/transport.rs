@@ -126,7 +126,19 @@ impl Transport {
             Some(proxy) => agent.configure_request(request).proxy(Some(proxy)).build(),
             None => request,
         };
-        match agent.run(request).and_then(|r| self.read(r)) {
+        // A request without a body goes without one: an empty one would be sent as
+        // `content-length: 0`, which a GET has no use for.
+        let bodiless = request.body().is_empty()
+            && !matches!(
+                *request.method(),
+                ureq::http::Method::POST | ureq::http::Method::PUT | ureq::http::Method::PATCH
+            );
+        let answer = if bodiless {
+            agent.run(request.map(|_| ()))
+        } else {
+            agent.run(request)
+        };
+        match answer.and_then(|r| self.read(r)) {
             Ok(response) => Input::Response(response),
             Err(error) => Input::Failed(self.tls.explain_untrusted(classify(error))),
         }
