@@ -165,4 +165,26 @@ mod tests {
         shareable::<AsyncSyVaultClient>();
         let _ = futures;
     }
+
+    /// A malformed UID is the future's error, not a panic when it is made; a future polled
+    /// again after it ended says so rather than panicking.
+    #[test]
+    fn a_get_reports_a_malformed_uid_and_a_poll_after_its_end() {
+        use std::future::Future as _;
+        use std::task::{Context, Poll, Waker};
+
+        let secret =
+            syvault_proto::keys::ClientKey::generate(&mut crate::driver::rng()).to_client_secret();
+        let client = AsyncSyVaultClient::new("https://vault.example.com", Uuid::nil(), secret)
+            .expect("client");
+        let secrets = client.secrets();
+        let mut get = std::pin::pin!(secrets.get("not/a/uid"));
+        let mut cx = Context::from_waker(Waker::noop());
+        let what = |poll: Poll<Result<_>>| match poll {
+            Poll::Ready(Err(Error::InvalidInput { what, .. })) => what,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(what(get.as_mut().poll(&mut cx)), "record UID");
+        assert_eq!(what(get.as_mut().poll(&mut cx)), "future");
+    }
 }
