@@ -44,7 +44,7 @@ pub use store::{StoreContents, TrustStore};
 
 /// What one client trusts and presents: its trust store, its extra CAs and its client
 /// certificate, checked when the client is built. The trust store is read when the client's
-/// first TLS connection asks for [`ClientTls::rustls_config`] or [`ClientTls::roots`].
+/// first TLS connection asks for [`ClientTls::rustls_config`] or for the store's certificates.
 ///
 /// ```
 /// use syvault_proto::builder::TransportSettings;
@@ -168,20 +168,21 @@ impl ClientTls {
         self.identity.as_ref()
     }
 
-    /// Every trusted CA certificate: the store's (read now if it has not been yet), then the
-    /// extra CAs. The store's live as long as the process, so a client can hold them without
-    /// copying.
+    /// The extra CAs of the client's settings, trusted beside the store's (whose certificates,
+    /// read by [`TrustStore::certificates`], live as long as the process, so a client can hold
+    /// them without copying).
     ///
     /// ```
     /// use syvault_tls::{ClientTls, StoreContents, TrustStore};
     ///
     /// static NONE: TrustStore = TrustStore::new(StoreContents::default);
     /// let tls = ClientTls::with_store(&Default::default(), &NONE)?;
-    /// assert_eq!(tls.roots().count(), 0);
+    /// assert!(tls.extra_roots().is_empty());
+    /// assert!(tls.store().certificates().is_empty());
     /// # Ok::<(), syvault_proto::Error>(())
     /// ```
-    pub fn roots(&self) -> impl Iterator<Item = &CertificateDer<'static>> {
-        self.store.certificates().iter().chain(&self.extra_roots)
+    pub fn extra_roots(&self) -> &[CertificateDer<'static>] {
+        &self.extra_roots
     }
 
     /// The rustls configuration of a TLS connection: the store (read now if it has not been

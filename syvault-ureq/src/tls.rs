@@ -14,9 +14,16 @@ use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsPr
 /// (read now if it has not been yet) and the extra CAs, rustls on *ring*, and the client
 /// certificate when one is configured.
 pub(crate) fn tls_config(tls: &ClientTls, client_cert: Option<ClientCert>) -> TlsConfig {
-    let roots: Vec<Certificate<'static>> = tls
-        .roots()
-        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+    // The store's certificates live as long as the process: borrowed, not copied.
+    let store = tls.store().certificates();
+    let roots: Vec<Certificate<'static>> = store
+        .iter()
+        .map(|der| Certificate::from_der(der.as_ref()))
+        .chain(
+            tls.extra_roots()
+                .iter()
+                .map(|der| Certificate::from_der(der.as_ref()).to_owned()),
+        )
         .collect();
     TlsConfig::builder()
         .provider(TlsProvider::Rustls)
