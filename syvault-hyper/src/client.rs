@@ -1,5 +1,6 @@
 //! The async client and its `secrets()` handle.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -302,7 +303,11 @@ pub struct Secrets<'a> {
 }
 
 impl Secrets<'_> {
-    async fn run<O: Operation>(self, op: impl FnOnce(&Client) -> O) -> Result<O::Output> {
+    async fn run<O>(self, op: impl FnOnce(&Client) -> O) -> Result<O::Output>
+    where
+        O: Operation + Send + Unpin,
+        O::Output: Send,
+    {
         let op = op(&self.client.shared.lock());
         self.client.shared.run(op).await
     }
@@ -332,10 +337,15 @@ impl Secrets<'_> {
     /// let password = secret.field("password").map(|p| p.expose().to_owned());
     /// # Ok(()) }
     /// ```
-    pub async fn get(&self, uid: impl AsRef<str>) -> Result<Arc<Secret>> {
-        let uid: RecordUid = uid.as_ref().parse()?;
-        // Built without the client, so that a cache hit takes the client's lock once.
-        self.client.shared.run(GetSecret::new(uid)).await
+    pub fn get(
+        &self,
+        uid: impl AsRef<str>,
+    ) -> impl Future<Output = Result<Arc<Secret>>> + Send + '_ {
+        // Built without the client, so that a cache hit takes the client's lock once; the
+        // operation's own future is handed back, so a cache hit's result is not moved through
+        // one more.
+        let op = uid.as_ref().parse::<RecordUid>().map(GetSecret::new);
+        self.client.shared.run_made(op)
     }
 
     /// Resolves one `sy://` reference, such as `sy://Production/Database/field/password`.
