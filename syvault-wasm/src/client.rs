@@ -206,7 +206,7 @@ impl SyVaultClient {
         };
         match start() {
             Ok(shared) => shared.run(Bootstrap::new(one_time_token), |credentials| {
-                host::to_js(&convert::credentials(&credentials))
+                host::to_js(&credentials)
             }),
             Err(error) => Promise::reject(&error),
         }
@@ -228,7 +228,7 @@ impl SyVaultClient {
     /// revision}]`.
     pub fn list(&self) -> Promise {
         self.shared.run(ListSecrets::new(), |list| {
-            host::to_js(&list.iter().map(convert::summary).collect())
+            host::to_js(&list.iter().map(convert::summary).collect::<Vec<_>>())
         })
     }
 
@@ -249,14 +249,14 @@ impl SyVaultClient {
     pub fn notation(&self, reference: &str) -> Promise {
         self.shared
             .run(ResolveReference::new(reference), |selected| {
-                host::to_js(&convert::selected(&selected))
+                JsValue::from_str(selected.expose())
             })
     }
 
     /// The folders granted to the client: `[{folderId, parentId, name, access}]`.
     pub fn folders(&self) -> Promise {
         self.shared.run(ListFolders::new(), |folders| {
-            host::to_js(&folders.iter().map(convert::folder).collect())
+            host::to_js(&folders.iter().map(convert::folder).collect::<Vec<_>>())
         })
     }
 

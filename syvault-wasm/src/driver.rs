@@ -56,9 +56,19 @@ impl Alarm {
     }
 }
 
-/// An operation whose output is already the JavaScript value to resolve with: every operation
-/// is driven as one of these, so that the loop is compiled once, not once per operation.
-pub(crate) type JsOperation = dyn Operation<Output = JsValue>;
+/// An operation as the driver steps it, its output already the JavaScript value to resolve
+/// with: every operation is driven as one of these, so that the loop is compiled once, not
+/// once per operation. Only `step` is asked of it (an [`Operation`]'s other methods serve
+/// drivers' logs), so that nothing else of each operation is kept in the module.
+pub(crate) trait JsOperation {
+    fn step(
+        &mut self,
+        client: &mut Client,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<JsValue>;
+}
 
 /// An operation with the conversion of its output.
 struct Converted<O, F> {
@@ -66,13 +76,11 @@ struct Converted<O, F> {
     output: Option<F>,
 }
 
-impl<O, F> Operation for Converted<O, F>
+impl<O, F> JsOperation for Converted<O, F>
 where
     O: Operation,
     F: FnOnce(O::Output) -> JsValue,
 {
-    type Output = JsValue;
-
     fn step(
         &mut self,
         client: &mut Client,
@@ -91,7 +99,7 @@ where
 }
 
 /// `op` with `output` applied to its result.
-pub(crate) fn converted<O, F>(op: O, output: F) -> Box<JsOperation>
+pub(crate) fn converted<O, F>(op: O, output: F) -> Box<dyn JsOperation>
 where
     O: Operation + 'static,
     F: FnOnce(O::Output) -> JsValue + 'static,
@@ -147,7 +155,17 @@ impl Shared {
     }
 
     /// One step, with the core borrowed for the step only (never across an await).
-    pub(crate) fn step<O: Operation + ?Sized>(&self, op: &mut O, input: Input) -> Step<O::Output> {
+    fn step<O: Operation>(&self, op: &mut O, input: Input) -> Step<O::Output> {
+        op.step(
+            &mut self.core.borrow_mut(),
+            input,
+            host::now(),
+            &mut UnwrapErr(getrandom::SysRng),
+        )
+    }
+
+    /// [`Shared::step`] of an operation the driver holds.
+    pub(crate) fn step_js(&self, op: &mut dyn JsOperation, input: Input) -> Step<JsValue> {
         op.step(
             &mut self.core.borrow_mut(),
             input,
@@ -160,7 +178,7 @@ impl Shared {
     /// done. An `alarm` cuts waits short (the operation is then stepped with `Wake` early).
     pub(crate) async fn drive(
         &self,
-        op: &mut JsOperation,
+        op: &mut dyn JsOperation,
         mut step: Step<JsValue>,
         alarm: Option<&Alarm>,
     ) -> Result<JsValue> {
@@ -183,7 +201,7 @@ impl Shared {
                     return result;
                 }
             };
-            step = self.step(op, input);
+            step = self.step_js(op, input);
         }
     }
 

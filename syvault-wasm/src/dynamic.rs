@@ -135,9 +135,9 @@ impl Dynamic {
         let running = Rc::clone(&keeper);
         let done = wasm_bindgen_futures::future_to_promise(async move {
             let mut kept = converted(Kept(Rc::clone(&running)), |end| {
-                host::to_js(&convert::lease_end(end))
+                JsValue::from_str(convert::lease_end(end))
             });
-            let first = shared.step(kept.as_mut(), Input::Start);
+            let first = shared.step_js(kept.as_mut(), Input::Start);
             shared
                 .drive(kept.as_mut(), first, Some(&running.alarm))
                 .await

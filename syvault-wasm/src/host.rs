@@ -292,14 +292,16 @@ fn failure(error: &JsValue) -> Error {
     transport(kind, detail)
 }
 
-/// A JSON value as a JavaScript value.
-pub(crate) fn to_js(value: &serde_json::Value) -> JsValue {
-    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+/// A value as JavaScript sees it: written as JSON and parsed by the host.
+pub(crate) fn to_js(value: &impl serde::Serialize) -> JsValue {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or(JsValue::NULL)
 }
 
-/// A JSON value as a JavaScript value, with the lease times in it (milliseconds since the
-/// epoch) as `Date`s.
-pub(crate) fn to_js_with_dates(value: &serde_json::Value) -> JsValue {
+/// [`to_js`], with the lease times in it (milliseconds since the epoch) as `Date`s.
+pub(crate) fn to_js_with_dates(value: &impl serde::Serialize) -> JsValue {
     let object = to_js(value);
     for key in crate::convert::TIME_KEYS {
         let ms = get(&object, key);
@@ -332,22 +334,17 @@ pub(crate) fn from_js(value: &JsValue) -> serde_json::Value {
     js_sys::JSON::stringify(value)
         .ok()
         .and_then(|text| text.as_string())
-        .and_then(|text| serde_json::from_str(&text).ok())
+        .and_then(|text| serde_json::from_slice(text.as_bytes()).ok())
         .unwrap_or(serde_json::Value::Null)
 }
 
 /// The core's error as a JavaScript `Error` named `SyVaultError`, with `code`, `retryable`,
 /// and `status`, `uid`, `rotationId` where they apply.
 pub(crate) fn error(error: &Error) -> JsValue {
-    let value = crate::convert::error(error);
     let object = js_sys::Error::new(&error.to_string());
     object.set_name("SyVaultError");
-    if let serde_json::Value::Object(fields) = value {
-        for (key, field) in fields {
-            if key != "message" {
-                set(&object, &key, &to_js(&field));
-            }
-        }
+    if let Some(fields) = to_js(&crate::convert::error(error)).dyn_ref::<Object>() {
+        Object::assign(&object, fields);
     }
     object.into()
 }
