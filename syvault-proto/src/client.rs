@@ -21,7 +21,7 @@ use crate::notation::{ListedIndex, NotationIndex};
 use crate::ops::{CreateLease, KeepLease, ListLeases, Queue, RenewLease, RevokeLease, Wish};
 use crate::ops::{
     CreateSecret, GetSecret, ListFolders, ListSecrets, ResolveNotation, ResolveReference,
-    RotateSecret,
+    RotateSecret, StartRotation,
 };
 use crate::record::{self, RecordPayload};
 use crate::stats::ClientStats;
@@ -61,6 +61,8 @@ pub struct Client {
     pub(crate) rotation: RotationPolicy,
     /// How the identity signs tokens, kept for an identity that bootstrap installs later.
     pub(crate) token_mode: TokenMode,
+    /// The limit on each operation that [`crate::ops::Deadline`] applies.
+    operation_timeout: Option<Duration>,
     flights: HashMap<RecordUid, Flight>,
     /// Results of finished fetches that operations joined, kept until each has taken its copy:
     /// with the cache disabled they would have nowhere else to find it.
@@ -144,6 +146,7 @@ impl Client {
             token_mode,
             max_response_body,
             allow_plain_http,
+            operation_timeout,
             ..
         } = config;
         if max_response_body == 0 {
@@ -185,6 +188,7 @@ impl Client {
             index: ListedIndex::default(),
             rotation,
             token_mode,
+            operation_timeout,
             flights: HashMap::new(),
             landed: HashMap::new(),
             next_flight: 0,
@@ -208,6 +212,19 @@ impl Client {
     /// hand the body over; the core then refuses it.
     pub fn max_response_body(&self) -> usize {
         self.session.max_response_body
+    }
+
+    /// The limit on each operation (see [`crate::builder::ClientBuilder::operation_timeout`]),
+    /// if there is one.
+    pub fn operation_timeout(&self) -> Option<Duration> {
+        self.operation_timeout
+    }
+
+    /// Changes the limit on operations started from now on; `None` removes it. A caller with a
+    /// budget for several operations (a command line's whole command, say) gives each what is
+    /// left of it.
+    pub fn set_operation_timeout(&mut self, timeout: Option<Duration>) {
+        self.operation_timeout = timeout;
     }
 
     /// The folders loaded so far (empty until an operation needed them).
@@ -300,6 +317,11 @@ impl Client {
     /// Starts a rotation of a secret and waits for its outcome.
     pub fn rotate(&self, uid: RecordUid) -> RotateSecret {
         RotateSecret::new(uid, None)
+    }
+
+    /// Starts a rotation of a secret, or adopts the one already running, without waiting.
+    pub fn start_rotation(&self, uid: RecordUid) -> StartRotation {
+        StartRotation::new(uid)
     }
 
     /// Waits for a rotation that is already running, such as one whose wait timed out.

@@ -2,13 +2,14 @@
 
 use std::io::Read as _;
 
+use syvault_ureq::Selected;
 use syvault_ureq::proto::private_file::{self, Existing};
 
 use crate::cli::{Global, InjectArgs};
 use crate::failure::Failure;
 use crate::output;
+use crate::resolve;
 use crate::template::{self, Piece};
-use syvault_ureq::Selected;
 
 pub(crate) fn run(global: &Global, args: &InjectArgs) -> Result<(), Failure> {
     let template = if let Some(path) = &args.input {
@@ -51,7 +52,7 @@ fn render(global: &Global, pieces: &[Piece<'_>]) -> Result<String, Failure> {
             Piece::Text(_) => None,
         })
         .collect();
-    let values = super::resolve_labelled(global, &references, "nothing was written")?;
+    let values = resolve::resolve_labelled(global, &references, "nothing was written")?;
     let mut values = values.iter();
     let mut text = String::new();
     for piece in pieces {

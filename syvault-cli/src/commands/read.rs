@@ -1,14 +1,25 @@
 //! `sy read`: one reference's value, and nothing else.
 
-use crate::cli::{Global, ReadArgs};
-use crate::credentials;
+use serde_json::json;
+
+use crate::cli::{Global, ReadArgs, TextFormat};
 use crate::failure::Failure;
 use crate::output;
+use crate::resolve;
 
 pub(crate) fn run(global: &Global, args: &ReadArgs) -> Result<(), Failure> {
-    super::parse_reference(&args.reference)?;
-    let client = credentials::client(global)?;
-    let selected = client.secrets().notation(&args.reference)?;
-    let newline = if args.no_newline { "" } else { "\n" };
-    output::print(&format!("{}{newline}", selected.expose()))
+    resolve::parse(&args.reference)?;
+    let selected = resolve::resolve(global, &[args.reference.as_str()])?
+        .pop()
+        .unwrap_or_else(|| Err(Failure::operation("the reference was not resolved")))?;
+    match args.format {
+        TextFormat::Json => output::print_json(&json!({
+            "reference": args.reference,
+            "value": selected.expose(),
+        })),
+        TextFormat::Text => {
+            let newline = if args.no_newline { "" } else { "\n" };
+            output::print(&format!("{}{newline}", selected.expose()))
+        }
+    }
 }

@@ -378,6 +378,9 @@ impl GetSecret {
         }
     }
 
+    // Inlined, so that a result is built where the step returns it: a cache hit's result,
+    // copied through a call, would be read back in other pieces than it was written.
+    #[inline]
     fn finish(&mut self, client: &mut Client, result: Result<Arc<Secret>>) -> Step<Arc<Secret>> {
         if let Some(id) = self.flight.take() {
             client.end_flight(&self.uid, id, result.as_ref().ok());
