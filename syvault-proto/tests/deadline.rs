@@ -84,7 +84,11 @@ fn timed_out_message(w: &mut World) -> String {
 fn retries_get_the_time_left_and_a_wait_past_the_limit_is_not_waited() {
     let mut w = World::with_config(|c| {
         c.operation_timeout = Some(LIMIT);
-        c.retry = syvault_proto::retry::RetryPolicy::default().with_max_attempts(100);
+        // No retry budget: this is about the deadline, not about how many retries a client
+        // may add to its traffic (tests/fleet.rs).
+        c.retry = syvault_proto::retry::RetryPolicy::default()
+            .with_max_attempts(100)
+            .with_budget(None);
     });
     let started = w.now;
     let op = Deadline::new(w.client.list());
@@ -119,7 +123,11 @@ fn retries_get_the_time_left_and_a_wait_past_the_limit_is_not_waited() {
 fn error_answers_until_the_limit_are_named() {
     let mut w = World::with_config(|c| {
         c.operation_timeout = Some(LIMIT);
-        c.retry = syvault_proto::retry::RetryPolicy::default().with_max_attempts(100);
+        // No retry budget: this is about the deadline, not about how many retries a client
+        // may add to its traffic (tests/fleet.rs).
+        c.retry = syvault_proto::retry::RetryPolicy::default()
+            .with_max_attempts(100)
+            .with_budget(None);
     });
     let op = Deadline::new(w.client.list());
     let error = w
