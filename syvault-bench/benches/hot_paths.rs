@@ -1077,6 +1077,22 @@ fn main() {
     }
 }
 
+/// Has every client read `uid` at once, so that its key, token and folder keys are loaded.
+fn warm_up(rt: &tokio::runtime::Runtime, clients: &[AsyncSyVaultClient], uid: &str) {
+    rt.block_on(async {
+        let reads: Vec<_> = clients
+            .iter()
+            .map(|client| {
+                let (client, uid) = (client.clone(), uid.to_owned());
+                tokio::spawn(async move { client.secrets().get(&uid).await.map(drop) })
+            })
+            .collect();
+        for read in reads {
+            read.await.expect("task").expect("warm-up read");
+        }
+    });
+}
+
 /// A fleet on the real clock: `scale.fleet` async clients (each its own client, of one
 /// identity) read the same secret at the same instant and then every 100 ms for four TTLs,
 /// first with today's behaviour (no jitter, no refresh-ahead), then with the defaults.
@@ -1109,19 +1125,7 @@ fn fleet(bench: &Bench, scale: Scale) {
                 })
             })
             .collect();
-        let warm_up = bench.listed[0].to_string();
-        rt.block_on(async {
-            let reads: Vec<_> = clients
-                .iter()
-                .map(|client| {
-                    let (client, uid) = (client.clone(), warm_up.clone());
-                    tokio::spawn(async move { client.secrets().get(&uid).await.map(drop) })
-                })
-                .collect();
-            for read in reads {
-                read.await.expect("task").expect("warm-up read");
-            }
-        });
+        warm_up(&rt, &clients, bench.listed[0].as_ref());
         let stats = bench.server.stats();
         let start = Instant::now() + SLOT;
         let sampler = std::thread::spawn(move || {
