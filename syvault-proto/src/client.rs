@@ -157,6 +157,7 @@ impl Client {
             retry,
             max_response_body,
             stats: ClientStats::default(),
+            last_answer: None,
         };
         Ok(Self {
             session,
@@ -208,6 +209,25 @@ impl Client {
         }
     }
 
+    /// When the server last answered a request with a success status (2xx, or 304 to a
+    /// revalidation), for a service to report how recently it heard from the vault; `None`
+    /// until it has.
+    ///
+    /// ```
+    /// # let mut rng = <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+    /// # let secret = syvault_proto::keys::ClientKey::generate(&mut rng).to_client_secret();
+    /// let client = syvault_proto::Client::builder()
+    ///     .server("https://vault.example.com")
+    ///     .client_id(uuid::Uuid::nil())
+    ///     .client_secret(secret)
+    ///     .build()?;
+    /// assert_eq!(client.last_answer(), None);
+    /// # Ok::<(), syvault_proto::Error>(())
+    /// ```
+    pub fn last_answer(&self) -> Option<Timestamp> {
+        self.session.last_answer
+    }
+
     /// Drops every cached secret (their values are zeroized) and the notation index.
     pub fn clear_cache(&mut self) {
         self.cache.clear();
@@ -222,6 +242,7 @@ impl Client {
     /// before the reset must not be stepped after it.
     pub fn reset(&mut self) {
         self.session.stats = ClientStats::default();
+        self.session.last_answer = None;
         self.cache = SecretCache::new(*self.cache.policy());
         self.folders = FolderStore::default();
         self.index.clear();

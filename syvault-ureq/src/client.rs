@@ -227,6 +227,22 @@ impl SyVaultClient {
         self.shared.lock().cached_secrets()
     }
 
+    /// When the vault last answered a request with a success status (2xx, or 304 to a
+    /// revalidation), for a service to report how recently it heard from the vault: `None`
+    /// until it has. Cache hits and stale serves do not move it.
+    ///
+    /// ```no_run
+    /// let client = syvault_ureq::SyVaultClient::from_env()?;
+    /// if let Some(at) = client.last_answer() {
+    ///     println!("{:?} since the vault last answered", at.elapsed());
+    /// }
+    /// # Ok::<(), syvault_ureq::Error>(())
+    /// ```
+    pub fn last_answer(&self) -> Option<std::time::SystemTime> {
+        let at = self.shared.lock().last_answer()?;
+        std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(at.as_unix_millis()))
+    }
+
     /// What the client has done so far, for a service to export: requests, retries, cache
     /// hits, misses, stale serves, revalidations, coalesced waits, evictions, tokens signed
     /// and decryption failures. Shared by every clone.
