@@ -142,6 +142,9 @@ nothing is written and every failing placeholder is listed with its line.
 Example:
   echo 'password = {{ sy://Production/Database/field/password }}' | sy inject -o app.conf")]
     Inject(InjectArgs),
+    /// Serve this host's processes from one client and one cache, over a Unix socket.
+    #[command(after_help = AGENT_HELP)]
+    Agent(AgentArgs),
     /// Print a shell completion script.
     #[command(after_help = "\
 Example:
@@ -169,6 +172,71 @@ pub(crate) struct ReadArgs {
     /// Do not print a newline after the value.
     #[arg(short = 'n', long)]
     pub(crate) no_newline: bool,
+    #[command(flatten)]
+    pub(crate) agent: AgentSocket,
+}
+
+/// `--agent PATH`, else `SY_AGENT_SOCKET`: resolve through `sy agent` instead of the vault.
+#[derive(Debug, Args)]
+pub(crate) struct AgentSocket {
+    #[arg(
+        long = "agent",
+        value_name = "PATH",
+        help = "Resolve through the `sy agent` listening on this socket, never directly \
+                [env: SY_AGENT_SOCKET]"
+    )]
+    socket: Option<PathBuf>,
+}
+
+impl AgentSocket {
+    /// The agent's socket, if one is named: the option, else `SY_AGENT_SOCKET`.
+    pub(crate) fn path(&self) -> Option<PathBuf> {
+        self.explicit()
+            .or_else(|| env(crate::agent::ENV_SOCKET).map(PathBuf::from))
+    }
+
+    /// The socket given on the command line.
+    pub(crate) fn explicit(&self) -> Option<PathBuf> {
+        self.socket.clone()
+    }
+}
+
+const AGENT_HELP: &str = "\
+The agent reads the credentials once (the usual precedence) and answers `sy read`, `sy run`
+and `sy inject` of this host from one client and one cache, when they are given --agent PATH
+or SY_AGENT_SOCKET. Its clients never see the client secret. It speaks HTTP/1.1 with a small
+JSON API (docs/agent.md) on a Unix socket, mode 0600, and serves only its own user and the
+users given with --allow-uid (checked with SO_PEERCRED; the socket is then mode 0666 and the
+check alone decides).
+
+Logs go to standard error (-v for every request), never with values. SIGTERM or SIGINT
+drains the requests in flight and exits; SIGHUP reads the credentials again.
+
+Examples:
+  sy agent --credentials-file /etc/syvault/app.json &
+  SY_AGENT_SOCKET=$XDG_RUNTIME_DIR/syvault/agent.sock sy read sy://Production/Database/field/password";
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    #[arg(
+        long,
+        value_name = "PATH",
+        help = "The Unix socket to listen on [default: $XDG_RUNTIME_DIR/syvault/agent.sock]"
+    )]
+    pub(crate) socket: Option<PathBuf>,
+    /// Also serve this user id; repeat for more.
+    #[arg(long = "allow-uid", value_name = "UID")]
+    pub(crate) allow_uids: Vec<u32>,
+    /// The most connections served at once; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub(crate) max_connections: u32,
+    /// How long a secret is served from the cache, such as `60s` or `5m` [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) cache_ttl: Option<humantime::Duration>,
+    /// How long past its time to live a cached secret may still be served while the vault
+    /// cannot be reached [default: never].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) max_stale: Option<humantime::Duration>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -399,6 +467,8 @@ pub(crate) struct RunArgs {
     /// Read variables from this file too (KEY=VALUE lines); later files win.
     #[arg(long, value_name = "FILE")]
     pub(crate) env_file: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) agent: AgentSocket,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub(crate) command: Vec<OsString>,
@@ -412,6 +482,8 @@ pub(crate) struct InjectArgs {
     /// Where to write the result, mode 0600 [default: standard output].
     #[arg(short = 'o', long = "out", value_name = "OUT")]
     pub(crate) output: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) agent: AgentSocket,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@
 //! a usage error or bad input (a malformed reference, an unreadable file, a file that is not
 //! credentials).
 
+mod agent;
 mod cli;
 mod commands;
 mod credentials;
@@ -25,6 +26,15 @@ use clap::Parser as _;
 use crate::cli::Cli;
 
 fn main() -> ExitCode {
+    // `sy read` through the agent is recognised before clap builds the whole command line, so
+    // that it costs little more than starting a process.
+    #[cfg(unix)]
+    {
+        let args: Vec<_> = std::env::args_os().skip(1).collect();
+        if let Some(read) = agent::fast::recognise(&args, || cli::env(agent::ENV_SOCKET)) {
+            return finish(commands::read_through_agent(&read));
+        }
+    }
     let cli = Cli::parse();
     if cli.global.verbose {
         let subscriber = tracing_subscriber::fmt()
@@ -35,7 +45,11 @@ fn main() -> ExitCode {
         // Only fails if a subscriber is already set, which nothing else in `sy` does.
         let _ = tracing::subscriber::set_global_default(subscriber);
     }
-    match commands::run(cli) {
+    finish(commands::run(cli))
+}
+
+fn finish(result: Result<(), failure::Failure>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.report();

@@ -31,7 +31,7 @@ pub(crate) fn run(global: &Global, args: &InjectArgs) -> Result<(), Failure> {
             "line {line}: a placeholder `{{{{ sy://…` is not closed by `}}}}` on its line"
         ))
     })?;
-    let rendered = render(global, &pieces)?;
+    let rendered = render(global, args.agent.path().as_deref(), &pieces)?;
     match &args.output {
         Some(path) => {
             private_file::write(path, rendered.as_bytes(), Existing::Replace).map_err(|error| {
@@ -43,7 +43,11 @@ pub(crate) fn run(global: &Global, args: &InjectArgs) -> Result<(), Failure> {
 }
 
 /// The template with every placeholder replaced, or every failing placeholder listed.
-fn render(global: &Global, pieces: &[Piece<'_>]) -> Result<String, Failure> {
+fn render(
+    global: &Global,
+    agent: Option<&std::path::Path>,
+    pieces: &[Piece<'_>],
+) -> Result<String, Failure> {
     let references: Vec<(String, &str)> = pieces
         .iter()
         .filter_map(|piece| match piece {
@@ -51,7 +55,7 @@ fn render(global: &Global, pieces: &[Piece<'_>]) -> Result<String, Failure> {
             Piece::Text(_) => None,
         })
         .collect();
-    let values = super::resolve_labelled(global, &references, "nothing was written")?;
+    let values = super::resolve_labelled(global, agent, &references, "nothing was written")?;
     let mut values = values.iter();
     let mut text = String::new();
     for piece in pieces {

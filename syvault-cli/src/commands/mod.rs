@@ -8,10 +8,13 @@ mod process;
 mod read;
 mod secret;
 
+use std::path::Path;
+
 use clap::CommandFactory as _;
 use syvault_ureq::proto::notation::Reference;
 use syvault_ureq::{FolderInfo, Selected, SyVaultClient, Uuid};
 
+use crate::agent::client::Agent;
 use crate::cli::{Cli, Command, FolderCommand, Global, LeaseCommand, SecretCommand};
 use crate::credentials;
 use crate::failure::{Failure, Kind};
@@ -33,12 +36,19 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
         Command::Lease(LeaseCommand::Revoke(args)) => lease::revoke(global, &args),
         Command::Run(args) => process::run(global, args),
         Command::Inject(args) => inject::run(global, &args),
+        Command::Agent(args) => crate::agent::server::run(global, &args),
         Command::Completion(args) => {
             let mut script = Vec::new();
             clap_complete::generate(args.shell, &mut Cli::command(), "sy", &mut script);
             crate::output::print(&String::from_utf8_lossy(&script))
         }
     }
+}
+
+/// `sy read` as the agent's fast path recognised it, before clap.
+#[cfg(unix)]
+pub(crate) fn read_through_agent(read: &crate::agent::fast::FastRead) -> Result<(), Failure> {
+    read::through_agent(&read.socket, &read.reference, read.no_newline)
 }
 
 /// Checks a reference's syntax before any credentials are read or requests sent.
@@ -51,9 +61,11 @@ fn parse_reference(reference: &str) -> Result<(), Failure> {
 
 /// Resolves labelled references (variables, template lines) in one batch: one value per
 /// reference in order, or a failure naming every label whose reference is malformed or
-/// cannot be resolved, ending with `consequence`. Values never appear in a failure.
+/// cannot be resolved, ending with `consequence`. Values never appear in a failure. With an
+/// agent's socket, the agent resolves them and no client is built here.
 fn resolve_labelled(
     global: &Global,
+    agent: Option<&Path>,
     references: &[(String, &str)],
     consequence: &str,
 ) -> Result<Vec<Selected>, Failure> {
@@ -66,7 +78,16 @@ fn resolve_labelled(
         }
     }
     let mut values = Vec::new();
-    if !valid.is_empty() {
+    if let (Some(socket), false) = (agent, valid.is_empty()) {
+        let texts: Vec<&str> = valid.iter().map(|(_, r)| *r).collect();
+        let results = Agent::new(socket).resolve_all(&texts)?;
+        for ((label, _), result) in valid.iter().zip(results) {
+            match result {
+                Ok(selected) => values.push(selected),
+                Err(failure) => problems.push(failure.context(label)),
+            }
+        }
+    } else if !valid.is_empty() {
         match credentials::client(global) {
             Ok(client) => {
                 let texts: Vec<&str> = valid.iter().map(|(_, r)| *r).collect();

@@ -34,7 +34,7 @@ pub(crate) fn run(global: &Global, args: RunArgs) -> Result<(), Failure> {
         })
         .collect();
     if !references.is_empty() {
-        resolve(global, &mut env, &references)?;
+        resolve(global, args.agent.path().as_deref(), &mut env, &references)?;
     }
 
     let mut parts = args.command.into_iter();
@@ -48,6 +48,7 @@ pub(crate) fn run(global: &Global, args: RunArgs) -> Result<(), Failure> {
 /// not be resolved; nothing is replaced then.
 fn resolve(
     global: &Global,
+    agent: Option<&std::path::Path>,
     env: &mut [(OsString, OsString)],
     references: &[(usize, String)],
 ) -> Result<(), Failure> {
@@ -55,7 +56,7 @@ fn resolve(
         .iter()
         .map(|(i, reference)| (env[*i].0.to_string_lossy().into_owned(), reference.as_str()))
         .collect();
-    let values = super::resolve_labelled(global, &labelled, "the command was not started")?;
+    let values = super::resolve_labelled(global, agent, &labelled, "the command was not started")?;
     for ((i, _), selected) in references.iter().zip(values) {
         env[*i].1 = OsString::from(selected.expose());
     }
