@@ -237,6 +237,10 @@ pub(crate) struct AgentArgs {
     /// cannot be reached [default: never].
     #[arg(long, value_name = "DURATION")]
     pub(crate) max_stale: Option<humantime::Duration>,
+    /// Refresh a secret in the background when it is read in this last part of its time to
+    /// live, in percent; 0 never does [default: 20].
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub(crate) refresh_ahead: Option<u8>,
 }
 
 #[derive(Debug, Subcommand)]

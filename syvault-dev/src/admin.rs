@@ -258,7 +258,7 @@ impl Admin {
             .clients
             .get_mut(&client_id)
             .ok_or(Error::UnknownClient(client_id))?;
-        client.grants.insert(folder_id, access);
+        let added = client.grants.insert(folder_id, access).is_none();
         if let Some(StoredKey(public_key)) = client.public_key {
             client.folder_keys.entry(folder_id).or_insert_with(|| {
                 folder_key::wrap(key, &folder_id, &client_id, &public_key, &mut rng()).into()
@@ -270,6 +270,9 @@ impl Admin {
             if let Some(entry) = vault.tokens.get_mut(&token_key(token.id())) {
                 entry.sealed_keys.insert(folder_id, sealed.into());
             }
+        }
+        if added {
+            vault.log_grant(client_id, folder_id, true);
         }
         drop(guard);
         self.store().mark_changed();
@@ -283,12 +286,15 @@ impl Admin {
                 .clients
                 .get_mut(&client_id)
                 .ok_or(Error::UnknownClient(client_id))?;
-            client.grants.remove(&folder_id);
+            let revoked = client.grants.remove(&folder_id).is_some();
             client.folder_keys.remove(&folder_id);
             for entry in vault.tokens.values_mut() {
                 if entry.client_id == client_id && entry.first_use.is_none() {
                     entry.sealed_keys.remove(&folder_id);
                 }
+            }
+            if revoked {
+                vault.log_grant(client_id, folder_id, false);
             }
             Ok(())
         })
@@ -328,6 +334,7 @@ impl Admin {
                 updated_at: now,
             },
         );
+        vault.log_record(uid, None, Some(folder_id));
         drop(vault);
         self.store().mark_changed();
         Ok(uid)
@@ -346,10 +353,63 @@ impl Admin {
             .get(&stored.folder_id)
             .ok_or(Error::UnknownFolder(stored.folder_id))?;
         reseal(stored, &uid, key, payload);
-        let revision = stored.revision;
+        let (folder_id, revision) = (stored.folder_id, stored.revision);
+        vault.log_record(uid, Some(folder_id), Some(folder_id));
         drop(vault);
         self.store().mark_changed();
         Ok(revision)
+    }
+
+    /// Moves secret `uid` to `folder_id`: its content is sealed under that folder's key (with a
+    /// fresh data key) as the next revision, which it returns. Clients without a grant on the
+    /// new folder no longer see it; clients with one start to.
+    pub fn move_secret(&self, uid: RecordUid, folder_id: Uuid) -> Result<u64> {
+        let keys = lock(&self.inner.keys);
+        let mut vault = self.store().lock();
+        let new_key = keys
+            .folder_keys
+            .get(&folder_id)
+            .filter(|_| vault.folders.contains_key(&folder_id))
+            .ok_or(Error::UnknownFolder(folder_id))?;
+        let stored = vault
+            .records
+            .get_mut(&uid)
+            .ok_or(Error::UnknownSecret(uid))?;
+        let old_folder = stored.folder_id;
+        let old_key = keys
+            .folder_keys
+            .get(&old_folder)
+            .ok_or(Error::UnknownFolder(old_folder))?;
+        let payload = record::open(
+            &uid,
+            old_key,
+            stored.encrypted_dek.as_slice(),
+            stored.encrypted_data.as_slice(),
+        )?;
+        stored.folder_id = folder_id;
+        reseal(stored, &uid, new_key, &payload);
+        let revision = stored.revision;
+        vault.log_record(uid, Some(old_folder), Some(folder_id));
+        drop(vault);
+        self.store().mark_changed();
+        Ok(revision)
+    }
+
+    /// Deletes secret `uid`, with its rotation policy and any binding to a database; leases
+    /// already taken on it run out on their own. Clients that listed it learn of it as
+    /// deleted from their next incremental listing.
+    pub fn delete_secret(&self, uid: RecordUid) -> Result<()> {
+        self.store().write(|vault| {
+            let stored = vault
+                .records
+                .remove(&uid)
+                .ok_or(Error::UnknownSecret(uid))?;
+            vault.policies.remove(&uid);
+            vault.dynamic_targets.remove(&uid);
+            vault.postgres_rotations.remove(&uid);
+            vault.log_record(uid, Some(stored.folder_id), None);
+            Ok(())
+        })
     }
 
     /// Decrypts secret `uid` as the admin sees it.
@@ -529,7 +589,9 @@ fn rotate_record(
     }
     payload.fields.set(policy.field.clone(), policy.generate());
     reseal(stored, &uid, key, &payload);
-    Ok(stored.revision)
+    let (folder_id, revision) = (stored.folder_id, stored.revision);
+    vault.log_record(uid, Some(folder_id), Some(folder_id));
+    Ok(revision)
 }
 
 /// Seals `payload` under a fresh data key as the next revision of `stored`.

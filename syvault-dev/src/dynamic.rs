@@ -753,7 +753,9 @@ impl crate::Admin {
             .map_err(|_| "the stored record does not decrypt".to_owned())?;
             payload.fields.set(field.to_owned(), password);
             crate::admin::reseal(stored, &uid, key, &payload);
-            Ok(stored.revision)
+            let (folder, revision) = (stored.folder_id, stored.revision);
+            vault.log_record(uid, Some(folder), Some(folder));
+            Ok(revision)
         })
     }
 }

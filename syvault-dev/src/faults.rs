@@ -5,6 +5,8 @@
 //! taken only by answers that carry records, so it is never wasted on other requests. Latency
 //! and record swaps stay in force until changed or [`Faults::clear`]ed.
 //!
+//! [`Faults::ignore_since`] makes the server one that does not know incremental listings.
+//!
 //! [`Chaos`] draws faults at random instead, from a seed: every request without a rule may get
 //! latency, an error status with or without `Retry-After`, a dropped connection, a truncated
 //! body, corrupted ciphertext or another record's ciphertext.
@@ -258,6 +260,7 @@ struct FaultState {
     /// Each swapped UID maps to the UID whose ciphertext is served in its place.
     swaps: BTreeMap<RecordUid, RecordUid>,
     chaos: Option<ChaosState>,
+    ignore_since: bool,
 }
 
 impl Faults {
@@ -279,13 +282,27 @@ impl Faults {
         state.swaps.insert(b, a);
     }
 
-    /// Removes every rule, the latency, the swaps and the chaos.
+    /// Makes the server one that does not know incremental listings (`true`) or back
+    /// (`false`): `since` is ignored as an unknown parameter, every listing is answered in
+    /// full and no page carries a sync token. Tokens handed out before stay valid for when
+    /// it is switched back, as after a downgrade and an upgrade of a real server.
+    pub fn ignore_since(&self, ignore: bool) {
+        lock(&self.inner).ignore_since = ignore;
+    }
+
+    /// Removes every rule, the latency, the swaps, the chaos and [`Faults::ignore_since`].
     pub fn clear(&self) {
         let mut state = lock(&self.inner);
         state.rules.clear();
         state.latency = Duration::ZERO;
         state.swaps.clear();
         state.chaos = None;
+        state.ignore_since = false;
+    }
+
+    /// Whether `since` is to be ignored.
+    pub(crate) fn ignores_since(&self) -> bool {
+        lock(&self.inner).ignore_since
     }
 
     /// Starts drawing random faults for requests that no rule takes (`None` to stop).

@@ -14,6 +14,12 @@
 //!   secrets and rotation act on a real PostgreSQL server: [`Admin::set_dynamic_target`] binds a
 //!   secret with a [`RoleTemplate`], leases create and drop real roles, and
 //!   [`Admin::bind_rotation_to_postgres`] makes rotation change a real role's password.
+//! - Listings are incremental (`docs/protocol.md` §9.6.2): a full listing's last page carries
+//!   a sync token, and `GET /secrets?since=TOKEN` answers what changed since, from a change
+//!   log kept for [`DevServerBuilder::sync_retention`] (a day by default) and at most
+//!   [`DevServerBuilder::sync_log_capacity`] changes, persisted with the state.
+//!   [`DevServerBuilder::incremental_listings`] (`serve --no-incremental-listings`) or
+//!   [`Faults::ignore_since`] make it a server that does not know `since`.
 //! - [`Faults`] switches failures on while the server runs, and [`Stats`] counts requests.
 //! - [`demo`] seeds demo data and bootstraps a client through the HTTP API.
 //! - [`DevServerBuilder::require_client_certificates`] makes the HTTPS server require client
@@ -61,6 +67,7 @@ mod server;
 mod service;
 mod state;
 mod stats;
+mod sync;
 mod tls;
 
 pub use admin::{Admin, DEFAULT_TOKEN_LIFETIME, NewClient};
@@ -73,6 +80,7 @@ pub use server::{
     DevServerBuilder, RunningServer,
 };
 pub use stats::Stats;
+pub use sync::{DEFAULT_SYNC_LOG_CAPACITY, DEFAULT_SYNC_RETENTION};
 /// The protocol's wire types, re-exported for convenience.
 pub use syvault_proto::wire;
 pub use tls::ClientIdentity;

@@ -63,6 +63,17 @@ struct ServeArgs {
     /// Connections served at once; further ones wait until one closes.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
+    /// Seconds the change log behind incremental listings keeps a change; a client's sync
+    /// token older than the oldest change kept is answered 410 and the client lists in full.
+    #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+    sync_retention_secs: u64,
+    /// Changes the change log keeps at most; the oldest go first.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    sync_log_capacity: u32,
+    /// Act as a server that does not know incremental listings: ignore `since`, answer every
+    /// listing in full and send no sync token (for testing clients against such servers).
+    #[arg(long)]
+    no_incremental_listings: bool,
     /// Bind dynamic secrets (leases) and rotation to a real PostgreSQL server, reached with this
     /// admin connection URL (postgresql://user:password@host:port/database). It is never
     /// logged. The environment variable `SYVAULT_POSTGRES_ADMIN_URL`, used when the option is absent,
@@ -110,6 +121,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .token_lifetime(Duration::from_secs(args.token_lifetime_secs))
         .body_timeout(Duration::from_millis(args.body_timeout_ms))
         .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX))
+        .incremental_listings(!args.no_incremental_listings)
+        .sync_retention(Duration::from_secs(args.sync_retention_secs))
+        .sync_log_capacity(usize::try_from(args.sync_log_capacity).unwrap_or(usize::MAX))
         .postgres_admin_url(
             args.postgres_admin_url
                 .or_else(|| std::env::var("SYVAULT_POSTGRES_ADMIN_URL").ok()),

@@ -1,7 +1,9 @@
 //! `--data FILE`: the server state, admin keys included, kept in one JSON file.
 //!
 //! It is a development server, so the file holds the admin side's folder keys and pending
-//! one-time tokens next to the ciphertext and token verifiers; it is written with mode 0600.
+//! one-time tokens next to the ciphertext and token verifiers, and the change log of
+//! incremental listings with the key of their sync tokens and cursors (so those survive a
+//! restart); it is written with mode 0600.
 //! A background task saves after every change (bursts of changes coalesce into one write) and
 //! once more at shutdown. Each save replaces the file atomically through
 //! [`syvault_proto::private_file::write`]: an exclusively created temporary file with a random

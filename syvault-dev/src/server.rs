@@ -25,8 +25,9 @@ use crate::faults::Faults;
 use crate::service::{self, App};
 use crate::state::{Store, VaultState};
 use crate::stats::Stats;
+use crate::sync::{DEFAULT_SYNC_LOG_CAPACITY, DEFAULT_SYNC_RETENTION};
 use crate::tls::ClientIdentity;
-use crate::{dynamic, persist, rotation, tls};
+use crate::{clock, dynamic, persist, rotation, tls};
 
 /// How long the rotation worker waits before each step unless configured otherwise.
 pub const DEFAULT_ROTATION_DELAY: Duration = Duration::from_millis(250);
@@ -60,6 +61,9 @@ pub struct DevServerBuilder {
     token_lifetime: Duration,
     body_timeout: Duration,
     max_connections: usize,
+    incremental_listings: bool,
+    sync_retention: Duration,
+    sync_log_capacity: usize,
     /// Redacted in `Debug`: it holds the database admin's password.
     postgres_admin_url: Option<syvault_proto::SecretString>,
 }
@@ -75,6 +79,9 @@ impl Default for DevServerBuilder {
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            incremental_listings: true,
+            sync_retention: DEFAULT_SYNC_RETENTION,
+            sync_log_capacity: DEFAULT_SYNC_LOG_CAPACITY,
             postgres_admin_url: None,
         }
     }
@@ -144,6 +151,37 @@ impl DevServerBuilder {
         self
     }
 
+    /// Whether listings are incremental (on by default): full listings end with a sync token
+    /// and `GET /secrets?since=TOKEN` answers what changed since it. Off, the server is one
+    /// that does not know `since`: it ignores the parameter, as the protocol says unknown
+    /// parameters are, answers every listing in full and never sends a sync token. For
+    /// testing clients against such servers; [`Faults::ignore_since`] switches the same
+    /// behaviour while the server runs.
+    ///
+    /// [`Faults::ignore_since`]: crate::Faults::ignore_since
+    #[must_use]
+    pub fn incremental_listings(mut self, on: bool) -> Self {
+        self.incremental_listings = on;
+        self
+    }
+
+    /// How long the change log behind incremental listings keeps a change;
+    /// [`DEFAULT_SYNC_RETENTION`] (a day) by default. A sync token older than the oldest change
+    /// kept is answered 410 `sync_token_expired`, and its client lists in full.
+    #[must_use]
+    pub fn sync_retention(mut self, retention: Duration) -> Self {
+        self.sync_retention = retention;
+        self
+    }
+
+    /// How many changes the change log keeps at most; [`DEFAULT_SYNC_LOG_CAPACITY`] by
+    /// default. The oldest go first, and tokens from before them are answered 410.
+    #[must_use]
+    pub fn sync_log_capacity(mut self, capacity: usize) -> Self {
+        self.sync_log_capacity = capacity;
+        self
+    }
+
     /// Binds dynamic secrets and rotation to the PostgreSQL server at `url` (such as
     /// `postgresql://postgres:password@127.0.0.1:5432/postgres`), connected with the rights to
     /// create, alter and drop roles. The URL never appears in logs, errors or answers. Without
@@ -179,6 +217,12 @@ impl DevServerBuilder {
         let url = server_url(tls.is_some(), addr);
 
         let store = Arc::new(Store::new(vault));
+        let list_key = store.write(|vault| {
+            vault
+                .sync
+                .start(self.sync_retention, self.sync_log_capacity, clock::now());
+            vault.sync.key().clone()
+        });
         let unfinished = reset_unfinished_rotations(&store);
         let admin = Admin::new(keys, Arc::clone(&store), self.token_lifetime);
         let dynamic = Arc::new(dynamic::Dynamic::new(self.postgres_admin_url.as_ref())?);
@@ -192,7 +236,8 @@ impl DevServerBuilder {
             faults: faults.clone(),
             stats: stats.clone(),
             rotations: jobs.clone(),
-            cursors: CursorKey::generate(),
+            cursors: CursorKey::new(&list_key),
+            incremental: self.incremental_listings,
             body_timeout: self.body_timeout,
             dynamic: Arc::clone(&dynamic),
         });

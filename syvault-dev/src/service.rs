@@ -26,8 +26,10 @@ pub(crate) struct App {
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
     pub(crate) rotations: mpsc::UnboundedSender<Uuid>,
-    /// Authenticates list cursors.
+    /// Authenticates list cursors and sync tokens.
     pub(crate) cursors: CursorKey,
+    /// Whether listings are incremental (see `DevServerBuilder::incremental_listings`).
+    pub(crate) incremental: bool,
     /// How long a request body may take to arrive.
     pub(crate) body_timeout: Duration,
     pub(crate) dynamic: Arc<crate::dynamic::Dynamic>,

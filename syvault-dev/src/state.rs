@@ -17,8 +17,10 @@ use syvault_proto::wire::{Access, Base64Bytes, Record, Rotation, RotationStatus}
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::clock;
 use crate::lock::lock;
 use crate::rotation::RotationPolicy;
+use crate::sync::{Change, SyncLog};
 
 /// Every piece of server state that requests read or change.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -42,6 +44,10 @@ pub(crate) struct VaultState {
     /// `username` field.
     #[serde(default)]
     pub(crate) postgres_rotations: std::collections::BTreeSet<RecordUid>,
+    /// The numbered changes behind incremental listings, and the key of tokens and cursors.
+    /// A state saved before it existed starts with an empty log.
+    #[serde(default)]
+    pub(crate) sync: SyncLog,
 }
 
 /// An application: a named group of clients.
@@ -159,6 +165,26 @@ impl VaultState {
             return None;
         }
         self.clients.get(client_id)?.grants.get(folder_id).copied()
+    }
+
+    /// Logs a change of record `uid`: created (`before` is `None`), changed or moved, or
+    /// deleted (`after` is `None`). Every change of `records` must be logged, or incremental
+    /// listings miss it.
+    pub(crate) fn log_record(&mut self, uid: RecordUid, before: Option<Uuid>, after: Option<Uuid>) {
+        self.sync
+            .append(Change::Record { uid, before, after }, clock::now());
+    }
+
+    /// Logs that `client`'s grant on `folder` was added or revoked.
+    pub(crate) fn log_grant(&mut self, client: Uuid, folder: Uuid, added: bool) {
+        self.sync.append(
+            Change::Grant {
+                client,
+                folder,
+                added,
+            },
+            clock::now(),
+        );
     }
 
     /// The id of the rotation of `uid` that has not finished yet, if any.

@@ -12,7 +12,7 @@ use syvault_dev::wire::{FolderList, SecretList, paths};
 use syvault_proto::jwt::{self, Claims, canonical_audience};
 use syvault_proto::keys::ClientKey;
 use syvault_proto::model::Credentials;
-use syvault_proto::{folder_key, record};
+use syvault_proto::{SecretString, folder_key, record};
 
 const BIN: &str = env!("CARGO_BIN_EXE_syvault-dev");
 
@@ -45,6 +45,9 @@ fn help_documents_every_flag() {
         "--token-lifetime-secs",
         "--body-timeout-ms",
         "--max-connections",
+        "--sync-retention-secs",
+        "--sync-log-capacity",
+        "--no-incremental-listings",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
@@ -64,12 +67,55 @@ fn client_certificates_need_a_tls_directory() {
 #[tokio::test]
 async fn demo_credentials_work_against_the_running_binary() {
     let dir = tempfile::tempdir().unwrap();
-    let (_running, creds) = start_demo(dir.path()).await;
-    read_demo_data(&creds).await;
+    let limits = ["--sync-retention-secs", "3600", "--sync-log-capacity", "10"];
+    let (_running, creds) = start_demo(dir.path(), &limits).await;
+    let token = read_demo_data(&creds).await;
+    // Listings are incremental: the demo vault is unchanged since the listing.
+    let since = token.expect("a sync token");
+    let path = format!("{}?since={since}", paths::secrets());
+    let delta: SecretList = get_as_demo(&creds, &path).await;
+    assert!(delta.delta && delta.data.is_empty() && delta.deleted.is_empty());
+    assert_eq!(delta.sync_token.as_deref(), Some(since.as_str()));
 }
 
-/// Runs `serve --demo` on a free port and returns the credentials it wrote.
-async fn start_demo(dir: &std::path::Path) -> (Running, Credentials) {
+#[tokio::test]
+async fn no_incremental_listings_makes_a_server_that_ignores_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_running, creds) = start_demo(dir.path(), &["--no-incremental-listings"]).await;
+    assert_eq!(read_demo_data(&creds).await, None);
+    let path = format!("{}?since=anything", paths::secrets());
+    let listing: SecretList = get_as_demo(&creds, &path).await;
+    assert!(!listing.delta && listing.sync_token.is_none());
+    assert_eq!(listing.data.len(), 2);
+}
+
+/// A bearer token of the demo client, valid for ten minutes, and its key.
+fn demo_token(creds: &Credentials) -> (ClientKey, SecretString) {
+    let key = ClientKey::from_client_secret(creds.client_secret.expose()).unwrap();
+    let now = now_secs();
+    let claims = Claims::new(
+        creds.client_id,
+        canonical_audience(&creds.server).unwrap(),
+        now,
+        now + 600,
+    );
+    let token = jwt::sign(&key, &claims);
+    (key, token)
+}
+
+/// A GET as the demo client, parsed.
+async fn get_as_demo<T: serde::de::DeserializeOwned>(creds: &Credentials, path: &str) -> T {
+    let (_, token) = demo_token(creds);
+    Http::new(&creds.server, None)
+        .get(path, token.expose())
+        .await
+        .expect(200)
+        .parse()
+}
+
+/// Runs `serve --demo` with `extra` arguments on a free port and returns the credentials it
+/// wrote.
+async fn start_demo(dir: &std::path::Path, extra: &[&str]) -> (Running, Credentials) {
     let credentials_path = dir.join("credentials.json");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -82,6 +128,7 @@ async fn start_demo(dir: &std::path::Path) -> (Running, Credentials) {
         .arg(&credentials_path)
         .arg("--data")
         .arg(dir.join("state.json"))
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -151,17 +198,10 @@ async fn start_demo(dir: &std::path::Path) -> (Running, Credentials) {
     (running, creds)
 }
 
-/// Reads and decrypts the demo folder and secrets with the demo client's credentials.
-async fn read_demo_data(creds: &Credentials) {
-    let key = ClientKey::from_client_secret(creds.client_secret.expose()).unwrap();
-    let now = now_secs();
-    let claims = Claims::new(
-        creds.client_id,
-        canonical_audience(&creds.server).unwrap(),
-        now,
-        now + 600,
-    );
-    let token = jwt::sign(&key, &claims);
+/// Reads and decrypts the demo folder and secrets with the demo client's credentials, and
+/// returns the listing's sync token.
+async fn read_demo_data(creds: &Credentials) -> Option<String> {
+    let (key, token) = demo_token(creds);
     let http = Http::new(&creds.server, None);
     let folders: FolderList = http
         .get(paths::folders(), token.expose())
@@ -207,4 +247,5 @@ async fn read_demo_data(creds: &Credentials) {
         .collect();
     titles.sort();
     assert_eq!(titles, ["Database", "Stripe API Key"]);
+    secrets.sync_token
 }

@@ -13,6 +13,7 @@ use syvault_proto::{RecordUid, blob};
 fn list_path(folder: Option<uuid::Uuid>, cursor: Option<String>, limit: Option<u32>) -> String {
     paths::secrets_query(&ListQuery {
         folder_id: folder,
+        since: None,
         cursor,
         limit,
     })

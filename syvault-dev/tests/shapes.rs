@@ -72,6 +72,7 @@ async fn bootstrap_and_folder_key_bodies_as_arrays_are_refused() {
 fn list_path(folder: Option<uuid::Uuid>, cursor: Option<String>) -> String {
     paths::secrets_query(&ListQuery {
         folder_id: folder,
+        since: None,
         cursor,
         limit: Some(1),
     })

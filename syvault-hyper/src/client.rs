@@ -170,7 +170,7 @@ impl AsyncSyVaultClient {
     ) -> Result<Credentials> {
         let core = builder.bootstrap_client()?;
         let transport = Transport::new(builder.transport_settings(), core.max_response_body())?;
-        Shared::new(core, transport)
+        Arc::new(Shared::new(core, transport))
             .run(Bootstrap::new(one_time_token))
             .await
     }

@@ -1,13 +1,14 @@
 //! The loop that runs the core's operations: step under the lock, then send, sleep or wait
 //! without it. The lock is a `std` mutex held only for one synchronous step, never across an
-//! await.
+//! await. Background work the core asks for runs the same way in tasks of its own, which hold
+//! the client weakly: once every handle is dropped, they stop at their next step.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::SystemTime;
 
-use syvault_proto::ops::Operation;
+use syvault_proto::ops::{Background, Operation};
 use syvault_proto::rand_core::UnwrapErr;
 use syvault_proto::step::{Input, Request, Step};
 use syvault_proto::{Client, Result, Timestamp};
@@ -91,8 +92,9 @@ impl Shared {
         }
     }
 
-    /// Runs `op` to completion. Dropping the future part-way abandons the operation cleanly.
-    pub(crate) async fn run<O: Operation>(&self, op: O) -> Result<O::Output> {
+    /// Runs `op` to completion, then starts the background work the core wants done, if any.
+    /// Dropping the future part-way abandons the operation cleanly.
+    pub(crate) async fn run<O: Operation>(self: &Arc<Self>, op: O) -> Result<O::Output> {
         #[cfg(feature = "tracing")]
         {
             use tracing::Instrument as _;
@@ -154,12 +156,12 @@ async fn send_logged(transport: &Transport, request: Request) -> Input {
 /// so that operations waiting on its fetch take over instead of waiting in vain.
 struct Running<'a, O: Operation> {
     op: O,
-    shared: &'a Shared,
+    shared: &'a Arc<Shared>,
     done: bool,
 }
 
 impl<'a, O: Operation> Running<'a, O> {
-    fn new(op: O, shared: &'a Shared) -> Self {
+    fn new(op: O, shared: &'a Arc<Shared>) -> Self {
         Self {
             op,
             shared,
@@ -171,7 +173,8 @@ impl<'a, O: Operation> Running<'a, O> {
     fn step(&mut self, input: Input) -> Next<'a, O::Output> {
         let shared = self.shared;
         let mut core = shared.lock();
-        match self.op.step(&mut core, input, now(), &mut rng()) {
+        let stepped_at = now();
+        match self.op.step(&mut core, input, stepped_at, &mut rng()) {
             Step::Send(request) => Next::Send(request),
             Step::Sleep(until) => Next::Sleep(until),
             Step::Join(until) => {
@@ -183,6 +186,16 @@ impl<'a, O: Operation> Running<'a, O> {
             }
             Step::Done(result) => {
                 self.done = true;
+                if let Some(mut job) = core.take_background(stepped_at) {
+                    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                        drop(core);
+                        let weak = Arc::downgrade(shared);
+                        drop(runtime.spawn(run_background(weak, job)));
+                    } else {
+                        // Outside a tokio runtime there is nowhere to run it.
+                        job.abandon(&mut core);
+                    }
+                }
                 Next::Done(result)
             }
         }
@@ -221,6 +234,66 @@ impl<O: Operation> Drop for Running<'_, O> {
         if !self.done {
             self.op.abandon(&mut self.shared.lock());
             self.shared.wake_waiters();
+        }
+    }
+}
+
+/// The background task: like [`Shared::run`], but holding the client only for each step and
+/// each request, so that dropping the last handle ends it; it takes the next job when one
+/// ends.
+pub(crate) async fn run_background(weak: Weak<Shared>, job: Background) {
+    let mut running = RunningBackground {
+        job,
+        weak,
+        done: false,
+    };
+    let mut input = Input::Start;
+    loop {
+        let Some(shared) = running.weak.upgrade() else {
+            // The client is gone, and with it what the job would refresh.
+            running.done = true;
+            return;
+        };
+        let stepped_at = now();
+        let step = running
+            .job
+            .step(&mut shared.lock(), input, stepped_at, &mut rng());
+        input = match step {
+            Step::Send(request) => send_logged(&shared.transport, request).await,
+            Step::Sleep(until) | Step::Join(until) => {
+                drop(shared);
+                sleep_until(until).await;
+                Input::Wake
+            }
+            Step::Done(_) => {
+                let next = shared.lock().take_background(stepped_at);
+                shared.wake_waiters();
+                let Some(job) = next else {
+                    running.done = true;
+                    return;
+                };
+                running.job = job;
+                Input::Start
+            }
+        };
+    }
+}
+
+/// A background job in progress: if its task is dropped (the runtime shuts down), the core is
+/// told, as for [`Running`].
+struct RunningBackground {
+    job: Background,
+    weak: Weak<Shared>,
+    done: bool,
+}
+
+impl Drop for RunningBackground {
+    fn drop(&mut self) {
+        if !self.done
+            && let Some(shared) = self.weak.upgrade()
+        {
+            self.job.abandon(&mut shared.lock());
+            shared.wake_waiters();
         }
     }
 }

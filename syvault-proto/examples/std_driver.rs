@@ -36,6 +36,17 @@ pub fn run<O: Operation>(client: &mut Client, mut op: O) -> Result<O::Output> {
     }
 }
 
+/// Runs the background work the client asked for (refreshing entries and the notation index
+/// ahead of their expiry). This driver has one thread and runs one operation at a time, so it
+/// does this when it is idle, between operations; a driver with threads or tasks runs each job
+/// beside the reads (`docs/drivers.md`, "Background work").
+pub fn run_background(client: &mut Client) {
+    while let Some(job) = client.take_background(Timestamp::from(SystemTime::now())) {
+        // A failed refresh is the core's business: the entry expires normally.
+        let _ = run(client, job);
+    }
+}
+
 /// One request on a fresh connection; redirects are not followed, bodies are read up to one
 /// byte past `limit` (the core refuses them), chunked bodies are refused.
 pub fn send(request: &Request, limit: usize) -> Result<Response> {
@@ -119,6 +130,7 @@ fn main() -> Result<()> {
 
     let secrets = run(&mut client, ListSecrets::new())?;
     println!("list: {} secrets", secrets.len());
+    run_background(&mut client);
     let database = secrets
         .iter()
         .find(|s| s.title == "Database")

@@ -303,7 +303,23 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// Sets the retry policy of failed requests.
+    /// Shortens each TTL (of a cached secret, and of the notation index) by a random fraction of
+    /// up to `percent` %, drawn whenever it is stored or renewed, so that clients started
+    /// together do not expire together. `0` turns it off; it must be below 100. Default 10.
+    pub fn cache_jitter_percent(mut self, percent: u8) -> Self {
+        self.settings.cache.jitter_percent = percent;
+        self
+    }
+
+    /// Serves a read in the last `percent` % of an entry's (or the notation index's) TTL from
+    /// the cache at once, and refreshes it in the background. `0` turns it off, and then a read
+    /// that finds an entry expired revalidates it itself; it must be below 100. Default 20.
+    pub fn refresh_ahead_percent(mut self, percent: u8) -> Self {
+        self.settings.cache.refresh_ahead_percent = percent;
+        self
+    }
+
+    /// Sets the retry policy of failed requests, its retry budget included.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.settings.retry = retry;
         self
@@ -490,6 +506,8 @@ mod tests {
             .cache_ttl(Duration::ZERO)
             .cache_max_entries(5)
             .max_stale(Duration::from_secs(9))
+            .cache_jitter_percent(0)
+            .refresh_ahead_percent(50)
             .max_response_body(1024)
             .allow_plain_http(true)
             .connect_timeout(Duration::from_secs(1))
@@ -498,11 +516,12 @@ mod tests {
             .unwrap();
         assert_eq!(
             config.cache,
-            CachePolicy {
-                ttl: Duration::ZERO,
-                max_entries: 5,
-                max_stale: Some(Duration::from_secs(9))
-            }
+            CachePolicy::default()
+                .with_ttl(Duration::ZERO)
+                .with_max_entries(5)
+                .with_max_stale(Some(Duration::from_secs(9)))
+                .with_jitter_percent(0)
+                .with_refresh_ahead_percent(50)
         );
         assert_eq!(
             (config.max_response_body, config.allow_plain_http),

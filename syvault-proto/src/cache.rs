@@ -4,6 +4,9 @@ use core::time::Duration;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use uuid::Uuid;
+
+use crate::expiry::{Expiry, Freshness, Spread};
 use crate::model::Secret;
 use crate::time::Timestamp;
 use crate::uid::RecordUid;
@@ -19,7 +22,12 @@ pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 ///
 /// let policy = CachePolicy::default().with_max_stale(Some(Duration::from_secs(300)));
 /// assert_eq!(policy.ttl, Duration::from_secs(60));
+/// assert_eq!((policy.jitter_percent, policy.refresh_ahead_percent), (10, 20));
 /// assert!(CachePolicy::DISABLED.is_disabled());
+///
+/// // Every entry lives exactly one TTL and is revalidated by the read that finds it expired.
+/// let lockstep = CachePolicy::default().with_jitter_percent(0).with_refresh_ahead_percent(0);
+/// # let _ = lockstep;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -33,7 +41,21 @@ pub struct CachePolicy {
     pub max_entries: usize,
     /// How long past its TTL an entry may still be served when the server cannot be reached,
     /// times out, or answers 429 or 5xx. `None` (the default) never serves stale data.
+    ///
+    /// While an entry is served stale, its revalidation is tried again after a jittered backoff
+    /// that grows from an eighth of the TTL to the TTL, not on every read; reads in between get
+    /// the stale entry at once.
     pub max_stale: Option<Duration>,
+    /// Each TTL (of an entry, and of the notation index) is shortened by a random fraction of up
+    /// to this many percent, drawn from the injected RNG whenever it is stored or renewed, so
+    /// that clients started together do not expire together. `0` turns it off; below 100.
+    /// Default 10.
+    pub jitter_percent: u8,
+    /// A read in the last this many percent of an entry's (or the notation index's) TTL is
+    /// served from the cache at once and asks for one background revalidation (a conditional
+    /// `GET`; for the index, a listing), if the driver runs background work
+    /// ([`crate::Client::take_background`]). `0` turns it off; below 100. Default 20.
+    pub refresh_ahead_percent: u8,
 }
 
 impl Default for CachePolicy {
@@ -42,6 +64,8 @@ impl Default for CachePolicy {
             ttl: Duration::from_secs(60),
             max_entries: DEFAULT_MAX_ENTRIES,
             max_stale: None,
+            jitter_percent: 10,
+            refresh_ahead_percent: 20,
         }
     }
 }
@@ -52,6 +76,8 @@ impl CachePolicy {
         ttl: Duration::ZERO,
         max_entries: 0,
         max_stale: None,
+        jitter_percent: 0,
+        refresh_ahead_percent: 0,
     };
 
     /// This policy with [`Self::ttl`] set (the struct is `#[non_exhaustive]`, so that it can
@@ -76,6 +102,20 @@ impl CachePolicy {
         self
     }
 
+    /// This policy with [`Self::jitter_percent`] set.
+    #[must_use]
+    pub const fn with_jitter_percent(mut self, percent: u8) -> Self {
+        self.jitter_percent = percent;
+        self
+    }
+
+    /// This policy with [`Self::refresh_ahead_percent`] set.
+    #[must_use]
+    pub const fn with_refresh_ahead_percent(mut self, percent: u8) -> Self {
+        self.refresh_ahead_percent = percent;
+        self
+    }
+
     /// Whether this policy caches nothing.
     pub fn is_disabled(&self) -> bool {
         self.ttl.is_zero() || self.max_entries == 0
@@ -87,8 +127,21 @@ impl CachePolicy {
 pub(crate) enum Lookup<'a> {
     /// Within its TTL: serve it.
     Fresh(&'a Arc<Secret>),
-    /// Past its TTL: revalidate with this ETag.
-    Expired { etag: Option<&'a str> },
+    /// Within its TTL and due for a refresh ahead of expiry, now marked as asked for: serve it
+    /// and queue the refresh.
+    Refresh(&'a Arc<Secret>),
+    /// Past its TTL, and served stale at once: its next revalidation is not due (or running).
+    Stale(&'a Arc<Secret>),
+    /// Past its TTL, served stale at once, and due for a background revalidation, now marked as
+    /// asked for: queue it.
+    Retry(&'a Arc<Secret>),
+    /// Past its TTL: revalidate with this ETag. `retrying` when an earlier revalidation failed
+    /// and the entry may still be served stale: the request is then sent once, since a failure
+    /// serves the entry stale anyway.
+    Expired {
+        etag: Option<&'a str>,
+        retrying: bool,
+    },
     /// Nothing cached.
     Miss,
 }
@@ -112,7 +165,7 @@ struct Entry {
     uid: RecordUid,
     secret: Arc<Secret>,
     etag: Option<String>,
-    expires_at: Timestamp,
+    expiry: Expiry,
     /// The next more recently used slot.
     newer: usize,
     /// The next less recently used slot.
@@ -160,32 +213,52 @@ impl SecretCache {
         self.slots_by_uid.len()
     }
 
-    pub(crate) fn lookup(&mut self, uid: &RecordUid, now: Timestamp) -> Lookup<'_> {
+    /// What the cache holds for `uid` at `now`. `can_wish` says whether the caller can queue a
+    /// background refresh; an entry due for one is marked as asked for when it is returned as
+    /// [`Lookup::Refresh`] or [`Lookup::Retry`].
+    pub(crate) fn lookup(&mut self, uid: &RecordUid, now: Timestamp, can_wish: bool) -> Lookup<'_> {
         let Some(&slot) = self.slots_by_uid.get(uid) else {
             return Lookup::Miss;
         };
         self.touch(slot);
-        let Some(entry) = self.slots[slot].as_ref() else {
+        let max_stale = self.policy.max_stale;
+        let Some(entry) = self.slots[slot].as_mut() else {
             return Lookup::Miss;
         };
-        if now < entry.expires_at {
-            Lookup::Fresh(&entry.secret)
-        } else {
-            Lookup::Expired {
-                etag: entry.etag.as_deref(),
+        match entry.expiry.freshness(now, max_stale, can_wish) {
+            Freshness::Fresh => Lookup::Fresh(&entry.secret),
+            Freshness::Refresh => {
+                entry.expiry.wished(now);
+                Lookup::Refresh(&entry.secret)
             }
+            Freshness::Stale => Lookup::Stale(&entry.secret),
+            Freshness::Retry => {
+                entry.expiry.wished(now);
+                Lookup::Retry(&entry.secret)
+            }
+            Freshness::Expired => Lookup::Expired {
+                etag: entry.etag.as_deref(),
+                retrying: entry.expiry.retrying() && entry.expiry.stale_allowed(now, max_stale),
+            },
         }
     }
 
-    /// Stores or replaces a secret, fresh for one TTL from `now`.
     /// How many entries were dropped to stay within `max_entries`.
     pub(crate) fn evictions(&self) -> u64 {
         self.evictions
     }
 
-    pub(crate) fn insert(&mut self, secret: Arc<Secret>, etag: Option<String>, now: Timestamp) {
+    /// Stores or replaces a secret, fresh for one (jittered) TTL from `now`.
+    pub(crate) fn insert(
+        &mut self,
+        secret: Arc<Secret>,
+        etag: Option<String>,
+        now: Timestamp,
+        spread: &mut Spread,
+    ) {
+        let replaced = self.slots_by_uid.contains_key(&secret.uid);
         self.remove(&secret.uid);
-        self.insert_absent(secret, etag, now);
+        self.store(secret, etag, now, spread, !replaced);
     }
 
     /// [`SecretCache::insert`] of a UID known not to be cached.
@@ -194,6 +267,18 @@ impl SecretCache {
         secret: Arc<Secret>,
         etag: Option<String>,
         now: Timestamp,
+        spread: &mut Spread,
+    ) {
+        self.store(secret, etag, now, spread, true);
+    }
+
+    fn store(
+        &mut self,
+        secret: Arc<Secret>,
+        etag: Option<String>,
+        now: Timestamp,
+        spread: &mut Spread,
+        first: bool,
     ) {
         if self.policy.is_disabled() {
             return;
@@ -209,7 +294,7 @@ impl SecretCache {
             uid,
             secret,
             etag,
-            expires_at: now + self.policy.ttl,
+            expiry: Expiry::new(now, &self.policy, spread, first),
             newer: NIL,
             older: NIL,
         };
@@ -231,40 +316,89 @@ impl SecretCache {
         self.slots.reserve(room.saturating_sub(self.free.len()));
     }
 
+    /// The cached secret `uid` if it is `revision` of a record in `folder_id`: a listed record
+    /// that need not be decrypted again.
+    pub(crate) fn same_revision(
+        &self,
+        uid: &RecordUid,
+        revision: u64,
+        folder_id: &Uuid,
+    ) -> Option<&Arc<Secret>> {
+        let entry = self.entry(uid)?;
+        (entry.secret.revision == revision && entry.secret.folder_id == *folder_id)
+            .then_some(&entry.secret)
+    }
+
     /// Keeps the cached entry of a listed record when it holds the same revision of the same
     /// folder (a listing carries no ETag, and the plaintext is the same): it is renewed for one
     /// TTL and returned. `None` when the listed record must be inserted instead.
-    pub(crate) fn renew_revision(&mut self, listed: &Secret, now: Timestamp) -> Renewal {
+    pub(crate) fn renew_revision(
+        &mut self,
+        listed: &Secret,
+        now: Timestamp,
+        spread: &mut Spread,
+    ) -> Renewal {
         let Some(&slot) = self.slots_by_uid.get(&listed.uid) else {
             return Renewal::Absent;
         };
-        let ttl = self.policy.ttl;
         let Some(entry) = self.slots[slot].as_mut() else {
             return Renewal::Replace;
         };
         if entry.secret.revision != listed.revision || entry.secret.folder_id != listed.folder_id {
             return Renewal::Replace;
         }
-        entry.expires_at = now + ttl;
+        entry.expiry = Expiry::new(now, &self.policy, spread, false);
         let secret = Arc::clone(&entry.secret);
         self.touch(slot);
         Renewal::Renewed(secret)
     }
 
     /// Marks an entry fresh again after the server confirmed it unchanged (304).
-    pub(crate) fn refresh(&mut self, uid: &RecordUid, now: Timestamp) -> Option<&Arc<Secret>> {
-        let ttl = self.policy.ttl;
+    pub(crate) fn refresh(
+        &mut self,
+        uid: &RecordUid,
+        now: Timestamp,
+        spread: &mut Spread,
+    ) -> Option<&Arc<Secret>> {
         let slot = *self.slots_by_uid.get(uid)?;
         let entry = self.slots[slot].as_mut()?;
-        entry.expires_at = now + ttl;
+        entry.expiry = Expiry::new(now, &self.policy, spread, false);
         Some(&entry.secret)
     }
 
     /// The entry, if it is still within `max_stale` past its TTL.
     pub(crate) fn stale(&self, uid: &RecordUid, now: Timestamp) -> Option<&Arc<Secret>> {
-        let max_stale = self.policy.max_stale?;
         let entry = self.entry(uid)?;
-        (now < entry.expires_at + max_stale).then_some(&entry.secret)
+        entry
+            .expiry
+            .stale_allowed(now, self.policy.max_stale)
+            .then_some(&entry.secret)
+    }
+
+    /// Whether anything is cached for `uid`, however old.
+    pub(crate) fn contains(&self, uid: &RecordUid) -> bool {
+        self.slots_by_uid.contains_key(uid)
+    }
+
+    /// The ETag to revalidate the cached entry `uid` with, if it has one.
+    pub(crate) fn etag(&self, uid: &RecordUid) -> Option<String> {
+        self.entry(uid).and_then(|e| e.etag.clone())
+    }
+
+    /// Notes that revalidating `uid` failed at `now` because the server could not answer: its
+    /// next revalidation waits the stale backoff.
+    pub(crate) fn failed(&mut self, uid: &RecordUid, now: Timestamp, spread: &mut Spread) {
+        let ttl = self.policy.ttl;
+        if let Some(entry) = self.entry_mut(uid) {
+            entry.expiry.failed(now, ttl, spread);
+        }
+    }
+
+    /// Notes that the background refresh asked for `uid` ended without a result.
+    pub(crate) fn released(&mut self, uid: &RecordUid) {
+        if let Some(entry) = self.entry_mut(uid) {
+            entry.expiry.released();
+        }
     }
 
     pub(crate) fn get_any(&self, uid: &RecordUid) -> Option<&Arc<Secret>> {
@@ -287,6 +421,10 @@ impl SecretCache {
 
     fn entry(&self, uid: &RecordUid) -> Option<&Entry> {
         self.slots[*self.slots_by_uid.get(uid)?].as_ref()
+    }
+
+    fn entry_mut(&mut self, uid: &RecordUid) -> Option<&mut Entry> {
+        self.slots[*self.slots_by_uid.get(uid)?].as_mut()
     }
 
     /// Drops the entry in `slot` and frees the slot.
@@ -363,29 +501,49 @@ mod tests {
 
     const T0: Timestamp = Timestamp::from_unix_secs(1_000);
 
+    /// The default policy without jitter, so that expiry times are exact.
+    fn exact() -> CachePolicy {
+        CachePolicy::default().with_jitter_percent(0)
+    }
+
+    fn spread() -> Spread {
+        let mut spread = Spread::default();
+        spread.with(&mut <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1));
+        spread
+    }
+
     #[test]
     fn fresh_within_ttl_then_expired_with_etag() {
-        let mut cache = SecretCache::new(CachePolicy::default());
-        cache.insert(secret("AAAAAAAAAAAA", "p"), Some("\"r1\"".into()), T0);
+        let mut cache = SecretCache::new(exact());
+        cache.insert(
+            secret("AAAAAAAAAAAA", "p"),
+            Some("\"r1\"".into()),
+            T0,
+            &mut spread(),
+        );
         assert!(matches!(
-            cache.lookup(&uid("AAAAAAAAAAAA"), T0 + Duration::from_secs(59)),
+            cache.lookup(&uid("AAAAAAAAAAAA"), T0 + Duration::from_secs(59), false),
             Lookup::Fresh(_)
         ));
-        match cache.lookup(&uid("AAAAAAAAAAAA"), T0 + Duration::from_secs(60)) {
-            Lookup::Expired { etag } => assert_eq!(etag, Some("\"r1\"")),
+        match cache.lookup(&uid("AAAAAAAAAAAA"), T0 + Duration::from_secs(60), false) {
+            Lookup::Expired { etag, .. } => assert_eq!(etag, Some("\"r1\"")),
             other => panic!("{other:?}"),
         }
         assert!(
             cache
-                .refresh(&uid("AAAAAAAAAAAA"), T0 + Duration::from_secs(60))
+                .refresh(
+                    &uid("AAAAAAAAAAAA"),
+                    T0 + Duration::from_secs(60),
+                    &mut spread()
+                )
                 .is_some()
         );
         assert!(matches!(
-            cache.lookup(&uid("AAAAAAAAAAAA"), T0 + Duration::from_secs(119)),
+            cache.lookup(&uid("AAAAAAAAAAAA"), T0 + Duration::from_secs(119), false),
             Lookup::Fresh(_)
         ));
         assert!(matches!(
-            cache.lookup(&uid("BBBBBBBBBBBB"), T0),
+            cache.lookup(&uid("BBBBBBBBBBBB"), T0, false),
             Lookup::Miss
         ));
     }
@@ -394,27 +552,27 @@ mod tests {
     fn evicts_the_least_recently_used() {
         let mut cache = SecretCache::new(CachePolicy {
             max_entries: 2,
-            ..CachePolicy::default()
+            ..exact()
         });
-        cache.insert(secret("AAAAAAAAAAAA", "a"), None, T0);
-        cache.insert(secret("BBBBBBBBBBBB", "b"), None, T0);
+        cache.insert(secret("AAAAAAAAAAAA", "a"), None, T0, &mut spread());
+        cache.insert(secret("BBBBBBBBBBBB", "b"), None, T0, &mut spread());
         // Touch A so that B is the least recently used.
         assert!(matches!(
-            cache.lookup(&uid("AAAAAAAAAAAA"), T0),
+            cache.lookup(&uid("AAAAAAAAAAAA"), T0, false),
             Lookup::Fresh(_)
         ));
-        cache.insert(secret("CCCCCCCCCCCC", "c"), None, T0);
+        cache.insert(secret("CCCCCCCCCCCC", "c"), None, T0, &mut spread());
         assert_eq!(cache.len(), 2);
         assert!(matches!(
-            cache.lookup(&uid("BBBBBBBBBBBB"), T0),
+            cache.lookup(&uid("BBBBBBBBBBBB"), T0, false),
             Lookup::Miss
         ));
         assert!(matches!(
-            cache.lookup(&uid("AAAAAAAAAAAA"), T0),
+            cache.lookup(&uid("AAAAAAAAAAAA"), T0, false),
             Lookup::Fresh(_)
         ));
         // Replacing an entry does not evict another.
-        cache.insert(secret("CCCCCCCCCCCC", "c2"), None, T0);
+        cache.insert(secret("CCCCCCCCCCCC", "c2"), None, T0, &mut spread());
         assert_eq!(cache.len(), 2);
         assert_eq!(
             cache
@@ -432,11 +590,11 @@ mod tests {
     fn zero_ttl_disables_caching() {
         let mut cache = SecretCache::new(CachePolicy {
             ttl: Duration::ZERO,
-            ..CachePolicy::default()
+            ..exact()
         });
-        cache.insert(secret("AAAAAAAAAAAA", "a"), None, T0);
+        cache.insert(secret("AAAAAAAAAAAA", "a"), None, T0, &mut spread());
         assert!(matches!(
-            cache.lookup(&uid("AAAAAAAAAAAA"), T0),
+            cache.lookup(&uid("AAAAAAAAAAAA"), T0, false),
             Lookup::Miss
         ));
     }
@@ -445,9 +603,9 @@ mod tests {
     fn stale_only_within_max_stale_and_only_when_enabled() {
         let mut cache = SecretCache::new(CachePolicy {
             max_stale: Some(Duration::from_secs(30)),
-            ..CachePolicy::default()
+            ..exact()
         });
-        cache.insert(secret("AAAAAAAAAAAA", "a"), None, T0);
+        cache.insert(secret("AAAAAAAAAAAA", "a"), None, T0, &mut spread());
         assert!(
             cache
                 .stale(&uid("AAAAAAAAAAAA"), T0 + Duration::from_secs(89))
@@ -458,8 +616,8 @@ mod tests {
                 .stale(&uid("AAAAAAAAAAAA"), T0 + Duration::from_secs(90))
                 .is_none()
         );
-        let mut strict = SecretCache::new(CachePolicy::default());
-        strict.insert(secret("AAAAAAAAAAAA", "a"), None, T0);
+        let mut strict = SecretCache::new(exact());
+        strict.insert(secret("AAAAAAAAAAAA", "a"), None, T0, &mut spread());
         assert!(
             strict
                 .stale(&uid("AAAAAAAAAAAA"), T0 + Duration::from_secs(61))
@@ -469,12 +627,12 @@ mod tests {
 
     #[test]
     fn remove_and_clear_purge() {
-        let mut cache = SecretCache::new(CachePolicy::default());
-        cache.insert(secret("AAAAAAAAAAAA", "a"), None, T0);
-        cache.insert(secret("BBBBBBBBBBBB", "b"), None, T0);
+        let mut cache = SecretCache::new(exact());
+        cache.insert(secret("AAAAAAAAAAAA", "a"), None, T0, &mut spread());
+        cache.insert(secret("BBBBBBBBBBBB", "b"), None, T0, &mut spread());
         cache.remove(&uid("AAAAAAAAAAAA"));
         assert!(matches!(
-            cache.lookup(&uid("AAAAAAAAAAAA"), T0),
+            cache.lookup(&uid("AAAAAAAAAAAA"), T0, false),
             Lookup::Miss
         ));
         cache.clear();
@@ -487,7 +645,7 @@ mod tests {
         let uids: Vec<String> = (0..8).map(|i| format!("{i}AAAAAAAAAAA")).collect();
         let mut cache = SecretCache::new(CachePolicy {
             max_entries: 4,
-            ..CachePolicy::default()
+            ..exact()
         });
         let mut model: Vec<usize> = Vec::new();
         let mut state = 12_345_u64;
@@ -498,7 +656,7 @@ mod tests {
             let pick = usize::try_from(state >> 61).unwrap();
             match (state >> 40) % 3 {
                 0 => {
-                    cache.insert(secret(&uids[pick], "v"), None, T0);
+                    cache.insert(secret(&uids[pick], "v"), None, T0, &mut spread());
                     model.retain(|&u| u != pick);
                     if model.len() == 4 {
                         model.remove(0);
@@ -506,7 +664,8 @@ mod tests {
                     model.push(pick);
                 }
                 1 => {
-                    let hit = matches!(cache.lookup(&uid(&uids[pick]), T0), Lookup::Fresh(_));
+                    let hit =
+                        matches!(cache.lookup(&uid(&uids[pick]), T0, false), Lookup::Fresh(_));
                     assert_eq!(hit, model.contains(&pick));
                     if hit {
                         model.retain(|&u| u != pick);
@@ -524,30 +683,35 @@ mod tests {
 
     #[test]
     fn a_listed_revision_renews_the_entry_and_keeps_its_etag() {
-        let mut cache = SecretCache::new(CachePolicy::default());
-        cache.insert(secret("AAAAAAAAAAAA", "a"), Some("\"r1\"".into()), T0);
+        let mut cache = SecretCache::new(exact());
+        cache.insert(
+            secret("AAAAAAAAAAAA", "a"),
+            Some("\"r1\"".into()),
+            T0,
+            &mut spread(),
+        );
         let later = T0 + Duration::from_secs(50);
         let listed = secret("AAAAAAAAAAAA", "a");
         assert!(matches!(
-            cache.renew_revision(&listed, later),
+            cache.renew_revision(&listed, later, &mut spread()),
             Renewal::Renewed(_)
         ));
-        match cache.lookup(&uid("AAAAAAAAAAAA"), later + Duration::from_secs(59)) {
+        match cache.lookup(&uid("AAAAAAAAAAAA"), later + Duration::from_secs(59), false) {
             Lookup::Fresh(_) => {}
             other => panic!("{other:?}"),
         }
-        match cache.lookup(&uid("AAAAAAAAAAAA"), later + Duration::from_secs(60)) {
-            Lookup::Expired { etag } => assert_eq!(etag, Some("\"r1\"")),
+        match cache.lookup(&uid("AAAAAAAAAAAA"), later + Duration::from_secs(60), false) {
+            Lookup::Expired { etag, .. } => assert_eq!(etag, Some("\"r1\"")),
             other => panic!("{other:?}"),
         }
         let mut newer = (*secret("AAAAAAAAAAAA", "b")).clone();
         newer.revision = 2;
         assert!(matches!(
-            cache.renew_revision(&newer, later),
+            cache.renew_revision(&newer, later, &mut spread()),
             Renewal::Replace
         ));
         assert!(matches!(
-            cache.renew_revision(&secret("BBBBBBBBBBBB", "b"), later),
+            cache.renew_revision(&secret("BBBBBBBBBBBB", "b"), later, &mut spread()),
             Renewal::Absent
         ));
     }

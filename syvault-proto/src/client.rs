@@ -11,13 +11,14 @@ use crate::cache::SecretCache;
 use crate::config::{ClientConfig, RotationPolicy, ServerUrl};
 use crate::error::{Error, Result};
 use crate::exchange::Session;
+use crate::expiry::{Expiry, Freshness, Spread};
 use crate::folders::{FolderInfo, FolderStore};
 use crate::jwt::TokenMode;
 use crate::keys::ClientKey;
 use crate::lease::Lease;
 use crate::model::Secret;
 use crate::notation::{ListedIndex, NotationIndex};
-use crate::ops::{CreateLease, KeepLease, ListLeases, RenewLease, RevokeLease};
+use crate::ops::{CreateLease, KeepLease, ListLeases, Queue, RenewLease, RevokeLease, Wish};
 use crate::ops::{
     CreateSecret, GetSecret, ListFolders, ListSecrets, ResolveNotation, ResolveReference,
     RotateSecret,
@@ -65,6 +66,12 @@ pub struct Client {
     /// with the cache disabled they would have nowhere else to find it.
     landed: HashMap<RecordUid, Landed>,
     next_flight: u64,
+    /// Draws the jitter of expiry times.
+    pub(crate) spread: Spread,
+    /// Refreshes asked for by reads, and background jobs running.
+    pub(crate) background: Queue,
+    /// Counts resets and cache clears: background work taken before one does nothing.
+    pub(crate) epoch: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -151,6 +158,18 @@ impl Client {
                 "must be at least 1",
             ));
         }
+        if cache.jitter_percent >= 100 {
+            return Err(Error::invalid_input(
+                "cache.jitter_percent",
+                "must be below 100",
+            ));
+        }
+        if cache.refresh_ahead_percent >= 100 {
+            return Err(Error::invalid_input(
+                "cache.refresh_ahead_percent",
+                "must be below 100",
+            ));
+        }
         let session = Session {
             server: ServerUrl::parse(&server, allow_plain_http)?,
             identity: None,
@@ -158,6 +177,7 @@ impl Client {
             max_response_body,
             stats: ClientStats::default(),
             last_answer: None,
+            budget: crate::retry::BudgetTracker::default(),
         };
         Ok(Self {
             session,
@@ -169,6 +189,9 @@ impl Client {
             flights: HashMap::new(),
             landed: HashMap::new(),
             next_flight: 0,
+            spread: Spread::default(),
+            background: Queue::default(),
+            epoch: 0,
         })
     }
 
@@ -228,11 +251,14 @@ impl Client {
         self.session.last_answer
     }
 
-    /// Drops every cached secret (their values are zeroized) and the notation index.
+    /// Drops every cached secret (their values are zeroized) and the notation index; background
+    /// work taken before does nothing.
     pub fn clear_cache(&mut self) {
         self.cache.clear();
         self.landed.clear();
         self.index.clear();
+        self.background.clear();
+        self.epoch += 1;
     }
 
     /// Forgets everything learned from the server: cached secrets, folders and their keys, the
@@ -243,6 +269,9 @@ impl Client {
     pub fn reset(&mut self) {
         self.session.stats = ClientStats::default();
         self.session.last_answer = None;
+        self.session.budget = crate::retry::BudgetTracker::default();
+        self.background.clear();
+        self.epoch += 1;
         self.cache = SecretCache::new(*self.cache.policy());
         self.folders = FolderStore::default();
         self.index.clear();
@@ -355,15 +384,32 @@ impl Client {
         self.index.get(&self.folders)
     }
 
-    /// Whether the notation index reflects a listing that is still fresh at `now`.
-    pub(crate) fn index_is_fresh(&mut self, now: Timestamp) -> bool {
-        self.index.is_fresh(&self.folders, now)
+    /// Whether the notation index may be used at `now` (fresh, or stale within `max_stale`
+    /// while its next revalidation is not due), asking for a background refresh where it wants
+    /// one.
+    pub(crate) fn index_freshness(&mut self, now: Timestamp) -> Freshness {
+        let can_wish = self.background.can_wish();
+        let max_stale = self.cache.policy().max_stale;
+        let freshness = self
+            .index
+            .freshness(&self.folders, now, max_stale, can_wish);
+        if matches!(freshness, Freshness::Refresh | Freshness::Retry) {
+            crate::trace::event!(debug, "refreshing the notation index in the background");
+            self.background.push(Wish::Index);
+        }
+        freshness
     }
 
-    /// Takes a complete listing as the notation index's content, fresh for the cache's TTL.
-    pub(crate) fn index_listing(&mut self, secrets: &[Arc<Secret>], now: Timestamp) {
-        let fresh_until = now + self.cache.policy().ttl;
-        self.index.replace(secrets, fresh_until);
+    /// Takes a complete listing as the notation index's content, fresh for a jittered TTL.
+    pub(crate) fn index_listing(
+        &mut self,
+        secrets: &[Arc<Secret>],
+        now: Timestamp,
+        rng: &mut dyn rand_core::CryptoRng,
+    ) {
+        let first = !self.index.is_held();
+        let expiry = Expiry::new(now, self.cache.policy(), self.spread.with(rng), first);
+        self.index.replace(secrets, expiry);
         if secrets.len() > self.cache.policy().max_entries {
             // The cache cannot hold the whole listing, so the index is built while every
             // listed secret is still at hand.
@@ -371,11 +417,51 @@ impl Client {
         }
     }
 
+    /// Notes that refreshing the notation index failed with `error` at `now`: if the server
+    /// could not answer, its next refresh waits the stale backoff.
+    pub(crate) fn index_failed(
+        &mut self,
+        error: &Error,
+        now: Timestamp,
+        rng: &mut dyn rand_core::CryptoRng,
+    ) {
+        if crate::ops::serves_stale(error) {
+            let ttl = self.cache.policy().ttl;
+            self.index.failed(now, ttl, self.spread.with(rng));
+        } else {
+            self.index.released();
+        }
+    }
+
+    /// Whether a refresh of the notation index failed and it may still be served stale at
+    /// `now`: listing it again is a retry, sent once.
+    pub(crate) fn index_retrying(&self, now: Timestamp) -> bool {
+        self.index.retrying(now, self.cache.policy().max_stale)
+    }
+
+    /// Whether the notation index may be served stale at `now`, after a listing failed.
+    pub(crate) fn index_stale_allowed(&self, now: Timestamp) -> bool {
+        self.index.stale_allowed(now, self.cache.policy().max_stale)
+    }
+
     /// Keeps a decrypted secret: in the cache and in the notation index.
-    pub(crate) fn remember(&mut self, secret: Arc<Secret>, etag: Option<String>, now: Timestamp) {
+    pub(crate) fn remember(
+        &mut self,
+        secret: Arc<Secret>,
+        etag: Option<String>,
+        now: Timestamp,
+        rng: &mut dyn rand_core::CryptoRng,
+    ) {
         self.index()
             .insert_record_in(secret.uid, &secret.folder_id, &secret.title);
-        self.cache.insert(secret, etag, now);
+        self.cache.insert(secret, etag, now, self.spread.with(rng));
+    }
+
+    /// Whether an operation is fetching `uid` now.
+    pub(crate) fn fetching(&self, uid: &RecordUid, now: Timestamp) -> bool {
+        self.flights
+            .get(uid)
+            .is_some_and(|f| now.saturating_duration_since(f.started) < FLIGHT_TAKEOVER)
     }
 
     /// Forgets a secret the server says is gone or forbidden.

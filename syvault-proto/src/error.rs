@@ -504,6 +504,10 @@ pub enum ErrorCode {
     NotDynamicTarget,
     /// `target_unavailable` (502): the database behind a dynamic target cannot be reached.
     TargetUnavailable,
+    /// `sync_token_expired` (410): the `since` token of an incremental listing is older than
+    /// the changes the server keeps (or from a change log the server no longer has). Not
+    /// retryable as it is: the client lists in full instead.
+    SyncTokenExpired,
     /// A code this version does not know, kept verbatim.
     Other(String),
 }
@@ -528,6 +532,7 @@ impl ErrorCode {
             Self::LeaseNotFound => "lease_not_found",
             Self::NotDynamicTarget => "not_dynamic_target",
             Self::TargetUnavailable => "target_unavailable",
+            Self::SyncTokenExpired => "sync_token_expired",
             Self::Other(code) => code,
         }
     }
@@ -551,6 +556,7 @@ impl ErrorCode {
             "lease_not_found" => Self::LeaseNotFound,
             "not_dynamic_target" => Self::NotDynamicTarget,
             "target_unavailable" => Self::TargetUnavailable,
+            "sync_token_expired" => Self::SyncTokenExpired,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -579,6 +585,7 @@ impl ErrorCode {
             | Self::RotationNotFound
             | Self::LeaseNotFound => 404,
             Self::UidConflict | Self::RotationInProgress => 409,
+            Self::SyncTokenExpired => 410,
             Self::RotationNotConfigured | Self::NotDynamicTarget => 422,
             Self::RateLimited => 429,
             Self::Internal => 500,
@@ -618,7 +625,7 @@ mod tests {
             let e: Error = ApiError::new(status, ErrorCode::for_status(status), "x").into();
             assert!(e.is_retryable(), "{status}");
         }
-        for status in [400, 401, 403, 404, 409, 422, 500] {
+        for status in [400, 401, 403, 404, 409, 410, 422, 500] {
             let e: Error = ApiError::new(status, ErrorCode::for_status(status), "x").into();
             assert!(!e.is_retryable(), "{status}");
         }
@@ -649,6 +656,7 @@ mod tests {
             "lease_not_found",
             "not_dynamic_target",
             "target_unavailable",
+            "sync_token_expired",
         ] {
             let parsed = ErrorCode::parse(code);
             assert!(!matches!(parsed, ErrorCode::Other(_)), "{code}");
@@ -659,6 +667,21 @@ mod tests {
             ErrorCode::parse("teapot"),
             ErrorCode::Other("teapot".into())
         );
+        assert_eq!(ErrorCode::SyncTokenExpired.status(), Some(410));
+        assert_eq!(ErrorCode::TargetUnavailable.status(), Some(502));
+    }
+
+    #[test]
+    fn an_expired_sync_token_is_not_retried_and_keeps_its_code() {
+        let body = br#"{"error":{"code":"sync_token_expired","message":"list in full"}}"#;
+        let error: Error = crate::wire::api_error(410, None, body).into();
+        assert!(!error.is_retryable());
+        assert_eq!(error.status(), Some(410));
+        assert_eq!(error.code(), Some(&ErrorCode::SyncTokenExpired));
+        assert!(!error.is_not_found() && !error.is_auth());
+        // Without an envelope, a 410 is not assumed to be about a sync token.
+        let bare: Error = crate::wire::api_error(410, None, b"gone").into();
+        assert_eq!(bare.code(), Some(&ErrorCode::Other("http_410".into())));
     }
 
     #[test]

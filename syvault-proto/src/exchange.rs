@@ -10,7 +10,7 @@ use crate::config::ServerUrl;
 use crate::error::{Error, ErrorCode, Result};
 use crate::jwt::{TokenHolder, TokenMode};
 use crate::keys::ClientKey;
-use crate::retry::RetryPolicy;
+use crate::retry::{BudgetTracker, RetryPolicy};
 use crate::stats::ClientStats;
 use crate::step::{Input, Request, Response, Step};
 use crate::time::Timestamp;
@@ -36,6 +36,8 @@ pub(crate) struct Session {
     pub(crate) stats: ClientStats,
     /// When the server last answered a request with a success status (2xx or 304).
     pub(crate) last_answer: Option<Timestamp>,
+    /// Requests and retries within the retry budget's window.
+    pub(crate) budget: BudgetTracker,
 }
 
 impl Session {
@@ -63,6 +65,17 @@ impl Session {
             total.last_answer = Some(at);
         }
     }
+
+    /// Whether the client's retry budget allows a retry at `now` (which is then counted); a
+    /// refusal is counted in the statistics.
+    pub(crate) fn try_retry(&mut self, now: Timestamp) -> bool {
+        if self.budget.try_retry(self.retry.budget.as_ref(), now) {
+            return true;
+        }
+        self.stats.retries_refused += 1;
+        event!(debug, "retry budget spent: not retrying");
+        false
+    }
 }
 
 impl fmt::Debug for Session {
@@ -84,6 +97,9 @@ pub(crate) struct Call {
     attempts: u32,
     reauthenticated: bool,
     token_reused: bool,
+    /// Attempts allowed when fewer than the policy's (background work sends each request
+    /// once).
+    max_attempts: Option<u32>,
     /// Extra headers sent with every attempt, such as an `Idempotency-Key`.
     headers: Vec<(http::HeaderName, HeaderValue)>,
 }
@@ -110,8 +126,15 @@ impl Call {
             attempts: 0,
             reauthenticated: false,
             token_reused: false,
+            max_attempts: None,
             headers: Vec::new(),
         }
+    }
+
+    /// Sends the request once: a failure is reported, not retried.
+    pub(crate) fn once(mut self) -> Self {
+        self.max_attempts = Some(1);
+        self
     }
 
     pub(crate) fn get(path: String) -> Self {
@@ -150,6 +173,9 @@ impl Call {
             Ok(request) => {
                 self.attempts += 1;
                 session.stats.requests += 1;
+                if self.attempts == 1 {
+                    session.budget.sent(session.retry.budget.as_ref(), now);
+                }
                 // The driver's own event follows with the status and the time taken. Only the
                 // path: a query may carry a listing cursor.
                 event!(
@@ -233,7 +259,10 @@ impl Call {
                 return self.send(session, now);
             }
         }
-        if session.retry.should_retry(self.attempts, &error) {
+        if self.max_attempts.is_none_or(|max| self.attempts < max)
+            && session.retry.should_retry(self.attempts, &error)
+            && session.try_retry(now)
+        {
             let wait = session
                 .retry
                 .backoff(self.attempts, error.retry_after(), rng);

@@ -51,6 +51,7 @@ pub mod config;
 mod encoding;
 pub mod error;
 mod exchange;
+mod expiry;
 pub mod folder_key;
 pub mod folders;
 pub mod jwt;

@@ -1,5 +1,5 @@
 //! Encrypted snapshots of what a client knows, so that a process restarted while the vault is
-//! down can still serve what it had read (docs/protocol.md §12.9).
+//! down can still serve what it had read (docs/protocol.md §12.10).
 //!
 //! A snapshot holds the decrypted cache entries with their original fetch times and ETags, the
 //! folder names and tree and the listing the notation index resolves references against, and

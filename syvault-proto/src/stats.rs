@@ -21,6 +21,9 @@ pub struct ClientStats {
     /// Requests repeated after a retryable failure (connection failures, timeouts, 429, 502,
     /// 503, 504).
     pub retries: u64,
+    /// Retries not made because the client's retry budget was spent: the operation failed at
+    /// once (or served a stale entry).
+    pub retries_refused: u64,
     /// Requests re-sent with a freshly signed token after a 401 to a reused one.
     pub reauthentications: u64,
     /// Reads answered from a fresh cache entry, without a request. A read of an expired entry
@@ -29,8 +32,12 @@ pub struct ClientStats {
     /// Reads of a secret the cache did not hold, each counted once (a read that waits for
     /// another one's fetch is also a coalesced wait).
     pub cache_misses: u64,
-    /// Expired entries served because the server could not answer (`max_stale`).
+    /// Expired entries served because the server could not answer (`max_stale`), or while
+    /// their next revalidation after such a failure was not due.
     pub stale_serves: u64,
+    /// Background revalidations sent: of entries read in the last part of their TTL
+    /// (refresh-ahead), of entries served stale whose retry was due, and of the notation index.
+    pub background_refreshes: u64,
     /// Expired entries the server confirmed unchanged (`304 Not Modified`).
     pub revalidations: u64,
     /// Reads that waited for another read of the same secret instead of sending a request.
@@ -57,10 +64,12 @@ impl ClientStats {
         let Self {
             requests,
             retries,
+            retries_refused,
             reauthentications,
             cache_hits,
             cache_misses,
             stale_serves,
+            background_refreshes,
             revalidations,
             coalesced_waits,
             evictions,
@@ -69,10 +78,12 @@ impl ClientStats {
         } = core::mem::take(self);
         total.requests += requests;
         total.retries += retries;
+        total.retries_refused += retries_refused;
         total.reauthentications += reauthentications;
         total.cache_hits += cache_hits;
         total.cache_misses += cache_misses;
         total.stale_serves += stale_serves;
+        total.background_refreshes += background_refreshes;
         total.revalidations += revalidations;
         total.coalesced_waits += coalesced_waits;
         total.evictions += evictions;

@@ -10,6 +10,7 @@ use http::{Method, StatusCode};
 use syvault_proto::error::{ErrorCode, TransportErrorKind};
 use syvault_proto::lease::{Lease, format_rfc3339};
 use syvault_proto::ops::{LeaseEnd, LeaseStatus, Operation};
+use syvault_proto::retry::{RetryBudget, RetryPolicy};
 use syvault_proto::step::{Input, Request, Response, Step};
 use syvault_proto::wire::{DataEnvelope, LeaseCreated, LeaseList, LeaseSummary};
 use syvault_proto::{Error, RecordUid, SecretString, Timestamp};
@@ -555,6 +556,43 @@ fn a_retryable_renewal_failure_is_tried_again_and_the_lease_lives_on() {
     assert_eq!(server.renewed_at.len(), 2);
     assert!(server.renewed_at[0] < T0 + ttl, "renewed before the end");
     assert!(world.requests_to("/renew") >= 6);
+}
+
+#[test]
+fn repeating_a_failed_renewal_draws_on_the_retry_budget() {
+    // A budget whose window outlasts the lease: the first renewal's retries spend its floor,
+    // and nothing the keeper sends afterwards earns more.
+    let budget = RetryBudget::default().with_window(Duration::from_secs(3600));
+    let mut world =
+        World::with_config(|c| c.retry = RetryPolicy::default().with_budget(Some(budget)));
+    let ttl = Duration::from_secs(600);
+    let mut server = LeaseServer::new(ttl);
+    for _ in 0..4 {
+        server
+            .failures
+            .push_back(Ok(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable")));
+    }
+    let run = keep(&mut world, &mut server, ttl, |_, _| false);
+    assert_eq!(run.result.unwrap(), LeaseEnd::Expired);
+    assert_eq!(
+        world.requests_to("/renew"),
+        4,
+        "the repeat was never allowed"
+    );
+    assert!(server.renewed_at.is_empty());
+    assert!(world.client.stats().retries_refused >= 1);
+    // Without a budget the same keeper repeats the renewal and the lease lives on.
+    let mut world = World::with_config(|c| c.retry = RetryPolicy::default().with_budget(None));
+    let mut server = LeaseServer::new(ttl);
+    for _ in 0..4 {
+        server
+            .failures
+            .push_back(Ok(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable")));
+    }
+    let run = keep(&mut world, &mut server, ttl, |server, _| {
+        !server.renewed_at.is_empty()
+    });
+    assert_eq!(run.result.unwrap(), LeaseEnd::Revoked);
 }
 
 #[test]

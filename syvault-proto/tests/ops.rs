@@ -60,9 +60,10 @@ fn expired_entries_revalidate_with_if_none_match_and_304_renews_them() {
     assert_eq!(password(&secret), "hunter2");
     let revalidation = w.sent.last().unwrap();
     assert_eq!(revalidation.headers()["if-none-match"], "\"r1\"");
-    // The 304 renewed the TTL: no request within the next 60 s.
+    // The 304 renewed the TTL (less its jitter of at most 10 %): no request within the next
+    // 54 s.
     let before = w.sent.len();
-    w.advance(Duration::from_secs(59));
+    w.advance(Duration::from_secs(53));
     let op = w.client.get(uid);
     w.run(op).unwrap();
     assert_eq!(w.sent.len(), before);
@@ -705,9 +706,12 @@ fn last_answer_is_the_last_success_and_neither_errors_nor_cache_hits_move_it() {
         Some(first),
         "a stale serve is no answer"
     );
+    // Past the stale entry's revalidation backoff, the server is asked again.
+    w.advance(Duration::from_secs(60));
     let op = w.client.get(uid);
     w.run(op).unwrap();
     assert_eq!(w.client.last_answer(), Some(w.now), "a 304 is one");
+    assert_eq!(w.client.stats().revalidations, 1);
     w.client.reset();
     assert_eq!(w.client.last_answer(), None);
 }
@@ -739,10 +743,7 @@ fn list_follows_cursors_across_three_pages() {
             };
             Ok(json(
                 StatusCode::OK,
-                &wire::SecretList {
-                    data: page.to_vec(),
-                    next_cursor: next.map(String::from),
-                },
+                &wire::SecretList::full(page.to_vec(), next.map(String::from)),
             ))
         })
         .unwrap();
@@ -770,10 +771,7 @@ fn a_repeating_cursor_is_an_error_not_a_loop() {
         if request.uri().path().ends_with("/secrets") {
             return Ok(json(
                 StatusCode::OK,
-                &wire::SecretList {
-                    data: vec![],
-                    next_cursor: Some("again".into()),
-                },
+                &wire::SecretList::full(vec![], Some("again".into())),
             ));
         }
         Ok(w.serve(request))

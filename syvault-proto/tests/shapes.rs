@@ -49,6 +49,10 @@ fn response_bodies_are_objects() {
         &format!(r#"{{"data":[{}],"next_cursor":null}}"#, record_array()),
     );
     object_only::<SecretList>(r#"{"data":[]}"#, r"[[], null]");
+    object_only::<SecretList>(
+        r#"{"delta":true,"data":[],"deleted":[],"next_cursor":null,"sync_token":"t"}"#,
+        r#"[[], null, "t", true, []]"#,
+    );
     let folder = format!(
         r#"{{"folder_id":"{FOLDER}","parent_id":null,"encrypted_key":"AAAA","encrypted_name":"AAAA","access":"read"}}"#
     );

@@ -72,6 +72,17 @@ fn secret_list() -> Value {
     json!({"data": [record_json()], "next_cursor": "eyJvZmZzZXQiOjEwMH0+/="})
 }
 
+/// The last page of a delta listing: a changed record, two that are no longer visible.
+fn delta_page() -> Value {
+    json!({
+        "delta": true,
+        "data": [record_json()],
+        "deleted": ["0Abc1Def2Ghi", "9zYx8WvU7tSr"],
+        "next_cursor": null,
+        "sync_token": "Zm9v.Mw==.YmFy+/"
+    })
+}
+
 fn create_request() -> Value {
     json!({"uid": "7Kj9mNpQ2xRs", "folder_id": FOLDER, "encrypted_dek": "AAEC", "encrypted_data": "AwQF"})
 }
@@ -239,6 +250,19 @@ fn every_body_parses_a_realistic_example_and_round_trips() {
     assert_eq!(list.next_cursor.as_deref(), Some("eyJvZmZzZXQiOjEwMH0+/="));
     assert_eq!(list.data[0].revision, 3);
     assert_eq!(list.data[0].encrypted_data.len(), 32);
+    assert!(!list.delta && list.deleted.is_empty() && list.sync_token.is_none());
+
+    let delta: SecretList = round_trip(&delta_page());
+    assert!(delta.delta);
+    assert_eq!(delta.data[0].uid.as_str(), "7Kj9mNpQ2xRs");
+    let deleted: Vec<_> = delta
+        .deleted
+        .iter()
+        .map(syvault_proto::RecordUid::as_str)
+        .collect();
+    assert_eq!(deleted, ["0Abc1Def2Ghi", "9zYx8WvU7tSr"]);
+    assert_eq!(delta.next_cursor, None);
+    assert_eq!(delta.sync_token.as_deref(), Some("Zm9v.Mw==.YmFy+/"));
 
     let record: DataEnvelope<Record> = round_trip(&json!({"data": record_json()}));
     assert_eq!(record.data.uid.as_str(), "7Kj9mNpQ2xRs");
@@ -265,6 +289,56 @@ fn serialization_uses_the_wire_spellings() {
     let rotation: Rotation = parse_body(200, &bytes(&rotation_json())).unwrap();
     let back: Value = serde_json::from_slice(&to_body(&rotation)).unwrap();
     assert_eq!(back, rotation_json());
+    let delta: SecretList = parse_body(200, &bytes(&delta_page())).unwrap();
+    let back: Value = serde_json::from_slice(&to_body(&delta)).unwrap();
+    assert_eq!(back, delta_page());
+}
+
+#[test]
+fn a_full_page_serializes_as_before_sync_tokens_and_a_delta_page_in_full() {
+    let record: Record = parse_body(200, &bytes(&record_json())).unwrap();
+    let page = SecretList::full(vec![record.clone()], Some("c1".into()));
+    let text = String::from_utf8(to_body(&page)).unwrap();
+    assert!(
+        text.starts_with(r#"{"data":[{"uid":"7Kj9mNpQ2xRs""#),
+        "{text}"
+    );
+    assert!(text.ends_with(r#"}],"next_cursor":"c1"}"#), "{text}");
+
+    // The last page of a full listing adds only its token.
+    let last = SecretList {
+        sync_token: Some("t1".into()),
+        ..SecretList::full(Vec::new(), None)
+    };
+    assert_eq!(
+        to_body(&last),
+        br#"{"data":[],"next_cursor":null,"sync_token":"t1"}"#
+    );
+
+    // A delta page names every member, also when empty or null.
+    let unchanged = SecretList {
+        delta: true,
+        sync_token: Some("t2".into()),
+        ..SecretList::full(Vec::new(), None)
+    };
+    assert_eq!(
+        to_body(&unchanged),
+        br#"{"delta":true,"data":[],"deleted":[],"next_cursor":null,"sync_token":"t2"}"#
+    );
+    let middle = SecretList {
+        delta: true,
+        ..SecretList::full(Vec::new(), Some("c2".into()))
+    };
+    assert_eq!(
+        to_body(&middle),
+        br#"{"delta":true,"data":[],"deleted":[],"next_cursor":"c2","sync_token":null}"#
+    );
+    // `deleted` on a full page means nothing, but is kept so that the value round-trips.
+    let odd = SecretList {
+        deleted: vec!["7Kj9mNpQ2xRs".parse().unwrap()],
+        ..SecretList::full(Vec::new(), None)
+    };
+    assert_eq!(parse_body::<SecretList>(200, &to_body(&odd)).unwrap(), odd);
 }
 
 #[test]
@@ -274,6 +348,11 @@ fn strictness_of_every_body() {
     check_strictness::<FolderKeysUpload>(&folder_keys(), &[], &[]);
     check_strictness::<FolderList>(&folder_list(), &[], &[]);
     check_strictness::<SecretList>(&secret_list(), &["next_cursor"], &[]);
+    check_strictness::<SecretList>(
+        &delta_page(),
+        &["next_cursor", "sync_token", "delta", "deleted"],
+        &[],
+    );
     check_strictness::<DataEnvelope<Record>>(&json!({"data": record_json()}), &[], &[]);
     check_strictness::<CreateSecretRequest>(&create_request(), &[], &[]);
     check_strictness::<DataEnvelope<Rotation>>(
@@ -319,6 +398,49 @@ fn nullable_and_absent_fields() {
     );
     list["next_cursor"] = json!("");
     assert_malformed::<SecretList>(&bytes(&list), "empty cursor");
+
+    // The members of incremental listings: absent or null is none, false or empty.
+    let mut delta = delta_page();
+    delta["sync_token"] = Value::Null;
+    assert_eq!(
+        parse_body::<SecretList>(200, &bytes(&delta))
+            .unwrap()
+            .sync_token,
+        None
+    );
+    for member in ["sync_token", "delta", "deleted"] {
+        delta.as_object_mut().unwrap().remove(member);
+    }
+    let page = parse_body::<SecretList>(200, &bytes(&delta)).unwrap();
+    assert!(page.sync_token.is_none() && !page.delta && page.deleted.is_empty());
+    assert_eq!(page.data.len(), 1);
+    let mut delta = delta_page();
+    delta["sync_token"] = json!("");
+    assert_malformed::<SecretList>(&bytes(&delta), "empty sync token");
+    let reason = match parse_body::<SecretList>(200, &bytes(&delta)) {
+        Err(Error::MalformedResponse { reason, .. }) => reason,
+        other => panic!("{other:?}"),
+    };
+    assert!(reason.starts_with("empty sync token"), "{reason}");
+    // `delta` is a boolean, and `null` is not one; `deleted` holds record UIDs only.
+    for bad in [json!(null), json!("true"), json!(1)] {
+        let mut delta = delta_page();
+        delta["delta"] = bad.clone();
+        assert_malformed::<SecretList>(&bytes(&delta), &format!("delta {bad}"));
+    }
+    for bad in [
+        json!(null),
+        json!("7Kj9mNpQ2xRs"),
+        json!([SECRET]),
+        json!(["7Kj9mNpQ2xR"]),
+        json!([""]),
+        json!([7]),
+        json!({"7Kj9mNpQ2xRs": true}),
+    ] {
+        let mut delta = delta_page();
+        delta["deleted"] = bad.clone();
+        assert_malformed::<SecretList>(&bytes(&delta), &format!("deleted {bad}"));
+    }
 
     for field in ["created_at", "updated_at"] {
         let mut record = record_json();
@@ -563,6 +685,7 @@ fn examples() -> Vec<Value> {
         bootstrap_response(),
         folder_list(),
         secret_list(),
+        delta_page(),
         json!({"data": record_json()}),
         json!({"data": rotation_json()}),
         error_envelope(),
@@ -571,7 +694,7 @@ fn examples() -> Vec<Value> {
 
 /// An example body with one field replaced by arbitrary JSON.
 fn arb_example_with_replaced_field() -> impl Strategy<Value = Vec<u8>> {
-    (0..6usize, any::<prop::sample::Index>(), arb_json()).prop_map(|(which, index, value)| {
+    (0..7usize, any::<prop::sample::Index>(), arb_json()).prop_map(|(which, index, value)| {
         let example = examples().swap_remove(which);
         let mut paths = Vec::new();
         field_paths(&example, &[], &mut paths);
@@ -582,7 +705,7 @@ fn arb_example_with_replaced_field() -> impl Strategy<Value = Vec<u8>> {
 
 /// An example body, serialized, then damaged: truncated, with a byte replaced or inserted.
 fn arb_damaged_example() -> impl Strategy<Value = Vec<u8>> {
-    (0..6usize, any::<prop::sample::Index>(), any::<u8>(), 0..3u8).prop_map(
+    (0..7usize, any::<prop::sample::Index>(), any::<u8>(), 0..3u8).prop_map(
         |(which, index, byte, how)| {
             let mut body = bytes(&examples().swap_remove(which));
             let at = index.index(body.len());
@@ -655,11 +778,33 @@ proptest! {
     #[test]
     fn list_query_round_trips(
         folder in prop::option::of(any::<u128>()),
+        since in prop::option::of(".{1,40}"),
         cursor in prop::option::of(".{1,40}"),
         limit in prop::option::of(1..=u32::MAX),
     ) {
-        let query = ListQuery { folder_id: folder.map(uuid::Uuid::from_u128), cursor, limit };
+        let query = ListQuery { folder_id: folder.map(uuid::Uuid::from_u128), since, cursor, limit };
         prop_assert_eq!(ListQuery::parse(&query.to_query_string()).unwrap(), query);
+    }
+
+    /// Every page a server can write parses back to itself, and writing is canonical.
+    #[test]
+    fn secret_list_pages_round_trip(
+        delta in any::<bool>(),
+        cursor in prop::option::of("[ -~]{1,24}"),
+        token in prop::option::of("[ -~]{1,24}"),
+        deleted in prop::collection::vec("[A-Za-z0-9]{12}", 0..4),
+    ) {
+        let page = SecretList {
+            data: vec![parse_body(200, &bytes(&record_json())).unwrap()],
+            next_cursor: cursor,
+            sync_token: token,
+            delta,
+            deleted: deleted.iter().map(|uid| uid.parse().unwrap()).collect(),
+        };
+        let body = to_body(&page);
+        let again: SecretList = parse_body(200, &body).unwrap();
+        prop_assert_eq!(&again, &page);
+        prop_assert_eq!(to_body(&again), body);
     }
 
     #[test]

@@ -165,7 +165,7 @@ impl SyVaultClient {
     ) -> Result<Credentials> {
         let core = builder.bootstrap_client()?;
         let transport = Transport::new(builder.transport_settings(), core.max_response_body())?;
-        Shared::new(core, transport).run(Bootstrap::new(one_time_token))
+        Arc::new(Shared::new(core, transport)).run(Bootstrap::new(one_time_token))
     }
 
     /// The secrets the client can see.

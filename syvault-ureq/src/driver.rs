@@ -1,11 +1,12 @@
 //! The loop that runs the core's operations: step under the lock, then send, sleep or wait
-//! without it.
+//! without it. Background work the core asks for runs the same way on threads of its own, which
+//! hold the client weakly: once every handle is dropped, they stop at their next step.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::SystemTime;
 
-use syvault_proto::ops::Operation;
+use syvault_proto::ops::{Background, Operation};
 use syvault_proto::rand_core::UnwrapErr;
 use syvault_proto::step::{Input, Step};
 use syvault_proto::{Client, Result, Timestamp};
@@ -63,8 +64,8 @@ impl Shared {
         }
     }
 
-    /// Runs `op` to completion.
-    pub(crate) fn run<O: Operation>(&self, op: O) -> Result<O::Output> {
+    /// Runs `op` to completion, then starts the background work the core wants done, if any.
+    pub(crate) fn run<O: Operation>(self: &Arc<Self>, op: O) -> Result<O::Output> {
         // Unless something listens at debug level, no span is made (one atomic load): a cache
         // hit stays as cheap as it is without the feature.
         #[cfg(feature = "tracing")]
@@ -81,7 +82,8 @@ impl Shared {
         let mut input = Input::Start;
         loop {
             let mut core = self.lock();
-            input = match running.op.step(&mut core, input, now(), &mut rng()) {
+            let stepped_at = now();
+            input = match running.op.step(&mut core, input, stepped_at, &mut rng()) {
                 Step::Send(request) => {
                     drop(core);
                     send_logged(&self.transport, request)
@@ -103,11 +105,86 @@ impl Shared {
                 }
                 Step::Done(result) => {
                     running.done = true;
+                    let background = core.take_background(stepped_at);
                     drop(core);
                     self.wake_waiters();
+                    if let Some(job) = background {
+                        self.spawn_background(job);
+                    }
                     return result;
                 }
             };
+        }
+    }
+
+    /// Runs background work on a thread of its own, which then takes more while there is any.
+    fn spawn_background(self: &Arc<Self>, job: Background) {
+        let weak = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("syvault-refresh".into())
+            .spawn(move || run_background(&weak, job));
+        // Without a thread the job is dropped; the core takes it for lost after a while and
+        // reads revalidate in the foreground meanwhile.
+        drop(spawned);
+    }
+}
+
+/// The background loop: like [`Shared::run`], but holding the client only for each step and
+/// each request, so that dropping the last handle ends it; it takes the next job when one
+/// ends.
+pub(crate) fn run_background(weak: &Weak<Shared>, job: Background) {
+    let mut running = RunningBackground {
+        job,
+        weak,
+        done: false,
+    };
+    let mut input = Input::Start;
+    loop {
+        let Some(shared) = weak.upgrade() else {
+            // The client is gone, and with it what the job would refresh.
+            running.done = true;
+            return;
+        };
+        let stepped_at = now();
+        let step = running
+            .job
+            .step(&mut shared.lock(), input, stepped_at, &mut rng());
+        input = match step {
+            Step::Send(request) => send_logged(&shared.transport, request),
+            Step::Sleep(until) | Step::Join(until) => {
+                drop(shared);
+                sleep_until(until);
+                Input::Wake
+            }
+            Step::Done(_) => {
+                let next = shared.lock().take_background(stepped_at);
+                shared.wake_waiters();
+                let Some(job) = next else {
+                    running.done = true;
+                    return;
+                };
+                running.job = job;
+                Input::Start
+            }
+        };
+    }
+}
+
+/// A background job in progress: if its thread unwinds, the core is told, as for
+/// [`Running`].
+struct RunningBackground<'a> {
+    job: Background,
+    weak: &'a Weak<Shared>,
+    done: bool,
+}
+
+impl Drop for RunningBackground<'_> {
+    fn drop(&mut self) {
+        if !self.done
+            && let Some(shared) = self.weak.upgrade()
+        {
+            self.job.abandon(&mut shared.lock());
+            shared.wake_waiters();
         }
     }
 }

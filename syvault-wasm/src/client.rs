@@ -2,12 +2,13 @@
 
 use core::cell::RefCell;
 use core::time::Duration;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Promise};
 use serde_json::Value;
 use syvault_proto::ops::{
-    CreateSecret, GetSecret, ListFolders, ListSecrets, Operation, ResolveReference, RotateSecret,
+    Background, CreateSecret, GetSecret, ListFolders, ListSecrets, Operation, ResolveReference,
+    RotateSecret,
 };
 use syvault_proto::rand_core::UnwrapErr;
 use syvault_proto::step::{Input, Step};
@@ -206,22 +207,21 @@ impl SyVaultClient {
 
 impl Shared {
     /// The driver loop: step with the core borrowed (never across an await), then fetch,
-    /// sleep or wait as the step says. A JavaScript promise cannot be cancelled, so every
-    /// operation runs to its end and none needs abandoning.
-    async fn run<O: Operation>(&self, mut op: O) -> Result<O::Output> {
+    /// sleep or wait as the step says; at the end, start the background work the core wants
+    /// done, if any. A JavaScript promise cannot be cancelled, so every operation runs to its
+    /// end and none needs abandoning.
+    async fn run<O: Operation>(self: &Rc<Self>, mut op: O) -> Result<O::Output> {
         let mut input = Input::Start;
         loop {
+            let now = host::now();
             let step = op.step(
                 &mut self.core.borrow_mut(),
                 input,
-                host::now(),
+                now,
                 &mut UnwrapErr(getrandom::SysRng),
             );
             input = match step {
-                Step::Send(request) => {
-                    let limit = self.core.borrow().max_response_body();
-                    host::send(&self.fetch, request, self.timeout, limit).await
-                }
+                Step::Send(request) => self.send(request).await,
                 Step::Sleep(until) => {
                     host::wait_until(until, None).await;
                     Input::Wake
@@ -231,12 +231,63 @@ impl Shared {
                     Input::Wake
                 }
                 Step::Done(result) => {
-                    for wake in self.finished.take() {
-                        let _ = wake.call0(&JsValue::UNDEFINED);
+                    self.wake_waiters();
+                    let background = self.core.borrow_mut().take_background(now);
+                    if let Some(job) = background {
+                        let weak = Rc::downgrade(self);
+                        wasm_bindgen_futures::spawn_local(run_background(weak, job));
                     }
                     return result;
                 }
             };
         }
+    }
+
+    async fn send(&self, request: syvault_proto::step::Request) -> Input {
+        let limit = self.core.borrow().max_response_body();
+        host::send(&self.fetch, request, self.timeout, limit).await
+    }
+
+    /// Wakes the operations waiting for another one to finish.
+    fn wake_waiters(&self) {
+        for wake in self.finished.take() {
+            let _ = wake.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
+
+/// Background work, on the host's event loop: like [`Shared::run`], but holding the client only
+/// for each step and each request, so that once JavaScript frees the client (`free()`, or the
+/// garbage collector) the work stops at its next step. It takes the next job when one ends.
+async fn run_background(weak: Weak<Shared>, mut job: Background) {
+    let mut input = Input::Start;
+    loop {
+        let Some(shared) = weak.upgrade() else {
+            return;
+        };
+        let now = host::now();
+        let step = job.step(
+            &mut shared.core.borrow_mut(),
+            input,
+            now,
+            &mut UnwrapErr(getrandom::SysRng),
+        );
+        input = match step {
+            Step::Send(request) => shared.send(request).await,
+            Step::Sleep(until) | Step::Join(until) => {
+                drop(shared);
+                host::wait_until(until, None).await;
+                Input::Wake
+            }
+            Step::Done(_) => {
+                shared.wake_waiters();
+                let next = shared.core.borrow_mut().take_background(now);
+                let Some(next) = next else {
+                    return;
+                };
+                job = next;
+                Input::Start
+            }
+        };
     }
 }

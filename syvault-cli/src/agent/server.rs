@@ -33,6 +33,7 @@ const MAX_HEAD: usize = 64 * 1024;
 pub(crate) struct Settings {
     pub(crate) cache_ttl: Option<Duration>,
     pub(crate) max_stale: Option<Duration>,
+    pub(crate) refresh_ahead: Option<u8>,
     pub(crate) max_connections: usize,
 }
 
@@ -41,6 +42,7 @@ impl Settings {
         Self {
             cache_ttl: args.cache_ttl.map(Into::into),
             max_stale: args.max_stale.map(Into::into),
+            refresh_ahead: args.refresh_ahead,
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         }
     }
@@ -121,6 +123,9 @@ fn build_client(
     }
     if let Some(max_stale) = settings.max_stale {
         builder = builder.max_stale(max_stale);
+    }
+    if let Some(percent) = settings.refresh_ahead {
+        builder = builder.refresh_ahead_percent(percent);
     }
     let (config, transport) = builder.into_parts()?;
     let identity = Identity {
@@ -309,6 +314,7 @@ pub(crate) mod testing {
         let settings = Settings {
             cache_ttl: None,
             max_stale: None,
+            refresh_ahead: None,
             max_connections: 4,
         };
         let identity = Identity {

@@ -88,6 +88,13 @@ impl Failure {
         Self::new(ErrorCode::FolderNotFound, "no such folder")
     }
 
+    pub(crate) fn sync_token_expired() -> Self {
+        Self::new(
+            ErrorCode::SyncTokenExpired,
+            "the sync token is older than the changes this server keeps; list in full",
+        )
+    }
+
     pub(crate) fn rotation_not_found() -> Self {
         Self::new(ErrorCode::RotationNotFound, "no such rotation")
     }
@@ -261,7 +268,7 @@ async fn dispatch(app: &App, request: Request<Incoming>) -> Result<Answer, Failu
         }
         ClientEndpoint::Folders => Ok(folders::list(app, client_id)),
         ClientEndpoint::Secrets if parts.method == Method::GET => {
-            secrets::list(app, client_id, parts.uri.query(), path)
+            secrets::list(app, client_id, parts.uri.query(), path, now)
         }
         ClientEndpoint::Secrets => {
             let body = read_body(app, &parts.headers, body).await?;

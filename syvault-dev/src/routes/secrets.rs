@@ -1,9 +1,13 @@
 //! `GET /secrets`, `GET /secrets/{uid}` and `POST /secrets`.
 //!
 //! Listings are ordered by UID and paged with a cursor that names the last UID of the previous
-//! page (authenticated, see [`crate::cursor`]), so pages stay stable while records are added. A client sees the records of every
-//! folder it has a grant on. A record's `ETag` is its revision (`"r3"`), which is all a client
-//! needs to revalidate a cached copy.
+//! page (authenticated, see [`crate::cursor`]), so pages stay stable while records are added.
+//! A client sees the records of every folder it has a grant on. A listing with `since` is a
+//! delta computed from the change log ([`crate::sync`]): changed records and the UIDs of those
+//! no longer visible, merged in UID order and paged the same way. The last page of either
+//! kind carries the sync token of the position at which the walk's first page was served. A
+//! record's `ETag` is its revision (`"r3"`), which is all a client needs to revalidate a
+//! cached copy.
 
 use std::ops::Bound;
 
@@ -17,8 +21,10 @@ use uuid::Uuid;
 
 use super::{Answer, Failure, json, parse_json};
 use crate::clock;
+use crate::cursor::{CursorKey, Scope, Tag};
 use crate::service::App;
 use crate::state::{StoredRecord, VaultState};
+use crate::sync::{self, Delta, Expired, Position};
 
 /// Page size when the request names none.
 pub(crate) const DEFAULT_LIMIT: u32 = 100;
@@ -32,51 +38,167 @@ pub(super) fn list(
     client_id: Uuid,
     query: Option<&str>,
     path: &str,
+    now: Timestamp,
 ) -> Result<Answer, Failure> {
-    let query = ListQuery::parse(query.unwrap_or_default())
-        .map_err(|err| Failure::invalid_request(err.to_string()))?;
+    let incremental = app.incremental && !app.faults.ignores_since();
+    let raw = query.unwrap_or_default();
+    let query = if incremental {
+        ListQuery::parse(raw)
+    } else {
+        // A server that does not know `since` does not look at it at all.
+        ListQuery::parse(&without_since(raw))
+    }
+    .map_err(|err| Failure::invalid_request(err.to_string()))?;
     let limit =
         usize::try_from(query.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)).unwrap_or(usize::MAX);
-    let folder_filter = query.folder_id.as_ref();
-    let after = query
-        .cursor
+    let scope = Scope {
+        client: &client_id,
+        folder: query.folder_id.as_ref(),
+    };
+    let since = query
+        .since
         .as_deref()
-        .map(|cursor| {
-            app.cursors
-                .check(&client_id, folder_filter, cursor)
-                .ok_or_else(|| Failure::invalid_request("cursor is not one this server issued"))
+        .map(|token| {
+            CursorKey::read_token(token)
+                .ok_or_else(|| Failure::invalid_request("since is not a sync token of this server"))
         })
         .transpose()?;
-    let (mut data, next_cursor) = app.store.read(|vault| {
-        if let Some(folder_id) = &query.folder_id
+    let mut page = app.store.read(|vault| {
+        let since = since
+            .map(|(position, tag)| check_since(app, vault, scope, position, &tag, now))
+            .transpose()?;
+        let (after, start) = match query.cursor.as_deref() {
+            Some(cursor) => {
+                let (uid, start) = app.cursors.check(scope, since, cursor).ok_or_else(|| {
+                    Failure::invalid_request("cursor is not one this server issued")
+                })?;
+                (Some(uid), start)
+            }
+            None => (None, vault.sync.position()),
+        };
+        if let Some(folder_id) = scope.folder
             && vault.access(&client_id, folder_id).is_none()
         {
             return Err(Failure::folder_not_found());
         }
-        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let walk = Walk {
+            app,
+            vault,
+            scope,
+            after,
+            start,
+            limit,
+        };
+        let mut page = match since {
+            None => walk.full_page(),
+            Some(since) => walk.delta_page(since),
+        };
+        if page.next_cursor.is_none() && incremental {
+            page.sync_token = Some(app.cursors.token(scope, start));
+        }
+        Ok(page)
+    })?;
+    if !page.data.is_empty() && app.faults.take_corruption(path) {
+        page.data.iter_mut().for_each(corrupt);
+    }
+    Ok(json(StatusCode::OK, &page))
+}
+
+/// The position of a `since` token, if this server issued it for `scope` and still holds every
+/// change after it.
+fn check_since(
+    app: &App,
+    vault: &VaultState,
+    scope: Scope<'_>,
+    position: Position,
+    tag: &Tag,
+    now: Timestamp,
+) -> Result<Position, Failure> {
+    // An unknown epoch is a history this server no longer has (410). It is checked before the
+    // MAC, which a token from before a lost key would fail.
+    if !vault.sync.knows_epoch(position.epoch) {
+        return Err(Failure::sync_token_expired());
+    }
+    if !app.cursors.verify_token(scope, position, tag) {
+        return Err(Failure::invalid_request(
+            "since is not a sync token this server issued to this client for this folder filter",
+        ));
+    }
+    vault
+        .sync
+        .covers(position, now)
+        .map_err(|Expired| Failure::sync_token_expired())?;
+    Ok(position)
+}
+
+/// One page of a walk: who lists, after which UID, from which first position.
+struct Walk<'a> {
+    app: &'a App,
+    vault: &'a VaultState,
+    scope: Scope<'a>,
+    after: Option<RecordUid>,
+    start: Position,
+    limit: usize,
+}
+
+impl Walk<'_> {
+    /// The next page of a full listing.
+    fn full_page(&self) -> SecretList {
+        let Self { app, vault, .. } = *self;
+        let after = self.after.map_or(Bound::Unbounded, Bound::Excluded);
         let mut visible = vault
             .records
-            .range((start, Bound::Unbounded))
+            .range((after, Bound::Unbounded))
             .filter(|(_, stored)| {
-                query.folder_id.is_none_or(|id| id == stored.folder_id)
-                    && vault.access(&client_id, &stored.folder_id).is_some()
+                self.scope.folder.is_none_or(|id| *id == stored.folder_id)
+                    && vault.access(self.scope.client, &stored.folder_id).is_some()
             });
-        let page: Vec<Record> = visible
+        let data: Vec<Record> = visible
             .by_ref()
-            .take(limit)
+            .take(self.limit)
             .map(|(uid, stored)| served(app, vault, *uid, stored))
             .collect();
-        let more = visible.next().is_some();
-        let next = page
+        let next_cursor = data
             .last()
-            .filter(|_| more)
-            .map(|record| app.cursors.issue(&client_id, folder_filter, &record.uid));
-        Ok((page, next))
-    })?;
-    if !data.is_empty() && app.faults.take_corruption(path) {
-        data.iter_mut().for_each(corrupt);
+            .filter(|_| visible.next().is_some())
+            .map(|record| app.cursors.issue(self.scope, None, &record.uid, self.start));
+        SecretList::full(data, next_cursor)
     }
-    Ok(json(StatusCode::OK, &SecretList { data, next_cursor }))
+
+    /// The next page of a delta since `since`: changed records and UIDs no longer visible,
+    /// merged in UID order.
+    fn delta_page(&self, since: Position) -> SecretList {
+        let Self { app, vault, .. } = *self;
+        let changes = sync::delta(vault, self.scope.client, self.scope.folder, since.seq);
+        let after = self.after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut items = changes.range((after, Bound::Unbounded));
+        let mut page = SecretList {
+            delta: true,
+            ..SecretList::full(Vec::new(), None)
+        };
+        let mut last = None;
+        for (uid, change) in items.by_ref().take(self.limit) {
+            match (change, vault.records.get(uid)) {
+                (Delta::Changed, Some(stored)) => page.data.push(served(app, vault, *uid, stored)),
+                _ => page.deleted.push(*uid),
+            }
+            last = Some(*uid);
+        }
+        page.next_cursor = last
+            .filter(|_| items.next().is_some())
+            .map(|uid| app.cursors.issue(self.scope, Some(since), &uid, self.start));
+        page
+    }
+}
+
+/// The query without its `since` parameters, for a server that does not know them.
+fn without_since(query: &str) -> String {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    query
+        .split('&')
+        .filter(|pair| pair.split_once('=').map_or(*pair, |(name, _)| name) != "since")
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 pub(super) fn get(
@@ -153,6 +275,7 @@ pub(super) fn create(
         };
         let record = stored.to_wire(request.uid);
         vault.records.insert(request.uid, stored);
+        vault.log_record(request.uid, None, Some(request.folder_id));
         Ok(record)
     })?;
     let location = HeaderValue::from_str(&paths::secret(&record.uid)).ok();

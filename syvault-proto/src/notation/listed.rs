@@ -4,21 +4,24 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
+use core::time::Duration;
+
 use super::NotationIndex;
+use crate::expiry::{Expiry, Freshness, Spread};
 use crate::folders::FolderStore;
 use crate::model::Secret;
 use crate::time::Timestamp;
 
-/// The client's notation index, fresh until the listing it reflects is as old as the cache's
-/// TTL.
+/// The client's notation index, fresh for one (jittered) cache TTL after the listing it
+/// reflects.
 #[derive(Debug, Default)]
 pub(crate) struct ListedIndex {
     built: NotationIndex,
     /// The last listing, not indexed yet. Weak, so that the index never keeps alive a secret
     /// the cache has let go of (and zeroized).
     listed: Option<Vec<Weak<Secret>>>,
-    /// Until when the index reflects a listing; `None` before the first listing.
-    fresh_until: Option<Timestamp>,
+    /// When the index expires, and is refreshed; `None` before the first listing.
+    expiry: Option<Expiry>,
 }
 
 impl ListedIndex {
@@ -27,10 +30,15 @@ impl ListedIndex {
         *self = Self::default();
     }
 
-    /// Takes a complete listing as the index's content from now on, until `fresh_until`.
-    pub(crate) fn replace(&mut self, secrets: &[Arc<Secret>], fresh_until: Timestamp) {
+    /// Takes a complete listing as the index's content from now on, with this expiry.
+    pub(crate) fn replace(&mut self, secrets: &[Arc<Secret>], expiry: Expiry) {
         self.listed = Some(secrets.iter().map(Arc::downgrade).collect());
-        self.fresh_until = Some(fresh_until);
+        self.expiry = Some(expiry);
+    }
+
+    /// Whether the index reflects a listing (however old).
+    pub(crate) fn is_held(&self) -> bool {
+        self.expiry.is_some()
     }
 
     /// The index, built first from the last listing if it has not been yet.
@@ -42,7 +50,7 @@ impl ListedIndex {
                 // A listed secret is gone from the cache (evicted), and with it what the index
                 // needs to know about it: the next resolution lists again.
                 self.built = build(folders, &[]).unwrap_or_default();
-                self.fresh_until = None;
+                self.expiry = None;
             }
         }
         &mut self.built
@@ -56,15 +64,58 @@ impl ListedIndex {
         }
     }
 
-    /// Whether the index reflects a listing that is still fresh at `now`.
-    pub(crate) fn is_fresh(&mut self, folders: &FolderStore, now: Timestamp) -> bool {
-        let fresh = |until: Option<Timestamp>| until.is_some_and(|until| now < until);
-        if !fresh(self.fresh_until) {
-            return false;
+    /// Whether the index may be used at `now`, and whether it wants a background refresh (then
+    /// marked as asked for). See [`Expiry::freshness`].
+    pub(crate) fn freshness(
+        &mut self,
+        folders: &FolderStore,
+        now: Timestamp,
+        max_stale: Option<Duration>,
+        can_wish: bool,
+    ) -> Freshness {
+        let Some(expiry) = &self.expiry else {
+            return Freshness::Expired;
+        };
+        let freshness = expiry.freshness(now, max_stale, can_wish);
+        if freshness == Freshness::Expired {
+            return freshness;
         }
-        // Building may find a listed secret evicted, which makes the index stale.
+        // Building may find a listed secret evicted, which makes the index unusable.
         self.get(folders);
-        fresh(self.fresh_until)
+        let Some(expiry) = &mut self.expiry else {
+            return Freshness::Expired;
+        };
+        if matches!(freshness, Freshness::Refresh | Freshness::Retry) {
+            expiry.wished(now);
+        }
+        freshness
+    }
+
+    /// Whether a refresh of the index failed and it may still be served stale at `now`: the
+    /// next listing is a retry, sent once.
+    pub(crate) fn retrying(&self, now: Timestamp, max_stale: Option<Duration>) -> bool {
+        self.expiry
+            .is_some_and(|e| e.retrying() && e.stale_allowed(now, max_stale))
+    }
+
+    /// Whether the index may still be served stale at `now`.
+    pub(crate) fn stale_allowed(&self, now: Timestamp, max_stale: Option<Duration>) -> bool {
+        self.expiry
+            .is_some_and(|expiry| expiry.stale_allowed(now, max_stale))
+    }
+
+    /// Notes that refreshing the index failed at `now` because the server could not answer.
+    pub(crate) fn failed(&mut self, now: Timestamp, ttl: Duration, spread: &mut Spread) {
+        if let Some(expiry) = &mut self.expiry {
+            expiry.failed(now, ttl, spread);
+        }
+    }
+
+    /// Notes that the background refresh asked for ended without a result.
+    pub(crate) fn released(&mut self) {
+        if let Some(expiry) = &mut self.expiry {
+            expiry.released();
+        }
     }
 }
 

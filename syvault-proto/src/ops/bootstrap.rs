@@ -119,6 +119,7 @@ impl Bootstrap {
             max_response_body: client.session.max_response_body,
             stats: crate::stats::ClientStats::default(),
             last_answer: None,
+            budget: crate::retry::BudgetTracker::default(),
         };
         let mut call = Call::new(Method::POST, wire::paths::bootstrap().to_owned())
             .with_body(body)

@@ -70,7 +70,7 @@ impl CreateSecret {
         let mut call = Call::new(Method::POST, wire::paths::secrets().to_owned()).with_body(body);
         let step = call.send(&mut client.session, now);
         self.state = State::Posting(call);
-        self.on_post(client, step, now)
+        self.on_post(client, step, now, rng)
     }
 
     fn on_post(
@@ -78,6 +78,7 @@ impl CreateSecret {
         client: &mut Client,
         step: Step<Response>,
         now: Timestamp,
+        rng: &mut dyn CryptoRng,
     ) -> Step<Secret> {
         let response = match pending(step) {
             Ok(step) => return step,
@@ -87,26 +88,31 @@ impl CreateSecret {
                 let conflict =
                     matches!(&error, Error::Api(api) if api.code == ErrorCode::UidConflict);
                 if retried && conflict {
-                    return self.check_conflict(client, now);
+                    return self.check_conflict(client, now, rng);
                 }
                 return self.finish(Err(error));
             }
         };
         let result = exchange::expect_status(&response, StatusCode::CREATED)
             .and_then(|()| exchange::parse::<DataEnvelope<Record>>(&response))
-            .and_then(|envelope| self.accept(client, &envelope.data, now));
+            .and_then(|envelope| self.accept(client, &envelope.data, now, rng));
         self.finish(result)
     }
 
     /// A 409 after a retry: the first attempt may have been stored before its answer was lost.
-    fn check_conflict(&mut self, client: &mut Client, now: Timestamp) -> Step<Secret> {
+    fn check_conflict(
+        &mut self,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Secret> {
         let Some((uid, _)) = &self.sealed else {
             return self.finish(Err(out_of_order()));
         };
         let mut call = Call::get(wire::paths::secret(uid));
         let step = call.send(&mut client.session, now);
         self.state = State::Checking(call);
-        self.on_check(client, step, now)
+        self.on_check(client, step, now, rng)
     }
 
     fn on_check(
@@ -114,6 +120,7 @@ impl CreateSecret {
         client: &mut Client,
         step: Step<Response>,
         now: Timestamp,
+        rng: &mut dyn CryptoRng,
     ) -> Step<Secret> {
         let response = match pending(step) {
             Ok(step) => return step,
@@ -126,7 +133,7 @@ impl CreateSecret {
                     && envelope.data.encrypted_data.as_slice() == sealed.encrypted_data.as_slice()
             });
             if ours {
-                self.accept(client, &envelope.data, now)
+                self.accept(client, &envelope.data, now, rng)
             } else {
                 Err(crate::error::ApiError::new(
                     409,
@@ -139,7 +146,13 @@ impl CreateSecret {
         self.finish(result)
     }
 
-    fn accept(&self, client: &mut Client, stored: &Record, now: Timestamp) -> Result<Secret> {
+    fn accept(
+        &self,
+        client: &mut Client,
+        stored: &Record,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<Secret> {
         let Some((uid, _)) = &self.sealed else {
             return Err(out_of_order());
         };
@@ -151,7 +164,7 @@ impl CreateSecret {
         }
         let secret =
             Secret::from_payload(*uid, self.folder_id, stored.revision, self.payload.clone());
-        client.remember(std::sync::Arc::new(secret.clone()), None, now);
+        client.remember(std::sync::Arc::new(secret.clone()), None, now, rng);
         Ok(secret)
     }
 
@@ -195,12 +208,12 @@ impl Operation for CreateSecret {
             State::Posting(mut call) => {
                 let step = call.on_input(&mut client.session, input, now, rng);
                 self.state = State::Posting(call);
-                self.on_post(client, step, now)
+                self.on_post(client, step, now, rng)
             }
             State::Checking(mut call) => {
                 let step = call.on_input(&mut client.session, input, now, rng);
                 self.state = State::Checking(call);
-                self.on_check(client, step, now)
+                self.on_check(client, step, now, rng)
             }
             State::Finished => Step::Done(Err(after_finish())),
         }

@@ -7,7 +7,8 @@ use http::StatusCode;
 use http::header::ETAG;
 use rand_core::CryptoRng;
 
-use super::{LoadFolders, Operation, after_finish, out_of_order, pending};
+use super::background::Wish;
+use super::{LoadFolders, Operation, after_finish, out_of_order, pending, serves_stale};
 use crate::cache::Lookup;
 use crate::client::{Client, FlightTicket, Joined};
 use crate::error::{Error, ErrorCode, Result};
@@ -28,13 +29,16 @@ const JOIN_POLL: Duration = Duration::from_millis(200);
 /// UID share one request. Served stale within `max_stale` when the server is unreachable or
 /// failing; purged on 401, 403 and 404.
 ///
+/// A read in the last part of the entry's TTL is served at once and asks the client for a
+/// background refresh ([`crate::Client::take_background`]). While an entry is served stale,
+/// reads get it at once until its next revalidation is due.
+///
 /// The secret is handed out shared and immutable: a cache hit is a reference count, not a copy.
 /// Reads that join another read's fetch receive its result, even with the cache disabled.
 #[derive(Debug)]
 pub struct GetSecret {
     uid: RecordUid,
-    /// Skip the cache (after a rotation, the new revision is wanted).
-    bypass_cache: bool,
+    mode: Mode,
     flight: Option<u64>,
     /// The fetch of another operation this one waits for.
     joined: Option<u64>,
@@ -43,6 +47,19 @@ pub struct GetSecret {
     /// Whether the cache decision was counted in the client's statistics: a read that waits
     /// and looks again counts once.
     counted: bool,
+}
+
+/// Whose read this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// A caller's read, through the cache.
+    Read,
+    /// A read past the cache (after a rotation, the new revision is wanted); its result is still
+    /// cached.
+    Fresh,
+    /// A background revalidation of a cached entry: one conditional request, never waiting on
+    /// another read's fetch, never serving stale.
+    Background,
 }
 
 /// Where the read is. The variants that wait on the network are boxed, so that the
@@ -68,7 +85,7 @@ impl GetSecret {
     pub fn new(uid: RecordUid) -> Self {
         Self {
             uid,
-            bypass_cache: false,
+            mode: Mode::Read,
             flight: None,
             joined: None,
             state: State::Ready,
@@ -80,7 +97,16 @@ impl GetSecret {
     /// Reads the server's current revision, ignoring the cache (the result is still cached).
     pub(crate) fn fresh(uid: RecordUid) -> Self {
         Self {
-            bypass_cache: true,
+            mode: Mode::Fresh,
+            ..Self::new(uid)
+        }
+    }
+
+    /// Revalidates the cached entry `uid` in the background. The caller has checked that it is
+    /// cached and that no other read is fetching it.
+    pub(crate) fn background(uid: RecordUid) -> Self {
+        Self {
+            mode: Mode::Background,
             ..Self::new(uid)
         }
     }
@@ -90,7 +116,12 @@ impl GetSecret {
         &self.uid
     }
 
-    fn begin(&mut self, client: &mut Client, now: Timestamp) -> Step<Arc<Secret>> {
+    fn begin(
+        &mut self,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Arc<Secret>> {
         if let Some(id) = self.joined.take() {
             match client.joined(&self.uid, id, now) {
                 Joined::Pending => {
@@ -102,35 +133,57 @@ impl GetSecret {
                 Joined::Gone => {}
             }
         }
-        let etag = if self.bypass_cache {
-            None
-        } else {
-            match client.cache.lookup(&self.uid, now) {
-                Lookup::Fresh(secret) => {
-                    let secret = Arc::clone(secret);
-                    if !std::mem::replace(&mut self.counted, true) {
-                        client.session.stats.cache_hits += 1;
-                        event!(trace, uid = %self.uid, "cache hit");
+        let mut once = self.mode == Mode::Background;
+        let etag = match self.mode {
+            Mode::Fresh => None,
+            Mode::Background if client.cache.contains(&self.uid) => client.cache.etag(&self.uid),
+            Mode::Background => return self.finish(client, Err(nothing_to_refresh())),
+            Mode::Read => {
+                let can_wish = client.background.can_wish();
+                match client.cache.lookup(&self.uid, now, can_wish) {
+                    Lookup::Fresh(secret) => {
+                        let secret = Arc::clone(secret);
+                        return self.hit(client, secret);
                     }
-                    return self.finish(client, Ok(secret));
-                }
-                Lookup::Expired { etag } => {
-                    self.counted = true;
-                    event!(debug, uid = %self.uid, "cache entry expired: revalidating");
-                    etag.map(str::to_owned)
-                }
-                Lookup::Miss => {
-                    if !std::mem::replace(&mut self.counted, true) {
-                        client.session.stats.cache_misses += 1;
-                        event!(debug, uid = %self.uid, "cache miss");
+                    Lookup::Refresh(secret) => {
+                        let secret = Arc::clone(secret);
+                        event!(debug, uid = %self.uid, "refreshing ahead of expiry");
+                        client.background.push(Wish::Entry(self.uid));
+                        return self.hit(client, secret);
                     }
-                    None
+                    Lookup::Stale(secret) => {
+                        let secret = Arc::clone(secret);
+                        return self.stale(client, secret);
+                    }
+                    Lookup::Retry(secret) => {
+                        let secret = Arc::clone(secret);
+                        event!(debug, uid = %self.uid, "stale entry due for revalidation");
+                        client.background.push(Wish::Entry(self.uid));
+                        return self.stale(client, secret);
+                    }
+                    Lookup::Expired { etag, retrying } => {
+                        self.counted = true;
+                        once = retrying;
+                        event!(debug, uid = %self.uid, "cache entry expired: revalidating");
+                        etag.map(str::to_owned)
+                    }
+                    Lookup::Miss => {
+                        if !std::mem::replace(&mut self.counted, true) {
+                            client.session.stats.cache_misses += 1;
+                            event!(debug, uid = %self.uid, "cache miss");
+                        }
+                        None
+                    }
                 }
             }
         };
-        // A read that must see the server's current state does not take another fetch's result.
-        let joins = !self.bypass_cache;
+        // Only a caller's read through the cache takes another fetch's result: one past the
+        // cache must see the server's current state, and background work never waits.
+        let joins = self.mode == Mode::Read;
         match client.take_flight(self.uid, self.flight, joins, now) {
+            FlightTicket::Wait(_) if self.mode == Mode::Background => {
+                self.finish(client, Err(nothing_to_refresh()))
+            }
             FlightTicket::Wait(id) => {
                 if self.joined.is_none() {
                     client.session.stats.coalesced_waits += 1;
@@ -142,13 +195,37 @@ impl GetSecret {
             }
             FlightTicket::Lead(id) => {
                 self.flight = Some(id);
-                let mut call =
-                    Box::new(Call::get(wire::paths::secret(&self.uid)).if_none_match(etag));
+                let mut call = Call::get(wire::paths::secret(&self.uid)).if_none_match(etag);
+                if once {
+                    call = call.once();
+                }
+                if self.mode == Mode::Background {
+                    client.session.stats.background_refreshes += 1;
+                }
+                let mut call = Box::new(call);
                 let step = call.send(&mut client.session, now);
                 self.state = State::Fetching(call);
-                self.forward(client, step, now)
+                self.forward(client, step, now, rng)
             }
         }
+    }
+
+    /// Serves a fresh entry.
+    fn hit(&mut self, client: &mut Client, secret: Arc<Secret>) -> Step<Arc<Secret>> {
+        if !std::mem::replace(&mut self.counted, true) {
+            client.session.stats.cache_hits += 1;
+            event!(trace, uid = %self.uid, "cache hit");
+        }
+        self.finish(client, Ok(secret))
+    }
+
+    /// Serves an entry past its TTL whose revalidation failed and is not due again.
+    fn stale(&mut self, client: &mut Client, secret: Arc<Secret>) -> Step<Arc<Secret>> {
+        if !std::mem::replace(&mut self.counted, true) {
+            client.session.stats.stale_serves += 1;
+            event!(debug, uid = %self.uid, "serving a stale entry while revalidation backs off");
+        }
+        self.finish(client, Ok(secret))
     }
 
     fn forward(
@@ -156,11 +233,12 @@ impl GetSecret {
         client: &mut Client,
         step: Step<Response>,
         now: Timestamp,
+        rng: &mut dyn CryptoRng,
     ) -> Step<Arc<Secret>> {
         match pending(step) {
             Ok(step) => step,
-            Err(Ok(response)) => self.on_response(client, &response, now),
-            Err(Err(error)) => self.fail(client, error, now),
+            Err(Ok(response)) => self.on_response(client, &response, now, rng),
+            Err(Err(error)) => self.fail(client, error, now, rng),
         }
     }
 
@@ -169,17 +247,22 @@ impl GetSecret {
         client: &mut Client,
         response: &Response,
         now: Timestamp,
+        rng: &mut dyn CryptoRng,
     ) -> Step<Arc<Secret>> {
         if response.status() == StatusCode::NOT_MODIFIED {
-            if let Some(secret) = client.cache.refresh(&self.uid, now) {
+            let spread = client.spread.with(rng);
+            if let Some(secret) = client.cache.refresh(&self.uid, now, spread) {
                 let secret = Arc::clone(secret);
                 client.session.stats.revalidations += 1;
                 event!(debug, uid = %self.uid, "revalidated (304): entry renewed");
                 return self.finish(client, Ok(secret));
             }
+            if self.mode == Mode::Background {
+                return self.finish(client, Err(nothing_to_refresh()));
+            }
             // Evicted while the request was out: fetch it whole.
-            self.bypass_cache = true;
-            return self.begin(client, now);
+            self.mode = Mode::Fresh;
+            return self.begin(client, now, rng);
         }
         let record = match exchange::expect_status(response, StatusCode::OK)
             .and_then(|()| exchange::parse::<DataEnvelope<Record>>(response))
@@ -196,7 +279,7 @@ impl GetSecret {
             .get(ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        self.install(client, record, etag, now)
+        self.install(client, record, etag, now, rng)
     }
 
     fn install(
@@ -205,11 +288,12 @@ impl GetSecret {
         record: Record,
         etag: Option<String>,
         now: Timestamp,
+        rng: &mut dyn CryptoRng,
     ) -> Step<Arc<Secret>> {
         match client.decrypt(&record) {
             Ok(Some(secret)) => {
                 let secret = Arc::new(secret);
-                client.remember(Arc::clone(&secret), etag, now);
+                client.remember(Arc::clone(&secret), etag, now, rng);
                 self.finish(client, Ok(secret))
             }
             Ok(None) if !self.folders_reloaded => {
@@ -226,7 +310,7 @@ impl GetSecret {
                 self.state = State::LoadingFolders(Box::new(Reloading { load, record, etag }));
                 match pending(step) {
                     Ok(step) => step,
-                    Err(result) => self.after_folders(client, result, now),
+                    Err(result) => self.after_folders(client, result, now, rng),
                 }
             }
             Ok(None) => {
@@ -244,6 +328,7 @@ impl GetSecret {
         client: &mut Client,
         result: Result<()>,
         now: Timestamp,
+        rng: &mut dyn CryptoRng,
     ) -> Step<Arc<Secret>> {
         let State::LoadingFolders(reloading) = std::mem::replace(&mut self.state, State::Finished)
         else {
@@ -251,12 +336,18 @@ impl GetSecret {
         };
         let Reloading { record, etag, .. } = *reloading;
         match result {
-            Ok(()) => self.install(client, record, etag, now),
+            Ok(()) => self.install(client, record, etag, now, rng),
             Err(error) => self.finish(client, Err(error)),
         }
     }
 
-    fn fail(&mut self, client: &mut Client, error: Error, now: Timestamp) -> Step<Arc<Secret>> {
+    fn fail(
+        &mut self,
+        client: &mut Client,
+        error: Error,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Arc<Secret>> {
         match error.status() {
             Some(401 | 403 | 404) => {
                 client.forget(&self.uid);
@@ -272,12 +363,13 @@ impl GetSecret {
                 };
                 self.finish(client, Err(error))
             }
-            _ if serves_stale(&error) && !self.bypass_cache => {
+            _ if serves_stale(&error) && self.mode == Mode::Read => {
                 let stale = client.cache.stale(&self.uid, now).map(Arc::clone);
                 match stale {
                     Some(secret) => {
                         client.session.stats.stale_serves += 1;
                         event!(debug, uid = %self.uid, reason = %error, "serving a stale entry");
+                        client.cache.failed(&self.uid, now, client.spread.with(rng));
                         self.finish(client, Ok(secret))
                     }
                     None => self.finish(client, Err(error)),
@@ -296,14 +388,10 @@ impl GetSecret {
     }
 }
 
-/// Failures after which a stale entry may be served: the server is unreachable, slow,
-/// overloaded or failing, but has not said the secret is gone or forbidden.
-fn serves_stale(error: &Error) -> bool {
-    match error {
-        Error::Transport { .. } => true,
-        Error::Api(api) => api.status == 429 || api.status >= 500,
-        _ => false,
-    }
+/// What a background revalidation reports when it finds nothing to do (the entry is gone, or a
+/// caller's read is fetching it); never shown to a caller.
+fn nothing_to_refresh() -> Error {
+    Error::invalid_input("background refresh", "nothing to refresh")
 }
 
 impl Operation for GetSecret {
@@ -321,18 +409,18 @@ impl Operation for GetSecret {
         rng: &mut dyn CryptoRng,
     ) -> Step<Arc<Secret>> {
         match std::mem::replace(&mut self.state, State::Finished) {
-            State::Ready => self.begin(client, now),
+            State::Ready => self.begin(client, now, rng),
             State::Fetching(mut call) => {
                 let step = call.on_input(&mut client.session, input, now, rng);
                 self.state = State::Fetching(call);
-                self.forward(client, step, now)
+                self.forward(client, step, now, rng)
             }
             State::LoadingFolders(mut reloading) => {
                 let step = reloading.load.step(client, input, now, rng);
                 self.state = State::LoadingFolders(reloading);
                 match pending(step) {
                     Ok(step) => step,
-                    Err(result) => self.after_folders(client, result, now),
+                    Err(result) => self.after_folders(client, result, now, rng),
                 }
             }
             State::Finished => Step::Done(Err(after_finish())),

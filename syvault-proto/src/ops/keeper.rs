@@ -70,7 +70,8 @@ pub enum LeaseEnd {
 ///
 /// A renewal that fails with a retryable error (after the request's own retries) is tried again
 /// after a third of the remaining time; if the lease meanwhile enters its last margin it is
-/// reported [`LeaseStatus::Expiring`]. A renewal that fails with any other error (such as
+/// reported [`LeaseStatus::Expiring`]. That repeat is a retry like any other: when the client's
+/// [`crate::retry::RetryBudget`] is spent, it waits until the budget allows it. A renewal that fails with any other error (such as
 /// [`Error::LeaseNotFound`]) ends the keeper with that error and [`LeaseStatus::Failed`].
 ///
 /// [`KeepLease::revoke`] asks for revocation: at its next step (the driver wakes it early) the
@@ -84,6 +85,8 @@ pub struct KeepLease {
     expires_at: Timestamp,
     margin: Duration,
     renew_at: Option<Timestamp>,
+    /// The next renewal repeats one that failed: it draws on the retry budget.
+    retrying: bool,
     revoke_requested: bool,
     renewals: u32,
     status: LeaseStatus,
@@ -113,6 +116,7 @@ impl KeepLease {
             expires_at: lease.expires_at,
             margin: margin.min(ttl / 3),
             renew_at: None,
+            retrying: false,
             revoke_requested: false,
             renewals: 0,
             status: LeaseStatus::Active,
@@ -191,6 +195,20 @@ impl KeepLease {
             self.status = LeaseStatus::Expired;
             return self.finish(Ok(LeaseEnd::Expired));
         }
+        if self.renew_at.is_some_and(|at| now >= at)
+            && self.retrying
+            && !client.session.try_retry(now)
+        {
+            // The budget's window slides: look again within half of it.
+            let window = client
+                .session
+                .retry
+                .budget
+                .map_or(Duration::ZERO, |b| b.window);
+            let remaining = self.expires_at.saturating_duration_since(now);
+            let wait = (window / 4 + jitter(window / 4, &mut *rng)).min(remaining / 3);
+            self.renew_at = Some(now + wait.max(Duration::from_secs(1)));
+        }
         if self.renew_at.is_some_and(|at| now >= at) {
             let mut renew = RenewLease::new(self.lease_id, self.ttl);
             let step = renew.step(client, Input::Start, now, rng);
@@ -222,6 +240,7 @@ impl KeepLease {
             Ok(step) => step,
             Err(Ok(info)) => {
                 self.renewals += 1;
+                self.retrying = false;
                 self.expires_at = info.expires_at;
                 self.schedule(now, rng);
                 // An answer shorter than asked means the server capped the lease.
@@ -234,6 +253,7 @@ impl KeepLease {
             Err(Err(error)) if error.is_retryable() => {
                 let remaining = self.expires_at.saturating_duration_since(now);
                 self.renew_at = Some(now + (remaining / 3).max(Duration::from_secs(1)));
+                self.retrying = true;
                 self.idle(client, now, rng)
             }
             Err(Err(error)) => {

@@ -7,10 +7,11 @@ use http::StatusCode;
 use rand_core::CryptoRng;
 
 use super::{LoadFolders, Operation, after_finish, pending};
-use crate::cache::Renewal;
+use crate::cache::{Renewal, SecretCache};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::exchange::{self, Call};
+use crate::expiry::Spread;
 use crate::model::{Secret, SecretSummary};
 use crate::step::{Input, Response, Step};
 use crate::time::Timestamp;
@@ -24,8 +25,8 @@ const MAX_PAGES: usize = 100_000;
 pub(crate) const PAGE_LIMIT: u32 = 500;
 
 /// Lists every secret visible to the client: loads the folders if needed, follows
-/// `next_cursor` to the end, decrypts every record, and refreshes the cache and the notation
-/// index with what it read.
+/// `next_cursor` to the end, decrypts every record the cache does not already hold at the same
+/// revision, and refreshes the cache and the notation index with what it read.
 #[derive(Debug)]
 pub struct ListSecrets {
     listing: Listing,
@@ -119,17 +120,31 @@ fn title_prefix(title: &str) -> u64 {
     u64::from_be_bytes(prefix)
 }
 
-/// The listing itself, shared by [`ListSecrets`] and notation resolution.
+/// The listing itself, shared by [`ListSecrets`], notation resolution and background refreshes
+/// of the notation index.
 #[derive(Debug)]
 pub(crate) struct Listing {
     state: State,
-    /// Records decrypted so far: each page is decrypted as it arrives, while it is still in
-    /// the processor's caches.
-    decrypted: Vec<Secret>,
+    /// Records read so far: each page is decrypted as it arrives, while it is still in the
+    /// processor's caches.
+    decrypted: Vec<Listed>,
     /// Records of folders the client did not know when their page arrived.
     pending: Vec<Record>,
     cursors: HashSet<String>,
     folders_reloaded: bool,
+    /// Background work, counted as such.
+    background: bool,
+    /// Each request is sent once, without retries.
+    once: bool,
+}
+
+/// A listed record as the listing holds it until it is installed.
+#[derive(Debug)]
+enum Listed {
+    /// The cache held the same revision of the same folder: not decrypted again.
+    Kept(Arc<Secret>),
+    /// Decrypted from the listing.
+    Decrypted(Secret),
 }
 
 #[derive(Debug)]
@@ -148,6 +163,24 @@ impl Listing {
             pending: Vec::new(),
             cursors: HashSet::new(),
             folders_reloaded: false,
+            background: false,
+            once: false,
+        }
+    }
+
+    /// A listing for background work: each request is sent once, without retries.
+    pub(crate) fn background() -> Self {
+        Self {
+            background: true,
+            ..Self::once()
+        }
+    }
+
+    /// A listing whose requests are sent once, without retries: a retry of its own.
+    pub(crate) fn once() -> Self {
+        Self {
+            once: true,
+            ..Self::new()
         }
     }
 
@@ -159,19 +192,27 @@ impl Listing {
         rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Arc<Secret>>> {
         match std::mem::replace(&mut self.state, State::Finished) {
-            State::Ready if !client.folders.is_loaded() => self.load_folders(client, now),
-            State::Ready => self.page(client, None, now),
+            State::Ready => {
+                if self.background {
+                    client.session.stats.background_refreshes += 1;
+                }
+                if client.folders.is_loaded() {
+                    self.page(client, None, now, rng)
+                } else {
+                    self.load_folders(client, now, rng)
+                }
+            }
             State::LoadingFolders(mut load) => {
                 let step = load.step(client, input, now, rng);
                 self.state = State::LoadingFolders(load);
-                self.after_step(client, step, now)
+                self.after_step(client, step, now, rng)
             }
             State::Paging(mut call) => {
                 let step = call.on_input(&mut client.session, input, now, rng);
                 self.state = State::Paging(call);
                 match pending(step) {
                     Ok(step) => step,
-                    Err(Ok(response)) => self.on_page(client, &response, now),
+                    Err(Ok(response)) => self.on_page(client, &response, now, rng),
                     Err(Err(error)) => self.finish(Err(error)),
                 }
             }
@@ -179,11 +220,19 @@ impl Listing {
         }
     }
 
-    fn load_folders(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Arc<Secret>>> {
+    fn load_folders(
+        &mut self,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Vec<Arc<Secret>>> {
         let mut load = LoadFolders::new();
+        if self.once {
+            load = load.once();
+        }
         let step = load.start(client, now);
         self.state = State::LoadingFolders(load);
-        self.after_step(client, step, now)
+        self.after_step(client, step, now, rng)
     }
 
     fn after_step(
@@ -191,13 +240,14 @@ impl Listing {
         client: &mut Client,
         step: Step<()>,
         now: Timestamp,
+        rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Arc<Secret>>> {
         match pending(step) {
             Ok(step) => step,
             Err(Err(error)) => self.finish(Err(error)),
             // Folders loaded: start paging, or decrypt again after a reload.
-            Err(Ok(())) if self.folders_reloaded => self.decrypt_pending(client, now),
-            Err(Ok(())) => self.page(client, None, now),
+            Err(Ok(())) if self.folders_reloaded => self.decrypt_pending(client, now, rng),
+            Err(Ok(())) => self.page(client, None, now, rng),
         }
     }
 
@@ -206,6 +256,7 @@ impl Listing {
         client: &mut Client,
         cursor: Option<String>,
         now: Timestamp,
+        rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Arc<Secret>>> {
         let query = ListQuery {
             cursor,
@@ -213,11 +264,14 @@ impl Listing {
             ..ListQuery::default()
         };
         let mut call = Call::get(wire::paths::secrets_query(&query));
+        if self.once {
+            call = call.once();
+        }
         let step = call.send(&mut client.session, now);
         self.state = State::Paging(call);
         match pending(step) {
             Ok(step) => step,
-            Err(Ok(response)) => self.on_page(client, &response, now),
+            Err(Ok(response)) => self.on_page(client, &response, now, rng),
             Err(Err(error)) => self.finish(Err(error)),
         }
     }
@@ -227,6 +281,7 @@ impl Listing {
         client: &mut Client,
         response: &Response,
         now: Timestamp,
+        rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Arc<Secret>>> {
         let page = match exchange::expect_status(response, StatusCode::OK)
             .and_then(|()| exchange::parse::<SecretList>(response))
@@ -236,8 +291,17 @@ impl Listing {
         };
         self.decrypted.reserve(page.data.len());
         for record in page.data {
+            // The same revision of the same folder has the same plaintext: keep the cached copy.
+            if let Some(cached) =
+                client
+                    .cache
+                    .same_revision(&record.uid, record.revision, &record.folder_id)
+            {
+                self.decrypted.push(Listed::Kept(Arc::clone(cached)));
+                continue;
+            }
             match client.decrypt(&record) {
-                Ok(Some(secret)) => self.decrypted.push(secret),
+                Ok(Some(secret)) => self.decrypted.push(Listed::Decrypted(secret)),
                 Ok(None) => self.pending.push(record),
                 Err(error) => return self.finish(Err(error)),
             }
@@ -250,30 +314,40 @@ impl Listing {
                         "the listing's cursors repeat or never end",
                     )));
                 }
-                self.page(client, Some(cursor), now)
+                self.page(client, Some(cursor), now, rng)
             }
-            None => self.complete(client, now),
+            None => self.complete(client, now, rng),
         }
     }
 
     /// After the last page: reloads the folders once if a record named an unknown one.
-    fn complete(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Arc<Secret>>> {
+    fn complete(
+        &mut self,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Vec<Arc<Secret>>> {
         if self.pending.is_empty() {
-            return self.decrypt_pending(client, now);
+            return self.decrypt_pending(client, now, rng);
         }
         if self.folders_reloaded {
             let folder_id = self.pending[0].folder_id;
             return self.finish(Err(Error::UnknownFolder { folder_id }));
         }
         self.folders_reloaded = true;
-        self.load_folders(client, now)
+        self.load_folders(client, now, rng)
     }
 
     /// Decrypts the records whose folders were unknown, then installs the whole listing.
-    fn decrypt_pending(&mut self, client: &mut Client, now: Timestamp) -> Step<Vec<Arc<Secret>>> {
+    fn decrypt_pending(
+        &mut self,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Vec<Arc<Secret>>> {
         for record in std::mem::take(&mut self.pending) {
             match client.decrypt(&record) {
-                Ok(Some(secret)) => self.decrypted.push(secret),
+                Ok(Some(secret)) => self.decrypted.push(Listed::Decrypted(secret)),
                 Ok(None) => {
                     return self.finish(Err(Error::UnknownFolder {
                         folder_id: record.folder_id,
@@ -282,7 +356,7 @@ impl Listing {
                 Err(error) => return self.finish(Err(error)),
             }
         }
-        let secrets = install_listing(client, std::mem::take(&mut self.decrypted), now);
+        let secrets = install_listing(client, std::mem::take(&mut self.decrypted), now, rng);
         self.finish(Ok(secrets))
     }
 
@@ -294,31 +368,56 @@ impl Listing {
     }
 }
 
-/// Caches what a complete listing decrypted and makes it the notation index's content (indexed
-/// when first needed). A cached entry of the same revision is kept (with the ETag an earlier
-/// read learnt) and handed out instead of the copy just decrypted, so unchanged secrets are
-/// neither copied nor replaced.
-fn install_listing(client: &mut Client, secrets: Vec<Secret>, now: Timestamp) -> Vec<Arc<Secret>> {
-    client.cache.reserve(secrets.len());
-    let mut shared = Vec::with_capacity(secrets.len());
-    for secret in secrets {
-        let secret = match client.cache.renew_revision(&secret, now) {
-            Renewal::Renewed(cached) => cached,
-            Renewal::Absent => {
-                let secret = Arc::new(secret);
-                client.cache.insert_absent(Arc::clone(&secret), None, now);
-                secret
+/// Caches what a complete listing read and makes it the notation index's content (indexed when
+/// first needed). A cached entry of the same revision is kept (with the ETag an earlier read
+/// learnt) and handed out instead of a new copy, so unchanged secrets are neither copied nor
+/// replaced.
+fn install_listing(
+    client: &mut Client,
+    listed: Vec<Listed>,
+    now: Timestamp,
+    rng: &mut dyn CryptoRng,
+) -> Vec<Arc<Secret>> {
+    client.cache.reserve(listed.len());
+    let spread = client.spread.with(rng);
+    let mut shared = Vec::with_capacity(listed.len());
+    for listed in listed {
+        let secret = match listed {
+            Listed::Kept(cached) => {
+                let renewal = client.cache.renew_revision(&cached, now, spread);
+                keep(&mut client.cache, renewal, cached, now, spread)
             }
-            Renewal::Replace => {
-                let secret = Arc::new(secret);
-                client.cache.insert(Arc::clone(&secret), None, now);
-                secret
-            }
+            Listed::Decrypted(secret) => match client.cache.renew_revision(&secret, now, spread) {
+                Renewal::Renewed(cached) => cached,
+                renewal => keep(&mut client.cache, renewal, Arc::new(secret), now, spread),
+            },
         };
         shared.push(secret);
     }
-    client.index_listing(&shared, now);
+    client.index_listing(&shared, now, rng);
     shared
+}
+
+/// The secret a listing hands out after [`SecretCache::renew_revision`] said `renewal`:
+/// the cached one if it was renewed, else `secret`, now cached.
+fn keep(
+    cache: &mut SecretCache,
+    renewal: Renewal,
+    secret: Arc<Secret>,
+    now: Timestamp,
+    spread: &mut Spread,
+) -> Arc<Secret> {
+    match renewal {
+        Renewal::Renewed(cached) => cached,
+        Renewal::Absent => {
+            cache.insert_absent(Arc::clone(&secret), None, now, spread);
+            secret
+        }
+        Renewal::Replace => {
+            cache.insert(Arc::clone(&secret), None, now, spread);
+            secret
+        }
+    }
 }
 
 #[cfg(test)]

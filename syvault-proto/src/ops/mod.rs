@@ -49,6 +49,7 @@ use crate::step::{Input, Step};
 use crate::time::Timestamp;
 use crate::wire::{self, FolderList};
 
+mod background;
 mod bootstrap;
 mod create;
 mod get;
@@ -58,6 +59,8 @@ mod list;
 mod resolve;
 mod rotate;
 
+pub use background::Background;
+pub(crate) use background::{Queue, Wish};
 pub use bootstrap::Bootstrap;
 pub use create::CreateSecret;
 pub use get::GetSecret;
@@ -132,6 +135,16 @@ pub(crate) fn after_finish() -> crate::Error {
     crate::Error::invalid_input("operation", "stepped after it finished")
 }
 
+/// Failures after which a stale value (an entry, the notation index) may be served: the server
+/// is unreachable, slow, overloaded or failing, but has not said the secret is gone or forbidden.
+pub(crate) fn serves_stale(error: &crate::Error) -> bool {
+    match error {
+        crate::Error::Transport { .. } => true,
+        crate::Error::Api(api) => api.status == 429 || api.status >= 500,
+        _ => false,
+    }
+}
+
 /// Splits a sub-machine's step into one to pass on (`Ok`) and a finished result (`Err`).
 pub(crate) fn pending<T, U>(step: Step<T>) -> Result<Step<U>, Result<T>> {
     match step {
@@ -188,6 +201,13 @@ impl LoadFolders {
     pub(crate) fn new() -> Self {
         Self {
             call: Call::get(wire::paths::folders().to_owned()),
+        }
+    }
+
+    /// Sends the request once, for background work.
+    pub(crate) fn once(self) -> Self {
+        Self {
+            call: self.call.once(),
         }
     }
 

@@ -7,11 +7,12 @@ use rand_core::CryptoRng;
 
 use super::get::GetSecret;
 use super::list::Listing;
-use super::{Operation, after_finish, pending};
+use super::{Operation, after_finish, pending, serves_stale};
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::expiry::Freshness;
 use crate::model::{Secret, Selected};
-use crate::notation::{NotationError, Reference, Selector};
+use crate::notation::{NotationError, RecordRef, Reference, Selector};
 use crate::step::{Input, Step};
 use crate::time::Timestamp;
 use crate::uid::RecordUid;
@@ -21,8 +22,12 @@ use crate::uid::RecordUid;
 ///
 /// Resolution is client-side: folder names and titles are only known decrypted. One listing
 /// builds the index for any number of references and is reused while it is as fresh as the
-/// cache TTL; a reference that names nothing known triggers one fresh listing before it is
-/// reported missing. Errors name candidate UIDs, never values.
+/// cache TTL (refreshed in the background ahead of its expiry, and served stale within
+/// `max_stale` when the server cannot answer); a reference that names nothing known triggers
+/// one fresh listing before it is reported missing. A reference by UID (`sy://<UID>/…`) is
+/// read with a `GET` by UID, through the cache, and needs no listing; only if the server knows
+/// no such record is its segment looked up as a title. Errors name candidate UIDs, never
+/// values.
 #[derive(Debug)]
 pub struct ResolveNotation {
     references: Vec<Result<Reference, NotationError>>,
@@ -37,6 +42,19 @@ enum State {
     Listing(Listing),
     Fetching(GetSecret),
     Finished,
+}
+
+/// The UID a lone reference segment spells, if it spells one.
+fn spelt_uid(reference: &Reference) -> Option<RecordUid> {
+    match &reference.record {
+        RecordRef::Lone(text) => text.parse().ok(),
+        RecordRef::Path { .. } => None,
+    }
+}
+
+/// Whether a read by UID found that the server knows no such record.
+fn absent(result: Option<&Result<Arc<Secret>>>) -> bool {
+    matches!(result, Some(Err(Error::SecretNotFound { .. })))
 }
 
 impl ResolveNotation {
@@ -63,27 +81,82 @@ impl ResolveNotation {
         }
     }
 
+    /// Whether `reference` is resolved with the index: it is not a UID, or the server knows no
+    /// record of that UID.
+    fn needs_index(&self, reference: &Reference) -> bool {
+        spelt_uid(reference).is_none_or(|uid| absent(self.fetched.get(&uid)))
+    }
+
     fn resolve_uids(&self, client: &mut Client) -> Vec<Result<RecordUid>> {
-        let index = client.index();
         self.references
             .iter()
             .map(|reference| match reference {
-                Ok(reference) => index.resolve(&reference.record).map_err(Error::from),
+                Ok(reference) => match spelt_uid(reference) {
+                    Some(uid) if !self.needs_index(reference) => Ok(uid),
+                    _ => client
+                        .index()
+                        .resolve(&reference.record)
+                        .map_err(Error::from),
+                },
                 Err(error) => Err(error.clone().into()),
             })
             .collect()
     }
 
-    /// Decides what to do with the index as it is: list, fetch a missing secret, or finish.
+    /// Reads `uid` through the cache into `fetched`, unless it is there; the step to pass on if
+    /// the read waits.
+    fn fetch(
+        &mut self,
+        uid: RecordUid,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Option<Step<Vec<Result<Selected>>>> {
+        if self.fetched.contains_key(&uid) {
+            return None;
+        }
+        if let Some(secret) = client.cache.get_any(&uid).filter(|_| self.listed) {
+            self.fetched.insert(uid, Ok(Arc::clone(secret)));
+            return None;
+        }
+        let mut get = GetSecret::new(uid);
+        let step = get.step(client, Input::Start, now, rng);
+        self.state = State::Fetching(get);
+        match pending(step) {
+            Ok(step) => Some(step),
+            Err(result) => {
+                self.fetched.insert(uid, result);
+                self.state = State::Ready;
+                None
+            }
+        }
+    }
+
+    /// Decides what to do next: read references by UID, list, fetch a resolved secret, or
+    /// finish.
     fn advance(
         &mut self,
         client: &mut Client,
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Result<Selected>>> {
-        let index_fresh = client.index_is_fresh(now);
-        let any_valid = self.references.iter().any(Result::is_ok);
-        if any_valid && !self.listed && !index_fresh {
+        let by_uid: Vec<RecordUid> = self
+            .references
+            .iter()
+            .flatten()
+            .filter_map(spelt_uid)
+            .collect();
+        for uid in by_uid {
+            if let Some(step) = self.fetch(uid, client, now, rng) {
+                return step;
+            }
+        }
+        let indexed = self
+            .references
+            .iter()
+            .flatten()
+            .any(|reference| self.needs_index(reference));
+        if indexed && !self.listed && !usable(client.index_freshness(now)) {
             return self.list(client, now, rng);
         }
         let uids = self.resolve_uids(client);
@@ -99,22 +172,8 @@ impl ResolveNotation {
             return self.list(client, now, rng);
         }
         for uid in uids.iter().flatten() {
-            if self.fetched.contains_key(uid) {
-                continue;
-            }
-            if let Some(secret) = client.cache.get_any(uid).filter(|_| self.listed) {
-                self.fetched.insert(*uid, Ok(Arc::clone(secret)));
-                continue;
-            }
-            let mut get = GetSecret::new(*uid);
-            let step = get.step(client, Input::Start, now, rng);
-            self.state = State::Fetching(get);
-            match pending(step) {
-                Ok(step) => return step,
-                Err(result) => {
-                    self.fetched.insert(*uid, result);
-                    self.state = State::Ready;
-                }
+            if let Some(step) = self.fetch(*uid, client, now, rng) {
+                return step;
             }
         }
         let results = uids
@@ -149,7 +208,13 @@ impl ResolveNotation {
         rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Result<Selected>>> {
         self.listed = true;
-        let mut listing = Listing::new();
+        // An index served stale after a failed refresh is listed again once, without retries:
+        // if that fails too, it is served stale at once.
+        let mut listing = if client.index_retrying(now) {
+            Listing::once()
+        } else {
+            Listing::new()
+        };
         let step = listing.step(client, Input::Start, now, rng);
         self.state = State::Listing(listing);
         self.after_listing(client, step, now, rng)
@@ -170,12 +235,25 @@ impl ResolveNotation {
                 self.state = State::Ready;
                 self.advance(client, now, rng)
             }
+            // The server cannot answer: an index within `max_stale` still resolves, and its
+            // next refresh waits the stale backoff.
+            Err(Err(error)) if serves_stale(&error) && client.index_stale_allowed(now) => {
+                crate::trace::event!(debug, reason = %error, "serving a stale notation index");
+                client.index_failed(&error, now, rng);
+                self.state = State::Ready;
+                self.advance(client, now, rng)
+            }
             Err(Err(error)) => {
                 self.state = State::Finished;
                 Step::Done(Err(error))
             }
         }
     }
+}
+
+/// Whether an index of this freshness may be resolved against.
+fn usable(freshness: Freshness) -> bool {
+    freshness != Freshness::Expired
 }
 
 impl Operation for ResolveNotation {
@@ -222,9 +300,9 @@ impl Operation for ResolveNotation {
 
 /// Resolves a single `sy://` reference: [`ResolveNotation`] with one result.
 ///
-/// While the index is fresh and names the record, the reference costs an index lookup and a
-/// read through the cache; otherwise it takes [`ResolveNotation`]'s path (listing when the
-/// index is stale or the record unknown).
+/// While the index is usable and names the record, the reference costs an index lookup and a
+/// read through the cache; a reference by UID is a read through the cache. Otherwise it takes
+/// [`ResolveNotation`]'s path (listing when the index is stale or the record unknown).
 #[derive(Debug)]
 pub struct ResolveReference(Single);
 
@@ -233,6 +311,8 @@ enum Single {
     /// The reference as written: parsed only when the index has not resolved it before.
     Ready(Box<str>),
     Fetching(Arc<Selector>, GetSecret),
+    /// A reference by UID being read; boxed, as the general path it may fall back to.
+    ByUid(Box<(Reference, GetSecret)>),
     /// Boxed: the common case, a fresh index, never builds it.
     General(Box<ResolveNotation>),
     Finished,
@@ -251,12 +331,17 @@ impl ResolveReference {
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Selected> {
-        let index_fresh = client.index_is_fresh(now);
-        if index_fresh && let Some((uid, selector)) = client.index().resolved(text) {
+        let index_usable = usable(client.index_freshness(now));
+        if index_usable && let Some((uid, selector)) = client.index().resolved(text) {
             return self.fetch(uid, selector, client, now, rng);
         }
         match Reference::parse(text) {
-            Ok(reference) if index_fresh => match client.index().resolve(&reference.record) {
+            Ok(reference) if let Some(uid) = spelt_uid(&reference) => {
+                let mut get = GetSecret::new(uid);
+                let step = get.step(client, Input::Start, now, rng);
+                self.by_uid(Box::new((reference, get)), step, client, now, rng)
+            }
+            Ok(reference) if index_usable => match client.index().resolve(&reference.record) {
                 Ok(uid) => {
                     let selector = Arc::new(reference.selector);
                     client
@@ -264,9 +349,14 @@ impl ResolveReference {
                         .remember_resolved(text, uid, Arc::clone(&selector));
                     self.fetch(uid, selector, client, now, rng)
                 }
-                Err(_) => self.general(Ok(reference), client, now, rng),
+                Err(_) => self.general(
+                    ResolveNotation::parsed(vec![Ok(reference)]),
+                    client,
+                    now,
+                    rng,
+                ),
             },
-            parsed => self.general(parsed, client, now, rng),
+            parsed => self.general(ResolveNotation::parsed(vec![parsed]), client, now, rng),
         }
     }
 
@@ -283,15 +373,42 @@ impl ResolveReference {
         self.fetched(selector, get, step)
     }
 
-    /// The general path, from the start.
-    fn general(
+    /// Continues a read by UID: its result, or the general path if the server knows no such
+    /// record (the segment may be a title).
+    fn by_uid(
         &mut self,
-        reference: Result<Reference, NotationError>,
+        read: Box<(Reference, GetSecret)>,
+        step: Step<Arc<Secret>>,
         client: &mut Client,
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<Selected> {
-        let mut resolve = Box::new(ResolveNotation::parsed(vec![reference]));
+        match pending(step) {
+            Ok(step) => {
+                self.0 = Single::ByUid(read);
+                step
+            }
+            Err(Err(Error::SecretNotFound { uid })) => {
+                let (reference, get) = *read;
+                let mut general = ResolveNotation::parsed(vec![Ok(reference)]);
+                general
+                    .fetched
+                    .insert(*get.uid(), Err(Error::SecretNotFound { uid }));
+                self.general(general, client, now, rng)
+            }
+            Err(result) => Step::Done(result.and_then(|secret| select(&secret, &read.0.selector))),
+        }
+    }
+
+    /// The general path, from the start.
+    fn general(
+        &mut self,
+        resolve: ResolveNotation,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Selected> {
+        let mut resolve = Box::new(resolve);
         let step = resolve.step(client, Input::Start, now, rng);
         self.0 = Single::General(resolve);
         one(step)
@@ -349,6 +466,10 @@ impl Operation for ResolveReference {
                 let step = get.step(client, input, now, rng);
                 self.fetched(selector, get, step)
             }
+            Single::ByUid(mut read) => {
+                let step = read.1.step(client, input, now, rng);
+                self.by_uid(read, step, client, now, rng)
+            }
             Single::General(mut resolve) => {
                 let step = resolve.step(client, input, now, rng);
                 self.0 = Single::General(resolve);
@@ -361,6 +482,7 @@ impl Operation for ResolveReference {
     fn abandon(&mut self, client: &mut Client) {
         match &mut self.0 {
             Single::Fetching(_, get) => get.abandon(client),
+            Single::ByUid(read) => read.1.abandon(client),
             Single::General(resolve) => resolve.abandon(client),
             Single::Ready(_) | Single::Finished => {}
         }

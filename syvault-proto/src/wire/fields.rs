@@ -17,6 +17,8 @@ use super::Base64Bytes;
 pub(super) const EMPTY_TIMESTAMP: &str = "empty timestamp";
 /// A cursor was present but empty, which would make a client re-list from the start forever.
 pub(super) const EMPTY_CURSOR: &str = "empty cursor";
+/// A sync token was present but empty.
+pub(super) const EMPTY_SYNC_TOKEN: &str = "empty sync token";
 /// A JSON object named the same folder twice.
 pub(super) const DUPLICATE_KEY: &str = "duplicate folder id";
 
@@ -35,6 +37,16 @@ pub(super) fn cursor<'de, D: Deserializer<'de>>(
 ) -> Result<Option<String>, D::Error> {
     match Option::<String>::deserialize(deserializer)? {
         Some(text) if text.is_empty() => Err(D::Error::custom(EMPTY_CURSOR)),
+        other => Ok(other),
+    }
+}
+
+/// A sync token: null or a non-empty string.
+pub(super) fn sync_token<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    match Option::<String>::deserialize(deserializer)? {
+        Some(text) if text.is_empty() => Err(D::Error::custom(EMPTY_SYNC_TOKEN)),
         other => Ok(other),
     }
 }

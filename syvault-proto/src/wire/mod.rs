@@ -174,10 +174,11 @@ fn malformed_reason(err: &serde_json::Error) -> String {
 }
 
 /// Fixed messages of this module that may be repeated as they are.
-const FIXED_MESSAGES: [&str; 4] = [
+const FIXED_MESSAGES: [&str; 5] = [
     bytes::INVALID_BASE64,
     fields::EMPTY_TIMESTAMP,
     fields::EMPTY_CURSOR,
+    fields::EMPTY_SYNC_TOKEN,
     fields::DUPLICATE_KEY,
 ];
 

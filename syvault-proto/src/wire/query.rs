@@ -6,20 +6,28 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
-/// The parameters of a secrets listing: `folder_id`, `cursor` and `limit`, all optional.
+/// The parameters of a secrets listing: `folder_id`, `since`, `cursor` and `limit`, all
+/// optional.
 ///
 /// ```
 /// use syvault_proto::wire::ListQuery;
 ///
-/// let query = ListQuery { folder_id: None, cursor: Some("a+b/c=".into()), limit: Some(50) };
+/// let query = ListQuery { cursor: Some("a+b/c=".into()), limit: Some(50), ..ListQuery::default() };
 /// assert_eq!(query.to_query_string(), "cursor=a%2Bb%2Fc%3D&limit=50");
 /// assert_eq!(ListQuery::parse(&query.to_query_string())?, query);
+///
+/// // An incremental listing: what changed since the sync token of an earlier listing.
+/// let delta = ListQuery { since: Some("t0.k".into()), ..ListQuery::default() };
+/// assert_eq!(delta.to_query_string(), "since=t0.k");
 /// # Ok::<(), syvault_proto::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListQuery {
     /// Only list the records of this folder.
     pub folder_id: Option<Uuid>,
+    /// The `sync_token` of an earlier listing with the same `folder_id`: asks for what changed
+    /// since it instead of every record. Opaque text chosen by the server.
+    pub since: Option<String>,
     /// The `next_cursor` of the previous page: opaque text chosen by the server.
     pub cursor: Option<String>,
     /// The most records the page may hold.
@@ -43,6 +51,9 @@ impl ListQuery {
         };
         if let Some(folder_id) = &self.folder_id {
             push("folder_id", &folder_id.to_string());
+        }
+        if let Some(since) = &self.since {
+            push("since", since);
         }
         if let Some(cursor) = &self.cursor {
             push("cursor", cursor);
@@ -72,6 +83,10 @@ impl ListQuery {
                         .parse()
                         .map_err(|_| Error::invalid_input(what, "expected a UUID"))?;
                     out.folder_id = Some(id);
+                }
+                "since" => {
+                    let what = "query parameter `since`";
+                    out.since = Some(known_value(what, value, out.since.is_some())?);
                 }
                 "cursor" => {
                     let what = "query parameter `cursor`";
@@ -164,11 +179,14 @@ mod tests {
     fn every_parameter_round_trips() {
         let query = ListQuery {
             folder_id: Some("0b6f5f4e-8a53-4a8e-9a4c-2f7d1c3e5b60".parse().unwrap()),
+            since: Some("t.1 +/=%".into()),
             cursor: Some("é &=%+?#/\u{0}\u{1F600}".into()),
             limit: Some(u32::MAX),
         };
         let text = query.to_query_string();
-        assert!(text.starts_with("folder_id=0b6f5f4e-8a53-4a8e-9a4c-2f7d1c3e5b60&cursor="));
+        assert!(text.starts_with(
+            "folder_id=0b6f5f4e-8a53-4a8e-9a4c-2f7d1c3e5b60&since=t.1%20%2B%2F%3D%25&cursor="
+        ));
         assert!(text.bytes().all(|b| b.is_ascii_graphic()));
         assert_eq!(ListQuery::parse(&text).unwrap(), query);
         assert_eq!(ListQuery::parse(&format!("?{text}")).unwrap(), query);
@@ -176,9 +194,13 @@ mod tests {
 
     #[test]
     fn tolerates_unknown_parameters_and_plus() {
-        let query = ListQuery::parse("x=1&&limit=007&cursor=a+b&y&cursor%3D=z").unwrap();
+        let query = ListQuery::parse("x=1&&limit=007&cursor=a+b&y&cursor%3D=z&Since=q").unwrap();
         assert_eq!(query.limit, Some(7));
         assert_eq!(query.cursor.as_deref(), Some("a b"));
+        assert_eq!(query.since, None);
+        let query =
+            ListQuery::parse("since=a%2Eb&folder_id=0b6f5f4e-8a53-4a8e-9a4c-2f7d1c3e5b60").unwrap();
+        assert_eq!(query.since.as_deref(), Some("a.b"));
     }
 
     #[test]
@@ -199,6 +221,13 @@ mod tests {
             "cursor=%FF",
             "limit=1&limit=2",
             "cursor=a&cursor=a",
+            "since=",
+            "since",
+            "since=%",
+            "since=%zz",
+            "since=%FF",
+            "since=a&since=b",
+            "since=a&cursor=b&since=a",
         ] {
             let err = ListQuery::parse(bad).unwrap_err();
             assert!(matches!(err, Error::InvalidInput { .. }), "{bad}");

@@ -158,13 +158,7 @@ impl World {
             (Method::GET, "/folders") => self.folders_response(),
             (Method::GET, "/secrets") => {
                 let data = self.records.values().cloned().collect();
-                json(
-                    StatusCode::OK,
-                    &wire::SecretList {
-                        data,
-                        next_cursor: None,
-                    },
-                )
+                json(StatusCode::OK, &wire::SecretList::full(data, None))
             }
             (Method::GET, p) if p.starts_with("/secrets/") => {
                 let uid: RecordUid = p["/secrets/".len()..].parse().unwrap();
@@ -216,6 +210,20 @@ impl World {
     /// Drives against [`World::serve`].
     pub fn run<O: Operation>(&mut self, op: O) -> syvault_proto::Result<O::Output> {
         self.drive(op, |world, request| Ok(world.serve(request)))
+    }
+
+    /// Runs the background work the client wants done now, as a driver would after an
+    /// operation, answered by `respond`; how many jobs ran.
+    pub fn run_background(
+        &mut self,
+        mut respond: impl FnMut(&mut Self, &Request) -> Result<Response, Error>,
+    ) -> usize {
+        let mut jobs = 0;
+        while let Some(job) = self.client.take_background(self.now) {
+            jobs += 1;
+            self.drive(job, &mut respond).unwrap();
+        }
+        jobs
     }
 
     pub fn advance(&mut self, by: Duration) {
