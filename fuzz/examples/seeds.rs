@@ -583,7 +583,7 @@ fn snapshot_seeds() -> Vec<(String, Vec<u8>)> {
     ];
     full.listing = Some(Listing::new(
         at,
-        vec![ListedRecord::new(uid, folder, "Database", 3)],
+        vec![ListedRecord::new(uid, folder, "Database")],
     ));
     full.sync_tokens = vec![
         SyncToken::new(None, "token-all", at),

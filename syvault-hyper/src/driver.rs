@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     /// when nobody waits.
     waiting: AtomicUsize,
     pub(crate) transport: Transport,
+    /// The client's snapshot file, and the writes to it.
+    pub(crate) snapshot: crate::snapshot::SnapshotFile,
 }
 
 /// One operation counted in [`Shared::waiting`] until it stops waiting, however that happens.
@@ -53,11 +55,11 @@ pub(crate) fn rng() -> UnwrapErr<getrandom::SysRng> {
     UnwrapErr(getrandom::SysRng)
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::from(SystemTime::now())
 }
 
-async fn sleep_until(until: Timestamp) {
+pub(crate) async fn sleep_until(until: Timestamp) {
     tokio::time::sleep(until.saturating_duration_since(now())).await;
 }
 
@@ -76,6 +78,7 @@ impl Shared {
             finished: Notify::new(),
             waiting: AtomicUsize::new(0),
             transport,
+            snapshot: crate::snapshot::SnapshotFile::default(),
         }
     }
 
@@ -186,6 +189,7 @@ impl<'a, O: Operation> Running<'a, O> {
             }
             Step::Done(result) => {
                 self.done = true;
+                crate::snapshot::schedule(shared, &mut core, stepped_at);
                 if let Some(mut job) = core.take_background(stepped_at) {
                     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                         drop(core);
@@ -266,7 +270,11 @@ pub(crate) async fn run_background(weak: Weak<Shared>, job: Background) {
                 Input::Wake
             }
             Step::Done(_) => {
-                let next = shared.lock().take_background(stepped_at);
+                let next = {
+                    let mut core = shared.lock();
+                    crate::snapshot::schedule(&shared, &mut core, stepped_at);
+                    core.take_background(stepped_at)
+                };
                 shared.wake_waiters();
                 let Some(job) = next else {
                     running.done = true;

@@ -61,6 +61,7 @@ mod client;
 mod driver;
 mod dynamic;
 mod proxy;
+mod snapshot;
 mod tls;
 mod transport;
 

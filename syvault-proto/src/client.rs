@@ -72,6 +72,8 @@ pub struct Client {
     pub(crate) background: Queue,
     /// Counts resets and cache clears: background work taken before one does nothing.
     pub(crate) epoch: u64,
+    /// When the snapshot is written, and what a restored one described.
+    pub(crate) snapshots: crate::snapshot::Schedule,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -136,6 +138,7 @@ impl Client {
     /// A client with `config`'s server and policies, without an identity yet (client id and
     /// secret of `config` are not read).
     pub(crate) fn unidentified(config: ClientConfig) -> Result<Self> {
+        let snapshots = crate::snapshot::Schedule::new(&config);
         let ClientConfig {
             server,
             cache,
@@ -192,6 +195,7 @@ impl Client {
             spread: Spread::default(),
             background: Queue::default(),
             epoch: 0,
+            snapshots,
         })
     }
 
@@ -272,6 +276,7 @@ impl Client {
         self.session.budget = crate::retry::BudgetTracker::default();
         self.background.clear();
         self.epoch += 1;
+        self.snapshots.reset();
         self.cache = SecretCache::new(*self.cache.policy());
         self.folders = FolderStore::default();
         self.index.clear();

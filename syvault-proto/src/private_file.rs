@@ -7,6 +7,9 @@
 //! renamed over the destination. Renaming replaces a symlink at the destination rather than
 //! writing through it, and a crash leaves the old file or the new one, never a mix.
 //!
+//! The client's encrypted snapshot (docs/protocol.md §12.10) is kept the same way:
+//! [`load_snapshot`] reads one into a client when it is built, [`write_snapshot`] writes one.
+//!
 //! This is the one module of the crate that touches the file system; it exists only with the
 //! `fs` feature, which the drivers, the CLI and the dev server enable.
 
@@ -16,8 +19,11 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use crate::client::Client;
 use crate::error::{Error, FileAction, Result};
 use crate::model::Credentials;
+use crate::snapshot::{Restored, SnapshotJob};
+use crate::time::Timestamp;
 
 /// What [`write()`] does when the destination already exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +126,103 @@ impl Credentials {
             .map_err(|_| Error::invalid_input("credentials", "the file is not UTF-8 text"))?;
         Self::from_json(json)
     }
+}
+
+/// The largest snapshot file read: far beyond what a cache of the default size writes.
+const MAX_SNAPSHOT: u64 = 1 << 30;
+
+/// What [`load_snapshot`] found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SnapshotLoad {
+    /// The snapshot was read and its content taken.
+    Restored(Restored),
+    /// There is no snapshot yet.
+    Absent,
+    /// The file could not be read or was refused (corrupt, truncated, another client's or
+    /// server's, another format version, too old): the client goes on without it. The reason
+    /// names the file, never its content.
+    Ignored(String),
+}
+
+/// Reads the snapshot at `path` into `client`, as a driver does when it builds a client with
+/// `snapshot(path)`. Never an error: a snapshot that cannot be used is ignored with a warning
+/// event, and the client starts without it.
+///
+/// ```
+/// use syvault_proto::private_file::{self, SnapshotLoad};
+///
+/// let mut rng = <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+/// let secret = syvault_proto::keys::ClientKey::generate(&mut rng).to_client_secret();
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("syvault.snapshot");
+/// let mut client = syvault_proto::Client::builder()
+///     .server("https://vault.example.com")
+///     .client_id(uuid::Uuid::nil())
+///     .client_secret(secret)
+///     .snapshot(&path)
+///     .build()?;
+/// let now = syvault_proto::Timestamp::from_unix_secs(1_700_000_000);
+/// assert!(matches!(private_file::load_snapshot(&mut client, &path, now), SnapshotLoad::Absent));
+/// std::fs::write(&path, b"not a snapshot")?;
+/// assert!(matches!(private_file::load_snapshot(&mut client, &path, now), SnapshotLoad::Ignored(_)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn load_snapshot(client: &mut Client, path: &Path, now: Timestamp) -> SnapshotLoad {
+    let bytes = match read_limited(path, MAX_SNAPSHOT) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            crate::trace::event!(debug, path = %path.display(), "no snapshot yet");
+            return SnapshotLoad::Absent;
+        }
+        Err(error) => {
+            let reason = format!("cannot read {}: {error}", path.display());
+            crate::trace::event!(warn, %reason, "snapshot ignored");
+            return SnapshotLoad::Ignored(reason);
+        }
+    };
+    match client.restore_snapshot(&bytes, now) {
+        Ok(restored) => {
+            crate::trace::event!(
+                info,
+                path = %path.display(),
+                entries = restored.entries,
+                expired = restored.expired,
+                "snapshot loaded: its entries are served only stale until the vault answers"
+            );
+            SnapshotLoad::Restored(restored)
+        }
+        Err(error) => {
+            let reason = format!("{}: {error}", path.display());
+            crate::trace::event!(warn, %reason, "snapshot ignored");
+            SnapshotLoad::Ignored(reason)
+        }
+    }
+}
+
+/// Seals `job` with a fresh nonce from `rng` and writes it to `path` with [`write`]: atomically,
+/// readable by the owner only. A crash leaves the old snapshot or the new one.
+pub fn write_snapshot<R: rand_core::CryptoRng + ?Sized>(
+    job: &SnapshotJob,
+    path: &Path,
+    rng: &mut R,
+) -> Result<()> {
+    let sealed = job.seal(rng);
+    write(path, &sealed, Existing::Replace).map_err(|e| file_error(path, FileAction::Write, e))
+}
+
+/// Reads at most `limit` bytes of a file; a longer one is an error.
+fn read_limited(path: &Path, limit: u64) -> io::Result<Zeroizing<Vec<u8>>> {
+    let file = File::open(path)?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "larger than any snapshot this client writes",
+        ));
+    }
+    Ok(bytes)
 }
 
 fn file_error(path: &Path, action: FileAction, source: io::Error) -> Error {

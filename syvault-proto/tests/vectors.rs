@@ -603,7 +603,7 @@ fn sample_snapshot() -> snapshot::Snapshot {
     ];
     snapshot.listing = Some(Listing::new(
         Timestamp::from_unix_millis(1_767_225_600_000),
-        vec![ListedRecord::new(uid, folder, "Database", 4)],
+        vec![ListedRecord::new(uid, folder, "Database")],
     ));
     snapshot.sync_tokens.push(SyncToken::new(
         None,

@@ -54,6 +54,7 @@ mod client;
 mod driver;
 mod dynamic;
 mod resolver;
+mod snapshot;
 mod tls;
 mod transport;
 

@@ -10,6 +10,7 @@ use super::NotationIndex;
 use crate::expiry::{Expiry, Freshness, Spread};
 use crate::folders::FolderStore;
 use crate::model::Secret;
+use crate::snapshot::{ListedRecord, Listing};
 use crate::time::Timestamp;
 
 /// The client's notation index, fresh for one (jittered) cache TTL after the listing it
@@ -22,18 +23,53 @@ pub(crate) struct ListedIndex {
     listed: Option<Vec<Weak<Secret>>>,
     /// When the index expires, and is refreshed; `None` before the first listing.
     expiry: Option<Expiry>,
+    /// Counts the listings taken and the clears, for snapshots.
+    changes: u64,
 }
 
 impl ListedIndex {
     /// Forgets the index and the listing.
     pub(crate) fn clear(&mut self) {
+        let changes = self.changes + 1;
         *self = Self::default();
+        self.changes = changes;
     }
 
     /// Takes a complete listing as the index's content from now on, with this expiry.
     pub(crate) fn replace(&mut self, secrets: &[Arc<Secret>], expiry: Expiry) {
         self.listed = Some(secrets.iter().map(Arc::downgrade).collect());
         self.expiry = Some(expiry);
+        self.changes += 1;
+    }
+
+    /// Takes an index a snapshot kept, with the expiry of its listing.
+    pub(crate) fn restore(&mut self, index: NotationIndex, expiry: Expiry) {
+        self.built = index;
+        self.listed = None;
+        self.expiry = Some(expiry);
+        self.changes += 1;
+    }
+
+    /// How many listings and clears there have been.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// What a snapshot keeps of the index: when its listing was taken, and every record it
+    /// knows, sorted by UID. `None` without a usable listing.
+    pub(crate) fn listing(&mut self, folders: &FolderStore) -> Option<Listing> {
+        let listed_at = self.expiry?.stored_at();
+        self.get(folders);
+        self.expiry?;
+        let mut records: Vec<ListedRecord> = self
+            .built
+            .records()
+            .filter_map(|(uid, folder_id, title)| {
+                Some(ListedRecord::new(uid, folder_id.parse().ok()?, title))
+            })
+            .collect();
+        records.sort_by_key(|record| record.uid);
+        Some(Listing::new(listed_at, records))
     }
 
     /// Whether the index reflects a listing (however old).

@@ -41,6 +41,10 @@ use serde_json::value::RawValue;
 use sha2::Sha256;
 use uuid::Uuid;
 
+mod state;
+
+pub(crate) use state::Schedule;
+
 use crate::blob;
 use crate::error::Result;
 use crate::folders::FolderInfo;
@@ -114,8 +118,6 @@ pub struct ListedRecord {
     pub folder_id: Uuid,
     /// Its title.
     pub title: String,
-    /// Its revision when listed.
-    pub revision: u64,
 }
 
 /// Where an incremental listing of one filter resumes.
@@ -174,14 +176,27 @@ impl Listing {
 
 impl ListedRecord {
     /// A listed record.
-    pub fn new(uid: RecordUid, folder_id: Uuid, title: impl Into<String>, revision: u64) -> Self {
+    pub fn new(uid: RecordUid, folder_id: Uuid, title: impl Into<String>) -> Self {
         Self {
             uid,
             folder_id,
             title: title.into(),
-            revision,
         }
     }
+}
+
+/// What [`crate::Client::restore_snapshot`] took from a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Restored {
+    /// When the snapshot was taken.
+    pub written_at: Timestamp,
+    /// Cached secrets taken, each served only stale until the server confirms it.
+    pub entries: usize,
+    /// Cached secrets left out: fetched longer ago than the TTL and `max_stale` allow serving.
+    pub expired: usize,
+    /// Whether the notation index was taken too.
+    pub listing: bool,
 }
 
 impl SyncToken {
@@ -225,6 +240,13 @@ pub enum SnapshotError {
         /// What was wrong; never a value.
         reason: &'static str,
     },
+    /// It opened, but nothing in it may still be served: everything it holds was fetched
+    /// longer ago than the cache's TTL and `max_stale` allow.
+    #[error("the snapshot is too old: nothing in it may be served any more")]
+    TooOld,
+    /// The client has no identity yet to open or seal a snapshot with.
+    #[error("the client has no identity yet")]
+    NoIdentity,
 }
 
 /// What a snapshot is bound to: the client's key, the canonical server URL and the client id.
@@ -291,14 +313,73 @@ pub fn seal_with(
     salt: [u8; SALT_LEN],
     nonce: [u8; blob::NONCE_LEN],
 ) -> Vec<u8> {
+    seal_keyed(snapshot, &binding.key(&salt), salt, nonce, &binding.aad())
+}
+
+fn seal_keyed(
+    snapshot: &Snapshot,
+    key: &SymmetricKey,
+    salt: [u8; SALT_LEN],
+    nonce: [u8; blob::NONCE_LEN],
+    aad: &str,
+) -> Vec<u8> {
     let plaintext = to_json(snapshot);
-    let sealed = blob::seal_with_nonce(&binding.key(&salt), nonce, &plaintext, &binding.aad());
+    let sealed = blob::seal_with_nonce(key, nonce, &plaintext, aad);
     let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
     out.extend_from_slice(&salt);
     out.extend_from_slice(&sealed);
     out
+}
+
+/// A snapshot a client took, with its key already derived (from a fresh salt) for the client it
+/// is bound to: the driver seals it away from the client's lock, since encrypting a large cache
+/// takes a while, and writes the bytes with [`crate::private_file`].
+pub struct SnapshotJob {
+    snapshot: Snapshot,
+    key: SymmetricKey,
+    salt: [u8; SALT_LEN],
+    aad: String,
+}
+
+impl std::fmt::Debug for SnapshotJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotJob")
+            .field("written_at", &self.snapshot.written_at)
+            .field("entries", &self.snapshot.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SnapshotJob {
+    /// The job of sealing `snapshot` for `binding`, with a fresh salt from `rng`.
+    pub fn new<R: rand_core::CryptoRng + ?Sized>(
+        snapshot: Snapshot,
+        binding: &Binding<'_>,
+        rng: &mut R,
+    ) -> Self {
+        let mut salt = [0u8; SALT_LEN];
+        rng.fill_bytes(&mut salt);
+        Self {
+            key: binding.key(&salt),
+            salt,
+            aad: binding.aad(),
+            snapshot,
+        }
+    }
+
+    /// What is being sealed.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// The sealed bytes, with a fresh nonce from `rng`: what [`seal`] gives.
+    pub fn seal<R: rand_core::CryptoRng + ?Sized>(&self, rng: &mut R) -> Vec<u8> {
+        let mut nonce = [0u8; blob::NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        seal_keyed(&self.snapshot, &self.key, self.salt, nonce, &self.aad)
+    }
 }
 
 /// Opens a sealed snapshot for `binding`. Any bytes give a snapshot or a typed error.
@@ -375,7 +456,6 @@ struct RecordOut<'a> {
     uid: &'a RecordUid,
     folder_id: &'a Uuid,
     title: &'a str,
-    revision: u64,
 }
 
 #[derive(Serialize)]
@@ -430,7 +510,6 @@ struct RecordIn {
     uid: RecordUid,
     folder_id: Uuid,
     title: String,
-    revision: u64,
 }
 
 #[derive(Deserialize)]
@@ -481,7 +560,6 @@ fn to_json(snapshot: &Snapshot) -> zeroize::Zeroizing<Vec<u8>> {
                     uid: &r.uid,
                     folder_id: &r.folder_id,
                     title: &r.title,
-                    revision: r.revision,
                 })
                 .collect(),
         }),
@@ -566,7 +644,6 @@ fn from_json(json: &[u8]) -> Result<Snapshot, SnapshotError> {
                     record.uid,
                     record.folder_id,
                     record.title,
-                    record.revision,
                 ));
             }
             Some(Listing::new(
@@ -635,7 +712,7 @@ mod tests {
         });
         snapshot.listing = Some(Listing::new(
             Timestamp::from_unix_millis(1_767_225_580_000),
-            vec![ListedRecord::new(uid, folder, "Database", 3)],
+            vec![ListedRecord::new(uid, folder, "Database")],
         ));
         snapshot.sync_tokens.push(SyncToken::new(
             None,
@@ -765,6 +842,16 @@ mod tests {
                 reason: "an entry's UID appears twice"
             })
         );
+    }
+
+    #[test]
+    fn a_job_seals_what_seal_would() {
+        let key = key();
+        let binding = Binding::new(&key, SERVER, Uuid::from_u128(1)).unwrap();
+        let job = SnapshotJob::new(sample(), &binding, &mut ChaCha20Rng::seed_from_u64(4));
+        let sealed = job.seal(&mut ChaCha20Rng::seed_from_u64(5));
+        assert_eq!(open(&sealed, &binding).unwrap(), sample());
+        assert!(!format!("{job:?}").contains("orders_app"));
     }
 
     #[test]
