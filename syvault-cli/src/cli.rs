@@ -209,8 +209,13 @@ JSON API (docs/agent.md) on a Unix socket, mode 0600, and serves only its own us
 users given with --allow-uid (checked with SO_PEERCRED; the socket is then mode 0666 and the
 check alone decides).
 
+With --snapshot (or SY_SNAPSHOT_FILE), the agent keeps an encrypted snapshot of its cache
+(mode 0600, written a moment after changes and when it stops) and starts from it: while the
+vault cannot be reached, what it had read is served within --max-stale of when it was fetched.
+
 Logs go to standard error (-v for every request), never with values. SIGTERM or SIGINT
-drains the requests in flight and exits; SIGHUP reads the credentials again.
+drains the requests in flight, writes the snapshot and exits; SIGHUP reads the credentials
+again.
 
 Examples:
   sy agent --credentials-file /etc/syvault/app.json &
@@ -239,8 +244,28 @@ pub(crate) struct AgentArgs {
     pub(crate) max_stale: Option<humantime::Duration>,
     /// Refresh a secret in the background when it is read in this last part of its time to
     /// live, in percent; 0 never does [default: 20].
-    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=99))]
     pub(crate) refresh_ahead: Option<u8>,
+    #[arg(
+        long,
+        value_name = "PATH",
+        help = "Keep an encrypted snapshot of the cache in this file, so that a restart while \
+                the vault is down still serves, within --max-stale [env: SY_SNAPSHOT_FILE]"
+    )]
+    pub(crate) snapshot: Option<PathBuf>,
+    /// How long after a change the snapshot is written, and the least time between two
+    /// [default: 2s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) snapshot_debounce: Option<humantime::Duration>,
+}
+
+impl AgentArgs {
+    /// `--snapshot`, else `SY_SNAPSHOT_FILE`.
+    pub(crate) fn snapshot_file(&self) -> Option<PathBuf> {
+        self.snapshot
+            .clone()
+            .or_else(|| env("SY_SNAPSHOT_FILE").map(PathBuf::from))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -767,3 +767,235 @@ fn wait_for(mut condition: impl FnMut() -> bool, agent: &Agent) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The snapshot
+
+/// What the agent's client snapshot binds to: the client's key, server and id.
+fn open_snapshot(
+    client: &Client<'_>,
+    bytes: &[u8],
+) -> Result<syvault_ureq::proto::snapshot::Snapshot, syvault_ureq::proto::snapshot::SnapshotError> {
+    use syvault_ureq::proto::keys::ClientKey;
+    use syvault_ureq::proto::snapshot::{self, Binding};
+    let credentials = client.credentials_json();
+    let key = ClientKey::from_client_secret(credentials["client_secret"].as_str().unwrap())
+        .expect("the client key");
+    let client_id = credentials["client_id"].as_str().unwrap().parse().unwrap();
+    let binding = Binding::new(&key, credentials["server"].as_str().unwrap(), client_id).unwrap();
+    snapshot::open(bytes, &binding)
+}
+
+fn vault_down(vault: &Vault) {
+    vault
+        .faults()
+        .inject(syvault_dev::Fault::drop_connection().times(1_000_000));
+}
+
+#[test]
+fn vault_down_and_agent_restarted_it_serves_what_it_had_read_within_max_stale() {
+    let vault = Vault::start();
+    let client = vault.client();
+    let snapshot = vault.path("agent.snapshot");
+    let snapshot_arg = snapshot.to_str().unwrap().to_owned();
+    let args = [
+        "--snapshot",
+        &snapshot_arg,
+        "--cache-ttl",
+        "1s",
+        "--max-stale",
+        "5s",
+        "--refresh-ahead",
+        "0",
+    ];
+    let agent = Agent::start(&client, &args);
+    let fetched = Instant::now();
+    let template = "{{ sy://Production/Database/field/username }}:{{ sy://Production/Stripe API Key/field/api_key }}";
+    let before = run(agent.sy(&client).args(["read", PASSWORD_REF]), None).success();
+    let injected = run(agent.sy(&client).arg("inject"), Some(template)).success();
+    // SIGTERM writes the snapshot.
+    assert!(agent.stop().success());
+    let bytes = std::fs::read(&snapshot).expect("a snapshot on SIGTERM");
+    assert_eq!(common::mode(&snapshot), 0o600);
+    assert!(
+        !bytes
+            .windows(DB_PASSWORD.len())
+            .any(|w| w == DB_PASSWORD.as_bytes())
+    );
+    let opened = open_snapshot(&client, &bytes).expect("the snapshot opens for its client");
+    assert!(opened.entries.len() >= 2, "{}", opened.entries.len());
+
+    vault_down(&vault);
+    let agent = Agent::start(&client, &args);
+    assert!(agent.log().contains("snapshot loaded"), "{}", agent.log());
+    let after = run(agent.sy(&client).args(["read", PASSWORD_REF]), None).success();
+    assert_eq!(after.stdout, before.stdout);
+    let again = run(agent.sy(&client).arg("inject"), Some(template)).success();
+    assert_eq!(again.stdout, injected.stdout);
+    let (_, metrics) = request(&agent.socket, "GET", "/metrics", None);
+    assert!(
+        !metrics.contains("syvault_agent_stale_serves_total 0\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("syvault_agent_snapshot_age_seconds "),
+        "{metrics}"
+    );
+
+    // Past max_stale after the original fetch: a clear error, exit status 1.
+    std::thread::sleep(
+        Duration::from_secs(6).saturating_sub(fetched.elapsed()) + Duration::from_millis(300),
+    );
+    let late = run(agent.sy(&client).args(["read", PASSWORD_REF]), None).fails(1, &[]);
+    assert!(late.stderr.contains("transport error"), "{late:?}");
+
+    // The vault is back: its answer is served.
+    vault.faults().clear();
+    let back = run(agent.sy(&client).args(["read", PASSWORD_REF]), None).success();
+    assert_eq!(back.stdout, before.stdout);
+    assert!(agent.stop().success());
+}
+
+#[test]
+fn a_snapshot_copied_to_another_client_or_altered_by_one_bit_is_refused() {
+    let vault = Vault::start();
+    let first = vault.client();
+    let second = vault.client();
+    let snapshot = vault.path("first.snapshot");
+    let snapshot_arg = snapshot.to_str().unwrap().to_owned();
+    let args = ["--snapshot", &snapshot_arg, "--max-stale", "1h"];
+    let agent = Agent::start(&first, &args);
+    run(agent.sy(&first).args(["read", PASSWORD_REF]), None).success();
+    assert!(agent.stop().success());
+    let bytes = std::fs::read(&snapshot).unwrap();
+    vault_down(&vault);
+
+    // The first client's snapshot in the second client's configuration.
+    let copied = vault.path("copied.snapshot");
+    std::fs::copy(&snapshot, &copied).unwrap();
+    let other = Agent::start(
+        &second,
+        &["--snapshot", copied.to_str().unwrap(), "--max-stale", "1h"],
+    );
+    assert!(other.log().contains("snapshot ignored"), "{}", other.log());
+    assert!(
+        other.log().contains("does not open for this client"),
+        "{}",
+        other.log()
+    );
+    run(other.sy(&second).args(["read", PASSWORD_REF]), None).fails(1, &[]);
+    drop(other);
+
+    // One bit flipped.
+    let mut tampered = bytes.clone();
+    let at = tampered.len() - 30;
+    tampered[at] ^= 0x04;
+    let altered = vault.path("altered.snapshot");
+    std::fs::write(&altered, &tampered).unwrap();
+    let agent = Agent::start(
+        &first,
+        &["--snapshot", altered.to_str().unwrap(), "--max-stale", "1h"],
+    );
+    assert!(agent.log().contains("snapshot ignored"), "{}", agent.log());
+    run(agent.sy(&first).args(["read", PASSWORD_REF]), None).fails(1, &[]);
+    drop(agent);
+
+    // The genuine one serves.
+    let agent = Agent::start(&first, &args);
+    run(agent.sy(&first).args(["read", PASSWORD_REF]), None).success();
+}
+
+/// Kills the agent (SIGKILL) a hundred times while it writes snapshots back to back, most times
+/// the moment a write's temporary file appears: the snapshot is always a whole one that opens,
+/// and each restart loads it.
+#[test]
+fn a_hundred_kill_9_during_snapshot_writes_never_leave_a_snapshot_that_does_not_open() {
+    const KILLS: usize = 100;
+    let vault = Vault::start();
+    // A snapshot of some size, so that writes take a while.
+    let mut payload = syvault_ureq::proto::record::RecordPayload::new("filler");
+    payload.fields.set("blob", "x".repeat(1024));
+    for i in 0..40 {
+        payload.title = format!("Filler {i}");
+        vault
+            .admin
+            .create_secret(vault.production, &payload)
+            .unwrap();
+    }
+    let client = vault.client();
+    let snapshot = vault.path("killed.snapshot");
+    let snapshot_arg = snapshot.to_str().unwrap().to_owned();
+    let args = [
+        "--snapshot",
+        &snapshot_arg,
+        "--snapshot-debounce",
+        "0s",
+        "--cache-ttl",
+        "100ms",
+        "--refresh-ahead",
+        "0",
+        "--max-stale",
+        "1h",
+    ];
+    let body = r#"{"references":["sy://Production/Database/field/password","sy://Production/Filler 7/field/blob"]}"#;
+    let temporaries = || -> Vec<String> {
+        std::fs::read_dir(vault.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(".killed.snapshot.") && name.ends_with(".tmp"))
+            .collect()
+    };
+    // A first snapshot, written when the agent stops.
+    let agent = Agent::start(&client, &args);
+    request(&agent.socket, "POST", "/v1/resolve", Some(body));
+    assert!(agent.stop().success());
+    assert!(snapshot.exists());
+    let mut interrupted = 0;
+    let mut state = 0x2545_f491_u32;
+    for round in 0..KILLS {
+        let agent = Agent::start(&client, &args);
+        {
+            let log = agent.log();
+            assert!(log.contains("snapshot loaded"), "round {round}: {log}");
+            assert!(!log.contains("snapshot ignored"), "round {round}: {log}");
+        }
+        // Reads that renew the cache every 100 ms, and so snapshots back to back.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let before = temporaries();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    request(&agent.socket, "POST", "/v1/resolve", Some(body));
+                }
+            });
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            if round % 4 == 3 {
+                // Now and then at a random moment instead.
+                std::thread::sleep(Duration::from_millis(100 + u64::from(state % 400)));
+            } else {
+                // The moment a write has created its temporary file.
+                while temporaries().len() <= before.len() {
+                    assert!(Instant::now() < deadline, "no write: {}", agent.log());
+                    std::hint::spin_loop();
+                }
+            }
+            agent.signal(Signal::KILL);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        let log = agent.log();
+        drop(agent);
+        if temporaries().len() > before.len() {
+            interrupted += 1;
+        }
+        let bytes = std::fs::read(&snapshot)
+            .unwrap_or_else(|e| panic!("round {round}: no snapshot ({e}): {log}"));
+        let opened = open_snapshot(&client, &bytes)
+            .unwrap_or_else(|e| panic!("round {round}: the snapshot does not open: {e}"));
+        assert!(!opened.entries.is_empty(), "round {round}");
+    }
+    eprintln!("{KILLS} kills, {interrupted} of them in the middle of a write");
+    assert!(interrupted > 0, "no kill interrupted a write");
+}

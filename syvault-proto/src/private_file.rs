@@ -48,12 +48,14 @@ pub enum Existing {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn write(path: &Path, bytes: &[u8], existing: Existing) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    write_via(path, bytes, existing, ".syvault-")
+}
+
+/// [`write`] through a temporary file whose name starts with `prefix`.
+fn write_via(path: &Path, bytes: &[u8], existing: Existing, prefix: &str) -> io::Result<()> {
+    let dir = parent(path);
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".syvault-").suffix(".tmp");
+    builder.prefix(prefix).suffix(".tmp");
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
     let mut temp = builder.tempfile_in(dir)?;
@@ -68,6 +70,14 @@ pub fn write(path: &Path, bytes: &[u8], existing: Existing) -> io::Result<()> {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// The directory of `path`: its parent, or the current directory.
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 /// Reads a whole file into memory that is zeroized when dropped.
@@ -169,6 +179,7 @@ pub enum SnapshotLoad {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn load_snapshot(client: &mut Client, path: &Path, now: Timestamp) -> SnapshotLoad {
+    remove_abandoned(path);
     let bytes = match read_limited(path, MAX_SNAPSHOT) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
@@ -201,14 +212,49 @@ pub fn load_snapshot(client: &mut Client, path: &Path, now: Timestamp) -> Snapsh
 }
 
 /// Seals `job` with a fresh nonce from `rng` and writes it to `path` with [`write`]: atomically,
-/// readable by the owner only. A crash leaves the old snapshot or the new one.
+/// readable by the owner only. A crash leaves the old snapshot or the new one, and perhaps the
+/// temporary file of the write it interrupted, which [`load_snapshot`] removes later.
 pub fn write_snapshot<R: rand_core::CryptoRng + ?Sized>(
     job: &SnapshotJob,
     path: &Path,
     rng: &mut R,
 ) -> Result<()> {
     let sealed = job.seal(rng);
-    write(path, &sealed, Existing::Replace).map_err(|e| file_error(path, FileAction::Write, e))
+    write_via(path, &sealed, Existing::Replace, &temporary_prefix(path))
+        .map_err(|e| file_error(path, FileAction::Write, e))
+}
+
+/// The start of the temporary files of a snapshot's writes: `.{file name}.`.
+fn temporary_prefix(path: &Path) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    format!(".{name}.")
+}
+
+/// How old a temporary file of a snapshot's write must be to be taken for one a crash left:
+/// far longer than any write takes.
+const ABANDONED_AFTER: core::time::Duration = core::time::Duration::from_secs(60);
+
+/// Removes the temporary files that writes of the snapshot at `path` left when their process
+/// was killed: only files of this snapshot's naming, and only old ones, so that a write in
+/// progress is never disturbed.
+fn remove_abandoned(path: &Path) {
+    let prefix = temporary_prefix(path);
+    let Ok(entries) = std::fs::read_dir(parent(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let abandoned = name.starts_with(&prefix)
+            && name.ends_with(".tmp")
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|at| at.elapsed().is_ok_and(|age| age >= ABANDONED_AFTER));
+        if abandoned && std::fs::remove_file(entry.path()).is_ok() {
+            crate::trace::event!(debug, file = %name, "removed a snapshot write a crash left");
+        }
+    }
 }
 
 /// Reads at most `limit` bytes of a file; a longer one is an error.
@@ -316,6 +362,43 @@ mod tests {
         credentials().write_to(&path).unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
         assert!(std::fs::symlink_metadata(&planted).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn loading_a_snapshot_removes_old_temporary_files_of_its_writes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.snapshot");
+        let old = std::time::SystemTime::now() - core::time::Duration::from_secs(120);
+        let make = |name: &str, modified: std::time::SystemTime| {
+            let file = File::create(dir.path().join(name)).unwrap();
+            file.set_modified(modified).unwrap();
+        };
+        make(".agent.snapshot.abc123.tmp", old);
+        make(".agent.snapshot.young.tmp", std::time::SystemTime::now());
+        make(".syvault-credentials.tmp", old);
+        make(".other.snapshot.abc.tmp", old);
+        let secret = crate::keys::ClientKey::from_scalar_bytes(&[7; 32])
+            .unwrap()
+            .to_client_secret();
+        let mut client = Client::builder()
+            .server("https://vault.example.com")
+            .client_id(uuid::Uuid::nil())
+            .client_secret(secret)
+            .build()
+            .unwrap();
+        let now = Timestamp::from_unix_secs(1_700_000_000);
+        assert!(matches!(
+            load_snapshot(&mut client, &path, now),
+            SnapshotLoad::Absent
+        ));
+        assert_eq!(
+            entries(dir.path()),
+            [
+                ".agent.snapshot.young.tmp",
+                ".other.snapshot.abc.tmp",
+                ".syvault-credentials.tmp"
+            ]
+        );
     }
 
     #[test]

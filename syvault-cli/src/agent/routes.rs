@@ -70,7 +70,9 @@ impl State {
             cached_secrets: client.cached_secrets(),
             uptime: self.started.elapsed(),
             last_sync: client.last_answer(),
-            snapshot_age: None,
+            snapshot_age: client
+                .snapshot_taken_at()
+                .and_then(|at| SystemTime::now().duration_since(at).ok()),
         }
     }
 }
@@ -291,10 +293,15 @@ fn health(state: &State) -> Response<Body> {
         uptime_seconds: u64,
         cached_secrets: usize,
         last_sync_age_seconds: Option<u64>,
+        snapshot_age_seconds: Option<u64>,
     }
     let client = state.client();
     let last_sync_age_seconds = client
         .last_answer()
+        .and_then(|at| SystemTime::now().duration_since(at).ok())
+        .map(|age| age.as_secs());
+    let snapshot_age_seconds = client
+        .snapshot_taken_at()
         .and_then(|at| SystemTime::now().duration_since(at).ok())
         .map(|age| age.as_secs());
     json(
@@ -307,6 +314,7 @@ fn health(state: &State) -> Response<Body> {
             uptime_seconds: state.started.elapsed().as_secs(),
             cached_secrets: client.cached_secrets(),
             last_sync_age_seconds,
+            snapshot_age_seconds,
         },
     )
 }

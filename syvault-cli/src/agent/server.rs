@@ -34,6 +34,8 @@ pub(crate) struct Settings {
     pub(crate) cache_ttl: Option<Duration>,
     pub(crate) max_stale: Option<Duration>,
     pub(crate) refresh_ahead: Option<u8>,
+    pub(crate) snapshot: Option<std::path::PathBuf>,
+    pub(crate) snapshot_debounce: Option<Duration>,
     pub(crate) max_connections: usize,
 }
 
@@ -43,6 +45,8 @@ impl Settings {
             cache_ttl: args.cache_ttl.map(Into::into),
             max_stale: args.max_stale.map(Into::into),
             refresh_ahead: args.refresh_ahead,
+            snapshot: args.snapshot_file(),
+            snapshot_debounce: args.snapshot_debounce.map(Into::into),
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         }
     }
@@ -126,6 +130,12 @@ fn build_client(
     }
     if let Some(percent) = settings.refresh_ahead {
         builder = builder.refresh_ahead_percent(percent);
+    }
+    if let Some(path) = &settings.snapshot {
+        builder = builder.snapshot(path);
+    }
+    if let Some(debounce) = settings.snapshot_debounce {
+        builder = builder.snapshot_debounce(debounce);
     }
     let (config, transport) = builder.into_parts()?;
     let identity = Identity {
@@ -234,6 +244,13 @@ where
         _ = interrupt.recv() => tracing::warn!("stopped again: requests in flight abandoned"),
     }
     connections.abort_all();
+    let client = state.client();
+    if settings.snapshot.is_some() {
+        match client.write_snapshot().await {
+            Ok(()) => tracing::info!("snapshot written"),
+            Err(error) => tracing::warn!(%error, "writing the snapshot failed"),
+        }
+    }
     tracing::info!("agent stopped");
     Ok(())
 }
@@ -315,6 +332,8 @@ pub(crate) mod testing {
             cache_ttl: None,
             max_stale: None,
             refresh_ahead: None,
+            snapshot: None,
+            snapshot_debounce: None,
             max_connections: 4,
         };
         let identity = Identity {
