@@ -942,7 +942,10 @@ fn a_hundred_kill_9_during_snapshot_writes_never_leave_a_snapshot_that_does_not_
         std::fs::read_dir(vault.dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| name.starts_with(".killed.snapshot.") && name.ends_with(".tmp"))
+            .filter(|name| {
+                name.starts_with(".killed.snapshot.")
+                    && Path::new(name).extension().is_some_and(|e| e == "tmp")
+            })
             .collect()
     };
     // A first snapshot, written when the agent stops.

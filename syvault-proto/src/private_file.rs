@@ -246,7 +246,7 @@ fn remove_abandoned(path: &Path) {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let abandoned = name.starts_with(&prefix)
-            && name.ends_with(".tmp")
+            && Path::new(&*name).extension().is_some_and(|e| e == "tmp")
             && entry
                 .metadata()
                 .and_then(|m| m.modified())
