@@ -7,7 +7,8 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use syvault_hyper::proto::builder::FromConfig as _;
+use syvault_hyper::proto::builder::{FromConfig as _, TransportSettings};
+use syvault_hyper::proto::config::ClientConfig;
 use syvault_hyper::{AsyncSyVaultClient, SecretString, Uuid};
 use tokio::net::UnixStream;
 use tokio::signal::unix::{SignalKind, signal};
@@ -121,6 +122,16 @@ fn build_client(
     global: &Global,
     settings: &Settings,
 ) -> Result<(AsyncSyVaultClient, Identity), Failure> {
+    let (config, transport, identity) = configure(global, settings)?;
+    let client = AsyncSyVaultClient::from_config(config, transport)?;
+    Ok((client, identity))
+}
+
+/// Reads the credentials and applies the agent's settings, without building the client yet.
+fn configure(
+    global: &Global,
+    settings: &Settings,
+) -> Result<(ClientConfig, TransportSettings, Identity), Failure> {
     let mut builder = credentials::configured(global)?;
     if let Some(ttl) = settings.cache_ttl {
         builder = builder.cache_ttl(ttl);
@@ -143,19 +154,25 @@ fn build_client(
         client_id: config.client_id,
         secret: config.client_secret.clone(),
     };
-    let client = AsyncSyVaultClient::from_config(config, transport)?;
-    Ok((client, identity))
+    Ok((config, transport, identity))
 }
 
 /// SIGHUP: reads the credentials again. Another identity or server gets a new client (and
 /// cache); requests in flight finish with the old one. A file that cannot be read leaves the
 /// current client serving.
 fn reload(global: &Global, settings: &Settings, state: &State, current: &mut Identity) {
-    match build_client(global, settings) {
-        Ok((_, identity)) if identity == *current => {
+    let built = configure(global, settings).and_then(|(config, transport, identity)| {
+        if identity == *current {
+            return Ok(None);
+        }
+        let client = AsyncSyVaultClient::from_config(config, transport)?;
+        Ok(Some((client, identity)))
+    });
+    match built {
+        Ok(None) => {
             tracing::info!("SIGHUP: credentials unchanged; the client and its cache stay");
         }
-        Ok((client, identity)) => {
+        Ok(Some((client, identity))) => {
             tracing::info!(
                 server = %identity.server,
                 client_id = %identity.client_id,
