@@ -214,6 +214,8 @@ impl Client {
         snapshot.entries = entries;
         snapshot.folders = folders;
         snapshot.listing = listing;
+        // `sync_tokens` stays empty until the client keeps the sync tokens of its incremental
+        // listings (§12.9); the format already carries them.
         let job = SnapshotJob::new(snapshot, &self.binding()?, rng);
         let schedule = &mut self.snapshots;
         schedule.scheduled = false;
