@@ -305,3 +305,72 @@ impl Drop for RunningBackground {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use syvault_dev::{DevServer, RunningServer};
+    use syvault_proto::ops::GetSecret;
+
+    use super::*;
+    use crate::AsyncSyVaultClient;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    /// A client that read the demo's `Database` secret (TTL 10 s, no jitter) and a background
+    /// refresh of it, taken as if a read had asked for it 9 s later.
+    fn refresh_of_a_read_secret(
+        runtime: &tokio::runtime::Runtime,
+    ) -> (RunningServer, AsyncSyVaultClient, Background) {
+        let server = DevServer::start_blocking(DevServer::builder()).expect("server");
+        let demo = server.seed_demo().expect("demo");
+        let client = AsyncSyVaultClient::builder()
+            .credentials(demo.credentials)
+            .cache_ttl(Duration::from_secs(10))
+            .cache_jitter_percent(0)
+            .build()
+            .expect("client");
+        runtime
+            .block_on(client.secrets().get(demo.database_uid.as_str()))
+            .expect("get");
+        let later = now() + Duration::from_secs(9);
+        let mut core = client.shared.lock();
+        let mut read = GetSecret::new(demo.database_uid);
+        let step = read.step(&mut core, Input::Start, later, &mut rng());
+        assert!(matches!(step, Step::Done(Ok(_))), "served at once");
+        let job = core.take_background(later).expect("a refresh asked for");
+        drop(core);
+        (server, client, job)
+    }
+
+    #[test]
+    fn background_work_runs_while_the_client_lives() {
+        let runtime = runtime();
+        let (server, client, job) = refresh_of_a_read_secret(&runtime);
+        let before = server.stats().total();
+        runtime.block_on(run_background(Arc::downgrade(&client.shared), job));
+        assert_eq!(server.stats().total(), before + 1);
+        assert_eq!(client.stats().background_refreshes, 1);
+    }
+
+    #[test]
+    fn background_work_of_a_dropped_client_does_nothing() {
+        let runtime = runtime();
+        let (server, client, job) = refresh_of_a_read_secret(&runtime);
+        let weak = Arc::downgrade(&client.shared);
+        let before = server.stats().total();
+        drop(client);
+        runtime.block_on(run_background(weak, job));
+        assert_eq!(
+            server.stats().total(),
+            before,
+            "no request after the client is gone"
+        );
+    }
+}

@@ -402,6 +402,14 @@ impl SecretCache {
         Renewal::Renewed(secret)
     }
 
+    /// Renews the entry `uid`, if there is one, after a delta listing confirmed it unchanged.
+    pub(crate) fn renew(&mut self, uid: &RecordUid, now: Timestamp, spread: &mut Spread) {
+        let expiry = Expiry::new(now, &self.policy, spread, false);
+        if let Some(entry) = self.entry_mut(uid) {
+            entry.expiry = expiry;
+        }
+    }
+
     /// Marks an entry fresh again after the server confirmed it unchanged (304).
     pub(crate) fn refresh(
         &mut self,

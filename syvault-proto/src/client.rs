@@ -405,21 +405,14 @@ impl Client {
         freshness
     }
 
-    /// Takes a complete listing as the notation index's content, fresh for a jittered TTL.
-    pub(crate) fn index_listing(
+    /// The expiry of the notation index after a listing (or a delta) at `now`.
+    pub(crate) fn index_expiry(
         &mut self,
-        secrets: &[Arc<Secret>],
         now: Timestamp,
         rng: &mut dyn rand_core::CryptoRng,
-    ) {
+    ) -> Expiry {
         let first = !self.index.is_held();
-        let expiry = Expiry::new(now, self.cache.policy(), self.spread.with(rng), first);
-        self.index.replace(secrets, expiry);
-        if secrets.len() > self.cache.policy().max_entries {
-            // The cache cannot hold the whole listing, so the index is built while every
-            // listed secret is still at hand.
-            self.index.get(&self.folders);
-        }
+        Expiry::new(now, self.cache.policy(), self.spread.with(rng), first)
     }
 
     /// Notes that refreshing the notation index failed with `error` at `now`: if the server
@@ -459,6 +452,7 @@ impl Client {
     ) {
         self.index()
             .insert_record_in(secret.uid, &secret.folder_id, &secret.title);
+        self.index.update(&secret);
         self.cache.insert(secret, etag, now, self.spread.with(rng));
     }
 
@@ -473,6 +467,7 @@ impl Client {
     pub(crate) fn forget(&mut self, uid: &RecordUid) {
         self.cache.remove(uid);
         self.index().remove_record(uid);
+        self.index.forget(uid);
     }
 
     /// Decides whether an operation fetches `uid` itself or waits for the fetch in flight.

@@ -324,3 +324,71 @@ fn a_restored_snapshot_is_not_written_back_until_something_changes() {
     w.run(op).unwrap();
     assert!(w.client.snapshot_due(w.now).is_some(), "the 304 renewed it");
 }
+
+#[test]
+fn the_sync_token_comes_back_with_a_whole_listing_and_the_next_refresh_is_a_delta() {
+    let (mut w, _) = {
+        let mut w = World::with_config(configure);
+        w.sync = true;
+        let uid = w.add_secret("Production", "Database", &[("password", "hunter2")]);
+        w.add_secret("Production", "Stripe", &[("api_key", "sk")]);
+        let op = w.client.notation(REFERENCE);
+        w.run(op).unwrap();
+        (w, uid)
+    };
+    let now = w.now;
+    let job = w.client.take_snapshot(now, &mut w.rng).unwrap();
+    let tokens = &job.snapshot().sync_tokens;
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].folder_id, None);
+    let bytes = job.seal(&mut w.rng);
+    w.advance(Duration::from_secs(120));
+    restart(&mut w, &bytes).unwrap();
+    let sent = w.sent.len();
+    let op = w.client.notation(REFERENCE);
+    assert_eq!(w.run(op).unwrap().expose(), "hunter2");
+    let listing = w.sent[sent..]
+        .iter()
+        .find(|r| r.uri().path().ends_with("/secrets"))
+        .expect("the index refreshed");
+    assert!(
+        listing.uri().query().unwrap_or_default().contains("since="),
+        "a delta from the snapshot's token: {:?}",
+        listing.uri()
+    );
+
+    // A snapshot whose listing lost an entry (the second secret was not cached) keeps no
+    // token: the next refresh lists in full.
+    let mut w2 = World::with_config(|c| {
+        configure(c);
+        c.cache = c.cache.with_max_entries(1);
+    });
+    w2.sync = true;
+    w2.add_secret("Production", "Database", &[("password", "hunter2")]);
+    w2.add_secret("Production", "Stripe", &[("api_key", "sk")]);
+    let op = w2.client.notation(REFERENCE);
+    w2.run(op).unwrap();
+    let now = w2.now;
+    let job = w2.client.take_snapshot(now, &mut w2.rng).unwrap();
+    assert_eq!(job.snapshot().entries.len(), 1);
+    assert_eq!(job.snapshot().listing.as_ref().unwrap().records.len(), 2);
+    assert_eq!(job.snapshot().sync_tokens.len(), 1);
+    let bytes = job.seal(&mut w2.rng);
+    restart_with(&mut w2, &bytes, |c| {
+        configure(c);
+        c.cache = c.cache.with_max_entries(1);
+    })
+    .unwrap();
+    let sent = w2.sent.len();
+    let op = w2.client.notation(REFERENCE);
+    w2.run(op).unwrap();
+    let listing = w2.sent[sent..]
+        .iter()
+        .find(|r| r.uri().path().ends_with("/secrets"))
+        .expect("the index refreshed");
+    assert!(
+        !listing.uri().query().unwrap_or_default().contains("since="),
+        "{:?}",
+        listing.uri()
+    );
+}

@@ -250,3 +250,75 @@ impl<O: Operation> Drop for Running<'_, O> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use syvault_dev::DevServer;
+    use syvault_proto::ops::GetSecret;
+
+    use super::*;
+    use crate::SyVaultClient;
+
+    /// A client that read the demo's `Database` secret (TTL 10 s, no jitter) and a background
+    /// refresh of it, taken as if a read had asked for it 9 s later.
+    fn refresh_of_a_read_secret() -> (syvault_dev::RunningServer, SyVaultClient, Background) {
+        let server = DevServer::start_blocking(DevServer::builder()).expect("server");
+        let demo = server.seed_demo().expect("demo");
+        let client = SyVaultClient::builder()
+            .credentials(demo.credentials)
+            .cache_ttl(Duration::from_secs(10))
+            .cache_jitter_percent(0)
+            .build()
+            .expect("client");
+        client
+            .secrets()
+            .get(demo.database_uid.as_str())
+            .expect("get");
+        let later = now() + Duration::from_secs(9);
+        let mut core = client.shared.lock();
+        let mut read = GetSecret::new(demo.database_uid);
+        let step = read.step(&mut core, Input::Start, later, &mut rng());
+        assert!(matches!(step, Step::Done(Ok(_))), "served at once");
+        let job = core.take_background(later).expect("a refresh asked for");
+        drop(core);
+        (server, client, job)
+    }
+
+    fn requests(server: &syvault_dev::RunningServer) -> u64 {
+        server.stats().total()
+    }
+
+    #[test]
+    fn background_work_runs_while_the_client_lives() {
+        let (server, client, job) = refresh_of_a_read_secret();
+        let before = requests(&server);
+        run_background(&Arc::downgrade(&client.shared), job);
+        assert_eq!(requests(&server), before + 1);
+        assert_eq!(client.stats().background_refreshes, 1);
+    }
+
+    #[test]
+    fn background_work_of_a_dropped_client_does_nothing() {
+        let (server, client, job) = refresh_of_a_read_secret();
+        let weak = Arc::downgrade(&client.shared);
+        let before = requests(&server);
+        drop(client);
+        run_background(&weak, job);
+        assert_eq!(
+            requests(&server),
+            before,
+            "no request after the client is gone"
+        );
+    }
+
+    #[test]
+    fn background_work_of_a_closed_client_sends_nothing() {
+        let (server, client, job) = refresh_of_a_read_secret();
+        let before = requests(&server);
+        client.close();
+        run_background(&Arc::downgrade(&client.shared), job);
+        assert_eq!(requests(&server), before);
+    }
+}

@@ -65,6 +65,8 @@ macro_rules! scenario_tests {
             plain_http_through_a_proxy_tunnel,
             errors_chain_to_their_causes,
             debug_output_is_concise_and_reveals_no_secret,
+            refresh_ahead_revalidates_in_the_background,
+            incremental_listing_follows_changes,
         );
     };
     (@each $sdk:ty; $($name:ident),* $(,)?) => {

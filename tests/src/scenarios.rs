@@ -903,3 +903,116 @@ pub fn debug_output_is_concise_and_reveals_no_secret<S: Sdk>() {
     assert!(!text.contains(&secret.title), "{text}");
     assert!(text.len() < 400, "concise: {} bytes: {text}", text.len());
 }
+
+/// A read in the last part of an entry's TTL is served from the cache and refreshes it in the
+/// background: steady reads keep the entry fresh with one conditional request per cycle, sent
+/// by the client's background work and never twice.
+pub fn refresh_ahead_revalidates_in_the_background<S: Sdk>() {
+    let ttl = Duration::from_secs(2);
+    let vault = Vault::start();
+    let client = vault.client::<S>(&Settings {
+        cache_ttl: ttl,
+        cache_jitter_percent: 0,
+        ..vault.settings()
+    });
+    let uid = vault.database.as_str();
+    let path = Vault::secret_path(&vault.database);
+    client.get(uid).expect("get");
+    let stats = vault.stats();
+    stats.reset();
+    let before = client.stats();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let secret = client.get(uid).expect("get");
+        assert_eq!(
+            secret.field("password").expect("password").expose(),
+            DB_PASSWORD
+        );
+        sleep(Duration::from_millis(20));
+    }
+    let after = client.stats();
+    let refreshes = after.background_refreshes - before.background_refreshes;
+    // A cycle is 80 % of the TTL (the first one ends anywhere in it): two to four in 5 s.
+    assert!((2..=4).contains(&refreshes), "{after:?}");
+    assert_eq!(
+        stats.count("GET", &path),
+        refreshes,
+        "every request was a refresh, none sent twice, none by a read"
+    );
+    assert_eq!(
+        after.revalidations - before.revalidations,
+        refreshes,
+        "each one a 304"
+    );
+    assert_eq!(after.cache_misses, before.cache_misses);
+}
+
+/// After the first listing, listings ask only for what changed since, and what changed
+/// arrives: a created record, a deleted one, and the records of a folder whose grant was
+/// revoked. A vault of two pages shows it: a delta of a few changes is one request. A server
+/// that ignores `since` is answered in full, and taken as such.
+pub fn incremental_listing_follows_changes<S: Sdk>() {
+    const LISTING: &str = "/api/sm/v1/secrets";
+    let vault = Vault::start();
+    // Enough secrets for a full listing of two pages (the SDK asks for 500 a page).
+    for i in 0..500 {
+        vault
+            .admin
+            .create_secret(vault.production, &RecordPayload::new(format!("Filler {i}")))
+            .expect("secret");
+    }
+    let client = vault.client::<S>(&vault.settings());
+    let stats = vault.stats();
+    stats.reset();
+    assert_eq!(client.list().expect("list").len(), 503);
+    assert_eq!(stats.count("GET", LISTING), 2, "a full listing");
+    let stripe = "sy://Production/Stripe API Key/field/api_key";
+    assert_eq!(client.notation(stripe).expect("notation").expose(), API_KEY);
+
+    let mut payload = RecordPayload::new("Queue");
+    payload.fields.set("password", "q");
+    let queue = vault
+        .admin
+        .create_secret(vault.production, &payload)
+        .expect("secret");
+    vault.admin.delete_secret(vault.stripe).expect("delete");
+    vault
+        .admin
+        .revoke(vault.client.client_id, vault.archive)
+        .expect("revoke");
+    stats.reset();
+    let listed = client.list().expect("list");
+    assert_eq!(stats.count("GET", LISTING), 1, "one page of changes");
+    let titles: Vec<&str> = listed.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(listed.len(), 502);
+    assert!(titles.contains(&"Queue"));
+    assert!(!titles.contains(&"Stripe API Key") && !titles.contains(&"Old Key"));
+    assert!(
+        matches!(
+            client.notation(stripe),
+            Err(Error::Notation(NotationError::RecordNotFound { .. }))
+        ),
+        "the deleted record left the index"
+    );
+    assert_eq!(
+        client
+            .notation("sy://Production/Queue/field/password")
+            .expect("the created one joined it")
+            .expose(),
+        "q"
+    );
+
+    // The server stops knowing `since`: its full answers are taken as such.
+    vault.faults().ignore_since(true);
+    vault.admin.delete_secret(queue).expect("delete");
+    stats.reset();
+    assert_eq!(client.list().expect("list").len(), 501);
+    assert_eq!(stats.count("GET", LISTING), 2, "a full listing");
+    // It knows `since` again: the client, holding no token, lists in full once more, then
+    // asks for changes.
+    vault.faults().ignore_since(false);
+    stats.reset();
+    assert_eq!(client.list().expect("list").len(), 501);
+    assert_eq!(client.list().expect("list").len(), 501);
+    assert_eq!(stats.count("GET", LISTING), 3);
+}

@@ -11,6 +11,7 @@ use syvault_proto::folders::FolderInfo;
 use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
 use syvault_proto::record::RecordPayload;
 use syvault_proto::retry::RetryPolicy;
+use syvault_proto::stats::ClientStats;
 use uuid::Uuid;
 
 /// What a scenario chooses for the client under test.
@@ -25,6 +26,11 @@ pub struct Settings {
     pub cache_ttl: Duration,
     /// Stale-if-error window, off when `None`.
     pub max_stale: Option<Duration>,
+    /// The most each TTL is shortened by, in percent (the SDK's default, 10).
+    pub cache_jitter_percent: u8,
+    /// The last part of a TTL in which a read refreshes in the background, in percent (the
+    /// SDK's default, 20).
+    pub refresh_ahead_percent: u8,
     /// Retries; short backoffs so failing scenarios stay fast.
     pub retry: RetryPolicy,
     /// Rotation polling; short intervals for the fast test rotation worker.
@@ -45,6 +51,8 @@ impl Default for Settings {
         Self {
             cache_ttl: Duration::from_secs(60),
             max_stale: None,
+            cache_jitter_percent: 10,
+            refresh_ahead_percent: 20,
             retry: RetryPolicy::default()
                 .with_max_attempts(3)
                 .with_initial_backoff(Duration::from_millis(10))
@@ -99,6 +107,8 @@ pub trait SdkClient: std::fmt::Debug {
     fn cached_secrets(&self) -> usize;
     /// `clear_cache()`.
     fn clear_cache(&self);
+    /// `stats()`.
+    fn stats(&self) -> ClientStats;
     /// `close()`.
     fn close(&self);
 }
@@ -111,6 +121,8 @@ pub struct Blocking;
 fn configure<C>(settings: &Settings) -> ClientBuilder<C> {
     let mut builder = ClientBuilder::new()
         .cache_ttl(settings.cache_ttl)
+        .cache_jitter_percent(settings.cache_jitter_percent)
+        .refresh_ahead_percent(settings.refresh_ahead_percent)
         .retry(settings.retry)
         .rotation(settings.rotation)
         .request_timeout(settings.request_timeout);
@@ -194,6 +206,10 @@ impl SdkClient for syvault_ureq::SyVaultClient {
 
     fn clear_cache(&self) {
         syvault_ureq::SyVaultClient::clear_cache(self);
+    }
+
+    fn stats(&self) -> ClientStats {
+        syvault_ureq::SyVaultClient::stats(self)
     }
 
     fn close(&self) {
@@ -318,6 +334,10 @@ impl SdkClient for AsyncClient {
 
     fn clear_cache(&self) {
         self.client.clear_cache();
+    }
+
+    fn stats(&self) -> ClientStats {
+        self.client.stats()
     }
 
     fn close(&self) {

@@ -1,5 +1,7 @@
-//! The notation index as the client keeps it: built from the last listing only when something
-//! reads or changes it, so that a listing alone pays nothing for it.
+//! What the client holds of its listing of the vault: every record the last listing and the
+//! deltas since gave it, the sync token to ask for what changed next, and the notation index,
+//! built from them only when something reads or changes it, so that a listing alone pays
+//! nothing for it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -12,51 +14,134 @@ use crate::folders::FolderStore;
 use crate::model::Secret;
 use crate::snapshot::{ListedRecord, Listing};
 use crate::time::Timestamp;
+use crate::uid::RecordUid;
 
-/// The client's notation index, fresh for one (jittered) cache TTL after the listing it
-/// reflects.
+/// The client's listing of the vault (without a folder filter, the only one it makes) and its
+/// notation index, fresh for one (jittered) cache TTL after the listing or delta it reflects.
 #[derive(Debug, Default)]
 pub(crate) struct ListedIndex {
     built: NotationIndex,
-    /// The last listing, not indexed yet. Weak, so that the index never keeps alive a secret
-    /// the cache has let go of (and zeroized).
-    listed: Option<Vec<Weak<Secret>>>,
+    /// Whether `built` has yet to be built from `held`.
+    unbuilt: bool,
+    /// Every record visible as of the last listing, sorted by UID. Weak, so that it never keeps
+    /// alive a secret the cache has let go of (and zeroized).
+    held: Vec<(RecordUid, Weak<Secret>)>,
+    /// The sync token of that listing, to ask for what changed since; `None` if the server gave
+    /// none (or refused it).
+    token: Option<String>,
     /// When the index expires, and is refreshed; `None` before the first listing.
     expiry: Option<Expiry>,
-    /// Counts the listings taken and the clears, for snapshots.
+    /// Counts the listings, deltas and clears, for snapshots.
     changes: u64,
 }
 
 impl ListedIndex {
-    /// Forgets the index and the listing.
+    /// Forgets the index, the listing and its token.
     pub(crate) fn clear(&mut self) {
         let changes = self.changes + 1;
         *self = Self::default();
         self.changes = changes;
     }
 
-    /// Takes a complete listing as the index's content from now on, with this expiry.
-    pub(crate) fn replace(&mut self, secrets: &[Arc<Secret>], expiry: Expiry) {
-        self.listed = Some(secrets.iter().map(Arc::downgrade).collect());
+    /// Takes a complete listing as what the client holds from now on, with its token and this
+    /// expiry; returns the UIDs held before that it no longer lists.
+    pub(crate) fn replace(
+        &mut self,
+        secrets: &[Arc<Secret>],
+        token: Option<String>,
+        expiry: Expiry,
+    ) -> Vec<RecordUid> {
+        let mut held: Vec<(RecordUid, Weak<Secret>)> =
+            secrets.iter().map(|s| (s.uid, Arc::downgrade(s))).collect();
+        // Listings come in UID order; this only costs a pass then.
+        held.sort_unstable_by_key(|(uid, _)| *uid);
+        held.dedup_by_key(|(uid, _)| *uid);
+        let mut gone = Vec::new();
+        let mut listed = held.iter().map(|(uid, _)| uid).peekable();
+        for (uid, _) in &self.held {
+            while listed.next_if(|l| *l < uid).is_some() {}
+            if listed.peek() != Some(&uid) {
+                gone.push(*uid);
+            }
+        }
+        self.held = held;
+        self.unbuilt = true;
+        self.token = token;
+        self.expiry = Some(expiry);
+        self.changes += 1;
+        gone
+    }
+
+    /// Applies a complete delta: stores each changed record, forgets each deleted UID, and
+    /// takes its token and this expiry.
+    pub(crate) fn apply(
+        &mut self,
+        changed: &[Arc<Secret>],
+        deleted: &[RecordUid],
+        token: Option<String>,
+        expiry: Expiry,
+    ) {
+        if !self.unbuilt {
+            for uid in deleted {
+                self.built.remove_record(uid);
+            }
+            for secret in changed {
+                self.built
+                    .insert_record_in(secret.uid, &secret.folder_id, &secret.title);
+            }
+        }
+        let mut edits: Vec<(RecordUid, Option<Weak<Secret>>)> = changed
+            .iter()
+            .map(|s| (s.uid, Some(Arc::downgrade(s))))
+            .chain(deleted.iter().map(|uid| (*uid, None)))
+            .collect();
+        edits.sort_unstable_by_key(|(uid, _)| *uid);
+        let old = std::mem::take(&mut self.held);
+        let mut held = Vec::with_capacity(old.len() + changed.len());
+        let mut old = old.into_iter().peekable();
+        for (uid, edit) in edits {
+            while let Some(kept) = old.next_if(|(held, _)| *held < uid) {
+                held.push(kept);
+            }
+            old.next_if(|(held, _)| *held == uid);
+            if let Some(secret) = edit {
+                held.push((uid, secret));
+            }
+        }
+        held.extend(old);
+        held.dedup_by_key(|(uid, _)| *uid);
+        self.held = held;
+        self.token = token;
         self.expiry = Some(expiry);
         self.changes += 1;
     }
 
-    /// Takes an index a snapshot kept, with the expiry of its listing.
-    pub(crate) fn restore(&mut self, index: NotationIndex, expiry: Expiry) {
+    /// Takes the index a snapshot kept, with the expiry of its listing. `held` are the records
+    /// whose secrets the snapshot restored; the sync token is kept only if they are all of the
+    /// listing, since a delta is applied to what is held.
+    pub(crate) fn restore(
+        &mut self,
+        index: NotationIndex,
+        mut held: Vec<(RecordUid, Weak<Secret>)>,
+        token: Option<String>,
+        expiry: Expiry,
+    ) {
+        held.sort_unstable_by_key(|(uid, _)| *uid);
+        self.token = token.filter(|_| held.len() == index.record_count());
         self.built = index;
-        self.listed = None;
+        self.unbuilt = false;
+        self.held = held;
         self.expiry = Some(expiry);
         self.changes += 1;
     }
 
-    /// How many listings and clears there have been.
+    /// How many listings, deltas and clears there have been.
     pub(crate) fn changes(&self) -> u64 {
         self.changes
     }
 
-    /// What a snapshot keeps of the index: when its listing was taken, and every record it
-    /// knows, sorted by UID. `None` without a usable listing.
+    /// What a snapshot keeps of the index: when its listing (or the last delta) was taken, and
+    /// every record it knows, sorted by UID. `None` without a usable listing.
     pub(crate) fn listing(&mut self, folders: &FolderStore) -> Option<Listing> {
         let listed_at = self.expiry?.stored_at();
         self.get(folders);
@@ -72,21 +157,60 @@ impl ListedIndex {
         Some(Listing::new(listed_at, records))
     }
 
+    /// Takes a record read by UID in place of the copy held, if one is: the listing then still
+    /// holds every record, at its newest revision.
+    pub(crate) fn update(&mut self, secret: &Arc<Secret>) {
+        if let Ok(at) = self.held.binary_search_by_key(&secret.uid, |(uid, _)| *uid) {
+            self.held[at].1 = Arc::downgrade(secret);
+        }
+    }
+
+    /// Forgets a record the server says is gone or forbidden.
+    pub(crate) fn forget(&mut self, uid: &RecordUid) {
+        if let Ok(at) = self.held.binary_search_by_key(uid, |(held, _)| *held) {
+            self.held.remove(at);
+        }
+    }
+
+    /// The records held, by UID.
+    pub(crate) fn held(&self) -> &[(RecordUid, Weak<Secret>)] {
+        &self.held
+    }
+
+    /// Every record held, if the cache still has each of them; `None` if one was evicted.
+    pub(crate) fn secrets(&self) -> Option<Vec<Arc<Secret>>> {
+        self.held
+            .iter()
+            .map(|(_, secret)| secret.upgrade())
+            .collect()
+    }
+
+    /// The sync token to list with.
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Forgets the sync token: the next listing is a full one.
+    pub(crate) fn forget_token(&mut self) {
+        self.token = None;
+    }
+
     /// Whether the index reflects a listing (however old).
     pub(crate) fn is_held(&self) -> bool {
         self.expiry.is_some()
     }
 
-    /// The index, built first from the last listing if it has not been yet.
+    /// The index, built first from the records held if it has not been yet.
     pub(crate) fn get(&mut self, folders: &FolderStore) -> &mut NotationIndex {
-        if let Some(listed) = self.listed.take() {
-            if let Some(index) = build(folders, &listed) {
+        if std::mem::take(&mut self.unbuilt) {
+            if let Some(index) = build(folders, &self.held) {
                 self.built = index;
             } else {
                 // A listed secret is gone from the cache (evicted), and with it what the index
-                // needs to know about it: the next resolution lists again.
+                // needs to know about it: the next resolution lists again, in full.
                 self.built = build(folders, &[]).unwrap_or_default();
                 self.expiry = None;
+                self.token = None;
             }
         }
         &mut self.built
@@ -95,7 +219,7 @@ impl ListedIndex {
     /// Brings newly loaded folders into the index. A listing not indexed yet takes the folders
     /// as they are when it is.
     pub(crate) fn folders_loaded(&mut self, folders: &FolderStore) {
-        if self.listed.is_none() {
+        if !self.unbuilt {
             insert_folders(&mut self.built, folders);
         }
     }
@@ -156,7 +280,7 @@ impl ListedIndex {
 }
 
 /// The index of the folders and of the listed secrets; `None` if one of them is gone.
-fn build(folders: &FolderStore, listed: &[Weak<Secret>]) -> Option<NotationIndex> {
+fn build(folders: &FolderStore, listed: &[(RecordUid, Weak<Secret>)]) -> Option<NotationIndex> {
     let mut index = NotationIndex::with_capacity(listed.len());
     insert_folders(&mut index, folders);
     // Each folder's id is spelt once; its records share the index's copy.
@@ -167,7 +291,7 @@ fn build(folders: &FolderStore, listed: &[Weak<Secret>]) -> Option<NotationIndex
             Some((f.folder_id, id))
         })
         .collect();
-    for secret in listed {
+    for (_, secret) in listed {
         let secret = secret.upgrade()?;
         match folder_ids.get(&secret.folder_id) {
             Some(id) => index.insert_record_shared(secret.uid, Arc::clone(id), &secret.title),

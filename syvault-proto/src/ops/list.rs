@@ -15,6 +15,7 @@ use crate::expiry::Spread;
 use crate::model::{Secret, SecretSummary};
 use crate::step::{Input, Response, Step};
 use crate::time::Timestamp;
+use crate::uid::RecordUid;
 use crate::wire::{self, ListQuery, Record, SecretList};
 
 /// A listing longer than this many pages is taken for a server that never ends it.
@@ -122,6 +123,11 @@ fn title_prefix(title: &str) -> u64 {
 
 /// The listing itself, shared by [`ListSecrets`], notation resolution and background refreshes
 /// of the notation index.
+///
+/// With a sync token from an earlier listing it asks only for what changed since (protocol
+/// §9.6.2, §12.9): a delta, applied to what the client holds. A token the server refuses (400)
+/// or no longer knows (410) is dropped and the listing starts again in full, once; an answer
+/// without `"delta": true` is a full listing from a server that ignores `since`.
 #[derive(Debug)]
 pub(crate) struct Listing {
     state: State,
@@ -130,12 +136,30 @@ pub(crate) struct Listing {
     decrypted: Vec<Listed>,
     /// Records of folders the client did not know when their page arrived.
     pending: Vec<Record>,
+    /// In a delta, the UIDs no longer visible.
+    deleted: Vec<RecordUid>,
     cursors: HashSet<String>,
+    /// The token this walk asks with; `None` for a full listing.
+    since: Option<String>,
+    /// Whether the walk is a delta: its first page said so.
+    delta: bool,
+    /// The last page's token.
+    token: Option<String>,
+    pages: usize,
+    flags: Flags,
+}
+
+/// How a listing runs and where it is.
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, each read in one place
+struct Flags {
     folders_reloaded: bool,
-    /// Background work, counted as such.
+    /// Background work, counted as such; nobody reads its result.
     background: bool,
     /// Each request is sent once, without retries.
     once: bool,
+    /// A token was refused and the listing started again in full.
+    restarted: bool,
 }
 
 /// A listed record as the listing holds it until it is installed.
@@ -161,27 +185,28 @@ impl Listing {
             state: State::Ready,
             decrypted: Vec::new(),
             pending: Vec::new(),
+            deleted: Vec::new(),
             cursors: HashSet::new(),
-            folders_reloaded: false,
-            background: false,
-            once: false,
+            since: None,
+            delta: false,
+            token: None,
+            pages: 0,
+            flags: Flags::default(),
         }
     }
 
     /// A listing for background work: each request is sent once, without retries.
     pub(crate) fn background() -> Self {
-        Self {
-            background: true,
-            ..Self::once()
-        }
+        let mut listing = Self::once();
+        listing.flags.background = true;
+        listing
     }
 
     /// A listing whose requests are sent once, without retries: a retry of its own.
     pub(crate) fn once() -> Self {
-        Self {
-            once: true,
-            ..Self::new()
-        }
+        let mut listing = Self::new();
+        listing.flags.once = true;
+        listing
     }
 
     pub(crate) fn step(
@@ -193,9 +218,10 @@ impl Listing {
     ) -> Step<Vec<Arc<Secret>>> {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::Ready => {
-                if self.background {
+                if self.flags.background {
                     client.session.stats.background_refreshes += 1;
                 }
+                self.since = client.index.token().map(str::to_owned);
                 if client.folders.is_loaded() {
                     self.page(client, None, now, rng)
                 } else {
@@ -213,7 +239,7 @@ impl Listing {
                 match pending(step) {
                     Ok(step) => step,
                     Err(Ok(response)) => self.on_page(client, &response, now, rng),
-                    Err(Err(error)) => self.finish(Err(error)),
+                    Err(Err(error)) => self.failed(client, error, now, rng),
                 }
             }
             State::Finished => self.finish(Err(after_finish())),
@@ -227,7 +253,7 @@ impl Listing {
         rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Arc<Secret>>> {
         let mut load = LoadFolders::new();
-        if self.once {
+        if self.flags.once {
             load = load.once();
         }
         let step = load.start(client, now);
@@ -246,7 +272,7 @@ impl Listing {
             Ok(step) => step,
             Err(Err(error)) => self.finish(Err(error)),
             // Folders loaded: start paging, or decrypt again after a reload.
-            Err(Ok(())) if self.folders_reloaded => self.decrypt_pending(client, now, rng),
+            Err(Ok(())) if self.flags.folders_reloaded => self.decrypt_pending(client, now, rng),
             Err(Ok(())) => self.page(client, None, now, rng),
         }
     }
@@ -259,12 +285,13 @@ impl Listing {
         rng: &mut dyn CryptoRng,
     ) -> Step<Vec<Arc<Secret>>> {
         let query = ListQuery {
+            since: self.since.clone(),
             cursor,
             limit: Some(PAGE_LIMIT),
             ..ListQuery::default()
         };
         let mut call = Call::get(wire::paths::secrets_query(&query));
-        if self.once {
+        if self.flags.once {
             call = call.once();
         }
         let step = call.send(&mut client.session, now);
@@ -272,8 +299,45 @@ impl Listing {
         match pending(step) {
             Ok(step) => step,
             Err(Ok(response)) => self.on_page(client, &response, now, rng),
-            Err(Err(error)) => self.finish(Err(error)),
+            Err(Err(error)) => self.failed(client, error, now, rng),
         }
+    }
+
+    /// A page failed. A token the server refuses (400) or no longer knows (410) is dropped,
+    /// and the listing starts again in full, once.
+    fn failed(
+        &mut self,
+        client: &mut Client,
+        error: Error,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Vec<Arc<Secret>>> {
+        let refused = matches!(error.status(), Some(400 | 410));
+        if refused && self.since.is_some() && !self.flags.restarted {
+            crate::trace::event!(debug, reason = %error, "sync token refused: listing in full");
+            return self.restart(client, now, rng);
+        }
+        self.finish(Err(error))
+    }
+
+    /// Starts the listing again in full, without the token, which the client forgets.
+    fn restart(
+        &mut self,
+        client: &mut Client,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<Vec<Arc<Secret>>> {
+        client.index.forget_token();
+        self.flags.restarted = true;
+        self.since = None;
+        self.delta = false;
+        self.pages = 0;
+        self.token = None;
+        self.decrypted.clear();
+        self.pending.clear();
+        self.deleted.clear();
+        self.cursors.clear();
+        self.page(client, None, now, rng)
     }
 
     fn on_page(
@@ -287,8 +351,26 @@ impl Listing {
             .and_then(|()| exchange::parse::<SecretList>(response))
         {
             Ok(page) => page,
-            Err(error) => return self.finish(Err(error)),
+            Err(error) => return self.failed(client, error, now, rng),
         };
+        if self.pages == 0 && self.since.is_some() {
+            // Without "delta": true, this is a full listing from a server that ignores
+            // `since`: its cursors are followed without it, and it replaces what was held.
+            self.delta = page.delta;
+            if !page.delta {
+                crate::trace::event!(debug, "the server ignored the sync token: a full listing");
+                self.since = None;
+            }
+        }
+        self.pages += 1;
+        if page.delta != self.delta || (!self.delta && !page.deleted.is_empty()) {
+            let error = if self.delta {
+                "a page of a delta listing without \"delta\": true"
+            } else {
+                "a page of a full listing that claims to be a delta"
+            };
+            return self.finish(Err(Error::malformed(200, error)));
+        }
         self.decrypted.reserve(page.data.len());
         for record in page.data {
             // The same revision of the same folder has the same plaintext: keep the cached copy.
@@ -306,18 +388,18 @@ impl Listing {
                 Err(error) => return self.finish(Err(error)),
             }
         }
-        match page.next_cursor {
-            Some(cursor) => {
-                if self.cursors.len() >= MAX_PAGES || !self.cursors.insert(cursor.clone()) {
-                    return self.finish(Err(Error::malformed(
-                        200,
-                        "the listing's cursors repeat or never end",
-                    )));
-                }
-                self.page(client, Some(cursor), now, rng)
-            }
-            None => self.complete(client, now, rng),
+        self.deleted.extend(page.deleted);
+        let Some(cursor) = page.next_cursor else {
+            self.token = page.sync_token;
+            return self.complete(client, now, rng);
+        };
+        if self.cursors.len() >= MAX_PAGES || !self.cursors.insert(cursor.clone()) {
+            return self.finish(Err(Error::malformed(
+                200,
+                "the listing's cursors repeat or never end",
+            )));
         }
+        self.page(client, Some(cursor), now, rng)
     }
 
     /// After the last page: reloads the folders once if a record named an unknown one.
@@ -330,11 +412,11 @@ impl Listing {
         if self.pending.is_empty() {
             return self.decrypt_pending(client, now, rng);
         }
-        if self.folders_reloaded {
+        if self.flags.folders_reloaded {
             let folder_id = self.pending[0].folder_id;
             return self.finish(Err(Error::UnknownFolder { folder_id }));
         }
-        self.folders_reloaded = true;
+        self.flags.folders_reloaded = true;
         self.load_folders(client, now, rng)
     }
 
@@ -356,23 +438,61 @@ impl Listing {
                 Err(error) => return self.finish(Err(error)),
             }
         }
-        let secrets = install_listing(client, std::mem::take(&mut self.decrypted), now, rng);
-        self.finish(Ok(secrets))
+        let listed = install(client, std::mem::take(&mut self.decrypted), now, rng);
+        let token = self.token.take();
+        let expiry = client.index_expiry(now, rng);
+        if !self.delta {
+            let gone = client.index.replace(&listed, token, expiry);
+            // Records no longer listed are no longer visible.
+            for uid in &gone {
+                client.cache.remove(uid);
+            }
+            if listed.len() > client.cache.policy().max_entries {
+                // The cache cannot hold the whole listing, so the index is built while every
+                // listed secret is still at hand.
+                client.index.get(&client.folders);
+            }
+            return self.finish(Ok(listed));
+        }
+        let deleted = std::mem::take(&mut self.deleted);
+        for uid in &deleted {
+            client.cache.remove(uid);
+        }
+        client.index.apply(&listed, &deleted, token, expiry);
+        // What the delta did not name is unchanged since the token: its cached copy is current.
+        let spread = client.spread.with(rng);
+        for (uid, _) in client.index.held() {
+            client.cache.renew(uid, now, spread);
+        }
+        crate::trace::event!(
+            debug,
+            changed = listed.len(),
+            deleted = deleted.len(),
+            "applied a delta listing"
+        );
+        if self.flags.background {
+            return self.finish(Ok(Vec::new()));
+        }
+        match client.index.secrets() {
+            Some(all) => self.finish(Ok(all)),
+            // A record held was evicted from the cache: only a full listing has it again.
+            None => self.restart(client, now, rng),
+        }
     }
 
     fn finish(&mut self, result: Result<Vec<Arc<Secret>>>) -> Step<Vec<Arc<Secret>>> {
         self.state = State::Finished;
         self.decrypted.clear();
         self.pending.clear();
+        self.deleted.clear();
         Step::Done(result)
     }
 }
 
-/// Caches what a complete listing read and makes it the notation index's content (indexed when
-/// first needed). A cached entry of the same revision is kept (with the ETag an earlier read
-/// learnt) and handed out instead of a new copy, so unchanged secrets are neither copied nor
-/// replaced.
-fn install_listing(
+/// Caches what a listing read. A cached entry of the same revision is kept (with the ETag an
+/// earlier read learnt) and handed out instead of a new copy, so unchanged secrets are neither
+/// copied nor replaced.
+fn install(
     client: &mut Client,
     listed: Vec<Listed>,
     now: Timestamp,
@@ -394,7 +514,6 @@ fn install_listing(
         };
         shared.push(secret);
     }
-    client.index_listing(&shared, now, rng);
     shared
 }
 

@@ -42,7 +42,7 @@ pub struct ResolveNotation {
 #[derive(Debug)]
 enum State {
     Ready,
-    Listing(Listing),
+    Listing(Box<Listing>),
     Fetching(GetSecret),
     Finished,
 }
@@ -214,11 +214,11 @@ impl ResolveNotation {
         self.listed = true;
         // An index served stale after a failed refresh is listed again once, without retries:
         // if that fails too, it is served stale at once.
-        let mut listing = if client.index_retrying(now) {
+        let mut listing = Box::new(if client.index_retrying(now) {
             Listing::once()
         } else {
             Listing::new()
-        };
+        });
         let step = listing.step(client, Input::Start, now, rng);
         self.state = State::Listing(listing);
         self.after_listing(client, step, now, rng)

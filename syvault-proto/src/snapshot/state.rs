@@ -4,7 +4,7 @@
 use core::time::Duration;
 use std::sync::Arc;
 
-use super::{Binding, Entry, Restored, Snapshot, SnapshotError, SnapshotJob};
+use super::{Binding, Entry, Restored, Snapshot, SnapshotError, SnapshotJob, SyncToken};
 use crate::client::Client;
 use crate::config::ClientConfig;
 use crate::expiry::Expiry;
@@ -133,6 +133,16 @@ impl Client {
                 .restore(entry.secret, entry.etag, entry.fetched_at, now);
         }
         if let Some(listing) = listing {
+            let held = listing
+                .records
+                .iter()
+                .filter_map(|r| Some((r.uid, Arc::downgrade(self.cache.get_any(&r.uid)?))))
+                .collect();
+            let token = snapshot
+                .sync_tokens
+                .into_iter()
+                .find(|t| t.folder_id.is_none())
+                .map(|t| t.token);
             let mut index = NotationIndex::with_capacity(listing.records.len());
             for folder in &snapshot.folders {
                 index.insert_folder(
@@ -144,8 +154,12 @@ impl Client {
             for record in &listing.records {
                 index.insert_record_in(record.uid, &record.folder_id, &record.title);
             }
-            self.index
-                .restore(index, Expiry::restored(listing.listed_at, now, &policy));
+            self.index.restore(
+                index,
+                held,
+                token,
+                Expiry::restored(listing.listed_at, now, &policy),
+            );
         }
         if !self.folders.is_loaded() {
             self.snapshots.folders = snapshot.folders;
@@ -213,9 +227,11 @@ impl Client {
         let mut snapshot = Snapshot::new(now);
         snapshot.entries = entries;
         snapshot.folders = folders;
+        // The client lists without a folder filter only, so it has one token at most.
+        if let (Some(token), Some(listing)) = (self.index.token(), &listing) {
+            snapshot.sync_tokens = vec![SyncToken::new(None, token, listing.listed_at)];
+        }
         snapshot.listing = listing;
-        // `sync_tokens` stays empty until the client keeps the sync tokens of its incremental
-        // listings (§12.9); the format already carries them.
         let job = SnapshotJob::new(snapshot, &self.binding()?, rng);
         let schedule = &mut self.snapshots;
         schedule.scheduled = false;

@@ -42,6 +42,14 @@ pub struct World {
     pub sent: Vec<Request>,
     /// Every sleep asked for, as a duration from the time it was asked.
     pub slept: Vec<Duration>,
+    /// Whether [`World::serve`] answers incremental listings: a full listing carries a sync
+    /// token, and `since` gets a delta.
+    pub sync: bool,
+    /// The records changed, deleted or moved in or out of view, in order: a sync token is a
+    /// position in it (`t<n>`).
+    pub log: Vec<RecordUid>,
+    /// Positions before this are forgotten: a token older gets 410.
+    pub log_start: usize,
 }
 
 impl World {
@@ -66,6 +74,9 @@ impl World {
             records: BTreeMap::new(),
             sent: Vec::new(),
             slept: Vec::new(),
+            sync: false,
+            log: Vec::new(),
+            log_start: 0,
         };
         world.add_folder("Production", None, Access::ReadWrite);
         world
@@ -99,7 +110,70 @@ impl World {
         uid
     }
 
+    /// Deletes a record, as an admin would.
+    pub fn delete(&mut self, uid: &RecordUid) {
+        self.records.remove(uid);
+        self.log.push(*uid);
+    }
+
+    /// Revokes the client's grant on a folder: its records are no longer visible.
+    pub fn revoke(&mut self, folder: &str) {
+        let at = self.folders.iter().position(|f| f.name == folder).unwrap();
+        let id = self.folders.remove(at).id;
+        let gone: Vec<RecordUid> = self
+            .records
+            .values()
+            .filter(|r| r.folder_id == id)
+            .map(|r| r.uid)
+            .collect();
+        for uid in gone {
+            self.records.remove(&uid);
+            self.log.push(uid);
+        }
+    }
+
+    /// The visible records, as a listing shows them.
+    fn visible(&self) -> Vec<Record> {
+        self.records.values().cloned().collect()
+    }
+
+    /// The answer to `GET /secrets` with this query: a full listing in one page, or a delta.
+    pub fn listing(&self, query: &str) -> Response {
+        let query = wire::ListQuery::parse(query).unwrap();
+        let token = self.sync.then(|| format!("t{}", self.log.len()));
+        let Some(since) = query.since.filter(|_| self.sync) else {
+            let mut page = wire::SecretList::full(self.visible(), None);
+            page.sync_token = token;
+            return json(StatusCode::OK, &page);
+        };
+        let Some(position) = since
+            .strip_prefix('t')
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            return error(StatusCode::BAD_REQUEST, "invalid_request");
+        };
+        if position > self.log.len() {
+            return error(StatusCode::BAD_REQUEST, "invalid_request");
+        }
+        if position < self.log_start {
+            return error(StatusCode::GONE, "sync_token_expired");
+        }
+        let changed: std::collections::BTreeSet<RecordUid> =
+            self.log[position..].iter().copied().collect();
+        let mut page = wire::SecretList::full(Vec::new(), None);
+        page.delta = true;
+        page.sync_token = token;
+        for uid in changed {
+            match self.records.get(&uid) {
+                Some(record) => page.data.push(record.clone()),
+                None => page.deleted.push(uid),
+            }
+        }
+        json(StatusCode::OK, &page)
+    }
+
     pub fn store(&mut self, uid: RecordUid, folder: &str, payload: &RecordPayload, revision: u64) {
+        self.log.push(uid);
         let folder = self.folders.iter().find(|f| f.name == folder).unwrap();
         let sealed = record::seal(&uid, &folder.key, payload, &mut self.rng);
         self.records.insert(
@@ -156,10 +230,7 @@ impl World {
         let api = path.strip_prefix("/api/sm/v1").unwrap();
         match (request.method().clone(), api) {
             (Method::GET, "/folders") => self.folders_response(),
-            (Method::GET, "/secrets") => {
-                let data = self.records.values().cloned().collect();
-                json(StatusCode::OK, &wire::SecretList::full(data, None))
-            }
+            (Method::GET, "/secrets") => self.listing(request.uri().query().unwrap_or_default()),
             (Method::GET, p) if p.starts_with("/secrets/") => {
                 let uid: RecordUid = p["/secrets/".len()..].parse().unwrap();
                 if let (Some(tag), Some(record)) = (
