@@ -211,7 +211,7 @@ pub fn load_snapshot(client: &mut Client, path: &Path, now: Timestamp) -> Snapsh
     }
 }
 
-/// Seals `job` with a fresh nonce from `rng` and writes it to `path` with [`write`]: atomically,
+/// Seals `job` with a fresh nonce from `rng` and writes it to `path` with [`write()`]: atomically,
 /// readable by the owner only. A crash leaves the old snapshot or the new one, and perhaps the
 /// temporary file of the write it interrupted, which [`load_snapshot`] removes later.
 pub fn write_snapshot<R: rand_core::CryptoRng + ?Sized>(
