@@ -246,6 +246,133 @@ fn read_run_and_inject_through_the_agent_print_what_they_print_without_it() {
 }
 
 #[test]
+fn suggestions_json_and_doctor_through_the_agent_are_as_without_it() {
+    let vault = Vault::start();
+    let client = vault.client();
+    let agent = Agent::start(&client, &[]);
+
+    // A reference that names nothing gets the same suggestions, drawn by the agent.
+    for (reference, hint) in [
+        (
+            "sy://Production/Database/field/pasword",
+            "did you mean `password`?",
+        ),
+        (
+            "sy://Production/Databse/title",
+            "did you mean `Production/Database`?",
+        ),
+        (
+            "sy://Prodution/Database/title",
+            "did you mean `Production/Database`?",
+        ),
+    ] {
+        let direct = client.run(&["read", reference]).fails(1, &[]);
+        assert!(direct.stderr.contains(hint), "{reference}: {direct:?}");
+        let through = run(agent.sy(&client).args(["read", reference]), None).fails(1, &[]);
+        assert_eq!(through.stderr, direct.stderr, "{reference}");
+    }
+
+    // `--format json`: the same value object, and the same error objects (kind included).
+    let direct = client.ok(&["read", PASSWORD_REF, "--format", "json"]);
+    let through = run(
+        agent
+            .sy(&client)
+            .args(["read", PASSWORD_REF, "--format", "json"]),
+        None,
+    )
+    .success();
+    assert_eq!(through.stdout, direct.stdout);
+    for (reference, code, kind) in [
+        ("sy://Production/Nothing/field/password", 1, "not_found"),
+        ("sy://Production/Data\\base/title", 2, "usage"),
+    ] {
+        let direct = client.run(&["read", reference, "--format", "json"]);
+        let through = run(
+            agent
+                .sy(&client)
+                .args(["read", reference, "--format", "json"]),
+            None,
+        );
+        assert_eq!(direct.code, Some(code), "{direct:?}");
+        assert_eq!(through.code, Some(code), "{through:?}");
+        assert_eq!(through.stderr, direct.stderr, "{reference}");
+        assert_eq!(json(&through.stderr)["error"]["kind"], kind, "{through:?}");
+    }
+
+    // `sy doctor` finds the real agent healthy and names the client it serves.
+    let client_id = client.credentials_json()["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let doctor = run(
+        client
+            .sy()
+            .env("SY_AGENT_SOCKET", &agent.socket)
+            .args(["doctor", "--format", "json"]),
+        None,
+    )
+    .success();
+    let report = json(&doctor.stdout);
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "agent")
+        .unwrap()
+        .clone();
+    assert_eq!(check["status"], "ok", "{report}");
+    assert!(
+        check["message"].as_str().unwrap().contains(&client_id),
+        "{check}"
+    );
+    assert!(agent.stop().success());
+}
+
+#[test]
+fn an_agent_that_never_answers_ends_the_command_at_its_time_limit() {
+    let vault = Vault::start();
+    // The option or the variable, with or without the fast path, for one or a batch.
+    let wedged = vault.path("wedged.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&wedged).unwrap();
+    let mut option = vault.sy();
+    option
+        .arg("read")
+        .arg("--agent")
+        .arg(&wedged)
+        .args(["--timeout", "1s", PASSWORD_REF]);
+    let mut variable = vault.sy();
+    variable
+        .env("SY_AGENT_SOCKET", &wedged)
+        .env("SY_TIMEOUT", "1s")
+        .args(["read", PASSWORD_REF]);
+    let mut batch = vault.sy();
+    batch
+        .env("SY_AGENT_SOCKET", &wedged)
+        .env("SY_TIMEOUT", "1s")
+        .env("GOOD", PASSWORD_REF)
+        .args(["run", "--", "true"]);
+    for mut command in [option, variable, batch] {
+        let started = Instant::now();
+        let late = run(&mut command, None).fails(1, &[]);
+        assert!(started.elapsed() < Duration::from_secs(10), "{late:?}");
+        assert!(late.stderr.contains("did not answer within 1s"), "{late:?}");
+    }
+    let late = run(
+        vault.sy().env("SY_AGENT_SOCKET", &wedged).args([
+            "read",
+            PASSWORD_REF,
+            "--timeout",
+            "1s",
+            "--format",
+            "json",
+        ]),
+        None,
+    );
+    assert_eq!(late.code, Some(1), "{late:?}");
+    assert_eq!(json(&late.stderr)["error"]["kind"], "timeout", "{late:?}");
+}
+
+#[test]
 fn the_agent_logs_no_values_and_its_clients_never_see_the_client_secret() {
     let vault = Vault::start();
     let client = vault.client();
@@ -847,7 +974,13 @@ fn vault_down_and_agent_restarted_it_serves_what_it_had_read_within_max_stale() 
         Duration::from_secs(6).saturating_sub(fetched.elapsed()) + Duration::from_millis(300),
     );
     let late = run(agent.sy(&client).args(["read", PASSWORD_REF]), None).fails(1, &[]);
-    assert!(late.stderr.contains("transport error"), "{late:?}");
+    assert!(
+        late.stderr.starts_with(&format!(
+            "sy: {} closed the connection before answering",
+            vault.url()
+        )),
+        "the vault's failure, named as sy names it: {late:?}"
+    );
 
     // The vault is back: its answer is served.
     vault.faults().clear();

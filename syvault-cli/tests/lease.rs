@@ -340,9 +340,13 @@ fn bad_lease_input_is_one_line_without_secrets() {
         let ran = client
             .run(&["lease", "create", &uid, "--ttl", ttl])
             .fails(2, &[]);
-        assert_eq!(
-            ran.stderr, "sy: invalid lease ttl: must be whole seconds from 60 to 86400\n",
-            "{ttl}"
+        // The help's words: 1m to 24h.
+        assert!(
+            ran.stderr.starts_with("sy: --ttl ")
+                && ran.stderr.ends_with(
+                    " is out of range: a lease lasts from 1m to 24h, in whole seconds\n"
+                ),
+            "{ttl}: {ran:?}"
         );
     }
     let ran = client
@@ -354,7 +358,7 @@ fn bad_lease_input_is_one_line_without_secrets() {
             "2d",
         ])
         .fails(2, &[]);
-    assert!(ran.stderr.contains("lease ttl"), "{ran:?}");
+    assert!(ran.stderr.contains("from 1m to 24h"), "{ran:?}");
     assert_eq!(vault.stats().total(), before, "no request was sent");
     // A malformed UID is bad input too.
     let ran = client
@@ -413,4 +417,72 @@ fn bad_lease_input_is_one_line_without_secrets() {
         "sy: the database behind the dynamic target cannot be reached (HTTP 502, \
          target_unavailable); try again later\n"
     );
+}
+
+#[test]
+fn env_names_take_a_prefix_and_renew_and_revoke_answer_in_json() {
+    let cluster = cluster!("env_names_take_a_prefix_and_renew_and_revoke_answer_in_json");
+    let rt = runtime();
+    let (vault, target) = vault(&cluster, &rt);
+    let client = vault.client();
+    let uid = target.to_string();
+    let env = client.ok(&[
+        "lease", "create", &uid, "--ttl", "15m", "--format", "env", "--prefix", "PG_",
+    ]);
+    let names: Vec<&str> = env
+        .stdout
+        .lines()
+        .map(|l| l.split_once('=').expect("NAME=value").0)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "PG_LEASE_ID",
+            "PG_RECORD_UID",
+            "PG_USERNAME",
+            "PG_PASSWORD",
+            "PG_CONNECTION_STRING",
+            "PG_CREATED_AT",
+            "PG_EXPIRES_AT"
+        ]
+    );
+    let shell = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{}printf '%s\\n' \"$PG_LEASE_ID\" \"$PG_CONNECTION_STRING\"",
+            env.stdout
+        ))
+        .output()
+        .expect("sh runs");
+    let values = String::from_utf8(shell.stdout).unwrap();
+    let [id, url] = values.lines().collect::<Vec<_>>()[..] else {
+        panic!("two values: {values:?}");
+    };
+    assert!(select_one(&rt, url));
+
+    let renewed: Value = serde_json::from_str(
+        &client
+            .ok(&["lease", "renew", id, "--ttl", "1h", "--format", "json"])
+            .stdout,
+    )
+    .expect("JSON");
+    assert_eq!(renewed["lease_id"], id);
+    assert_eq!(renewed["record_uid"], uid);
+    assert!(renewed["username"].is_string() && renewed["expires_at"].is_string());
+    assert!(renewed.get("password").is_none(), "{renewed}");
+    let revoked: Value = serde_json::from_str(
+        &client
+            .ok(&["lease", "revoke", id, "--format", "json"])
+            .stdout,
+    )
+    .expect("JSON");
+    assert_eq!(
+        revoked,
+        serde_json::json!({"lease_id": id, "revoked": true})
+    );
+    assert!(!select_one(&rt, url));
+    // --prefix goes with env only.
+    client
+        .run(&["lease", "create", &uid, "--ttl", "15m", "--prefix", "PG_"])
+        .fails(2, &[]);
 }

@@ -53,6 +53,8 @@ pub struct DemoSeed {
     pub database_uid: RecordUid,
     /// The `Stripe API Key` secret.
     pub stripe_uid: RecordUid,
+    /// The `Database (dynamic)` dynamic target, when the server is bound to PostgreSQL.
+    pub dynamic_uid: Option<RecordUid>,
     /// The bootstrapped demo client.
     pub credentials: Credentials,
 }
@@ -87,7 +89,7 @@ pub async fn seed(
     database.fields.set("password", password.clone());
     let database_uid = admin.create_secret(folder_id, &database)?;
     admin.set_rotation_policy(database_uid, RotationPolicy::new("password"))?;
-    admin
+    let dynamic_uid = admin
         .bind_demo_database(folder_id, database_uid, "orders_app", &password)
         .await?;
 
@@ -110,6 +112,7 @@ pub async fn seed(
         folder_id,
         database_uid,
         stripe_uid,
+        dynamic_uid,
         credentials,
     })
 }

@@ -54,6 +54,9 @@ pub enum Error {
     /// the admin connection string.
     #[error("PostgreSQL: {0}")]
     Postgres(String),
+    /// An origin given to allow cross-origin requests from browsers is not one.
+    #[error("invalid CORS origin {0}")]
+    InvalidOrigin(String),
     /// A dynamic target's role template was refused.
     #[error("invalid role template: {0}")]
     InvalidTemplate(&'static str),

@@ -53,6 +53,7 @@ mod auth;
 mod body;
 mod client;
 mod clock;
+mod cors;
 mod cursor;
 pub mod demo;
 mod dynamic;

@@ -32,8 +32,9 @@ struct ServeArgs {
     /// start. Without it the state lives in memory only.
     #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
-    /// Seed demo data (folder "Production" with secrets "Database" and "Stripe API Key"),
-    /// bootstrap a demo client, write its credentials to --credentials and print a one-time
+    /// Seed demo data (folder "Production" with secrets "Database" and "Stripe API Key", and
+    /// with --postgres-admin-url the dynamic target "Database (dynamic)"), bootstrap a demo
+    /// client, write its credentials to --credentials, and print their UIDs and a one-time
     /// token for a second client.
     #[arg(long)]
     demo: bool,
@@ -80,6 +81,16 @@ struct ServeArgs {
     /// keeps it out of the process list.
     #[arg(long, value_name = "URL")]
     postgres_admin_url: Option<String>,
+    /// Let browser pages of this origin (exactly `scheme://host[:port]`) call the API: answer
+    /// their CORS preflights and expose answers to them. Repeat for more origins. Off by
+    /// default; never `*`, never with credentials (cookies).
+    #[arg(long, value_name = "ORIGIN")]
+    cors_origin: Vec<String>,
+    /// With --demo: how many one-time tokens to print, each for a client of its own with read
+    /// access to Production.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "demo",
+        value_parser = clap::value_parser!(u32).range(1..=100))]
+    demo_tokens: u32,
 }
 
 fn main() -> ExitCode {
@@ -112,7 +123,11 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    let server = DevServer::builder()
+    let mut builder = DevServer::builder();
+    for origin in &args.cors_origin {
+        builder = builder.cors_origin(origin);
+    }
+    let server = builder
         .addr(args.addr)
         .data_file(args.data)
         .tls_dir(args.tls_dir.clone())
@@ -142,7 +157,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     }
     if args.demo
-        && let Err(err) = demo(&server, &args.credentials).await
+        && let Err(err) = demo(&server, &args.credentials, args.demo_tokens).await
     {
         server.shutdown().await;
         return Err(err);
@@ -170,7 +185,7 @@ async fn stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn demo(server: &DevServer, credentials: &std::path::Path) -> Result<()> {
+async fn demo(server: &DevServer, credentials: &std::path::Path, tokens: u32) -> Result<()> {
     let seed = server.seed_demo().await?;
     demo::write_credentials(&seed.credentials, credentials)?;
     println!(
@@ -179,17 +194,24 @@ async fn demo(server: &DevServer, credentials: &std::path::Path) -> Result<()> {
         credentials.display()
     );
     let admin = server.admin();
-    let second = admin.create_client(seed.application_id, "second demo client")?;
-    admin.grant(second.client_id, seed.folder_id, Access::Read)?;
-    // Printing the token is the point of --demo: it is for the person at the terminal.
-    println!(
-        "One-time token for a second client (read access to Production): {}",
-        second.token.expose()
-    );
+    for _ in 0..tokens {
+        let second = admin.create_client(seed.application_id, "second demo client")?;
+        admin.grant(second.client_id, seed.folder_id, Access::Read)?;
+        // Printing the token is the point of --demo: it is for the person at the terminal.
+        println!(
+            "One-time token for a second client (read access to Production): {}",
+            second.token.expose()
+        );
+    }
     // What a reader needs to try their own code against this server; none of it is secret.
     println!("Folder Production: {}", seed.folder_id);
     println!("Secret Production/Database: {}", seed.database_uid);
     println!("Secret Production/Stripe API Key: {}", seed.stripe_uid);
+    if let Some(uid) = seed.dynamic_uid {
+        println!(
+            "Dynamic target Production/Database (dynamic): {uid} (lease with `sy lease create {uid} --ttl 1h`)"
+        );
+    }
     let file = std::path::absolute(credentials).unwrap_or_else(|_| credentials.to_path_buf());
     println!("export SY_CREDENTIALS_FILE={}", file.display());
     Ok(())

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::admin::{Admin, AdminKeys, DEFAULT_TOKEN_LIFETIME};
 use crate::auth::Authenticator;
+use crate::cors::Cors;
 use crate::cursor::CursorKey;
 use crate::demo::{self, DemoSeed};
 use crate::error::{Error, Result};
@@ -66,6 +67,7 @@ pub struct DevServerBuilder {
     sync_log_capacity: usize,
     /// Redacted in `Debug`: it holds the database admin's password.
     postgres_admin_url: Option<syvault_proto::SecretString>,
+    cors_origins: Vec<String>,
 }
 
 impl Default for DevServerBuilder {
@@ -83,6 +85,7 @@ impl Default for DevServerBuilder {
             sync_retention: DEFAULT_SYNC_RETENTION,
             sync_log_capacity: DEFAULT_SYNC_LOG_CAPACITY,
             postgres_admin_url: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -192,8 +195,22 @@ impl DevServerBuilder {
         self
     }
 
+    /// Lets browser pages of `origin` (exactly `scheme://host[:port]`, such as
+    /// `http://127.0.0.1:5173`) call the API across origins: preflights from it are answered,
+    /// and answers to it carry `Access-Control-Allow-Origin` and expose `ETag` and
+    /// `Retry-After` (protocol §3.1). Call it once per origin. No origin is allowed by default,
+    /// `*` never, and credentials mode never: clients send a bearer token, not cookies. An
+    /// origin that is not one makes [`DevServerBuilder::start`] fail with
+    /// [`Error::InvalidOrigin`].
+    #[must_use]
+    pub fn cors_origin(mut self, origin: impl Into<String>) -> Self {
+        self.cors_origins.push(origin.into());
+        self
+    }
+
     /// Starts the server on the current tokio runtime.
     pub async fn start(self) -> Result<DevServer> {
+        let cors = Cors::new(&self.cors_origins)?;
         let (vault, keys) = match &self.data_file {
             Some(path) => persist::load(path)?.unwrap_or_default(),
             None => (VaultState::default(), AdminKeys::default()),
@@ -240,6 +257,7 @@ impl DevServerBuilder {
             incremental: self.incremental_listings,
             body_timeout: self.body_timeout,
             dynamic: Arc::clone(&dynamic),
+            cors,
         });
 
         let (shutdown, shutdown_rx) = watch::channel(false);

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::auth::Authenticator;
+use crate::cors::Cors;
 use crate::cursor::CursorKey;
 use crate::faults::{FaultKind, Faults};
 use crate::routes::{self, Answer, Failure};
@@ -33,6 +34,8 @@ pub(crate) struct App {
     /// How long a request body may take to arrive.
     pub(crate) body_timeout: Duration,
     pub(crate) dynamic: Arc<crate::dynamic::Dynamic>,
+    /// The browser origins allowed to call the API.
+    pub(crate) cors: Cors,
 }
 
 /// The error that makes hyper close a connection without answering (an injected fault).
@@ -57,12 +60,17 @@ pub(crate) async fn serve(
     // Only the path is logged: the query may carry a cursor, and headers carry the token.
     let path = request.uri().path().to_owned();
     app.stats.record(method.as_str(), &path);
+    let origin = app.cors.allowed(request.headers());
+    if let Some(answer) = app.cors.preflight(&method, request.headers()) {
+        log(&method, &path, answer.status(), started);
+        return Ok(answer);
+    }
     let fault = app.faults.take(&path);
     let latency = app.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let answer = match fault {
+    let mut answer = match fault {
         Some(FaultKind::DropConnection) => {
             tracing::info!(%method, %path, "dropping the connection (injected fault)");
             return Err(DropConnection);
@@ -85,6 +93,7 @@ pub(crate) async fn serve(
         }
         Some(FaultKind::CorruptCiphertext) | None => routes::handle(&app, request).await,
     };
+    app.cors.expose(origin, &mut answer);
     log(&method, &path, answer.status(), started);
     Ok(answer)
 }

@@ -48,6 +48,9 @@ fn help_documents_every_flag() {
         "--sync-retention-secs",
         "--sync-log-capacity",
         "--no-incremental-listings",
+        "--postgres-admin-url",
+        "--cors-origin",
+        "--demo-tokens",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
@@ -173,6 +176,11 @@ async fn start_demo(dir: &std::path::Path, extra: &[&str]) -> (Running, Credenti
             "{prefix}: {lines:?}"
         );
     }
+    // Without PostgreSQL there is no dynamic target to name.
+    assert!(
+        !lines.iter().any(|l| l.starts_with("Dynamic target")),
+        "{lines:?}"
+    );
     let export = after.last().unwrap();
     assert_eq!(
         std::path::Path::new(&export["export SY_CREDENTIALS_FILE=".len()..]),

@@ -579,6 +579,7 @@ async fn the_demo_database_is_real_with_a_postgres_binding() {
         .iter()
         .filter(|record| record.uid != seed.database_uid && record.uid != seed.stripe_uid)
         .collect();
+    assert_eq!(seed.dynamic_uid, Some(leasable[0].uid), "the seed names it");
     let auth = format!("Bearer {fixture_token}");
     let created: LeaseCreated = http
         .send(

@@ -1,11 +1,14 @@
 //! The async client and its `secrets()` handle.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
 use syvault_proto::builder::IntoClientId;
 use syvault_proto::folders::FolderInfo;
-use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
+use syvault_proto::model::{
+    Credentials, RotationOutcome, RotationStarted, Secret, SecretSummary, Selected,
+};
 use syvault_proto::ops::{Bootstrap, GetSecret, Operation, ResolveReference};
 use syvault_proto::record::RecordPayload;
 use syvault_proto::stats::ClientStats;
@@ -306,6 +309,21 @@ impl AsyncSyVaultClient {
         std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(at.as_unix_millis()))
     }
 
+    /// Changes the limit on each operation ([`syvault_proto::builder::ClientBuilder::operation_timeout`])
+    /// for operations started from now on, on every clone; `None` removes it. For a caller with
+    /// a budget for several calls, such as a command line's whole command.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// client.set_operation_timeout(Some(Duration::from_secs(10)));
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn set_operation_timeout(&self, timeout: Option<std::time::Duration>) {
+        self.shared.lock().set_operation_timeout(timeout);
+    }
+
     /// Drops every cached secret (their memory is zeroized) and the notation index.
     ///
     /// ```no_run
@@ -343,7 +361,11 @@ pub struct Secrets<'a> {
 }
 
 impl Secrets<'_> {
-    async fn run<O: Operation>(self, op: impl FnOnce(&Client) -> O) -> Result<O::Output> {
+    async fn run<O>(self, op: impl FnOnce(&Client) -> O) -> Result<O::Output>
+    where
+        O: Operation + Send + Unpin,
+        O::Output: Send,
+    {
         let op = op(&self.client.shared.lock());
         self.client.shared.run(op).await
     }
@@ -373,10 +395,15 @@ impl Secrets<'_> {
     /// let password = secret.field("password").map(|p| p.expose().to_owned());
     /// # Ok(()) }
     /// ```
-    pub async fn get(&self, uid: impl AsRef<str>) -> Result<Arc<Secret>> {
-        let uid: RecordUid = uid.as_ref().parse()?;
-        // Built without the client, so that a cache hit takes the client's lock once.
-        self.client.shared.run(GetSecret::new(uid)).await
+    pub fn get(
+        &self,
+        uid: impl AsRef<str>,
+    ) -> impl Future<Output = Result<Arc<Secret>>> + Send + '_ {
+        // Built without the client, so that a cache hit takes the client's lock once; the
+        // operation's own future is handed back, so a cache hit's result is not moved through
+        // one more.
+        let op = uid.as_ref().parse::<RecordUid>().map(GetSecret::new);
+        self.client.shared.run_made(op)
     }
 
     /// Resolves one `sy://` reference, such as `sy://Production/Database/field/password`.
@@ -450,6 +477,24 @@ impl Secrets<'_> {
     pub async fn rotate(&self, uid: impl AsRef<str>) -> Result<RotationOutcome> {
         let uid: RecordUid = uid.as_ref().parse()?;
         self.run(|core| core.rotate(uid)).await
+    }
+
+    /// Starts a rotation of a secret's credential, or adopts the one already running, and
+    /// returns its id without waiting: say which rotation runs, then wait for it with
+    /// [`Secrets::resume_rotation`]. [`RotationStarted::adopted`] tells whether it was already
+    /// running.
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// let started = client.secrets().start_rotation("7Kj9mNpQ2xRs").await?;
+    /// println!("rotation {} (already running: {})", started.rotation_id, started.adopted);
+    /// let outcome = client.secrets().resume_rotation("7Kj9mNpQ2xRs", started.rotation_id).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_rotation(&self, uid: impl AsRef<str>) -> Result<RotationStarted> {
+        let uid: RecordUid = uid.as_ref().parse()?;
+        self.run(|core| core.start_rotation(uid)).await
     }
 
     /// Waits again for a rotation that timed out.

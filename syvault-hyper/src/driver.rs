@@ -3,15 +3,17 @@
 //! await. Background work the core asks for runs the same way in tasks of its own, which hold
 //! the client weakly: once every handle is dropped, they stop at their next step.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::{Context, Poll};
 use std::time::SystemTime;
 
-use syvault_proto::ops::{Background, Operation};
+use syvault_proto::ops::{Background, Deadline, Operation};
 use syvault_proto::rand_core::UnwrapErr;
 use syvault_proto::step::{Input, Request, Step};
-use syvault_proto::{Client, Result, Timestamp};
+use syvault_proto::{Client, Error, Result, Timestamp};
 use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 
@@ -95,34 +97,121 @@ impl Shared {
         }
     }
 
-    /// Runs `op` to completion, then starts the background work the core wants done, if any.
-    /// Dropping the future part-way abandons the operation cleanly.
-    pub(crate) async fn run<O: Operation>(self: &Arc<Self>, op: O) -> Result<O::Output> {
-        #[cfg(feature = "tracing")]
-        {
-            use tracing::Instrument as _;
-            // Unless something listens at debug level, no span is made (one atomic load): a
-            // cache hit stays as cheap as it is without the feature.
-            if tracing::level_enabled!(tracing::Level::DEBUG) {
-                let span = syvault_proto::ops::span(&op);
-                if !span.is_disabled() {
-                    let mut running = Running::new(op, self);
-                    let traced = async move {
-                        let next = running.step(Input::Start);
-                        running.drive(next).await
-                    };
-                    return Box::pin(traced.instrument(span)).await;
+    /// Runs `op` to completion, within the client's operation timeout, then starts the
+    /// background work the core wants done, if any. Dropping the future part-way abandons the
+    /// operation cleanly.
+    pub(crate) fn run<O: Operation>(self: &Arc<Self>, op: O) -> Run<'_, Deadline<O>> {
+        Run {
+            state: RunState::Start(Running::new(Deadline::new(op), self)),
+        }
+    }
+
+    /// [`Shared::run`] of an operation that could not be made: its future ends with `error`.
+    pub(crate) fn run_made<O: Operation>(self: &Arc<Self>, op: Result<O>) -> Run<'_, Deadline<O>> {
+        match op {
+            Ok(op) => self.run(op),
+            Err(error) => Run {
+                state: RunState::Failed(error),
+            },
+        }
+    }
+}
+
+/// The future of [`Shared::run`]. Its first poll takes the operation's first step where the
+/// operation lies: one that ends there (a cache hit) costs one lock and no allocation, and its
+/// result goes straight back, without being moved from frame to frame (values of a different
+/// shape read back soon after they were written cost the processor more than the moves do).
+/// The rest, which waits on the network anyway, is the loop of [`Running::drive`] in a box of
+/// its own, so that this future stays small.
+pub(crate) struct Run<'a, O: Operation> {
+    state: RunState<'a, O>,
+}
+
+enum RunState<'a, O: Operation> {
+    Start(Running<'a, O>),
+    Driving(Pin<Box<dyn Future<Output = Result<O::Output>> + Send + 'a>>),
+    Failed(Error),
+    Finished,
+}
+
+impl<'a, O> Future for Run<'a, O>
+where
+    O: Operation + Send + Unpin + 'a,
+    O::Output: Send,
+{
+    type Output = Result<O::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let running = match &mut this.state {
+            RunState::Start(running) => running,
+            RunState::Driving(driving) => {
+                let polled = driving.as_mut().poll(cx);
+                if polled.is_ready() {
+                    this.state = RunState::Finished;
                 }
+                return polled;
+            }
+            RunState::Failed(_) | RunState::Finished => {
+                return match std::mem::replace(&mut this.state, RunState::Finished) {
+                    RunState::Failed(error) => Poll::Ready(Err(error)),
+                    _ => Poll::Ready(Err(polled_after_completion())),
+                };
+            }
+        };
+        #[cfg(feature = "tracing")]
+        if let Some(span) = span(&running.op) {
+            use tracing::Instrument as _;
+            let RunState::Start(mut running) =
+                std::mem::replace(&mut this.state, RunState::Finished)
+            else {
+                return Poll::Ready(Err(polled_after_completion()));
+            };
+            let traced = async move {
+                let next = running.step(Input::Start);
+                running.drive(next).await
+            };
+            this.state = RunState::Driving(Box::pin(traced.instrument(span)));
+            return Pin::new(this).poll(cx);
+        }
+        match running.step(Input::Start) {
+            Next::Done(result) => {
+                let shared = running.shared;
+                // The operation is done: it is dropped where it lies.
+                this.state = RunState::Finished;
+                shared.wake_waiters();
+                Poll::Ready(result)
+            }
+            next => {
+                let RunState::Start(running) =
+                    std::mem::replace(&mut this.state, RunState::Finished)
+                else {
+                    return Poll::Ready(Err(polled_after_completion()));
+                };
+                this.state = RunState::Driving(Box::pin(running.drive(next)));
+                Pin::new(this).poll(cx)
             }
         }
-        let mut running = Running::new(op, self);
-        // The first step is taken before any loop is built: an operation that ends there (a
-        // cache hit) costs one lock and no allocation, and the rest, which waits on the
-        // network anyway, lives in its own box so that this future stays small.
-        match running.step(Input::Start) {
-            Next::Done(result) => running.finish(result),
-            next => Box::pin(running.drive(next)).await,
-        }
+    }
+}
+
+/// The span to run `op` in, if something listens at debug level. Unless something does, no
+/// span is made (one atomic load): a cache hit stays as cheap as it is without the feature.
+#[cfg(feature = "tracing")]
+fn span<O: Operation>(op: &O) -> Option<tracing::Span> {
+    if !tracing::level_enabled!(tracing::Level::DEBUG) {
+        return None;
+    }
+    let span = syvault_proto::ops::span(op);
+    (!span.is_disabled()).then_some(span)
+}
+
+/// A driver bug, reported rather than a panic.
+#[cold]
+fn polled_after_completion() -> Error {
+    Error::InvalidInput {
+        what: "future",
+        reason: "polled after it completed".to_owned(),
     }
 }
 
@@ -173,6 +262,8 @@ impl<'a, O: Operation> Running<'a, O> {
     }
 
     /// Steps the operation under the lock and decides what to do next.
+    // Inlined, so that a cache hit's one step does not copy its input into another frame.
+    #[inline]
     fn step(&mut self, input: Input) -> Next<'a, O::Output> {
         let shared = self.shared;
         let mut core = shared.lock();
@@ -189,7 +280,7 @@ impl<'a, O: Operation> Running<'a, O> {
             }
             Step::Done(result) => {
                 self.done = true;
-                crate::snapshot::schedule(shared, &mut core, stepped_at);
+                let snapshot = core.snapshot_due(stepped_at);
                 if let Some(mut job) = core.take_background(stepped_at) {
                     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                         drop(core);
@@ -199,6 +290,11 @@ impl<'a, O: Operation> Running<'a, O> {
                         // Outside a tokio runtime there is nowhere to run it.
                         job.abandon(&mut core);
                     }
+                } else {
+                    drop(core);
+                }
+                if let Some(at) = snapshot {
+                    crate::snapshot::schedule(shared, at);
                 }
                 Next::Done(result)
             }
@@ -227,6 +323,7 @@ impl<'a, O: Operation> Running<'a, O> {
         }
     }
 
+    #[inline]
     fn finish(self, result: Result<O::Output>) -> Result<O::Output> {
         self.shared.wake_waiters();
         result
@@ -270,12 +367,17 @@ pub(crate) async fn run_background(weak: Weak<Shared>, job: Background) {
                 Input::Wake
             }
             Step::Done(_) => {
-                let next = {
+                let (next, snapshot) = {
                     let mut core = shared.lock();
-                    crate::snapshot::schedule(&shared, &mut core, stepped_at);
-                    core.take_background(stepped_at)
+                    (
+                        core.take_background(stepped_at),
+                        core.snapshot_due(stepped_at),
+                    )
                 };
                 shared.wake_waiters();
+                if let Some(at) = snapshot {
+                    crate::snapshot::schedule(&shared, at);
+                }
                 let Some(job) = next else {
                     running.done = true;
                     return;

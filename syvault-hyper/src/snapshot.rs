@@ -2,7 +2,7 @@
 //! own a moment after the state changed (the core says when), never while a read waits.
 
 use std::path::PathBuf;
-use std::sync::{Arc, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 
 use syvault_proto::Client;
 use syvault_proto::Timestamp;
@@ -40,14 +40,14 @@ pub(crate) fn load(core: &mut Client, path: &std::path::Path) -> SnapshotLoad {
     private_file::load_snapshot(core, path, now())
 }
 
-/// Starts a writer task if the core says a snapshot is due. Called with the lock held, after an
-/// operation ends.
-pub(crate) fn schedule(shared: &Arc<Shared>, core: &mut MutexGuard<'_, Client>, now: Timestamp) {
-    let Some(at) = core.snapshot_due(now) else {
-        return;
-    };
+/// Starts a writer task for a snapshot the core said is due at `at`. Called after an operation
+/// ends, with the lock released.
+pub(crate) fn schedule(shared: &Arc<Shared>, at: Timestamp) {
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         drop(runtime.spawn(write_later(Arc::downgrade(shared), at)));
+    } else {
+        // Outside a tokio runtime nothing is written now; the next change asks again.
+        shared.lock().snapshot_written(now(), false);
     }
 }
 

@@ -4,25 +4,28 @@
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::Uri;
 use http_body_util::{BodyExt, Full};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::MaybeHttpsStream;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector, HttpInfo};
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use syvault_proto::builder::TransportSettings;
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::proxy::Proxies;
-use syvault_proto::step::{Input, Request, Response};
+use syvault_proto::step::{Input, Request, Response, TimeLeft};
 use syvault_proto::{Error, Result};
+use syvault_tls::{ClientTls, TrustStore};
+use tokio::net::TcpStream;
 use tower_service::Service;
 
 use crate::proxy::ProxyConnector;
+use crate::tls::LazyTls;
 
 /// How long an idle pooled connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,8 +38,8 @@ type Pool = HyperClient<LoopbackForPlainHttp, Full<Bytes>>;
 pub(crate) struct Transport {
     pool: Mutex<Option<Pool>>,
     request_timeout: Duration,
-    /// No CA is trusted at all: TLS failures then say so.
-    trusts_nothing: bool,
+    /// What the client trusts and presents; TLS failures are explained with it.
+    tls: Arc<LazyTls>,
     /// Bodies are read up to one byte past the core's limit, so the core can tell "too large".
     read_limit: usize,
 }
@@ -48,22 +51,27 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
-    /// Builds the pool. No runtime is needed until the first request.
+    /// Builds the pool. No runtime is needed until the first request, and no trust store
+    /// until the first https connection.
     pub(crate) fn new(settings: &TransportSettings, max_response_body: usize) -> Result<Self> {
+        Self::with_store(settings, max_response_body, TrustStore::system())
+    }
+
+    /// [`Transport::new`] trusting `store` in place of the operating system's.
+    pub(crate) fn with_store(
+        settings: &TransportSettings,
+        max_response_body: usize,
+        store: &'static TrustStore,
+    ) -> Result<Self> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(settings.connect_timeout));
-        let (tls, trusts_nothing) = crate::tls::client_config(settings)?;
+        let tls = Arc::new(LazyTls::new(ClientTls::with_store(settings, store)?));
         let proxies = Proxies::resolve(&settings.proxy, |name| std::env::var(name).ok())?;
-        let https = HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            // Which schemes are allowed is the core's decision (https, or http to loopback).
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(ProxyConnector::new(http, proxies));
         let connector = LoopbackForPlainHttp {
-            inner: https,
+            tcp: ProxyConnector::new(http, proxies),
+            tls: Arc::clone(&tls),
             plain_http_anywhere: settings.allow_plain_http,
         };
         let pool = HyperClient::builder(TokioExecutor::new())
@@ -73,7 +81,7 @@ impl Transport {
         Ok(Self {
             pool: Mutex::new(Some(pool)),
             request_timeout: settings.request_timeout,
-            trusts_nothing,
+            tls,
             read_limit: max_response_body.saturating_add(1),
         })
     }
@@ -89,20 +97,20 @@ impl Transport {
         let Some(pool) = pool else {
             return Input::Failed(closed());
         };
+        // The operation's time left, when it has a limit, bounds the request too.
+        let limit = request
+            .extensions()
+            .get::<TimeLeft>()
+            .map_or(self.request_timeout, |left| {
+                left.0.min(self.request_timeout)
+            });
         let request = request.map(|body| Full::new(Bytes::from(body)));
-        match tokio::time::timeout(
-            self.request_timeout,
-            exchange(&pool, request, self.read_limit),
-        )
-        .await
-        {
+        match tokio::time::timeout(limit, exchange(&pool, request, self.read_limit)).await {
             Ok(Ok(response)) => Input::Response(response),
-            Ok(Err(error)) => {
-                Input::Failed(crate::tls::explain_untrusted(error, self.trusts_nothing))
-            }
+            Ok(Err(error)) => Input::Failed(self.tls.explain_untrusted(error)),
             Err(elapsed) => Input::Failed(Error::transport_caused_by(
                 TransportErrorKind::Timeout,
-                format!("no complete answer within {:?}", self.request_timeout),
+                format!("no complete answer within {limit:?}"),
                 elapsed,
             )),
         }
@@ -144,18 +152,28 @@ async fn exchange(
     Ok(Response::from_parts(parts, bytes))
 }
 
-/// The connector, refusing a plain-http connection whose peer is not a loopback address
-/// unless plain http was allowed everywhere. The core lets plain http through for loopback
-/// *names* (`localhost`, `*.localhost`), but a resolver may send such a name anywhere; the
-/// check is on the address actually connected, before a byte of the request is written.
-#[derive(Clone, Debug)]
+/// The connector: TLS for https, made at the first https connection; plain TCP for http,
+/// refusing a connection whose peer is not a loopback address unless plain http was allowed
+/// everywhere. The core lets plain http through for loopback *names* (`localhost`,
+/// `*.localhost`), but a resolver may send such a name anywhere; the check is on the address
+/// actually connected, before a byte of the request is written. Which schemes are allowed is
+/// the core's decision (https, or http to loopback).
+#[derive(Clone)]
 pub(crate) struct LoopbackForPlainHttp {
-    inner: HttpsConnector<ProxyConnector>,
+    tcp: ProxyConnector,
+    tls: Arc<LazyTls>,
     plain_http_anywhere: bool,
 }
 
-type Connecting = <HttpsConnector<ProxyConnector> as Service<Uri>>::Future;
-type Stream = <HttpsConnector<ProxyConnector> as Service<Uri>>::Response;
+impl std::fmt::Debug for LoopbackForPlainHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoopbackForPlainHttp")
+            .field("plain_http_anywhere", &self.plain_http_anywhere)
+            .finish_non_exhaustive()
+    }
+}
+
+type Stream = MaybeHttpsStream<TokioIo<TcpStream>>;
 type BoxError = Box<dyn StdError + Send + Sync>;
 
 impl Service<Uri> for LoopbackForPlainHttp {
@@ -164,18 +182,22 @@ impl Service<Uri> for LoopbackForPlainHttp {
     type Future = Pin<Box<dyn Future<Output = std::result::Result<Stream, BoxError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<(), BoxError>> {
-        self.inner.poll_ready(cx)
+        self.tcp.poll_ready(cx)
     }
 
     fn call(&mut self, uri: Uri) -> Self::Future {
+        if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+            let connecting = self.tls.connector(&self.tcp).map(|mut tls| tls.call(uri));
+            return Box::pin(async move { connecting?.await });
+        }
         let check = !self.plain_http_anywhere && uri.scheme() == Some(&http::uri::Scheme::HTTP);
-        let connecting: Connecting = self.inner.call(uri);
+        let connecting = self.tcp.call(uri);
         Box::pin(async move {
             let stream = connecting.await?;
             if check && !loopback_peer(&stream.connected()) {
                 return Err(PlainHttpRefused.into());
             }
-            Ok(stream)
+            Ok(MaybeHttpsStream::Http(stream))
         })
     }
 }
@@ -298,18 +320,16 @@ mod tests {
     use super::*;
 
     fn connector(plain_http_anywhere: bool) -> LoopbackForPlainHttp {
+        static STORE: TrustStore = TrustStore::new(syvault_tls::StoreContents::default);
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         let mut settings = TransportSettings::default();
         settings.proxy = syvault_proto::proxy::ProxySetting::Disabled;
         let proxies = Proxies::resolve(&settings.proxy, |_| None).unwrap();
-        let inner = HttpsConnectorBuilder::new()
-            .with_tls_config(crate::tls::client_config(&settings).unwrap().0)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(ProxyConnector::new(http, proxies));
+        let tls = ClientTls::with_store(&settings, &STORE).unwrap();
         LoopbackForPlainHttp {
-            inner,
+            tcp: ProxyConnector::new(http, proxies),
+            tls: Arc::new(LazyTls::new(tls)),
             plain_http_anywhere,
         }
     }
@@ -375,5 +395,65 @@ mod tests {
         );
         let (_, message) = classify(&Wrapper(IoError::from(Io::ConnectionRefused)));
         assert!(message.starts_with("tcp connect error: "), "{message}");
+    }
+
+    fn get(url: &str) -> Request {
+        let url = format!("{url}{}", syvault_proto::wire::paths::folders());
+        http::Request::get(url).body(Vec::new()).expect("request")
+    }
+
+    /// A plain-http client never reads the trust store, not when it is built and not when it
+    /// connects; the first https connection reads it, and later ones (of any client) do not
+    /// again.
+    #[tokio::test]
+    async fn the_trust_store_is_read_at_the_first_https_connection_only() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static READS: AtomicUsize = AtomicUsize::new(0);
+        static STORE: TrustStore = TrustStore::new(|| {
+            READS.fetch_add(1, Ordering::SeqCst);
+            syvault_tls::StoreContents::new(Vec::new(), vec!["the test's store".to_owned()])
+        });
+        let dir = tempfile::tempdir().expect("directory");
+        let plain = syvault_dev::DevServer::builder()
+            .start()
+            .await
+            .expect("server");
+        let tls = syvault_dev::DevServer::builder()
+            .tls_dir(Some(dir.path().join("tls")))
+            .start()
+            .await
+            .expect("server");
+        let mut settings = TransportSettings::default();
+        settings.proxy = syvault_proto::proxy::ProxySetting::Disabled;
+        let transport = Transport::with_store(&settings, 1 << 20, &STORE).expect("transport");
+        match transport.send(get(&plain.url())).await {
+            Input::Response(response) => assert_eq!(response.status(), 401),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(READS.load(Ordering::SeqCst), 0);
+
+        for _ in 0..2 {
+            // Refused, and not for want of a read: an empty store (whose error the message
+            // names, as the end-to-end tests check with a real one).
+            let refused = transport.send(get(&tls.url())).await;
+            assert!(
+                matches!(
+                    &refused,
+                    Input::Failed(Error::Transport {
+                        kind: TransportErrorKind::Tls,
+                        message,
+                        ..
+                    }) if message.contains("the test's store")
+                ),
+                "{refused:?}"
+            );
+        }
+        settings.extra_roots_pem = vec![tls.ca_pem().expect("the CA")];
+        let trusting = Transport::with_store(&settings, 1 << 20, &STORE).expect("transport");
+        match trusting.send(get(&tls.url())).await {
+            Input::Response(response) => assert_eq!(response.status(), 401),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(READS.load(Ordering::SeqCst), 1);
     }
 }

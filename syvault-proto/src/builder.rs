@@ -189,6 +189,7 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("max_response_body", &settings.max_response_body)
             .field("allow_plain_http", &settings.allow_plain_http)
             .field("snapshot_file", &settings.snapshot_file)
+            .field("operation_timeout", &settings.operation_timeout)
             .field("transport", &self.transport)
             .finish()
     }
@@ -384,6 +385,27 @@ impl<C> ClientBuilder<C> {
     /// Default 30 s. Retries get the same limit each.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.transport.request_timeout = timeout;
+        self
+    }
+
+    /// Limits each operation as a whole (a `get`, a `list`, a `rotate`, a lease, a bootstrap):
+    /// every attempt, retry wait and poll included. Each request is given at most the time the
+    /// operation has left, and a retry that could not start in time is not waited for. Past the
+    /// limit the operation ends with [`Error::OperationTimeout`], which names the server and
+    /// what went wrong last. Off by default: then the request timeout, the retry policy and the
+    /// rotation deadline bound an operation.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let builder = syvault_proto::Client::builder()
+    ///     .server("https://vault.example.com")
+    ///     .connect_timeout(Duration::from_secs(5))
+    ///     .operation_timeout(Duration::from_secs(30));
+    /// # let _ = builder;
+    /// ```
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.operation_timeout = Some(timeout);
         self
     }
 

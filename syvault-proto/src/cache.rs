@@ -43,13 +43,13 @@ pub struct CachePolicy {
     /// times out, or answers 429 or 5xx. `None` (the default) never serves stale data.
     ///
     /// While an entry is served stale, its revalidation is tried again after a jittered backoff
-    /// that grows from an eighth of the TTL to the TTL, not on every read; reads in between get
-    /// the stale entry at once.
+    /// that grows from an eighth of the TTL to about the TTL, not on every read; reads in between
+    /// get the stale entry at once.
     pub max_stale: Option<Duration>,
     /// Each TTL (of an entry, and of the notation index) is shortened by a random fraction of up
-    /// to this many percent, drawn from the injected RNG whenever it is stored or renewed, so
-    /// that clients started together do not expire together. `0` turns it off; below 100.
-    /// Default 10.
+    /// to this many percent, drawn from the injected RNG whenever it is stored or renewed (once
+    /// for all a listing stores), so that clients started together do not expire together. `0`
+    /// turns it off; below 100. Default 10.
     pub jitter_percent: u8,
     /// A read in the last this many percent of an entry's (or the notation index's) TTL is
     /// served from the cache at once and asks for one background revalidation (a conditional
@@ -297,34 +297,32 @@ impl SecretCache {
         now: Timestamp,
         spread: &mut Spread,
     ) {
-        let replaced = self.slots_by_uid.contains_key(&secret.uid);
-        self.remove(&secret.uid);
-        self.store(secret, etag, now, spread, !replaced);
+        let first = !self.slots_by_uid.contains_key(&secret.uid);
+        let expiry = Expiry::new(now, &self.policy, spread, first);
+        self.insert_expiring(secret, etag, expiry);
     }
 
-    /// [`SecretCache::insert`] of a UID known not to be cached.
+    /// Stores or replaces a secret with this expiry (a listing's, shared by what it holds).
+    pub(crate) fn insert_expiring(
+        &mut self,
+        secret: Arc<Secret>,
+        etag: Option<String>,
+        expiry: Expiry,
+    ) {
+        self.remove(&secret.uid);
+        self.insert_absent(secret, etag, expiry);
+    }
+
+    /// [`SecretCache::insert_expiring`] of a UID known not to be cached.
     pub(crate) fn insert_absent(
         &mut self,
         secret: Arc<Secret>,
         etag: Option<String>,
-        now: Timestamp,
-        spread: &mut Spread,
-    ) {
-        self.store(secret, etag, now, spread, true);
-    }
-
-    fn store(
-        &mut self,
-        secret: Arc<Secret>,
-        etag: Option<String>,
-        now: Timestamp,
-        spread: &mut Spread,
-        first: bool,
+        expiry: Expiry,
     ) {
         if self.policy.is_disabled() {
             return;
         }
-        let expiry = Expiry::new(now, &self.policy, spread, first);
         self.place(secret, etag, expiry);
     }
 
@@ -378,14 +376,9 @@ impl SecretCache {
     }
 
     /// Keeps the cached entry of a listed record when it holds the same revision of the same
-    /// folder (a listing carries no ETag, and the plaintext is the same): it is renewed for one
-    /// TTL and returned. `None` when the listed record must be inserted instead.
-    pub(crate) fn renew_revision(
-        &mut self,
-        listed: &Secret,
-        now: Timestamp,
-        spread: &mut Spread,
-    ) -> Renewal {
+    /// folder (a listing carries no ETag, and the plaintext is the same): it is renewed with the
+    /// listing's expiry and returned. `None` when the listed record must be inserted instead.
+    pub(crate) fn renew_revision(&mut self, listed: &Secret, expiry: Expiry) -> Renewal {
         let Some(&slot) = self.slots_by_uid.get(&listed.uid) else {
             return Renewal::Absent;
         };
@@ -395,16 +388,16 @@ impl SecretCache {
         if entry.secret.revision != listed.revision || entry.secret.folder_id != listed.folder_id {
             return Renewal::Replace;
         }
-        entry.expiry = Expiry::new(now, &self.policy, spread, false);
+        entry.expiry = expiry;
         let secret = Arc::clone(&entry.secret);
         self.changes += 1;
         self.touch(slot);
         Renewal::Renewed(secret)
     }
 
-    /// Renews the entry `uid`, if there is one, after a delta listing confirmed it unchanged.
-    pub(crate) fn renew(&mut self, uid: &RecordUid, now: Timestamp, spread: &mut Spread) {
-        let expiry = Expiry::new(now, &self.policy, spread, false);
+    /// Renews the entry `uid`, if there is one, with the expiry of a delta listing that
+    /// confirmed it unchanged.
+    pub(crate) fn renew(&mut self, uid: &RecordUid, expiry: Expiry) {
         if let Some(entry) = self.entry_mut(uid) {
             entry.expiry = expiry;
         }
@@ -449,6 +442,20 @@ impl SecretCache {
         let ttl = self.policy.ttl;
         if let Some(entry) = self.entry_mut(uid) {
             entry.expiry.failed(now, ttl, spread);
+        }
+    }
+
+    /// Notes that the refresh of the notation index that `uid` waited for (if it did) failed:
+    /// the entry is retried with the index, on its schedule (`leader`), or, without one, may
+    /// ask again.
+    pub(crate) fn follow(&mut self, uid: &RecordUid, now: Timestamp, leader: Option<&Expiry>) {
+        if let Some(entry) = self.entry_mut(uid)
+            && entry.expiry.wished_at(now)
+        {
+            match leader {
+                Some(leader) => entry.expiry.follow(leader),
+                None => entry.expiry.released(),
+            }
         }
     }
 
@@ -753,7 +760,7 @@ mod tests {
         let later = T0 + Duration::from_secs(50);
         let listed = secret("AAAAAAAAAAAA", "a");
         assert!(matches!(
-            cache.renew_revision(&listed, later, &mut spread()),
+            cache.renew_revision(&listed, Expiry::new(later, &exact(), &mut spread(), false)),
             Renewal::Renewed(_)
         ));
         match cache.lookup(&uid("AAAAAAAAAAAA"), later + Duration::from_secs(59), false) {
@@ -767,11 +774,14 @@ mod tests {
         let mut newer = (*secret("AAAAAAAAAAAA", "b")).clone();
         newer.revision = 2;
         assert!(matches!(
-            cache.renew_revision(&newer, later, &mut spread()),
+            cache.renew_revision(&newer, Expiry::new(later, &exact(), &mut spread(), false)),
             Renewal::Replace
         ));
         assert!(matches!(
-            cache.renew_revision(&secret("BBBBBBBBBBBB", "b"), later, &mut spread()),
+            cache.renew_revision(
+                &secret("BBBBBBBBBBBB", "b"),
+                Expiry::new(later, &exact(), &mut spread(), false)
+            ),
             Renewal::Absent
         ));
     }

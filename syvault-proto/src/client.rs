@@ -21,7 +21,7 @@ use crate::notation::{ListedIndex, NotationIndex};
 use crate::ops::{CreateLease, KeepLease, ListLeases, Queue, RenewLease, RevokeLease, Wish};
 use crate::ops::{
     CreateSecret, GetSecret, ListFolders, ListSecrets, ResolveNotation, ResolveReference,
-    RotateSecret,
+    RotateSecret, StartRotation,
 };
 use crate::record::{self, RecordPayload};
 use crate::stats::ClientStats;
@@ -61,6 +61,8 @@ pub struct Client {
     pub(crate) rotation: RotationPolicy,
     /// How the identity signs tokens, kept for an identity that bootstrap installs later.
     pub(crate) token_mode: TokenMode,
+    /// The limit on each operation that [`crate::ops::Deadline`] applies.
+    operation_timeout: Option<Duration>,
     flights: HashMap<RecordUid, Flight>,
     /// Results of finished fetches that operations joined, kept until each has taken its copy:
     /// with the cache disabled they would have nowhere else to find it.
@@ -147,6 +149,7 @@ impl Client {
             token_mode,
             max_response_body,
             allow_plain_http,
+            operation_timeout,
             ..
         } = config;
         if max_response_body == 0 {
@@ -189,6 +192,7 @@ impl Client {
             index: ListedIndex::default(),
             rotation,
             token_mode,
+            operation_timeout,
             flights: HashMap::new(),
             landed: HashMap::new(),
             next_flight: 0,
@@ -213,6 +217,19 @@ impl Client {
     /// hand the body over; the core then refuses it.
     pub fn max_response_body(&self) -> usize {
         self.session.max_response_body
+    }
+
+    /// The limit on each operation (see [`crate::builder::ClientBuilder::operation_timeout`]),
+    /// if there is one.
+    pub fn operation_timeout(&self) -> Option<Duration> {
+        self.operation_timeout
+    }
+
+    /// Changes the limit on operations started from now on; `None` removes it. A caller with a
+    /// budget for several operations (a command line's whole command, say) gives each what is
+    /// left of it.
+    pub fn set_operation_timeout(&mut self, timeout: Option<Duration>) {
+        self.operation_timeout = timeout;
     }
 
     /// The folders loaded so far (empty until an operation needed them).
@@ -328,6 +345,11 @@ impl Client {
         RotateSecret::new(uid, None)
     }
 
+    /// Starts a rotation of a secret, or adopts the one already running, without waiting.
+    pub fn start_rotation(&self, uid: RecordUid) -> StartRotation {
+        StartRotation::new(uid)
+    }
+
     /// Waits for a rotation that is already running, such as one whose wait timed out.
     pub fn resume_rotation(&self, uid: RecordUid, rotation_id: Uuid) -> RotateSecret {
         RotateSecret::new(uid, Some(rotation_id))
@@ -416,19 +438,38 @@ impl Client {
     }
 
     /// Notes that refreshing the notation index failed with `error` at `now`: if the server
-    /// could not answer, its next refresh waits the stale backoff.
+    /// could not answer, its next refresh waits the stale backoff, and so do the entries that
+    /// waited for it (they are retried with it, by one request).
     pub(crate) fn index_failed(
         &mut self,
         error: &Error,
         now: Timestamp,
         rng: &mut dyn rand_core::CryptoRng,
     ) {
-        if crate::ops::serves_stale(error) {
+        let stale = crate::ops::serves_stale(error);
+        if stale {
             let ttl = self.cache.policy().ttl;
             self.index.failed(now, ttl, self.spread.with(rng));
         } else {
             self.index.released();
         }
+        let leader = self.index.expiry().filter(|_| stale);
+        for (uid, _) in self.index.held() {
+            self.cache.follow(uid, now, leader);
+        }
+    }
+
+    /// Asks for a background refresh of the entry `uid`, which a read found due for one. An
+    /// entry that a synced listing holds is refreshed by a delta, which renews every entry the
+    /// listing holds: one request for all of them.
+    pub(crate) fn ask_refresh(&mut self, uid: RecordUid, now: Timestamp) {
+        if self.index.syncs(&uid) {
+            if self.index.ask(now) {
+                self.background.push(Wish::Index);
+            }
+            return;
+        }
+        self.background.push(Wish::Entry(uid));
     }
 
     /// Whether a refresh of the notation index failed and it may still be served stale at

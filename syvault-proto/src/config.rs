@@ -129,6 +129,11 @@ pub struct ClientConfig {
     /// How long after a change the snapshot recording it is written, and the least time between
     /// two snapshots. Default 2 s.
     pub snapshot_debounce: Duration,
+    /// Limit on one whole operation (a `get`, a `list`, a `rotate`, …): every attempt, retry
+    /// wait and poll included. Past it the operation ends with [`Error::OperationTimeout`].
+    /// `None` (the default) leaves only the per-request timeouts and the retry and rotation
+    /// policies to bound it.
+    pub operation_timeout: Option<Duration>,
 }
 
 impl ClientConfig {
@@ -151,6 +156,7 @@ impl ClientConfig {
             allow_plain_http: false,
             snapshot_file: None,
             snapshot_debounce: DEFAULT_SNAPSHOT_DEBOUNCE,
+            operation_timeout: None,
         }
     }
 
@@ -189,6 +195,11 @@ pub(crate) struct ServerUrl {
     pub(crate) base: String,
     /// The canonical origin, the `aud` of tokens.
     pub(crate) audience: String,
+    /// The base's parts, so that a request's URI is built without parsing the base again.
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    /// The base's path without a trailing slash (empty for none), which request paths follow.
+    prefix: String,
 }
 
 impl ServerUrl {
@@ -210,18 +221,47 @@ impl ServerUrl {
         {
             return Err(Error::invalid_input(
                 "server URL",
-                "plain http is only allowed to loopback addresses unless explicitly enabled",
+                "plain http is only allowed to loopback addresses; use https, or allow plain \
+                 http to other hosts with the builder's `allow_plain_http(true)`",
             ));
         }
+        let parts = uri.into_parts();
+        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
+            return Err(Error::invalid_input("server URL", "not an absolute URL"));
+        };
+        let prefix = parts
+            .path_and_query
+            .as_ref()
+            .map_or("", http::uri::PathAndQuery::path)
+            .trim_end_matches('/')
+            .to_owned();
         Ok(Self {
             base: server.trim_end_matches('/').to_owned(),
             audience,
+            scheme,
+            authority,
+            prefix,
         })
     }
 
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    /// The URI of the request path `path` (which starts with `/`) on this server.
+    pub(crate) fn uri(&self, path: &str) -> Result<http::Uri> {
+        let path = if self.prefix.is_empty() {
+            http::uri::PathAndQuery::try_from(path)
+        } else {
+            http::uri::PathAndQuery::try_from(format!("{}{path}", self.prefix))
+        };
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path.map_err(|_| not_a_request_uri())?);
+        http::Uri::from_parts(parts).map_err(|_| not_a_request_uri())
     }
+}
+
+#[cold]
+fn not_a_request_uri() -> Error {
+    Error::invalid_input("request", "the server URL does not form a valid URI")
 }
 
 /// Whether `host` (as in a URL, IPv6 in brackets) names this machine.
@@ -259,10 +299,23 @@ mod tests {
     fn base_keeps_a_path_prefix_and_drops_the_trailing_slash() {
         let url = ServerUrl::parse("https://Example.com/vault/", false).unwrap();
         assert_eq!(
-            url.url("/api/sm/v1/folders"),
+            url.uri("/api/sm/v1/folders").unwrap(),
             "https://Example.com/vault/api/sm/v1/folders"
         );
         assert_eq!(url.audience, "https://example.com");
+        let url = ServerUrl::parse("http://127.0.0.1:8200/", false).unwrap();
+        assert_eq!(url.base, "http://127.0.0.1:8200");
+        assert_eq!(
+            url.uri("/api/sm/v1/secrets?limit=500&cursor=a%2Fb")
+                .unwrap(),
+            "http://127.0.0.1:8200/api/sm/v1/secrets?limit=500&cursor=a%2Fb"
+        );
+        let url = ServerUrl::parse("https://[::1]:8443/a/b", false).unwrap();
+        assert_eq!(
+            url.uri("/api/sm/v1/folders").unwrap(),
+            "https://[::1]:8443/a/b/api/sm/v1/folders"
+        );
+        assert!(url.uri("/bad path").is_err());
     }
 
     #[test]

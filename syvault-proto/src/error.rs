@@ -145,6 +145,21 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An operation did not finish within its limit
+    /// ([`crate::builder::ClientBuilder::operation_timeout`]). The message names the server and,
+    /// from the last failure seen, whether it could not be reached, did not answer, or answered
+    /// with errors.
+    #[error("{}", operation_timeout_message(server, *timeout, last.as_deref()))]
+    OperationTimeout {
+        /// The server the operation was talking to.
+        server: String,
+        /// The limit that passed.
+        timeout: Duration,
+        /// The last failure before the limit passed (a transport error, or the server's error
+        /// answer), if there was one; also [`std::error::Error::source`].
+        #[source]
+        last: Option<Box<Error>>,
+    },
     /// The request did not complete: reported by the driver that performs the I/O. Build it
     /// with [`Error::transport`] or [`Error::transport_caused_by`].
     #[error("transport error ({kind}): {message}")]
@@ -245,6 +260,15 @@ impl Clone for Error {
                     None => std::io::Error::new(source.kind(), source.to_string()),
                 },
             },
+            Self::OperationTimeout {
+                server,
+                timeout,
+                last,
+            } => Self::OperationTimeout {
+                server: server.clone(),
+                timeout: *timeout,
+                last: last.clone(),
+            },
             Self::Transport {
                 kind,
                 message,
@@ -259,11 +283,12 @@ impl Clone for Error {
 }
 
 impl Error {
-    /// Whether repeating the same request could succeed: connection failures, timeouts, and the
-    /// statuses 429, 502, 503 and 504.
+    /// Whether repeating the same request could succeed: connection failures, timeouts (of a
+    /// request or a whole operation), and the statuses 429, 502, 503 and 504.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Transport { kind, .. } => kind.is_retryable(),
+            Self::OperationTimeout { .. } => true,
             Self::Api(api) => matches!(api.status, 429 | 502 | 503 | 504),
             _ => false,
         }
@@ -369,6 +394,42 @@ impl Error {
         Self::InvalidInput {
             what,
             reason: reason.into(),
+        }
+    }
+}
+
+/// The text of [`Error::OperationTimeout`]: the server, the limit, and in plain words what
+/// the last failure says about why.
+fn operation_timeout_message(server: &str, timeout: Duration, last: Option<&Error>) -> String {
+    let limit = PlainDuration(timeout);
+    match last {
+        None
+        | Some(Error::Transport {
+            kind: TransportErrorKind::Timeout | TransportErrorKind::ConnectionClosed,
+            ..
+        }) => format!("no answer from {server} within {limit}"),
+        Some(Error::Transport {
+            kind: TransportErrorKind::Connect,
+            message,
+            ..
+        }) => format!("could not connect to {server} within {limit}: {message}"),
+        Some(other) => format!("no success from {server} within {limit}; last error: {other}"),
+    }
+}
+
+/// A duration as people write it: `30 s`, `1.5 s`, `250 ms`.
+struct PlainDuration(Duration);
+
+impl fmt::Display for PlainDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let millis = self.0.as_millis();
+        if millis < 1000 {
+            write!(f, "{millis} ms")
+        } else if millis.is_multiple_of(1000) {
+            write!(f, "{} s", millis / 1000)
+        } else {
+            let tenths = (millis + 50) / 100;
+            write!(f, "{}.{} s", tenths / 10, tenths % 10)
         }
     }
 }
@@ -751,6 +812,50 @@ mod tests {
         assert!(Error::Jwt(JwtError::BadSignature).is_auth());
         assert!(!api(500).is_auth() && !api(500).is_not_found());
         assert!(!Error::decryption("x").is_auth());
+    }
+
+    #[test]
+    fn an_operation_timeout_names_the_server_and_why_in_plain_words() {
+        use std::error::Error as _;
+        let timeout = |last: Option<Error>| Error::OperationTimeout {
+            server: "https://vault.example.com".into(),
+            timeout: Duration::from_millis(2500),
+            last: last.map(Box::new),
+        };
+        assert_eq!(
+            timeout(None).to_string(),
+            "no answer from https://vault.example.com within 2.5 s"
+        );
+        let hung = timeout(Some(Error::transport(
+            TransportErrorKind::Timeout,
+            "timeout: global",
+        )));
+        assert_eq!(
+            hung.to_string(),
+            "no answer from https://vault.example.com within 2.5 s"
+        );
+        assert!(hung.source().is_some() && hung.is_retryable());
+        let refused = timeout(Some(Error::transport(
+            TransportErrorKind::Connect,
+            "connection refused",
+        )));
+        assert_eq!(
+            refused.to_string(),
+            "could not connect to https://vault.example.com within 2.5 s: connection refused"
+        );
+        let busy = timeout(Some(
+            ApiError::new(503, ErrorCode::Unavailable, "busy").into(),
+        ));
+        assert_eq!(
+            busy.clone().to_string(),
+            "no success from https://vault.example.com within 2.5 s; last error: server answered \
+             HTTP 503 (unavailable): busy"
+        );
+        assert_eq!(PlainDuration(Duration::from_secs(30)).to_string(), "30 s");
+        assert_eq!(
+            PlainDuration(Duration::from_millis(250)).to_string(),
+            "250 ms"
+        );
     }
 
     #[test]

@@ -18,13 +18,46 @@ use crate::trace::event;
 use crate::wire;
 
 const USER_AGENT_VALUE: &str = concat!("syvault-rust/", env!("CARGO_PKG_VERSION"));
+const JSON: &str = "application/json";
 
 /// Who the client is, once it has been bootstrapped.
 pub(crate) struct Identity {
     pub(crate) client_id: Uuid,
     pub(crate) key: ClientKey,
     pub(crate) tokens: TokenHolder,
+    /// The `Authorization` value of the token being reused, made once per token rather than
+    /// once per request; its bytes are zeroized when the last request holding it is dropped.
+    bearer: Option<HeaderValue>,
 }
+
+impl Identity {
+    /// The `Authorization` value to send at `now`, and whether its token was sent before.
+    fn authorization(&mut self, now: Timestamp) -> Result<(HeaderValue, bool)> {
+        if let Some(bearer) = &self.bearer
+            && self.tokens.reusable(now)
+        {
+            return Ok((bearer.clone(), true));
+        }
+        let issued = self.tokens.token(&self.key, now);
+        let value = bearer_value(issued.token.expose())?;
+        // Kept only while the holder reuses the token (a per-request token is never sent twice).
+        self.bearer = self.tokens.reusable(now).then(|| value.clone());
+        Ok((value, issued.reused))
+    }
+}
+
+/// `Bearer <token>` as a sensitive header value, whose bytes are zeroized once dropped.
+fn bearer_value(token: &str) -> Result<HeaderValue> {
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(BEARER.len() + token.len()));
+    bytes.extend_from_slice(BEARER.as_bytes());
+    bytes.extend_from_slice(token.as_bytes());
+    let mut value = HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(bytes))
+        .map_err(|_| Error::invalid_input("token", "not a valid header value"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+const BEARER: &str = "Bearer ";
 
 /// What every exchange needs: where to send, how to sign, how to retry.
 pub(crate) struct Session {
@@ -52,6 +85,7 @@ impl Session {
             client_id,
             key,
             tokens,
+            bearer: None,
         });
         Ok(())
     }
@@ -192,40 +226,39 @@ impl Call {
     }
 
     fn build(&mut self, session: &mut Session, now: Timestamp) -> Result<Request> {
-        let mut request = http::Request::builder()
-            .method(self.method.clone())
-            .uri(session.server.url(&self.path))
-            .header(ACCEPT, "application/json")
-            .header(USER_AGENT, USER_AGENT_VALUE);
+        // Built in place rather than through `http::request::Builder`, which moves the whole
+        // request on every header: this runs once per request, and a request is a few hundred
+        // bytes.
+        let mut request = Request::new(self.body.clone().unwrap_or_default());
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = session.server.uri(&self.path)?;
+        let headers = request.headers_mut();
+        headers.insert(ACCEPT, HeaderValue::from_static(JSON));
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         if self.body.is_some() {
-            request = request.header(CONTENT_TYPE, "application/json");
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
         }
         if let Some(etag) = &self.if_none_match {
-            request = request.header(IF_NONE_MATCH, etag.as_str());
+            let etag = HeaderValue::from_str(etag)
+                .map_err(|_| Error::invalid_input("ETag", "not a valid header value"))?;
+            headers.insert(IF_NONE_MATCH, etag);
         }
         for (name, value) in &self.headers {
-            request = request.header(name, value);
+            headers.append(name.clone(), value.clone());
         }
         if self.authenticated {
             let identity = session.identity.as_mut().ok_or_else(|| {
                 Error::invalid_input("client", "no identity: bootstrap has not completed")
             })?;
-            let issued = identity.tokens.token(&identity.key, now);
-            self.token_reused = issued.reused;
-            if !issued.reused {
+            let (authorization, reused) = identity.authorization(now)?;
+            self.token_reused = reused;
+            if !reused {
                 session.stats.tokens_signed += 1;
                 event!(debug, "signed a new bearer token");
             }
-            let mut value = HeaderValue::try_from(format!("Bearer {}", issued.token.expose()))
-                .map_err(|_| Error::invalid_input("token", "not a valid header value"))?;
-            value.set_sensitive(true);
-            request = request.header(AUTHORIZATION, value);
+            headers.insert(AUTHORIZATION, authorization);
         }
-        request
-            .body(self.body.clone().unwrap_or_default())
-            .map_err(|_| {
-                Error::invalid_input("request", "the server URL does not form a valid URI")
-            })
+        Ok(request)
     }
 
     /// Feeds the driver's input. `Wake` after a `Sleep` re-sends.

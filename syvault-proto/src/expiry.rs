@@ -11,8 +11,11 @@
 //!   started together spread their refreshes over a whole cycle at once rather than only over
 //!   the jitter's width.
 //! - **Stale backoff**: while a value is served stale after failed revalidations, the next one
-//!   is tried after a jittered wait that doubles from an eighth of the TTL up to the TTL, not on
-//!   every read.
+//!   is tried after a jittered wait that doubles from an eighth of the TTL up to about the TTL
+//!   (up to a quarter more each time), not on every read.
+//!
+//! What a listing holds shares the listing's expiry (one draw per listing), so that one delta
+//! renews it all; see `ops/list.rs`.
 
 use core::time::Duration;
 
@@ -231,16 +234,30 @@ impl Expiry {
 
     /// Notes that a revalidation failed at `now` because the server could not answer: the next
     /// one waits a jittered backoff that doubles from an eighth of the TTL up to the TTL, drawn
-    /// from its upper quarter, so that a fleet serving stale retries no faster than it
-    /// revalidates when the server is healthy.
+    /// from between that and a quarter more, so that a fleet serving stale retries less often
+    /// than it revalidates when the server is healthy (at most every 80 % of a TTL, with
+    /// refresh-ahead), and a recovering server does not meet more than a normal load.
     pub(crate) fn failed(&mut self, now: Timestamp, ttl: Duration, spread: &mut Spread) {
         let ceiling = (ttl / 8)
             .saturating_mul(1 << self.failures.min(16))
             .min(ttl);
-        let wait = ceiling.saturating_sub(spread.up_to(ceiling / 4));
+        let wait = ceiling + spread.up_to(ceiling / 4);
         self.retry_at = Some(now + wait);
         self.failures = self.failures.saturating_add(1);
-        self.wish_after = now;
+        self.wish_after = Timestamp::EPOCH;
+    }
+
+    /// Takes the retry schedule of `other` (the notation index whose refresh this value waited
+    /// for), so that the two are retried together, by one request.
+    pub(crate) fn follow(&mut self, other: &Self) {
+        self.retry_at = other.retry_at;
+        self.failures = other.failures;
+        self.wish_after = Timestamp::EPOCH;
+    }
+
+    /// Whether a background refresh asked for at or before `now` is still out.
+    pub(crate) fn wished_at(&self, now: Timestamp) -> bool {
+        now < self.wish_after
     }
 }
 
@@ -446,7 +463,7 @@ mod tests {
         let ceilings = [7_500, 15_000, 30_000, 60_000, 60_000, 60_000];
         for (wait, ceiling) in waits.iter().zip(ceilings) {
             let wait = wait.as_millis();
-            assert!(wait <= ceiling && wait >= ceiling * 3 / 4, "{waits:?}");
+            assert!(wait >= ceiling && wait <= ceiling * 5 / 4, "{waits:?}");
         }
         // Past max_stale, nothing is served stale.
         assert_eq!(

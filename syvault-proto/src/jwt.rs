@@ -406,9 +406,8 @@ impl TokenHolder {
     /// The token to send at `now`: the current one while it is fresh enough (reuse mode), a newly
     /// signed one otherwise.
     pub fn token(&mut self, key: &ClientKey, now: Timestamp) -> IssuedToken {
-        if let (TokenMode::Reuse { refresh_margin, .. }, Some((token, exp))) =
-            (self.mode, &self.current)
-            && now.as_unix_secs().saturating_add(refresh_margin.as_secs()) < *exp
+        if self.reusable(now)
+            && let Some((token, _)) = &self.current
         {
             return IssuedToken {
                 token: token.clone(),
@@ -431,6 +430,15 @@ impl TokenHolder {
             token,
             reused: false,
         }
+    }
+
+    /// Whether [`TokenHolder::token`] would hand out the current token again at `now`.
+    pub(crate) fn reusable(&self, now: Timestamp) -> bool {
+        matches!(
+            (self.mode, &self.current),
+            (TokenMode::Reuse { refresh_margin, .. }, Some((_, exp)))
+                if now.as_unix_secs().saturating_add(refresh_margin.as_secs()) < *exp
+        )
     }
 
     /// Forgets the current token, so the next request signs a new one (after a 401).

@@ -250,6 +250,17 @@ impl RotationOutcome {
     }
 }
 
+/// A rotation the server is running, as [`crate::ops::StartRotation`] found it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RotationStarted {
+    /// The rotation job's id, to wait for it with `resume_rotation`.
+    pub rotation_id: Uuid,
+    /// Whether the rotation was already running (started by someone else, or by an earlier
+    /// attempt), rather than started now.
+    pub adopted: bool,
+}
+
 /// A value a `sy://` reference selects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -11,6 +11,27 @@ pub type Request = http::Request<Vec<u8>>;
 /// one byte more than the configured limit: the core refuses larger bodies).
 pub type Response = http::Response<Vec<u8>>;
 
+/// How long the operation that sent a request has left, in the request's extensions when it
+/// has a limit ([`crate::builder::ClientBuilder::operation_timeout`]). A driver gives up on the
+/// request after this or its own request timeout, whichever comes first, and reports a
+/// [`crate::error::TransportErrorKind::Timeout`] failure; the operation then ends with
+/// [`crate::Error::OperationTimeout`].
+///
+/// ```
+/// use std::time::Duration;
+/// use syvault_proto::step::TimeLeft;
+///
+/// # let request = http::Request::get("https://vault.example.com/").body(Vec::<u8>::new()).unwrap();
+/// let request_timeout = Duration::from_secs(30);
+/// let limit = request
+///     .extensions()
+///     .get::<TimeLeft>()
+///     .map_or(request_timeout, |left| left.0.min(request_timeout));
+/// assert_eq!(limit, request_timeout);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeLeft(pub core::time::Duration);
+
 /// What the driver feeds an operation.
 ///
 /// Deliberately exhaustive, like [`Step`]: the two enums are the driver protocol, which

@@ -53,9 +53,16 @@ impl Timestamp {
 
 impl From<SystemTime> for Timestamp {
     /// Converts a wall-clock reading; times before the epoch become the epoch.
+    // Drivers convert a clock reading on every step, cache hits included: inlined, and without
+    // the 128-bit arithmetic of `Duration::as_millis`.
+    #[inline]
     fn from(t: SystemTime) -> Self {
-        let millis = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-        Self(u64::try_from(millis).unwrap_or(u64::MAX))
+        let millis = t.duration_since(UNIX_EPOCH).map_or(0, |d| {
+            d.as_secs()
+                .saturating_mul(1000)
+                .saturating_add(u64::from(d.subsec_millis()))
+        });
+        Self(millis)
     }
 }
 
@@ -103,5 +110,14 @@ mod tests {
             Timestamp::from_unix_millis(1_700_000_000_123)
         );
         assert_eq!(Timestamp::from(t).as_unix_secs(), 1_700_000_000);
+        assert_eq!(Timestamp::from(UNIX_EPOCH), Timestamp::EPOCH);
+        let before = UNIX_EPOCH.checked_sub(Duration::from_secs(1));
+        if let Some(before) = before {
+            assert_eq!(Timestamp::from(before), Timestamp::EPOCH);
+        }
+        let far = UNIX_EPOCH.checked_add(Duration::from_secs(u64::MAX / 100));
+        if let Some(far) = far {
+            assert_eq!(Timestamp::from(far), Timestamp::from_unix_millis(u64::MAX));
+        }
     }
 }

@@ -74,6 +74,8 @@ impl RecordUid {
 impl FromStr for RecordUid {
     type Err = Error;
 
+    // Inlined: every read parses its UID, and the parsed value then stays in registers.
+    #[inline]
     fn from_str(text: &str) -> Result<Self, Error> {
         match <[u8; Self::LEN]>::try_from(text.as_bytes()) {
             Ok(uid) if all_alphanumeric(&uid) => Ok(Self(uid)),

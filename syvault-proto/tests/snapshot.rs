@@ -305,6 +305,10 @@ fn a_snapshot_is_due_a_debounce_after_a_change_and_never_twice_for_one() {
     w.run(op).unwrap();
     let again = w.client.snapshot_due(due).unwrap();
     assert_eq!(again, due + Duration::from_secs(2));
+    // A writer that could not be started is asked for again.
+    assert_eq!(w.client.snapshot_due(due), None, "a writer is scheduled");
+    w.client.snapshot_written(due, false);
+    assert_eq!(w.client.snapshot_due(due), Some(again));
 
     // A client without a snapshot file never wants one.
     let mut plain = World::new();

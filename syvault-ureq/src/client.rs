@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use syvault_proto::builder::IntoClientId;
 use syvault_proto::folders::FolderInfo;
-use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
+use syvault_proto::model::{
+    Credentials, RotationOutcome, RotationStarted, Secret, SecretSummary, Selected,
+};
 use syvault_proto::ops::{Bootstrap, GetSecret, ResolveReference};
 use syvault_proto::record::RecordPayload;
 use syvault_proto::stats::ClientStats;
@@ -296,6 +298,21 @@ impl SyVaultClient {
         self.shared.lock().stats()
     }
 
+    /// Changes the limit on each operation ([`syvault_proto::builder::ClientBuilder::operation_timeout`])
+    /// for operations started from now on, on every clone; `None` removes it. For a caller with
+    /// a budget for several calls, such as a command line's whole command.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// let client = syvault_ureq::SyVaultClient::from_env()?;
+    /// client.set_operation_timeout(Some(Duration::from_secs(10)));
+    /// # Ok::<(), syvault_ureq::Error>(())
+    /// ```
+    pub fn set_operation_timeout(&self, timeout: Option<std::time::Duration>) {
+        self.shared.lock().set_operation_timeout(timeout);
+    }
+
     /// Drops every cached secret (their memory is zeroized) and the notation index.
     ///
     /// ```no_run
@@ -429,6 +446,23 @@ impl Secrets<'_> {
     pub fn rotate(&self, uid: impl AsRef<str>) -> Result<RotationOutcome> {
         let uid: RecordUid = uid.as_ref().parse()?;
         self.run(|core| core.rotate(uid))
+    }
+
+    /// Starts a rotation of a secret's credential, or adopts the one already running, and
+    /// returns its id without waiting: say which rotation runs, then wait for it with
+    /// [`Secrets::resume_rotation`]. [`RotationStarted::adopted`] tells whether it was already
+    /// running.
+    ///
+    /// ```no_run
+    /// let client = syvault_ureq::SyVaultClient::from_env()?;
+    /// let started = client.secrets().start_rotation("7Kj9mNpQ2xRs")?;
+    /// println!("rotation {} (already running: {})", started.rotation_id, started.adopted);
+    /// let outcome = client.secrets().resume_rotation("7Kj9mNpQ2xRs", started.rotation_id)?;
+    /// # Ok::<(), syvault_ureq::Error>(())
+    /// ```
+    pub fn start_rotation(&self, uid: impl AsRef<str>) -> Result<RotationStarted> {
+        let uid: RecordUid = uid.as_ref().parse()?;
+        self.run(|core| core.start_rotation(uid))
     }
 
     /// Waits again for a rotation that timed out.

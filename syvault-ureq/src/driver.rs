@@ -67,8 +67,10 @@ impl Shared {
         }
     }
 
-    /// Runs `op` to completion, then starts the background work the core wants done, if any.
+    /// Runs `op` to completion within the client's operation timeout, then starts the
+    /// background work the core wants done, if any.
     pub(crate) fn run<O: Operation>(self: &Arc<Self>, op: O) -> Result<O::Output> {
+        let op = syvault_proto::ops::Deadline::new(op);
         // Unless something listens at debug level, no span is made (one atomic load): a cache
         // hit stays as cheap as it is without the feature.
         #[cfg(feature = "tracing")]

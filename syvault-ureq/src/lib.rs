@@ -29,8 +29,9 @@
 //! # Networks
 //!
 //! Server certificates are verified against the operating system's trust store, read through
-//! `rustls-native-certs` (which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`) once per process
-//! when the first client is built, plus the CAs given
+//! `rustls-native-certs` (which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`) at most once per
+//! process, at the first TLS connection (a client of a plain-http loopback server never reads
+//! it), plus the CAs given
 //! with `add_root_certificates_pem` or the `SY_CA_CERT` PEM file; there is no way to turn
 //! verification off. `client_certificate_pem` presents a client certificate for mutual TLS.
 //! `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper or lower case) are honoured
@@ -45,7 +46,9 @@
 //! - `tracing` (on by default): one span per operation (with the UID, reference or lease id
 //!   it is about) and events for every request (method, path, attempt, status, elapsed
 //!   time), retry wait, token signature, 401 re-signature, cache decision (hit, miss,
-//!   revalidation, stale serve, coalesced wait, eviction), folder reload and rotation status, through the `tracing` crate; install a subscriber to see them. Never a
+//!   revalidation, stale serve, coalesced wait, eviction), folder reload, rotation status and
+//!   the reading of the OS trust store (certificates, errors, milliseconds), through the
+//!   `tracing` crate; install a subscriber to see them. Never a
 //!   value, token, key, body or header value. [`ClientStats`] counters (from `stats()`) are
 //!   always kept.
 
@@ -55,6 +58,7 @@ mod driver;
 mod dynamic;
 mod resolver;
 mod snapshot;
+mod timeouts;
 mod tls;
 mod transport;
 
@@ -68,7 +72,9 @@ pub use syvault_proto::error::{ApiError, ErrorCode, ErrorSource, FileAction, Tra
 pub use syvault_proto::folders::FolderInfo;
 pub use syvault_proto::jwt::TokenMode;
 pub use syvault_proto::lease::{Lease, LeaseInfo};
-pub use syvault_proto::model::{Credentials, RotationOutcome, Secret, SecretSummary, Selected};
+pub use syvault_proto::model::{
+    Credentials, RotationOutcome, RotationStarted, Secret, SecretSummary, Selected,
+};
 pub use syvault_proto::ops::{KeeperState, LeaseEnd, LeaseStatus};
 pub use syvault_proto::record::{Fields, RecordPayload};
 pub use syvault_proto::retry::RetryPolicy;

@@ -1,209 +1,67 @@
-//! Trust and identity of the client's TLS: rustls on *ring*, the operating system's trust
-//! store plus the configured CAs, and an optional client certificate. There is no way to turn
+//! The client's TLS as ureq takes it: the trust and identity of [`syvault_tls::ClientTls`]
+//! (checked when the client is built) turned into a ureq TLS configuration when the first
+//! https request needs one, which is when the trust store is read. There is no way to turn
 //! verification off.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use syvault_proto::builder::{ClientCertificate, TransportSettings};
-use syvault_proto::error::TransportErrorKind;
+use syvault_proto::builder::TransportSettings;
 use syvault_proto::{Error, Result};
+use syvault_tls::ClientTls;
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
 
-/// The TLS configuration for `settings`: server certificates verified against the system
-/// roots and the extra CAs, and the client certificate when one is configured. The flag tells
-/// whether no CA at all is trusted.
-pub(crate) fn tls_config(settings: &TransportSettings) -> Result<(TlsConfig, bool)> {
-    let system = SYSTEM_ROOTS.get_or_init(|| {
-        let roots = system_roots();
-        Arc::new(
-            roots
-                .iter()
-                .map(|der| Certificate::from_der(der).to_owned())
-                .collect(),
-        )
-    });
-    let extra = extra_roots(&settings.extra_roots_pem)?;
-    let roots = if extra.is_empty() {
-        Arc::clone(system)
-    } else {
-        let extra = extra
-            .iter()
-            .map(|der| Certificate::from_der(der).to_owned());
-        Arc::new(system.iter().cloned().chain(extra).collect())
-    };
-    let client_cert = settings
-        .client_certificate
-        .as_ref()
-        .map(client_cert)
-        .transpose()?;
-    let trusts_nothing = roots.is_empty();
-    let config = TlsConfig::builder()
-        .provider(TlsProvider::Rustls)
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .root_certs(RootCerts::Specific(roots))
-        .client_cert(client_cert)
-        .build();
-    Ok((config, trusts_nothing))
-}
-
-/// Adds the likely cause to a TLS failure of a client that trusts no CA at all, as in a
-/// container image without a CA bundle.
-pub(crate) fn explain_untrusted(error: Error, trusts_nothing: bool) -> Error {
-    match error {
-        Error::Transport {
-            kind: TransportErrorKind::Tls,
-            mut message,
-            source,
-        } if trusts_nothing => {
-            message.push_str(
-                "; no CA certificate is trusted: the OS trust store is empty or unreadable \
-                 (install the CA bundle or set SSL_CERT_FILE), add the server's CA, or enable \
-                 the `mozilla-roots` feature",
-            );
-            Error::Transport {
-                kind: TransportErrorKind::Tls,
-                message,
-                source,
-            }
-        }
-        other => other,
-    }
-}
-
-/// The client certificate, checked up front the way rustls will use it, so that a key that
-/// does not match fails the build rather than the first handshake.
-fn client_cert(certificate: &ClientCertificate) -> Result<ClientCert> {
-    let (chain, key) = identity(certificate)?;
-    let provider = rustls::crypto::ring::default_provider();
-    let signing_key = provider
-        .key_provider
-        .load_private_key(key)
-        .map_err(|_| invalid("client certificate", KEY_MISMATCH))?;
-    rustls::sign::CertifiedKey::new(chain.clone(), signing_key)
-        .keys_match()
-        .map_err(|_| invalid("client certificate", KEY_MISMATCH))?;
-    let chain: Vec<Certificate<'static>> = chain
+/// The ureq TLS configuration of `tls`: server certificates verified against the trust store
+/// (read now if it has not been yet) and the extra CAs, rustls on *ring*, and the client
+/// certificate when one is configured.
+pub(crate) fn tls_config(tls: &ClientTls, client_cert: Option<ClientCert>) -> TlsConfig {
+    // The store's certificates live as long as the process: borrowed, not copied.
+    let store = tls.store().certificates();
+    let roots: Vec<Certificate<'static>> = store
         .iter()
-        .map(|der| Certificate::from_der(der).to_owned())
+        .map(|der| Certificate::from_der(der.as_ref()))
+        .chain(
+            tls.extra_roots()
+                .iter()
+                .map(|der| Certificate::from_der(der.as_ref()).to_owned()),
+        )
         .collect();
-    // The same PEM again, through ureq's reader, which keeps the key's kind.
-    let key = PrivateKey::from_pem(certificate.key_pem.expose().as_bytes())
-        .map_err(|_| invalid("client key PEM", "holds no usable private key"))?;
-    Ok(ClientCert::new_with_certs(&chain, key))
+    TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(Arc::new(syvault_tls::ring_provider()))
+        .root_certs(RootCerts::Specific(Arc::new(roots)))
+        .client_cert(client_cert)
+        .build()
 }
 
-const KEY_MISMATCH: &str = "the key does not match the certificate, or its type is not supported";
-
-/// The certificates of the operating system's trust store, and of the Mozilla bundle with the
-/// `mozilla-roots` feature.
-///
-/// The OS store is read through `rustls-native-certs`, which honours `SSL_CERT_FILE` and
-/// `SSL_CERT_DIR` on every platform. Certificates of the store that cannot be read or parsed
-/// are skipped: that can only narrow what is trusted.
-fn system_roots() -> Vec<CertificateDer<'static>> {
-    #[allow(unused_mut)]
-    let mut roots = rustls_native_certs::load_native_certs().certs;
-    #[cfg(feature = "mozilla-roots")]
-    roots.extend(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
-    roots
+/// The TLS configuration of an agent that never makes a TLS connection: it trusts nothing,
+/// so that one made by mistake fails its handshake.
+pub(crate) fn no_tls() -> TlsConfig {
+    TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(Arc::new(syvault_tls::ring_provider()))
+        .root_certs(RootCerts::Specific(Arc::new(Vec::new())))
+        .build()
 }
 
-/// How long a process keeps the trust store: it is read when the first client is built and
-/// shared by every later one. Reading it means a few hundred files and costs milliseconds,
-/// several times a cold client's first request, and it changes no more often than processes
-/// restart.
-static SYSTEM_ROOTS: OnceLock<Arc<Vec<Certificate<'static>>>> = OnceLock::new();
-
-/// The configured extra CAs. Unlike the OS store's, each must parse and be usable as a trust
-/// anchor, since the user asked for it.
-fn extra_roots(extra_roots_pem: &[String]) -> Result<Vec<CertificateDer<'static>>> {
-    let mut roots = Vec::new();
-    for pem in extra_roots_pem {
-        for cert in certificates(pem, "root certificate PEM")? {
-            rustls::RootCertStore::empty()
-                .add(cert.clone())
-                .map_err(|_| invalid("root certificate PEM", "not a usable CA certificate"))?;
-            roots.push(cert);
+/// The client certificate in ureq's form, made when the client is built: the chain `tls`
+/// checked, and the key read again from its PEM by ureq, which keeps its kind.
+pub(crate) fn client_cert(
+    settings: &TransportSettings,
+    tls: &ClientTls,
+) -> Result<Option<ClientCert>> {
+    let (Some(identity), Some(certificate)) = (tls.identity(), &settings.client_certificate) else {
+        return Ok(None);
+    };
+    let chain: Vec<Certificate<'static>> = identity
+        .chain()
+        .iter()
+        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+        .collect();
+    let key = PrivateKey::from_pem(certificate.key_pem.expose().as_bytes()).map_err(|_| {
+        Error::InvalidInput {
+            what: "client key PEM",
+            reason: "holds no usable private key".to_owned(),
         }
-    }
-    Ok(roots)
-}
-
-/// The client certificate chain and key for mutual TLS.
-fn identity(
-    certificate: &ClientCertificate,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
-    let chain = certificates(&certificate.chain_pem, "client certificate PEM")?;
-    let key =
-        PrivateKeyDer::from_pem_slice(certificate.key_pem.expose().as_bytes()).map_err(|_| {
-            invalid(
-                "client key PEM",
-                "holds no PKCS#8, PKCS#1 or SEC1 private key",
-            )
-        })?;
-    Ok((chain, key))
-}
-
-/// Every `CERTIFICATE` block of `pem`; at least one.
-fn certificates(pem: &str, what: &'static str) -> Result<Vec<CertificateDer<'static>>> {
-    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|_| invalid(what, "not valid PEM"))?;
-    if certs.is_empty() {
-        return Err(invalid(what, "contains no CERTIFICATE block"));
-    }
-    Ok(certs)
-}
-
-fn invalid(what: &'static str, reason: &str) -> Error {
-    Error::InvalidInput {
-        what,
-        reason: reason.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings(roots: &[&str]) -> TransportSettings {
-        let mut settings = TransportSettings::default();
-        settings.extra_roots_pem = roots.iter().map(|&pem| pem.to_owned()).collect();
-        settings
-    }
-
-    /// With `mozilla-roots`, the whole compiled-in bundle is trusted beside the OS store.
-    #[cfg(feature = "mozilla-roots")]
-    #[test]
-    fn the_mozilla_bundle_is_trusted_with_its_feature() {
-        let roots = system_roots();
-        for root in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-            assert!(roots.contains(root));
-        }
-    }
-
-    #[test]
-    fn root_pems_must_hold_a_certificate() {
-        assert!(tls_config(&settings(&[""])).is_err());
-        let garbage = "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
-        assert!(tls_config(&settings(&[garbage])).is_err());
-        assert!(tls_config(&settings(&[])).is_ok());
-    }
-
-    #[test]
-    fn a_client_certificate_needs_its_key() {
-        let mut with_cert = settings(&[]);
-        with_cert.client_certificate = Some(ClientCertificate::new(String::new(), "no key"));
-        let error = tls_config(&with_cert).unwrap_err();
-        assert!(matches!(
-            error,
-            Error::InvalidInput {
-                what: "client certificate PEM",
-                ..
-            }
-        ));
-        assert!(!format!("{error:?}").contains("no key"));
-    }
+    })?;
+    Ok(Some(ClientCert::new_with_certs(&chain, key)))
 }

@@ -3,26 +3,40 @@
 
 use std::io::Read;
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use syvault_proto::builder::TransportSettings;
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::proxy::Proxies;
-use syvault_proto::step::{Input, Request, Response};
+use syvault_proto::step::{Input, Request, Response, TimeLeft};
 use syvault_proto::{Error, Result};
+use syvault_tls::{ClientTls, TrustStore};
+use ureq::tls::{ClientCert, TlsConfig};
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::transport::{Connector as _, DefaultConnector, NextTimeout};
 
-/// A pooled agent, or nothing once the client was closed.
+/// Pooled agents, or nothing once the client was closed.
 pub(crate) struct Transport {
-    agent: Mutex<Option<ureq::Agent>>,
-    /// No CA is trusted at all: TLS failures then say so.
-    trusts_nothing: bool,
+    agents: Mutex<Option<Agents>>,
+    /// What the client trusts and presents; the trust store is read when the first https
+    /// request builds the TLS agent.
+    tls: ClientTls,
+    client_cert: Option<ClientCert>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
     /// The proxies of the settings, with the environment read when the client was built.
     proxies: Proxies,
     /// Plain http may reach any address (the loopback rule is off).
     plain_http_anywhere: bool,
     /// Bodies are read up to one byte past the core's limit, so the core can tell "too large".
     read_limit: u64,
+}
+
+/// An agent for plain http, made with the client, and one for https, made at the first https
+/// request: a client of a plain-http server never reads the trust store.
+struct Agents {
+    plain: ureq::Agent,
+    tls: Option<ureq::Agent>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -33,7 +47,36 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     pub(crate) fn new(settings: &TransportSettings, max_response_body: usize) -> Result<Self> {
-        let (tls, trusts_nothing) = crate::tls::tls_config(settings)?;
+        Self::with_store(settings, max_response_body, TrustStore::system())
+    }
+
+    /// [`Transport::new`] trusting `store` in place of the operating system's.
+    pub(crate) fn with_store(
+        settings: &TransportSettings,
+        max_response_body: usize,
+        store: &'static TrustStore,
+    ) -> Result<Self> {
+        let tls = ClientTls::with_store(settings, store)?;
+        let client_cert = crate::tls::client_cert(settings, &tls)?;
+        let mut transport = Self {
+            agents: Mutex::new(None),
+            tls,
+            client_cert,
+            connect_timeout: settings.connect_timeout,
+            request_timeout: settings.request_timeout,
+            proxies: Proxies::resolve(&settings.proxy, |name| std::env::var(name).ok())?,
+            plain_http_anywhere: settings.allow_plain_http,
+            read_limit: u64::try_from(max_response_body)
+                .unwrap_or(u64::MAX)
+                .saturating_add(1),
+        };
+        let plain = transport.agent_with(crate::tls::no_tls());
+        transport.agents = Mutex::new(Some(Agents { plain, tls: None }));
+        Ok(transport)
+    }
+
+    /// An agent with this client's settings and `tls`.
+    fn agent_with(&self, tls: TlsConfig) -> ureq::Agent {
         let config = ureq::Agent::config_builder()
             // Every answer goes to the core, error statuses and their bodies included.
             .http_status_as_error(false)
@@ -41,52 +84,77 @@ impl Transport {
             .max_redirects(0)
             .max_redirects_will_error(false)
             .save_redirect_history(false)
-            .timeout_connect(Some(settings.connect_timeout))
-            .timeout_global(Some(settings.request_timeout))
+            .timeout_connect(Some(self.connect_timeout))
+            .timeout_global(Some(self.request_timeout))
             .tls_config(tls)
             // Proxies are chosen per request from `proxies`, by the core's rules.
             .proxy(None)
             .build();
         let resolver = LoopbackForPlainHttp {
             names: crate::resolver::LiteralFirst::default(),
-            plain_http_anywhere: settings.allow_plain_http,
+            plain_http_anywhere: self.plain_http_anywhere,
         };
-        let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), resolver);
-        Ok(Self {
-            agent: Mutex::new(Some(agent)),
-            trusts_nothing,
-            proxies: Proxies::resolve(&settings.proxy, |name| std::env::var(name).ok())?,
-            plain_http_anywhere: settings.allow_plain_http,
-            read_limit: u64::try_from(max_response_body)
-                .unwrap_or(u64::MAX)
-                .saturating_add(1),
-        })
+        let connector = DefaultConnector::default().chain(crate::timeouts::SteadyTimeouts);
+        ureq::Agent::with_parts(config, connector, resolver)
+    }
+
+    /// The agent for a request, or `None` once the client was closed. The first https request
+    /// makes the TLS agent, reading the trust store if no client of the process has yet.
+    fn agent(&self, https: bool) -> Option<ureq::Agent> {
+        let mut agents = self.agents.lock().unwrap_or_else(PoisonError::into_inner);
+        let agents = agents.as_mut()?;
+        if !https {
+            return Some(agents.plain.clone());
+        }
+        let tls = agents.tls.get_or_insert_with(|| {
+            self.agent_with(crate::tls::tls_config(&self.tls, self.client_cert.clone()))
+        });
+        Some(tls.clone())
     }
 
     /// Sends one request and reads its answer, or reports why that failed.
     pub(crate) fn send(&self, request: Request) -> Input {
-        let agent = self
-            .agent
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let Some(agent) = agent else {
+        let https = request.uri().scheme() == Some(&ureq::http::uri::Scheme::HTTPS);
+        let Some(agent) = self.agent(https) else {
             return Input::Failed(closed());
         };
         let proxy = match proxy_for(&self.proxies, request.uri(), self.plain_http_anywhere) {
             Ok(proxy) => proxy,
             Err(error) => return Input::Failed(classify(error)),
         };
-        let request = match proxy {
-            Some(proxy) => agent.configure_request(request).proxy(Some(proxy)).build(),
-            None => request,
+        // The operation's time left, when it has a limit, bounds the request too.
+        let limit = request
+            .extensions()
+            .get::<TimeLeft>()
+            .map(|left| left.0.min(self.request_timeout));
+        let request = match (proxy, limit) {
+            (None, None) => request,
+            (proxy, limit) => {
+                let mut config = agent.configure_request(request);
+                if let Some(proxy) = proxy {
+                    config = config.proxy(Some(proxy));
+                }
+                if let Some(limit) = limit {
+                    config = config.timeout_global(Some(limit));
+                }
+                config.build()
+            }
         };
-        match agent.run(request).and_then(|r| self.read(r)) {
+        // A request without a body goes without one: an empty one would be sent as
+        // `content-length: 0`, which a GET has no use for.
+        let bodiless = request.body().is_empty()
+            && !matches!(
+                *request.method(),
+                ureq::http::Method::POST | ureq::http::Method::PUT | ureq::http::Method::PATCH
+            );
+        let answer = if bodiless {
+            agent.run(request.map(|_| ()))
+        } else {
+            agent.run(request)
+        };
+        match answer.and_then(|r| self.read(r)) {
             Ok(response) => Input::Response(response),
-            Err(error) => Input::Failed(crate::tls::explain_untrusted(
-                classify(error),
-                self.trusts_nothing,
-            )),
+            Err(error) => Input::Failed(self.tls.explain_untrusted(classify(error))),
         }
     }
 
@@ -112,13 +180,16 @@ impl Transport {
 
     /// Closes the pooled connections and refuses later requests.
     pub(crate) fn close(&self) {
-        let agent = self
-            .agent
+        let agents = self
+            .agents
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(agent) = agent {
-            agent.shutdown();
+        if let Some(agents) = agents {
+            agents.plain.shutdown();
+            if let Some(tls) = agents.tls {
+                tls.shutdown();
+            }
         }
     }
 }
@@ -177,6 +248,10 @@ fn proxy_for(
     uri: &ureq::http::Uri,
     plain_http_anywhere: bool,
 ) -> std::result::Result<Option<ureq::Proxy>, ureq::Error> {
+    // Most clients have no proxy: then the URI is not even spelled out.
+    if proxies.is_empty() {
+        return Ok(None);
+    }
     let Some(proxy) = proxies.for_url(&uri.to_string()) else {
         return Ok(None);
     };
@@ -350,5 +425,61 @@ mod tests {
         // https, or plain http explicitly allowed, go wherever the name resolves.
         assert!(resolve(false, "https://192.0.2.1:8200/").is_ok());
         assert!(resolve(true, "http://192.0.2.1:8200/").is_ok());
+    }
+
+    fn get(url: &str) -> Request {
+        let url = format!("{url}{}", syvault_proto::wire::paths::folders());
+        ureq::http::Request::get(url)
+            .body(Vec::new())
+            .expect("request")
+    }
+
+    /// A plain-http client never reads the trust store, not when it is built and not when it
+    /// sends; the first https request reads it, and later ones (of any client) do not again.
+    #[test]
+    fn the_trust_store_is_read_at_the_first_https_request_only() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static READS: AtomicUsize = AtomicUsize::new(0);
+        static STORE: TrustStore = TrustStore::new(|| {
+            READS.fetch_add(1, Ordering::SeqCst);
+            syvault_tls::StoreContents::new(Vec::new(), vec!["the test's store".to_owned()])
+        });
+        let dir = tempfile::tempdir().expect("directory");
+        let plain = syvault_dev::DevServer::start_blocking(syvault_dev::DevServer::builder())
+            .expect("server");
+        let tls = syvault_dev::DevServer::builder().tls_dir(Some(dir.path().join("tls")));
+        let tls = syvault_dev::DevServer::start_blocking(tls).expect("server");
+        let mut settings = TransportSettings::default();
+        settings.proxy = syvault_proto::proxy::ProxySetting::Disabled;
+        let transport = Transport::with_store(&settings, 1 << 20, &STORE).expect("transport");
+        match transport.send(get(&plain.url())) {
+            Input::Response(response) => assert_eq!(response.status(), 401),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(READS.load(Ordering::SeqCst), 0);
+
+        for _ in 0..2 {
+            // Refused, and not for want of a read: an empty store (whose error the message
+            // names, as the end-to-end tests check with a real one).
+            let refused = transport.send(get(&tls.url()));
+            assert!(
+                matches!(
+                    &refused,
+                    Input::Failed(Error::Transport {
+                        kind: TransportErrorKind::Tls,
+                        message,
+                        ..
+                    }) if message.contains("the test's store")
+                ),
+                "{refused:?}"
+            );
+        }
+        settings.extra_roots_pem = vec![tls.ca_pem().expect("the CA")];
+        let trusting = Transport::with_store(&settings, 1 << 20, &STORE).expect("transport");
+        match trusting.send(get(&tls.url())) {
+            Input::Response(response) => assert_eq!(response.status(), 401),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(READS.load(Ordering::SeqCst), 1);
     }
 }

@@ -1,109 +1,215 @@
-//! The `SyVaultClient` class and its driver loop.
+//! The `SyVaultClient` class: construction from credentials, bootstrap, and the secret
+//! operations.
 
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use core::time::Duration;
-use std::rc::{Rc, Weak};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use js_sys::{Function, Promise};
-use serde_json::Value;
+use syvault_proto::builder::ClientBuilder;
+use syvault_proto::model::{Credentials, Secret};
 use syvault_proto::ops::{
-    Background, CreateSecret, GetSecret, ListFolders, ListSecrets, Operation, ResolveReference,
-    RotateSecret,
+    Bootstrap, CreateSecret, GetSecret, ListFolders, ListSecrets, ResolveReference, RotateSecret,
 };
-use syvault_proto::rand_core::UnwrapErr;
-use syvault_proto::step::{Input, Step};
-use syvault_proto::{Client, Error, RecordUid, Result};
+use syvault_proto::{Client, Error, RecordUid};
 use uuid::Uuid;
 use wasm_bindgen::prelude::*;
 
-use crate::convert;
-use crate::host;
+use crate::driver::Shared;
+use crate::dynamic::Dynamic;
+use crate::{convert, host, server};
 
 /// A SyVault client for JavaScript. Each method returns a Promise; operations may run
 /// concurrently and share the token, folder keys and cache of decrypted secrets.
 #[wasm_bindgen]
 pub struct SyVaultClient {
     shared: Rc<Shared>,
+    client_id: Uuid,
+    objects: Rc<Objects>,
 }
 
-struct Shared {
-    core: RefCell<Client>,
-    fetch: Function,
-    timeout: Duration,
-    /// Called when an operation ends, so that operations waiting on its fetch look again.
-    finished: RefCell<Vec<Function>>,
+/// The object `get` last gave for each secret, given again while the core's cache holds the
+/// same secret: a cached read converts nothing.
+struct Objects {
+    map: RefCell<HashMap<RecordUid, (Arc<Secret>, JsValue)>>,
+    /// Entries past which those the core no longer caches are dropped.
+    prune_at: Cell<usize>,
 }
 
-fn invalid(what: &'static str, reason: &str) -> JsValue {
-    host::error(&Error::InvalidInput {
-        what,
-        reason: reason.to_owned(),
-    })
+/// Entries of the object cache kept before the first pruning.
+const OBJECTS_BEFORE_PRUNING: usize = 64;
+
+impl Objects {
+    fn new() -> Rc<Self> {
+        Rc::new(Self {
+            map: RefCell::new(HashMap::new()),
+            prune_at: Cell::new(OBJECTS_BEFORE_PRUNING),
+        })
+    }
+
+    /// The frozen object of `secret`: the one given before if the core still holds this very
+    /// secret (same `Arc`), otherwise a new one.
+    fn object(&self, secret: Arc<Secret>) -> JsValue {
+        let mut map = self.map.borrow_mut();
+        if let Some((known, object)) = map.get(&secret.uid)
+            && Arc::ptr_eq(known, &secret)
+        {
+            return object.clone();
+        }
+        let object = host::freeze(&host::to_js(&convert::secret(&secret)));
+        if map.len() >= self.prune_at.get() {
+            // Only this map holds the secrets the core has dropped from its cache.
+            map.retain(|_, (held, _)| Arc::strong_count(held) > 1);
+            self.prune_at
+                .set((map.len() * 2).max(OBJECTS_BEFORE_PRUNING));
+        }
+        map.insert(secret.uid, (secret, object.clone()));
+        object
+    }
+
+    fn clear(&self) {
+        self.map.borrow_mut().clear();
+    }
+}
+
+pub(crate) fn invalid(what: &'static str, reason: &str) -> JsValue {
+    host::error(&crate::convert::invalid_input(what, reason.to_owned()))
 }
 
 fn rejected(error: &Error) -> Promise {
     Promise::reject(&host::error(error))
 }
 
+/// The credentials argument: the credentials file's object or its JSON text.
+fn credentials(value: &JsValue) -> Result<Credentials, JsValue> {
+    let text = if let Some(text) = value.as_string() {
+        text
+    } else if value.is_object() {
+        js_sys::JSON::stringify(value)
+            .ok()
+            .and_then(|text| text.as_string())
+            .unwrap_or_default()
+    } else {
+        return Err(invalid(
+            "credentials",
+            "must be the credentials file's object {server, client_id, client_secret} or its JSON text",
+        ));
+    };
+    Credentials::from_json(&text).map_err(|e| host::error(&e))
+}
+
+/// A number option in milliseconds, if set; anything but a finite, non-negative number is an
+/// error.
+fn millis(options: &JsValue, key: &'static str) -> Result<Option<Duration>, JsValue> {
+    let value = host::get(options, key);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(Some(Duration::from_secs_f64(ms / 1000.0))),
+        _ => Err(invalid(
+            key,
+            "must be a non-negative number of milliseconds",
+        )),
+    }
+}
+
+/// Applies the options every client and bootstrap takes, checks the plain-http rule for
+/// `server`, and picks the `fetch` to use.
+pub(crate) fn configure(
+    mut builder: ClientBuilder,
+    server: &str,
+    options: &JsValue,
+) -> Result<(ClientBuilder, Function), JsValue> {
+    if !(options.is_undefined() || options.is_null() || options.is_object()) {
+        return Err(invalid("options", "must be an object"));
+    }
+    let allow = match host::get(options, "allowPlainHttp") {
+        v if v.is_undefined() || v.is_null() => false,
+        v => v
+            .as_bool()
+            .ok_or_else(|| invalid("allowPlainHttp", "must be a boolean"))?,
+    };
+    server::check_plain_http(server, allow).map_err(|e| host::error(&e))?;
+    builder = builder.allow_plain_http(allow);
+    if let Some(ttl) = millis(options, "cacheTtlMs")? {
+        builder = builder.cache_ttl(ttl);
+    }
+    if let Some(stale) = millis(options, "maxStaleMs")? {
+        builder = builder.max_stale(stale);
+    }
+    if let Some(timeout) = millis(options, "requestTimeoutMs")? {
+        builder = builder.request_timeout(timeout);
+    }
+    match host::get(options, "maxResponseBody") {
+        v if v.is_undefined() || v.is_null() => {}
+        v => match v.as_f64() {
+            // A whole number of bytes that fits in memory's address space.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Some(bytes) if bytes.fract() == 0.0 && bytes >= 1.0 && bytes <= f64::from(u32::MAX) => {
+                builder = builder.max_response_body(bytes as usize);
+            }
+            _ => {
+                return Err(invalid(
+                    "maxResponseBody",
+                    "must be a whole number of bytes",
+                ));
+            }
+        },
+    }
+    let fetch = match host::get(options, "fetch") {
+        f if f.is_undefined() || f.is_null() => host::global_fetch()
+            .ok_or_else(|| invalid("fetch", "the host has no global fetch; pass one"))?,
+        f => f
+            .dyn_into()
+            .map_err(|_| invalid("fetch", "must be a function"))?,
+    };
+    Ok((builder, fetch))
+}
+
 #[wasm_bindgen]
 impl SyVaultClient {
-    /// `new SyVaultClient({server, clientId, clientSecret})`, with optional `fetch` (a
-    /// function used instead of the global `fetch`), `allowPlainHttp` (for a non-loopback
-    /// `http://` server), `cacheTtlMs` and `requestTimeoutMs`.
+    /// `new SyVaultClient(credentials, options?)`: `credentials` is the credentials file's
+    /// object `{server, client_id, client_secret}` or its JSON text; `options` may set
+    /// `fetch`, `allowPlainHttp`, `cacheTtlMs`, `maxStaleMs`, `requestTimeoutMs` and
+    /// `maxResponseBody`. Nothing is sent yet.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: &JsValue) -> core::result::Result<SyVaultClient, JsValue> {
-        let text = |key: &'static str| {
-            host::get(options, key)
-                .as_string()
-                .ok_or_else(|| invalid(key, "must be a string"))
-        };
-        let millis = |key: &str| {
-            host::get(options, key)
-                .as_f64()
-                .filter(|ms| ms.is_finite() && *ms >= 0.0)
-                .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-        };
-        let client_id: Uuid = text("clientId")?
-            .trim()
-            .parse()
-            .map_err(|_| invalid("clientId", "not a UUID"))?;
-        let mut builder = Client::builder()
-            .server(text("server")?)
-            .client_id(client_id)
-            .client_secret(text("clientSecret")?);
-        if let Some(allow) = host::get(options, "allowPlainHttp").as_bool() {
-            builder = builder.allow_plain_http(allow);
-        }
-        if let Some(ttl) = millis("cacheTtlMs") {
-            builder = builder.cache_ttl(ttl);
-        }
-        if let Some(timeout) = millis("requestTimeoutMs") {
-            builder = builder.request_timeout(timeout);
-        }
-        if let Some(bytes) = host::get(options, "maxResponseBody").as_f64() {
-            // Saturating float-to-int conversion: a negative or absurd limit becomes 0 or the
-            // largest one, and 0 is refused by the builder.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let bytes = bytes as usize;
-            builder = builder.max_response_body(bytes);
-        }
-        let fetch = match host::get(options, "fetch") {
-            f if f.is_undefined() || f.is_null() => host::global_fetch()
-                .ok_or_else(|| invalid("fetch", "the host has no global fetch; pass one"))?,
-            f => f
-                .dyn_into()
-                .map_err(|_| invalid("fetch", "must be a function"))?,
-        };
+    pub fn new(credentials: &JsValue, options: &JsValue) -> Result<SyVaultClient, JsValue> {
+        let credentials = self::credentials(credentials)?;
+        let client_id = credentials.client_id;
+        let (builder, fetch) = configure(
+            Client::builder().credentials(credentials.clone()),
+            &credentials.server,
+            options,
+        )?;
         let timeout = builder.transport_settings().request_timeout;
         let core = builder.build().map_err(|e| host::error(&e))?;
         Ok(Self {
-            shared: Rc::new(Shared {
-                core: RefCell::new(core),
-                fetch,
-                timeout,
-                finished: RefCell::new(Vec::new()),
-            }),
+            shared: Shared::new(core, fetch, timeout),
+            client_id,
+            objects: Objects::new(),
         })
+    }
+
+    /// Turns a one-time token into a new client's credentials, in the shape of the
+    /// credentials file: store them (they hold the client's private key) and pass them to
+    /// `new SyVaultClient`. `options` as for the constructor (`fetch`, `allowPlainHttp`,
+    /// `requestTimeoutMs`, …).
+    pub fn bootstrap(server: &str, one_time_token: &str, options: &JsValue) -> Promise {
+        let start = || -> Result<Rc<Shared>, JsValue> {
+            let (builder, fetch) = configure(Client::builder().server(server), server, options)?;
+            let timeout = builder.transport_settings().request_timeout;
+            let core = builder.bootstrap_client().map_err(|e| host::error(&e))?;
+            Ok(Shared::new(core, fetch, timeout))
+        };
+        match start() {
+            Ok(shared) => shared.run(Bootstrap::new(one_time_token), |credentials| {
+                host::to_js(&credentials)
+            }),
+            Err(error) => Promise::reject(&error),
+        }
     }
 
     /// The server URL requests go to.
@@ -112,34 +218,45 @@ impl SyVaultClient {
         self.shared.core.borrow().server().to_owned()
     }
 
+    /// The client id.
+    #[wasm_bindgen(getter, js_name = clientId)]
+    pub fn client_id(&self) -> String {
+        self.client_id.to_string()
+    }
+
     /// Every secret visible to the client: `[{uid, title, recordType, folderId, folderPath,
     /// revision}]`.
     pub fn list(&self) -> Promise {
-        self.run(ListSecrets::new(), |list| {
-            Value::Array(list.iter().map(convert::summary).collect())
+        self.shared.run(ListSecrets::new(), |list| {
+            host::to_js(&list.iter().map(convert::summary).collect::<Vec<_>>())
         })
     }
 
     /// One secret by UID, from the cache while it is fresh: `{uid, title, recordType,
-    /// folderId, revision, fields: {name: value}, notes}`.
+    /// folderId, revision, fields: {name: value}, notes}`, frozen. While the cache holds the
+    /// same secret, every `get` gives the same object.
     pub fn get(&self, uid: &str) -> Promise {
-        match uid.parse::<RecordUid>() {
-            Ok(uid) => self.run(GetSecret::new(uid), |secret| convert::secret(&secret)),
-            Err(error) => rejected(&error),
-        }
+        let uid = match uid.parse::<RecordUid>() {
+            Ok(uid) => uid,
+            Err(error) => return rejected(&error),
+        };
+        let objects = Rc::clone(&self.objects);
+        self.shared
+            .run(GetSecret::new(uid), move |secret| objects.object(secret))
     }
 
     /// The value a `sy://` reference selects, as a string.
     pub fn notation(&self, reference: &str) -> Promise {
-        self.run(ResolveReference::new(reference), |selected| {
-            convert::selected(&selected)
-        })
+        self.shared
+            .run(ResolveReference::new(reference), |selected| {
+                JsValue::from_str(selected.expose())
+            })
     }
 
     /// The folders granted to the client: `[{folderId, parentId, name, access}]`.
     pub fn folders(&self) -> Promise {
-        self.run(ListFolders::new(), |folders| {
-            Value::Array(folders.iter().map(convert::folder).collect())
+        self.shared.run(ListFolders::new(), |folders| {
+            host::to_js(&folders.iter().map(convert::folder).collect::<Vec<_>>())
         })
     }
 
@@ -149,15 +266,17 @@ impl SyVaultClient {
         let input = host::from_js(input);
         let folder_id = input
             .get("folderId")
-            .and_then(Value::as_str)
+            .and_then(serde_json::Value::as_str)
             .and_then(|id| id.parse::<Uuid>().ok());
         let Some(folder_id) = folder_id else {
             return Promise::reject(&invalid("folderId", "must be a folder UUID"));
         };
         match convert::payload(&input) {
-            Ok(payload) => self.run(CreateSecret::new(folder_id, payload), |secret| {
-                convert::secret(&secret)
-            }),
+            Ok(payload) => self
+                .shared
+                .run(CreateSecret::new(folder_id, payload), |secret| {
+                    host::to_js(&convert::secret(&secret))
+                }),
             Err(error) => rejected(&error),
         }
     }
@@ -166,7 +285,9 @@ impl SyVaultClient {
     /// that times out rejects with code `rotation_timeout` and the `rotationId` to resume.
     pub fn rotate(&self, uid: &str) -> Promise {
         match uid.parse::<RecordUid>() {
-            Ok(uid) => self.run(RotateSecret::new(uid, None), |o| convert::rotation(&o)),
+            Ok(uid) => self.shared.run(RotateSecret::new(uid, None), |outcome| {
+                host::to_js(&convert::rotation(&outcome))
+            }),
             Err(error) => rejected(&error),
         }
     }
@@ -178,116 +299,24 @@ impl SyVaultClient {
             return Promise::reject(&invalid("rotationId", "not a UUID"));
         };
         match uid.parse::<RecordUid>() {
-            Ok(uid) => self.run(RotateSecret::new(uid, Some(rotation_id)), |o| {
-                convert::rotation(&o)
-            }),
+            Ok(uid) => self
+                .shared
+                .run(RotateSecret::new(uid, Some(rotation_id)), |outcome| {
+                    host::to_js(&convert::rotation(&outcome))
+                }),
             Err(error) => rejected(&error),
         }
+    }
+
+    /// The dynamic-secret operations: leases on database targets.
+    pub fn dynamic(&self) -> Dynamic {
+        Dynamic::new(Rc::clone(&self.shared))
     }
 
     /// Drops every cached secret and the notation index.
     #[wasm_bindgen(js_name = clearCache)]
     pub fn clear_cache(&self) {
         self.shared.core.borrow_mut().clear_cache();
-    }
-
-    fn run<O>(&self, op: O, output: impl FnOnce(O::Output) -> Value + 'static) -> Promise
-    where
-        O: Operation + 'static,
-    {
-        let shared = Rc::clone(&self.shared);
-        wasm_bindgen_futures::future_to_promise(async move {
-            match shared.run(op).await {
-                Ok(value) => Ok(host::to_js(&output(value))),
-                Err(error) => Err(host::error(&error)),
-            }
-        })
-    }
-}
-
-impl Shared {
-    /// The driver loop: step with the core borrowed (never across an await), then fetch,
-    /// sleep or wait as the step says; at the end, start the background work the core wants
-    /// done, if any. A JavaScript promise cannot be cancelled, so every operation runs to its
-    /// end and none needs abandoning.
-    async fn run<O: Operation>(self: &Rc<Self>, mut op: O) -> Result<O::Output> {
-        let mut input = Input::Start;
-        loop {
-            let now = host::now();
-            let step = op.step(
-                &mut self.core.borrow_mut(),
-                input,
-                now,
-                &mut UnwrapErr(getrandom::SysRng),
-            );
-            input = match step {
-                Step::Send(request) => self.send(request).await,
-                Step::Sleep(until) => {
-                    host::wait_until(until, None).await;
-                    Input::Wake
-                }
-                Step::Join(until) => {
-                    host::wait_until(until, Some(&self.finished)).await;
-                    Input::Wake
-                }
-                Step::Done(result) => {
-                    self.wake_waiters();
-                    let background = self.core.borrow_mut().take_background(now);
-                    if let Some(job) = background {
-                        let weak = Rc::downgrade(self);
-                        wasm_bindgen_futures::spawn_local(run_background(weak, job));
-                    }
-                    return result;
-                }
-            };
-        }
-    }
-
-    async fn send(&self, request: syvault_proto::step::Request) -> Input {
-        let limit = self.core.borrow().max_response_body();
-        host::send(&self.fetch, request, self.timeout, limit).await
-    }
-
-    /// Wakes the operations waiting for another one to finish.
-    fn wake_waiters(&self) {
-        for wake in self.finished.take() {
-            let _ = wake.call0(&JsValue::UNDEFINED);
-        }
-    }
-}
-
-/// Background work, on the host's event loop: like [`Shared::run`], but holding the client only
-/// for each step and each request, so that once JavaScript frees the client (`free()`, or the
-/// garbage collector) the work stops at its next step. It takes the next job when one ends.
-async fn run_background(weak: Weak<Shared>, mut job: Background) {
-    let mut input = Input::Start;
-    loop {
-        let Some(shared) = weak.upgrade() else {
-            return;
-        };
-        let now = host::now();
-        let step = job.step(
-            &mut shared.core.borrow_mut(),
-            input,
-            now,
-            &mut UnwrapErr(getrandom::SysRng),
-        );
-        input = match step {
-            Step::Send(request) => shared.send(request).await,
-            Step::Sleep(until) | Step::Join(until) => {
-                drop(shared);
-                host::wait_until(until, None).await;
-                Input::Wake
-            }
-            Step::Done(_) => {
-                shared.wake_waiters();
-                let next = shared.core.borrow_mut().take_background(now);
-                let Some(next) = next else {
-                    return;
-                };
-                job = next;
-                Input::Start
-            }
-        };
+        self.objects.clear();
     }
 }

@@ -1,65 +1,245 @@
-//! Results and errors as the JavaScript API shows them: JSON values with camelCase keys, and an
-//! error code for every [`Error`].
+//! Results and errors as the JavaScript API shows them: values that serialize to JSON with
+//! camelCase keys (times as milliseconds since the epoch, which the host turns into `Date`s),
+//! an error code for every [`Error`], and the inputs that come back from JavaScript (a secret
+//! to create, a lease to keep).
+//!
+//! Results are written as JSON text and parsed by the host in one call, which is smaller and
+//! faster than building objects a property at a time across the boundary.
 
-use serde_json::{Map, Value, json};
-use syvault_proto::Error;
+use serde::Serialize;
+use serde_json::Value;
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::folders::FolderInfo;
-use syvault_proto::model::{RotationOutcome, Secret, SecretSummary, Selected};
-use syvault_proto::record::RecordPayload;
+use syvault_proto::lease::{Lease, LeaseInfo, format_rfc3339};
+use syvault_proto::model::{RotationOutcome, Secret, SecretSummary};
+use syvault_proto::ops::{KeeperState, LeaseEnd, LeaseStatus};
+use syvault_proto::record::{Fields, RecordPayload};
+use syvault_proto::wire::{Access, LeaseSummary};
+use syvault_proto::{Error, RecordUid, Timestamp};
+use uuid::Uuid;
 
-/// A secret with its fields as an object of strings.
-pub fn secret(secret: &Secret) -> Value {
-    let fields: Map<String, Value> = secret
-        .fields
-        .iter()
-        .map(|(name, value)| (name.to_owned(), Value::from(value.expose())))
-        .collect();
-    json!({
-        "uid": secret.uid.as_str(),
-        "folderId": secret.folder_id.to_string(),
-        "revision": secret.revision,
-        "title": secret.title,
-        "recordType": secret.record_type,
-        "fields": fields,
-        "notes": secret.notes.expose(),
-    })
+/// The keys of lease values that hold times, which the host shows as `Date`s.
+pub const TIME_KEYS: [&str; 3] = ["createdAt", "expiresAt", "replaceAt"];
+
+/// A caller's mistake: what was wrong and why (never the value, which may be a secret).
+pub fn invalid_input(what: &'static str, reason: impl Into<String>) -> Error {
+    Error::InvalidInput {
+        what,
+        reason: reason.into(),
+    }
+}
+
+/// A time as JavaScript counts it: milliseconds since the epoch.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct Millis(u64);
+
+impl From<Timestamp> for Millis {
+    fn from(time: Timestamp) -> Self {
+        Self(time.as_unix_millis())
+    }
+}
+
+/// A lease taken: its credential, and its times.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseJs<'a> {
+    lease_id: Uuid,
+    record_uid: RecordUid,
+    username: &'a str,
+    password: &'a str,
+    connection_string: &'a str,
+    created_at: Millis,
+    expires_at: Millis,
+}
+
+/// A lease taken.
+pub fn lease(lease: &Lease) -> LeaseJs<'_> {
+    LeaseJs {
+        lease_id: lease.lease_id,
+        record_uid: lease.record_uid,
+        username: &lease.username,
+        password: lease.password.expose(),
+        connection_string: lease.connection_string.expose(),
+        created_at: lease.created_at.into(),
+        expires_at: lease.expires_at.into(),
+    }
+}
+
+/// A lease as listed or renewed, without its credential.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseInfoJs<'a> {
+    lease_id: Uuid,
+    record_uid: RecordUid,
+    username: &'a str,
+    created_at: Millis,
+    expires_at: Millis,
+}
+
+/// A lease as listed or renewed.
+pub fn lease_info(info: &LeaseInfo) -> LeaseInfoJs<'_> {
+    LeaseInfoJs {
+        lease_id: info.lease_id,
+        record_uid: info.record_uid,
+        username: &info.username,
+        created_at: info.created_at.into(),
+        expires_at: info.expires_at.into(),
+    }
+}
+
+/// A kept lease's state: `{status, expiresAt, replaceAt, renewals}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeeperStateJs {
+    status: &'static str,
+    expires_at: Millis,
+    replace_at: Millis,
+    renewals: u32,
+}
+
+/// A kept lease's state.
+pub fn keeper_state(state: &KeeperState) -> KeeperStateJs {
+    KeeperStateJs {
+        status: match state.status {
+            LeaseStatus::Active => "active",
+            LeaseStatus::Expiring => "expiring",
+            LeaseStatus::Expired => "expired",
+            LeaseStatus::Revoked => "revoked",
+            _ => "failed",
+        },
+        expires_at: state.expires_at.into(),
+        replace_at: state.replace_at.into(),
+        renewals: state.renewals,
+    }
+}
+
+/// How a kept lease ended: `"expired"` or `"revoked"`.
+pub fn lease_end(end: LeaseEnd) -> &'static str {
+    match end {
+        LeaseEnd::Revoked => "revoked",
+        _ => "expired",
+    }
+}
+
+/// A lease handed back from JavaScript (as `lease()`, `leases()` or `renew()` gave it, after
+/// `JSON.stringify`, which writes `Date`s as RFC 3339 text): what a keeper needs of it.
+pub fn lease_from(value: &Value) -> syvault_proto::Result<LeaseInfo> {
+    let invalid = |reason: &str| invalid_input("lease", reason.to_owned());
+    let text = |key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid(&format!("{key} must be a string")))
+    };
+    // A time is a Date (RFC 3339 once stringified) or milliseconds since the epoch.
+    let time = |key: &str| match value.get(key) {
+        Some(Value::String(text)) => Ok(text.clone()),
+        Some(Value::Number(ms)) => ms
+            .as_u64()
+            .map(|ms| format_rfc3339(Timestamp::from_unix_millis(ms)))
+            .ok_or_else(|| invalid(&format!("{key} must be a Date"))),
+        _ => Err(invalid(&format!("{key} must be a Date"))),
+    };
+    let summary = LeaseSummary {
+        lease_id: text("leaseId")?
+            .parse()
+            .map_err(|_| invalid("leaseId is not a UUID"))?,
+        record_uid: text("recordUid")?.parse()?,
+        username: text("username")?.to_owned(),
+        created_at: time("createdAt")?,
+        expires_at: time("expiresAt")?,
+    };
+    LeaseInfo::from_wire(summary, 200).map_err(|_| invalid("createdAt and expiresAt must be dates"))
+}
+
+/// A secret: `{uid, title, recordType, folderId, revision, fields, notes}`, its fields an
+/// object of strings in the secret's order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretJs<'a> {
+    uid: RecordUid,
+    title: &'a str,
+    record_type: &'a str,
+    folder_id: Uuid,
+    revision: u64,
+    fields: &'a Fields,
+    notes: &'a str,
+}
+
+/// A secret.
+pub fn secret(secret: &Secret) -> SecretJs<'_> {
+    SecretJs {
+        uid: secret.uid,
+        title: &secret.title,
+        record_type: &secret.record_type,
+        folder_id: secret.folder_id,
+        revision: secret.revision,
+        fields: &secret.fields,
+        notes: secret.notes.expose(),
+    }
+}
+
+/// One entry of a listing: `{uid, title, recordType, folderId, folderPath, revision}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryJs<'a> {
+    uid: RecordUid,
+    title: &'a str,
+    record_type: &'a str,
+    folder_id: Uuid,
+    folder_path: &'a [String],
+    revision: u64,
 }
 
 /// One entry of a listing.
-pub fn summary(summary: &SecretSummary) -> Value {
-    json!({
-        "uid": summary.uid.as_str(),
-        "title": summary.title,
-        "recordType": summary.record_type,
-        "folderId": summary.folder_id.to_string(),
-        "folderPath": summary.folder_path,
-        "revision": summary.revision,
-    })
+pub fn summary(summary: &SecretSummary) -> SummaryJs<'_> {
+    SummaryJs {
+        uid: summary.uid,
+        title: &summary.title,
+        record_type: &summary.record_type,
+        folder_id: summary.folder_id,
+        folder_path: &summary.folder_path,
+        revision: summary.revision,
+    }
+}
+
+/// A folder granted to the client: `{folderId, parentId, name, access}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderJs<'a> {
+    folder_id: Uuid,
+    parent_id: Option<Uuid>,
+    name: &'a str,
+    access: Access,
 }
 
 /// A folder granted to the client.
-pub fn folder(folder: &FolderInfo) -> Value {
-    json!({
-        "folderId": folder.folder_id.to_string(),
-        "parentId": folder.parent_id.map(|id| id.to_string()),
-        "name": folder.name,
-        "access": serde_json::to_value(folder.access).unwrap_or(Value::Null),
-    })
+pub fn folder(folder: &FolderInfo) -> FolderJs<'_> {
+    FolderJs {
+        folder_id: folder.folder_id,
+        parent_id: folder.parent_id,
+        name: &folder.name,
+        access: folder.access,
+    }
 }
 
-/// What a reference selected, as a string.
-pub fn selected(selected: &Selected) -> Value {
-    Value::from(selected.expose())
+/// A completed rotation: `{rotationId, revision, secret}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotationJs<'a> {
+    rotation_id: Uuid,
+    revision: u64,
+    secret: SecretJs<'a>,
 }
 
 /// A completed rotation.
-pub fn rotation(outcome: &RotationOutcome) -> Value {
-    json!({
-        "rotationId": outcome.rotation_id.to_string(),
-        "revision": outcome.revision,
-        "secret": secret(&outcome.secret),
-    })
+pub fn rotation(outcome: &RotationOutcome) -> RotationJs<'_> {
+    RotationJs {
+        rotation_id: outcome.rotation_id,
+        revision: outcome.revision,
+        secret: secret(&outcome.secret),
+    }
 }
 
 /// The payload of `create({title, fields, notes, recordType})`: fields is an object of strings.
@@ -94,36 +274,58 @@ pub fn payload(input: &Value) -> syvault_proto::Result<RecordPayload> {
     Ok(payload)
 }
 
-/// The error as JavaScript sees it: `code` (the server's error code where there was one, such
-/// as `secret_not_found`, otherwise the kind of client-side failure), `message`, `retryable`,
-/// and `status`, `uid`, `rotationId` where they apply.
-pub fn error(error: &Error) -> Value {
-    let mut value = json!({
-        "code": code(error),
-        "message": error.to_string(),
-        "retryable": error.is_retryable(),
-    });
-    let extra = match error {
-        Error::SecretNotFound { uid } | Error::InvalidPayload { uid } => Some(("uid", uid.clone())),
-        Error::RotationFailed { rotation_id, .. } | Error::RotationTimeout { rotation_id } => {
-            Some(("rotationId", rotation_id.to_string()))
-        }
-        _ => None,
+/// The error's properties as JavaScript sees them, besides its `message`: `code` (the
+/// server's error code where there was one, such as `secret_not_found`, otherwise the kind of
+/// client-side failure), `retryable`, and `status`, `uid`, `rotationId`, `leaseId` and
+/// `retryAfterMs` where they apply.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorJs<'a> {
+    code: &'a str,
+    retryable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_ms: Option<u64>,
+}
+
+/// The error's properties.
+pub fn error(error: &Error) -> ErrorJs<'_> {
+    let mut value = ErrorJs {
+        code: code(error),
+        retryable: error.is_retryable(),
+        status: error.status(),
+        uid: None,
+        rotation_id: None,
+        lease_id: None,
+        retry_after_ms: error
+            .retry_after()
+            .map(|wait| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)),
     };
-    if let Some((key, extra)) = extra {
-        value[key] = Value::from(extra);
-    }
-    if let Some(status) = error.status() {
-        value["status"] = Value::from(status);
+    match error {
+        Error::SecretNotFound { uid }
+        | Error::InvalidPayload { uid }
+        | Error::NotDynamicTarget { uid } => value.uid = Some(uid.as_str()),
+        Error::RotationFailed { rotation_id, .. } | Error::RotationTimeout { rotation_id } => {
+            value.rotation_id = Some(*rotation_id);
+        }
+        Error::LeaseNotFound { lease_id } => value.lease_id = Some(*lease_id),
+        _ => {}
     }
     value
 }
 
 /// The stable code of an error. Server errors keep the server's code; client-side failures are
 /// named after the Rust variant, in `snake_case`.
-pub fn code(error: &Error) -> String {
+pub fn code(error: &Error) -> &str {
     if let Some(code) = error.code() {
-        return code.as_str().to_owned();
+        return code.as_str();
     }
     match error {
         Error::InvalidKey { .. } => "invalid_key",
@@ -147,18 +349,81 @@ pub fn code(error: &Error) -> String {
         },
         _ => "error",
     }
-    .to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+    use syvault_proto::model::Credentials;
+
+    /// What JavaScript gets: the value as JSON.
+    fn js(value: impl Serialize) -> Value {
+        serde_json::to_value(value).unwrap()
+    }
+
+    #[test]
+    fn credentials_have_the_shape_of_the_credentials_file() {
+        let text = r#"{"server":"http://127.0.0.1:8200","client_id":"5b1e3a0c-7d4f-4c2a-9e61-2f8b9d0c4e17","client_secret":"MIGH-secret"}"#;
+        let read = Credentials::from_json(text).unwrap();
+        let value = js(&read);
+        assert_eq!(value, serde_json::from_str::<Value>(text).unwrap());
+        assert_eq!(Credentials::from_json(&value.to_string()).unwrap(), read);
+    }
+
+    #[test]
+    fn a_lease_comes_back_from_javascript_with_dates_or_milliseconds() {
+        let given = json!({
+            "leaseId": "6f1c1c9e-2a55-4b9b-8d55-0f4c3b1f9a10",
+            "recordUid": "7Kj9mNpQ2xRs",
+            "username": "vf_tmp_1",
+            "password": "ignored",
+            "createdAt": "2026-01-01T12:00:00.000Z",
+            "expiresAt": 1_767_272_400_000_u64,
+        });
+        let info = lease_from(&given).unwrap();
+        assert_eq!(info.created_at, Timestamp::from_unix_secs(1_767_268_800));
+        assert_eq!(info.expires_at, Timestamp::from_unix_secs(1_767_272_400));
+        assert_eq!(js(lease_info(&info))["expiresAt"], 1_767_272_400_000_u64);
+        for (key, bad) in [
+            ("leaseId", json!("nope")),
+            ("recordUid", json!("short")),
+            ("createdAt", json!("yesterday")),
+            ("expiresAt", json!(-1)),
+            ("username", Value::Null),
+        ] {
+            let mut broken = given.clone();
+            broken[key] = bad;
+            let error = lease_from(&broken).unwrap_err();
+            assert_eq!(code(&error), "invalid_input", "{key}");
+        }
+    }
+
+    #[test]
+    fn lease_ends_are_lower_case_words() {
+        assert_eq!(lease_end(LeaseEnd::Revoked), "revoked");
+        assert_eq!(lease_end(LeaseEnd::Expired), "expired");
+    }
+
+    #[test]
+    fn lease_errors_name_their_lease_or_record() {
+        let id = uuid::Uuid::from_u128(7);
+        let value = js(error(&Error::LeaseNotFound { lease_id: id }));
+        assert_eq!(value["code"], "lease_not_found");
+        assert_eq!(value["leaseId"], id.to_string());
+        assert_eq!(value["status"], 404);
+        let value = js(error(&Error::NotDynamicTarget {
+            uid: "7Kj9mNpQ2xRs".into(),
+        }));
+        assert_eq!(value["code"], "not_dynamic_target");
+        assert_eq!(value["uid"], "7Kj9mNpQ2xRs");
+    }
 
     #[test]
     fn a_missing_secret_carries_its_code_status_and_uid() {
-        let value = error(&Error::SecretNotFound {
+        let value = js(error(&Error::SecretNotFound {
             uid: "AAAAAAAAAAAA".into(),
-        });
+        }));
         assert_eq!(value["code"], "secret_not_found");
         assert_eq!(value["status"], 404);
         assert_eq!(value["uid"], "AAAAAAAAAAAA");
@@ -168,7 +433,7 @@ mod tests {
     #[test]
     fn client_side_failures_are_named_after_their_kind() {
         let refused = Error::transport(TransportErrorKind::Connect, "connection refused");
-        let value = error(&refused);
+        let value = js(error(&refused));
         assert_eq!(value["code"], "transport_connect");
         assert_eq!(value["retryable"], true);
         assert!(value.get("status").is_none());
@@ -204,9 +469,9 @@ mod tests {
 
     #[test]
     fn a_payload_error_names_the_record() {
-        let value = error(&Error::InvalidPayload {
+        let value = js(error(&Error::InvalidPayload {
             uid: "7Kj9mNpQ2xRs".into(),
-        });
+        }));
         assert_eq!(value["code"], "invalid_payload");
         assert_eq!(value["uid"], "7Kj9mNpQ2xRs");
     }

@@ -3,12 +3,15 @@
 use core::cell::RefCell;
 use core::time::Duration;
 
+use http::header::{ETAG, RETRY_AFTER};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::step::{Input, Request, Response};
 use syvault_proto::{Error, Timestamp};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+
+use crate::driver::Alarm;
 
 /// The longest delay `setTimeout` honours (a signed 32-bit count of milliseconds).
 const MAX_TIMER_MS: f64 = 2_147_483_647.0;
@@ -57,19 +60,43 @@ fn clear_timer(id: &JsValue) {
     }
 }
 
-/// Waits until `until`, or until one of `wakers` is called (operations that finish call them),
-/// whichever is first. The timer is cleared either way, so no idle timer keeps the host alive.
-pub(crate) async fn wait_until(until: Timestamp, wakers: Option<&RefCell<Vec<Function>>>) {
+/// Waits until `until`, or until one of `wakers` is called (operations that finish call them)
+/// or `alarm` rings, whichever is first. The timer is cleared either way, so no idle timer
+/// keeps the host alive.
+pub(crate) async fn wait_until(
+    until: Timestamp,
+    wakers: Option<&RefCell<Vec<Function>>>,
+    alarm: Option<&Alarm>,
+) {
+    if alarm.is_some_and(Alarm::take_ring) {
+        return;
+    }
     let delay = until.saturating_duration_since(now());
     let mut timer = JsValue::UNDEFINED;
     let promise = Promise::new(&mut |resolve, _reject| {
         timer = start_timer(&resolve, delay);
         if let Some(wakers) = wakers {
-            wakers.borrow_mut().push(resolve);
+            wakers.borrow_mut().push(resolve.clone());
+        }
+        if let Some(alarm) = alarm {
+            alarm.arm(resolve);
         }
     });
     let _ = JsFuture::from(promise).await;
     clear_timer(&timer);
+    if let Some(alarm) = alarm {
+        alarm.disarm();
+        alarm.take_ring();
+    }
+}
+
+/// Calls `callback(argument)` from the microtask queue, once the current step has returned and
+/// the core is no longer borrowed, so that the callback may use the client.
+pub(crate) fn call_soon(callback: &Function, argument: &JsValue) {
+    let bound = callback.bind1(&JsValue::NULL, argument);
+    if let Some(queue) = global_function("queueMicrotask") {
+        let _ = queue.call1(&JsValue::UNDEFINED, &bound);
+    }
 }
 
 /// Sends one request with `fetch` and reads the answer, bounded by `timeout` as a whole and by
@@ -128,6 +155,8 @@ async fn exchange(
     set(&init, "redirect", &JsValue::from_str("manual"));
     // Answers come from the server, never from an HTTP cache: the core keeps its own.
     set(&init, "cache", &JsValue::from_str("no-store"));
+    // The bearer token authenticates; cookies never do (protocol §3.1).
+    set(&init, "credentials", &JsValue::from_str("omit"));
     if let Some(controller) = controller {
         set(&init, "signal", &get(controller, "signal"));
     }
@@ -149,10 +178,19 @@ async fn exchange(
     // A whole number between 100 and 999, as fetch guarantees.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let mut builder = http::Response::builder().status(status as u16);
-    let entries = Array::from(&get(&response, "headers"));
-    for entry in entries.iter() {
-        let entry = Array::from(&entry);
-        if let (Some(name), Some(value)) = (entry.get(0).as_string(), entry.get(1).as_string()) {
+    // Only the headers the core reads (protocol §9.7, §10.3), which are also all that a browser
+    // shows a page of another origin (the server exposes these two); looking up known names
+    // spares the module the parser of every header name.
+    // A caller's fetch may give a plain object of lower-case names instead of `Headers`.
+    let headers = get(&response, "headers");
+    let lookup = get(&headers, "get").dyn_into::<Function>().ok();
+    for name in [ETAG, RETRY_AFTER] {
+        let key = JsValue::from_str(name.as_str());
+        let value = match &lookup {
+            Some(lookup) => lookup.call1(&headers, &key).ok(),
+            None => Reflect::get(&headers, &key).ok(),
+        };
+        if let Some(value) = value.and_then(|value| value.as_string()) {
             builder = builder.header(name, value);
         }
     }
@@ -254,9 +292,41 @@ fn failure(error: &JsValue) -> Error {
     transport(kind, detail)
 }
 
-/// A JSON value as a JavaScript value.
-pub(crate) fn to_js(value: &serde_json::Value) -> JsValue {
-    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+/// A value as JavaScript sees it: written as JSON and parsed by the host.
+pub(crate) fn to_js(value: &impl serde::Serialize) -> JsValue {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or(JsValue::NULL)
+}
+
+/// [`to_js`], with the lease times in it (milliseconds since the epoch) as `Date`s.
+pub(crate) fn to_js_with_dates(value: &impl serde::Serialize) -> JsValue {
+    let object = to_js(value);
+    for key in crate::convert::TIME_KEYS {
+        let ms = get(&object, key);
+        if ms.as_f64().is_some() {
+            let _ = Reflect::set(&object, &JsValue::from_str(key), &js_sys::Date::new(&ms));
+        }
+    }
+    object
+}
+
+/// Freezes an object and the objects it holds, one level down (a secret and its `fields`).
+pub(crate) fn freeze(value: &JsValue) -> JsValue {
+    if let Some(object) = value.dyn_ref::<Object>() {
+        for (_, inner) in Object::entries(object)
+            .iter()
+            .map(|entry| Array::from(&entry))
+            .map(|entry| (entry.get(0), entry.get(1)))
+        {
+            if let Some(inner) = inner.dyn_ref::<Object>() {
+                Object::freeze(inner);
+            }
+        }
+        Object::freeze(object);
+    }
+    value.clone()
 }
 
 /// A JavaScript value as JSON (`undefined` and functions become `null`).
@@ -264,22 +334,17 @@ pub(crate) fn from_js(value: &JsValue) -> serde_json::Value {
     js_sys::JSON::stringify(value)
         .ok()
         .and_then(|text| text.as_string())
-        .and_then(|text| serde_json::from_str(&text).ok())
+        .and_then(|text| serde_json::from_slice(text.as_bytes()).ok())
         .unwrap_or(serde_json::Value::Null)
 }
 
 /// The core's error as a JavaScript `Error` named `SyVaultError`, with `code`, `retryable`,
 /// and `status`, `uid`, `rotationId` where they apply.
 pub(crate) fn error(error: &Error) -> JsValue {
-    let value = crate::convert::error(error);
     let object = js_sys::Error::new(&error.to_string());
     object.set_name("SyVaultError");
-    if let serde_json::Value::Object(fields) = value {
-        for (key, field) in fields {
-            if key != "message" {
-                set(&object, &key, &to_js(&field));
-            }
-        }
+    if let Some(fields) = to_js(&crate::convert::error(error)).dyn_ref::<Object>() {
+        Object::assign(&object, fields);
     }
     object.into()
 }

@@ -52,11 +52,22 @@ pub fn child_lists_from_env<S: Sdk>() {
         Err(error) => format!("failed {error} | {error:?}").replace('\n', " "),
     };
     println!("OUTCOME {outcome}");
+    let store = if syvault_tls::TrustStore::system().is_loaded() {
+        "read"
+    } else {
+        "unread"
+    };
+    println!("TRUST_STORE {store}");
 }
 
 /// Runs `module::child_lists_from_env` of the current test binary with `vars` set (and
 /// the client, proxy and trust-store variables otherwise unset) and returns its outcome.
 pub fn run(module: &str, vars: &[(&str, String)]) -> Outcome {
+    run_reporting_store(module, vars).0
+}
+
+/// [`run`], and whether the child read the OS trust store.
+pub fn run_reporting_store(module: &str, vars: &[(&str, String)]) -> (Outcome, bool) {
     let exe = std::env::current_exe().expect("the test binary");
     let test = format!("{module}::child_lists_from_env");
     let mut command = Command::new(exe);
@@ -91,9 +102,14 @@ pub fn run(module: &str, vars: &[(&str, String)]) -> Outcome {
         // The test harness may print the test's name on the same line first.
         .find_map(|line| line.split_once("OUTCOME ").map(|(_, outcome)| outcome))
         .unwrap_or_else(|| panic!("the child printed no outcome: {stdout}"));
-    match line.split_once(' ') {
+    let outcome = match line.split_once(' ') {
         Some(("listed", n)) => Outcome::Listed(n.parse().expect("a count")),
         Some(("failed", error)) => Outcome::Failed(error.to_owned()),
         _ => panic!("unexpected outcome line {line}"),
-    }
+    };
+    let store = stdout
+        .lines()
+        .find_map(|line| line.split_once("TRUST_STORE ").map(|(_, store)| store))
+        .unwrap_or_else(|| panic!("the child did not say whether it read the store: {stdout}"));
+    (outcome, store == "read")
 }

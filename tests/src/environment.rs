@@ -69,6 +69,49 @@ pub fn os_trust_store_from_ssl_cert_file<S: Sdk>(module: &str) {
     assert!(!stranger.contains("no CA certificate"), "{stranger}");
 }
 
+/// The OS trust store is read at a client's first TLS connection, and never by a client of a
+/// plain-http loopback server, however broken the store; a store that cannot be read is named
+/// when a TLS connection fails for want of a trusted CA.
+pub fn trust_store_read_at_the_first_tls_connection<S: Sdk>(module: &str) {
+    let plain = Vault::start();
+    let missing = plain.dir().join("no-such-bundle.pem");
+    let unreadable = ("SSL_CERT_FILE", text(&missing));
+    let credentials = bootstrapped::<S>(&plain);
+    let (outcome, read) = child::run_reporting_store(
+        module,
+        &[("SY_CREDENTIALS_FILE", credentials), unreadable.clone()],
+    );
+    assert_eq!(outcome, Outcome::Listed(3));
+    assert!(
+        !read,
+        "a client of a plain-http server read the trust store"
+    );
+
+    let tls = Vault::start_tls();
+    let credentials = bootstrapped::<S>(&tls);
+    let (outcome, read) = child::run_reporting_store(
+        module,
+        &[
+            ("SY_CREDENTIALS_FILE", credentials.clone()),
+            ("SY_CA_CERT", text(&tls.ca_file())),
+            unreadable.clone(),
+        ],
+    );
+    assert_eq!(outcome, Outcome::Listed(3));
+    assert!(read, "a TLS client did not read the trust store");
+
+    let error = failed(child::run(
+        module,
+        &[("SY_CREDENTIALS_FILE", credentials), unreadable],
+    ));
+    assert!(error.contains("transport error (tls)"), "{error}");
+    assert!(error.contains("no CA certificate is trusted"), "{error}");
+    assert!(
+        error.contains(&text(&missing)),
+        "names the store's file: {error}"
+    );
+}
+
 /// `SY_CREDENTIALS_FILE` and `SY_CA_CERT` configure a client completely; a missing file is
 /// named in the error; the file and the single variables together are refused.
 pub fn credentials_file_and_ca_from_env<S: Sdk>(module: &str) {

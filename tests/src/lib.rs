@@ -100,6 +100,7 @@ macro_rules! environment_tests {
 
         $crate::environment_tests!(@each $sdk;
             os_trust_store_from_ssl_cert_file,
+            trust_store_read_at_the_first_tls_connection,
             credentials_file_and_ca_from_env,
             proxies_from_env,
         );

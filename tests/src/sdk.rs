@@ -39,6 +39,8 @@ pub struct Settings {
     pub ca_pem: Option<String>,
     /// The whole-request timeout.
     pub request_timeout: Duration,
+    /// The whole-operation timeout, off when `None`.
+    pub operation_timeout: Option<Duration>,
     /// The client certificate chain and key (PEM) to present.
     pub client_identity: Option<(String, String)>,
     /// An explicit proxy URL; `None` disables proxies, so that a proxy set in the environment
@@ -64,6 +66,7 @@ impl Default for Settings {
                 .with_deadline(Duration::from_secs(10)),
             ca_pem: None,
             request_timeout: Duration::from_secs(5),
+            operation_timeout: None,
             client_identity: None,
             proxy: None,
         }
@@ -128,6 +131,9 @@ fn configure<C>(settings: &Settings) -> ClientBuilder<C> {
         .request_timeout(settings.request_timeout);
     if let Some(max_stale) = settings.max_stale {
         builder = builder.max_stale(max_stale);
+    }
+    if let Some(timeout) = settings.operation_timeout {
+        builder = builder.operation_timeout(timeout);
     }
     if let Some(ca) = &settings.ca_pem {
         builder = builder.add_root_certificates_pem(ca.clone());

@@ -121,6 +121,64 @@ fn hyper_retries_a_dropped_connection() {
     dropped_connections_are_retried::<Async>();
 }
 
+/// Accepts connections and reads requests but never answers: a hung server.
+fn hung_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            // Kept open, and never answered.
+            held.push(stream);
+        }
+    });
+    url
+}
+
+/// With an operation timeout, a hung server ends the operation at the limit, not after every
+/// attempt's request timeout, and the error names the server in plain words.
+fn a_hung_server_ends_the_operation_at_its_limit<S: Sdk>() {
+    let url = hung_server();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let fake = FakeServer::start();
+    let path = fake.credentials_file(dir.path());
+    let text = std::fs::read_to_string(&path).expect("read credentials");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("credentials JSON");
+    json["server"] = url.as_str().into();
+    std::fs::write(&path, json.to_string()).expect("write credentials");
+    let settings = Settings {
+        operation_timeout: Some(std::time::Duration::from_millis(600)),
+        request_timeout: std::time::Duration::from_secs(20),
+        ..Settings::default()
+    };
+    let client = S::connect(&path, &settings).expect("connect");
+    let started = std::time::Instant::now();
+    let error = client.list().expect_err("nothing answers");
+    let elapsed = started.elapsed();
+    assert!(matches!(error, Error::OperationTimeout { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        format!("no answer from {url} within 600 ms")
+    );
+    // Far below one request timeout: the limit, not the request timeout, ended it.
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+    assert!(
+        elapsed >= std::time::Duration::from_millis(600),
+        "{elapsed:?}"
+    );
+}
+
+#[test]
+fn ureq_ends_an_operation_on_a_hung_server_at_its_limit() {
+    a_hung_server_ends_the_operation_at_its_limit::<Blocking>();
+}
+
+#[test]
+fn hyper_ends_an_operation_on_a_hung_server_at_its_limit() {
+    a_hung_server_ends_the_operation_at_its_limit::<Async>();
+}
+
 /// `localhost` is a loopback name and resolves to the server's loopback address, which the
 /// drivers check before sending the token.
 fn plain_http_to_localhost_works<S: Sdk>() {

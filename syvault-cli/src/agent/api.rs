@@ -87,11 +87,16 @@ pub(crate) struct ErrorBody {
     pub(crate) error: ErrorDetail,
 }
 
-/// What went wrong: a stable code for programs, and the line `sy` prints.
+/// What went wrong: a stable code for programs, the line `sy` prints, and for a failed
+/// operation the kind `sy` names in its JSON errors.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct ErrorDetail {
     pub(crate) code: Code,
     pub(crate) message: String,
+    /// Finer than `code` for failures of the vault (`connection`, `timeout`, `tls`, …); absent
+    /// for failures of the request itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) kind: Option<String>,
 }
 
 impl ErrorBody {
@@ -100,16 +105,26 @@ impl ErrorBody {
             error: ErrorDetail {
                 code,
                 message: message.into(),
+                kind: None,
             },
         }
     }
 
     /// The error of a failed operation, with the message `sy` prints without an agent.
-    pub(crate) fn from_error(error: &Error) -> Self {
-        Self::new(Code::of(error), failure::describe(error))
+    pub(crate) fn from_error(error: Error) -> Self {
+        Self::from_failure(Code::of(&error), Failure::from(error))
     }
 
-    /// The failure `sy` reports: the message, and the exit status of the code. Control
+    /// A failure worded as `sy` words it (such as a reference explained with suggestions),
+    /// under `code`.
+    pub(crate) fn from_failure(code: Code, failure: Failure) -> Self {
+        let kind = failure.category_name().to_owned();
+        let mut body = Self::new(code, failure.into_lines().join("; "));
+        body.error.kind = Some(kind);
+        body
+    }
+
+    /// The failure `sy` reports: the message, the exit status of the code, and its kind. Control
     /// characters are replaced, so that an answer cannot forge lines on a terminal.
     pub(crate) fn into_failure(self) -> Failure {
         let message: String = self
@@ -118,9 +133,18 @@ impl ErrorBody {
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        match self.error.code.kind() {
+        let failure = match self.error.code.kind() {
             Kind::Usage => Failure::usage(message),
             Kind::Operation => Failure::operation(message),
+        };
+        match self.error.kind.as_deref() {
+            Some(kind) => match failure::known_category(kind) {
+                Some(kind) => failure.category(kind),
+                // A kind of a later version: the plain one of the exit status.
+                None => failure,
+            },
+            // The agent itself refused or failed the request.
+            None => failure.category("agent"),
         }
     }
 }
@@ -185,7 +209,7 @@ impl Code {
             | Error::File { .. } => Self::InvalidInput,
             Error::SecretNotFound { .. } => Self::NotFound,
             Error::AuthenticationFailed { .. } => Self::VaultAuthFailed,
-            Error::Transport { .. } => Self::VaultUnavailable,
+            Error::Transport { .. } | Error::OperationTimeout { .. } => Self::VaultUnavailable,
             Error::Api(api) if api.status == 403 => Self::VaultForbidden,
             Error::Api(api) if api.status == 429 || api.status >= 500 => Self::VaultUnavailable,
             _ => Self::VaultError,
@@ -296,13 +320,20 @@ mod tests {
             Error::Decryption {
                 what: "record".into(),
             },
+            Error::transport(TransportErrorKind::Timeout, "no answer"),
+            Error::transport(TransportErrorKind::Tls, "UnknownIssuer"),
+            Error::OperationTimeout {
+                server: "https://vault.example.com".into(),
+                timeout: std::time::Duration::from_secs(30),
+                last: None,
+            },
         ]
     }
 
     #[test]
-    fn through_the_agent_every_error_keeps_its_exit_status_and_message() {
+    fn through_the_agent_every_error_keeps_its_exit_status_kind_and_message() {
         for error in errors() {
-            let body = ErrorBody::from_error(&error);
+            let body = ErrorBody::from_error(error.clone());
             assert_eq!(
                 body.error.code.kind(),
                 failure::kind_of(&error),
@@ -313,8 +344,25 @@ mod tests {
             let failure = back.into_failure();
             let direct = Failure::from(error);
             assert_eq!(failure.kind(), direct.kind());
+            assert_eq!(failure.category_name(), direct.category_name());
             assert_eq!(failure.into_lines(), direct.into_lines());
         }
+    }
+
+    #[test]
+    fn the_agents_own_refusals_are_of_the_agent_kind_and_unknown_kinds_are_ignored() {
+        let refused = ErrorBody::new(Code::Forbidden, "this agent does not serve user 7");
+        assert_eq!(refused.into_failure().category_name(), "agent");
+        let body: ErrorBody = serde_json::from_str(
+            r#"{"error":{"code":"not_found","message":"m","kind":"from_the_future"}}"#,
+        )
+        .unwrap();
+        assert_eq!(body.into_failure().category_name(), "operation");
+        let json = serde_json::to_value(ErrorBody::new(Code::BadRequest, "m")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"error": {"code": "bad_request", "message": "m"}})
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::io::{Read as _, Write as _};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,24 +14,30 @@ use zeroize::Zeroizing;
 use super::api::{self, ErrorBody, Outcome, ReadRequest, ResolveRequest, Resolved, Value};
 use crate::failure::Failure;
 
-/// How long an answer may take. The agent's own requests to the vault are bounded by its
-/// client's timeouts and retries; this only keeps a wedged agent from hanging the command.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(300);
 /// The largest answer read: a resolve of the most references with long values.
-const MAX_ANSWER: u64 = 64 * 1024 * 1024;
+const MAX_ANSWER: usize = 64 * 1024 * 1024;
+/// How much each read asks for.
+const READ_SIZE: usize = 8 * 1024;
 /// The most response headers read.
 const MAX_HEADERS: usize = 32;
 
-/// The agent listening on a socket.
+/// The agent listening on a socket, asked within the command's time limit.
 #[derive(Debug)]
 pub(crate) struct Agent {
     socket: PathBuf,
+    /// The command's time limit (`--timeout`), for messages.
+    timeout: Duration,
+    /// When the answer must have come: the agent's own work against the vault is bounded by
+    /// its own limit, this keeps a slow or wedged agent from holding the command longer.
+    deadline: Instant,
 }
 
 impl Agent {
-    pub(crate) fn new(socket: &Path) -> Self {
+    pub(crate) fn new(socket: &Path, timeout: Duration) -> Self {
         Self {
             socket: socket.to_owned(),
+            timeout,
+            deadline: Instant::now() + timeout,
         }
     }
 
@@ -90,17 +96,8 @@ impl Agent {
                 "cannot reach the agent at {}: {error}; is `sy agent` running there?",
                 self.socket.display()
             ))
+            .category("agent")
         })?;
-        let io = |error: std::io::Error| {
-            Failure::operation(format!(
-                "the agent at {} did not answer: {error}",
-                self.socket.display()
-            ))
-        };
-        stream
-            .set_read_timeout(Some(ANSWER_TIMEOUT))
-            .and_then(|()| stream.set_write_timeout(Some(ANSWER_TIMEOUT)))
-            .map_err(io)?;
         let mut request = format!(
             "POST {path} HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n",
@@ -108,14 +105,28 @@ impl Agent {
         )
         .into_bytes();
         request.extend_from_slice(body);
-        stream.write_all(&request).map_err(io)?;
-        let mut answer = Zeroizing::new(Vec::with_capacity(8 * 1024));
-        (&mut stream)
-            .take(MAX_ANSWER + 1)
-            .read_to_end(&mut answer)
-            .map_err(io)?;
-        if answer.len() as u64 > MAX_ANSWER {
-            return Err(self.malformed("the answer is too large"));
+        self.limit(&stream, UnixStream::set_write_timeout)?;
+        stream
+            .write_all(&request)
+            .map_err(|error| self.io(&error))?;
+        // Read in place, each read bounded by what is left of the time, so that the answer
+        // is never copied (nor left) elsewhere.
+        let mut answer = Zeroizing::new(Vec::with_capacity(READ_SIZE));
+        loop {
+            self.limit(&stream, UnixStream::set_read_timeout)?;
+            let filled = answer.len();
+            answer.resize(filled + READ_SIZE, 0);
+            let read = stream.read(&mut answer[filled..]);
+            answer.truncate(filled + *read.as_ref().unwrap_or(&0));
+            match read {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(self.io(&error)),
+            }
+            if answer.len() > MAX_ANSWER {
+                return Err(self.malformed("the answer is too large"));
+            }
         }
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut response = httparse::Response::new(&mut headers);
@@ -141,10 +152,48 @@ impl Agent {
         Ok((status, answer))
     }
 
+    /// Bounds the next read or write by what is left of the command's time.
+    fn limit(
+        &self,
+        stream: &UnixStream,
+        set: fn(&UnixStream, Option<Duration>) -> std::io::Result<()>,
+    ) -> Result<(), Failure> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.late());
+        }
+        set(stream, Some(left)).map_err(|error| self.io(&error))
+    }
+
+    fn io(&self, error: &std::io::Error) -> Failure {
+        if matches!(
+            error.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ) {
+            return self.late();
+        }
+        Failure::operation(format!(
+            "the agent at {} did not answer: {error}",
+            self.socket.display()
+        ))
+        .category("agent")
+    }
+
+    fn late(&self) -> Failure {
+        Failure::operation(format!(
+            "the agent at {} did not answer within {}: the command's time limit ran out; allow \
+             more with --timeout or SY_TIMEOUT",
+            self.socket.display(),
+            humantime::format_duration(self.timeout)
+        ))
+        .category("timeout")
+    }
+
     fn malformed(&self, what: &str) -> Failure {
         Failure::operation(format!(
             "the agent at {} answered wrongly: {what}",
             self.socket.display()
         ))
+        .category("agent")
     }
 }

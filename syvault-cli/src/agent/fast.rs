@@ -68,7 +68,7 @@ fn plain(value: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
+    use crate::cli::{Cli, Command, TextFormat};
     use clap::Parser as _;
 
     fn os(args: &[&str]) -> Vec<OsString> {
@@ -86,7 +86,12 @@ mod tests {
             .agent
             .explicit()
             .or_else(|| env.filter(|v| !v.is_empty()).map(PathBuf::from))?;
-        assert!(!verbose, "a verbose read is never recognised here");
+        assert_eq!(verbose, 0, "a verbose read is never recognised here");
+        assert_eq!(
+            read.format,
+            TextFormat::Text,
+            "a JSON read is never recognised here"
+        );
         Some(FastRead {
             reference: read.reference,
             no_newline: read.no_newline,
@@ -112,6 +117,9 @@ mod tests {
             &["--server", "http://x"],
             &["--no-newline=true"],
             &["--help"],
+            &["--format", "json"],
+            &["--format=text"],
+            &["--timeout", "5s"],
         ];
         // Every sequence of up to three pieces.
         let mut lines: Vec<Vec<&str>> = vec![vec![]];

@@ -16,6 +16,8 @@ pub(crate) mod api;
 #[cfg(unix)]
 pub(crate) mod client;
 #[cfg(unix)]
+mod explain;
+#[cfg(unix)]
 pub(crate) mod fast;
 #[cfg(unix)]
 mod listener;
@@ -45,7 +47,7 @@ pub(crate) mod client {
     }
 
     impl Agent {
-        pub(crate) fn new(socket: &Path) -> Self {
+        pub(crate) fn new(socket: &Path, _timeout: std::time::Duration) -> Self {
             Self {
                 socket: socket.to_owned(),
             }
@@ -56,6 +58,7 @@ pub(crate) mod client {
                 "cannot reach the agent at {}: `sy agent` needs Unix sockets",
                 self.socket.display()
             ))
+            .category("agent")
         }
 
         pub(crate) fn read(&self, _reference: &str) -> Result<Selected, Failure> {

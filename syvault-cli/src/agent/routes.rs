@@ -20,6 +20,7 @@ use super::api::{
     self, Code, ErrorBody, MAX_BODY, MAX_REFERENCES, Outcome, ReadRequest, ResolveRequest,
     Resolved, Value,
 };
+use super::explain::Explainer;
 use super::metrics::{Metrics, Scrape};
 
 /// How long a request body may take to arrive once its headers have.
@@ -330,13 +331,11 @@ fn metrics(state: &State) -> Response<Body> {
 }
 
 async fn read(state: &State, reference: &str) -> Result<Response<Body>, ErrorBody> {
-    let selected = state
-        .client()
-        .secrets()
-        .notation(reference)
-        .await
-        .map_err(|e| ErrorBody::from_error(&e))?;
-    Ok(json(StatusCode::OK, &Value::from(selected)))
+    let client = state.client();
+    match client.secrets().notation(reference).await {
+        Ok(selected) => Ok(json(StatusCode::OK, &Value::from(selected))),
+        Err(error) => Err(Explainer::new(&client).body(error).await),
+    }
 }
 
 async fn resolve(state: &State, references: &[String]) -> Result<Response<Body>, ErrorBody> {
@@ -346,24 +345,25 @@ async fn resolve(state: &State, references: &[String]) -> Result<Response<Body>,
             format!("a resolve takes at most {MAX_REFERENCES} references"),
         ));
     }
-    let results = state
-        .client()
+    let client = state.client();
+    let results = client
         .secrets()
         .resolve_all(references)
         .await
-        .map_err(|e| ErrorBody::from_error(&e))?;
-    let results = results
-        .into_iter()
-        .map(|result| match result {
+        .map_err(ErrorBody::from_error)?;
+    let mut explainer = Explainer::new(&client);
+    let mut outcomes = Vec::with_capacity(results.len());
+    for result in results {
+        outcomes.push(match result {
             Ok(selected) => Outcome::Value(Value::from(selected)),
             Err(error) => {
-                let body = ErrorBody::from_error(&error);
+                let body = explainer.body(error).await;
                 state.metrics.failed(body.error.code.as_str());
                 Outcome::Error(body)
             }
-        })
-        .collect();
-    Ok(json(StatusCode::OK, &Resolved { results }))
+        });
+    }
+    Ok(json(StatusCode::OK, &Resolved { results: outcomes }))
 }
 
 async fn list(state: &State) -> Result<Response<Body>, ErrorBody> {
@@ -386,7 +386,7 @@ async fn list(state: &State) -> Result<Response<Body>, ErrorBody> {
         .secrets()
         .list()
         .await
-        .map_err(|e| ErrorBody::from_error(&e))?;
+        .map_err(ErrorBody::from_error)?;
     let data = summaries
         .into_iter()
         .map(|s| Summary {
@@ -422,7 +422,7 @@ async fn secret(state: &State, uid: &str) -> Result<Response<Body>, ErrorBody> {
         .secrets()
         .get(uid)
         .await
-        .map_err(|e| ErrorBody::from_error(&e))?;
+        .map_err(ErrorBody::from_error)?;
     Ok(json(
         StatusCode::OK,
         &Data {

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 
 use super::listener::{self, Bound, Peers};
 use super::routes::{self, State};
-use crate::cli::{AgentArgs, Global};
+use crate::cli::{AgentArgs, DEFAULT_TIMEOUT, Global};
 use crate::credentials;
 use crate::failure::Failure;
 
@@ -32,6 +32,8 @@ const MAX_HEAD: usize = 64 * 1024;
 /// What the command line sets besides the credentials.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
+    /// The limit on each operation a request asks for, retries included.
+    pub(crate) timeout: Duration,
     pub(crate) cache_ttl: Option<Duration>,
     pub(crate) max_stale: Option<Duration>,
     pub(crate) refresh_ahead: Option<u8>,
@@ -41,15 +43,16 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    fn from_args(args: &AgentArgs) -> Self {
-        Self {
+    fn from_args(args: &AgentArgs, global: &Global) -> Result<Self, Failure> {
+        Ok(Self {
+            timeout: global.timeout(DEFAULT_TIMEOUT)?,
             cache_ttl: args.cache_ttl.map(Into::into),
             max_stale: args.max_stale.map(Into::into),
             refresh_ahead: args.refresh_ahead,
             snapshot: args.snapshot_file(),
             snapshot_debounce: args.snapshot_debounce.map(Into::into),
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-        }
+        })
     }
 }
 
@@ -63,15 +66,6 @@ struct Identity {
 
 /// `sy agent`: serves until SIGTERM or SIGINT.
 pub(crate) fn run(global: &Global, args: &AgentArgs) -> Result<(), Failure> {
-    if !global.verbose {
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_max_level(tracing::Level::INFO)
-            .with_target(false)
-            .finish();
-        // `main` sets one with -v; either way events go to standard error.
-        let _ = tracing::subscriber::set_global_default(subscriber);
-    }
     let peers = Peers::new(Peers::own_uid(), args.allow_uids.clone());
     let path = if let Some(path) = &args.socket {
         path.clone()
@@ -82,7 +76,7 @@ pub(crate) fn run(global: &Global, args: &AgentArgs) -> Result<(), Failure> {
         }
         path
     };
-    let settings = Settings::from_args(args);
+    let settings = Settings::from_args(args, global)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("sy-agent")
@@ -90,6 +84,9 @@ pub(crate) fn run(global: &Global, args: &AgentArgs) -> Result<(), Failure> {
         .map_err(|error| Failure::operation(format!("cannot start the runtime: {error}")))?;
     runtime.block_on(async {
         let (client, identity) = build_client(global, &settings)?;
+        // The messages of failed operations name the vault and the limit, as `sy` does.
+        crate::failure::set_server(&identity.server);
+        crate::failure::set_limit(settings.timeout);
         let bound = listener::bind(&path, peers.socket_mode())?;
         tracing::info!(
             socket = %path.display(),
@@ -132,7 +129,8 @@ fn configure(
     global: &Global,
     settings: &Settings,
 ) -> Result<(ClientConfig, TransportSettings, Identity), Failure> {
-    let mut builder = credentials::configured(global)?;
+    let (mut builder, _) = credentials::configured(global)?;
+    builder = builder.operation_timeout(settings.timeout);
     if let Some(ttl) = settings.cache_ttl {
         builder = builder.cache_ttl(ttl);
     }
@@ -346,6 +344,7 @@ pub(crate) mod testing {
     ) -> Result<(), Failure> {
         let bound = listener::bind(&path, 0o600)?;
         let settings = Settings {
+            timeout: crate::cli::DEFAULT_TIMEOUT,
             cache_ttl: None,
             max_stale: None,
             refresh_ahead: None,
@@ -406,7 +405,7 @@ mod tests {
             while !path.exists() {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
-            let agent = Agent::new(&path);
+            let agent = Agent::new(&path, std::time::Duration::from_secs(30));
             let failure = agent
                 .read("sy://Production/Database/field/password")
                 .unwrap_err();
@@ -416,7 +415,7 @@ mod tests {
                 assert_eq!(line, "this agent does not serve user 4242");
             } else {
                 assert!(
-                    line.starts_with("transport error"),
+                    line.starts_with("cannot connect to"),
                     "the client was asked: {line}"
                 );
             }

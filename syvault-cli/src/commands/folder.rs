@@ -3,16 +3,16 @@
 use serde_json::json;
 
 use crate::cli::{FolderListArgs, Global, ListFormat};
-use crate::credentials;
 use crate::failure::Failure;
 use crate::output;
+use crate::suggest::folder_path;
 
 pub(crate) fn list(global: &Global, args: &FolderListArgs) -> Result<(), Failure> {
-    let client = credentials::client(global)?;
-    let folders = client.secrets().folders()?;
+    let session = super::session(global)?;
+    let folders = session.secrets().folders()?;
     let mut sorted: Vec<_> = folders
         .iter()
-        .map(|f| (f, super::folder_path(&folders, f)))
+        .map(|f| (f, folder_path(&folders, f)))
         .collect();
     sorted.sort_by(|a, b| (&a.1, a.0.folder_id).cmp(&(&b.1, b.0.folder_id)));
     match args.format {
@@ -32,15 +32,23 @@ pub(crate) fn list(global: &Global, args: &FolderListArgs) -> Result<(), Failure
             let rows: Vec<Vec<String>> = sorted
                 .iter()
                 .map(|(f, path)| {
-                    let access = if f.access.can_write() {
-                        "read_write"
-                    } else {
-                        "read"
-                    };
-                    vec![f.folder_id.to_string(), path.clone(), access.to_owned()]
+                    vec![
+                        f.folder_id.to_string(),
+                        path.clone(),
+                        access_name(f).to_owned(),
+                    ]
                 })
                 .collect();
             output::print(&output::table(&["ID", "PATH", "ACCESS"], &rows))
         }
+    }
+}
+
+/// `read` or `read_write`, as the JSON forms spell it.
+pub(crate) fn access_name(folder: &syvault_ureq::FolderInfo) -> &'static str {
+    if folder.access.can_write() {
+        "read_write"
+    } else {
+        "read"
     }
 }

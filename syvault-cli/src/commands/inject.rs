@@ -1,14 +1,16 @@
 //! `sy inject`: a template with its `{{ sy://… }}` placeholders replaced.
 
 use std::io::Read as _;
+use std::path::Path;
 
+use syvault_ureq::Selected;
 use syvault_ureq::proto::private_file::{self, Existing};
 
 use crate::cli::{Global, InjectArgs};
 use crate::failure::Failure;
 use crate::output;
+use crate::resolve;
 use crate::template::{self, Piece};
-use syvault_ureq::Selected;
 
 pub(crate) fn run(global: &Global, args: &InjectArgs) -> Result<(), Failure> {
     let template = if let Some(path) = &args.input {
@@ -43,11 +45,7 @@ pub(crate) fn run(global: &Global, args: &InjectArgs) -> Result<(), Failure> {
 }
 
 /// The template with every placeholder replaced, or every failing placeholder listed.
-fn render(
-    global: &Global,
-    agent: Option<&std::path::Path>,
-    pieces: &[Piece<'_>],
-) -> Result<String, Failure> {
+fn render(global: &Global, agent: Option<&Path>, pieces: &[Piece<'_>]) -> Result<String, Failure> {
     let references: Vec<(String, &str)> = pieces
         .iter()
         .filter_map(|piece| match piece {
@@ -55,7 +53,7 @@ fn render(
             Piece::Text(_) => None,
         })
         .collect();
-    let values = super::resolve_labelled(global, agent, &references, "nothing was written")?;
+    let values = resolve::resolve_labelled(global, agent, &references, "nothing was written")?;
     let mut values = values.iter();
     let mut text = String::new();
     for piece in pieces {

@@ -8,34 +8,42 @@ use syvault_ureq::{Lease, LeaseInfo, RecordUid};
 
 use crate::cli::{
     GetFormat, Global, LeaseCreateArgs, LeaseListArgs, LeaseRenewArgs, LeaseRevokeArgs, ListFormat,
+    TextFormat,
 };
-use crate::credentials;
 use crate::failure::Failure;
 use crate::output::{self, MASK};
 
 /// Checks a TTL before any credentials are read or requests sent: a TTL out of range is bad
-/// input (exit status 2), like a TTL that does not parse.
+/// input (exit status 2), like a TTL that does not parse. The message uses the help's words.
 fn checked_ttl(ttl: humantime::Duration) -> Result<Duration, Failure> {
+    let given = ttl;
     let ttl: Duration = ttl.into();
-    ttl_seconds(ttl)?;
+    ttl_seconds(ttl).map_err(|_| {
+        Failure::usage(format!(
+            "--ttl {given} is out of range: a lease lasts from 1m to 24h, in whole seconds"
+        ))
+    })?;
     Ok(ttl)
 }
 
 pub(crate) fn create(global: &Global, args: &LeaseCreateArgs) -> Result<(), Failure> {
     let ttl = checked_ttl(args.ttl)?;
     args.uid.parse::<RecordUid>()?;
-    let client = credentials::client(global)?;
-    let lease = client.dynamic().lease(&args.uid, ttl)?;
+    if args.prefix.is_some() && args.format != GetFormat::Env {
+        return Err(Failure::usage("--prefix goes with --format env"));
+    }
+    let session = super::session(global)?;
+    let lease = session.dynamic().lease(&args.uid, ttl)?;
     match args.format {
         GetFormat::Json => output::print_json(&lease_json(&lease)),
-        GetFormat::Env => output::print(&lease_env(&lease)),
+        GetFormat::Env => output::print(&lease_env(&lease, args.prefix.as_deref())?),
         GetFormat::Table => output::print(&lease_table(&lease, args.reveal)),
     }
 }
 
 pub(crate) fn list(global: &Global, args: &LeaseListArgs) -> Result<(), Failure> {
-    let client = credentials::client(global)?;
-    let mut leases = client.dynamic().leases()?;
+    let session = super::session(global)?;
+    let mut leases = session.dynamic().leases()?;
     leases.sort_by_key(|l| (l.expires_at, l.lease_id));
     match args.format {
         ListFormat::Json => {
@@ -63,19 +71,28 @@ pub(crate) fn list(global: &Global, args: &LeaseListArgs) -> Result<(), Failure>
 
 pub(crate) fn renew(global: &Global, args: &LeaseRenewArgs) -> Result<(), Failure> {
     let ttl = checked_ttl(args.ttl)?;
-    let client = credentials::client(global)?;
-    let info = client.dynamic().renew(args.id, ttl)?;
-    output::print(&format!(
-        "lease {} expires at {}\n",
-        info.lease_id,
-        format_rfc3339(info.expires_at)
-    ))
+    let session = super::session(global)?;
+    let info = session.dynamic().renew(args.id, ttl)?;
+    match args.format {
+        TextFormat::Json => output::print_json(&info_json(&info)),
+        TextFormat::Text => output::print(&format!(
+            "lease {} expires at {}\n",
+            info.lease_id,
+            format_rfc3339(info.expires_at)
+        )),
+    }
 }
 
 pub(crate) fn revoke(global: &Global, args: &LeaseRevokeArgs) -> Result<(), Failure> {
-    let client = credentials::client(global)?;
-    client.dynamic().revoke(args.id)?;
-    output::print(&format!("lease {} revoked\n", args.id))
+    let session = super::session(global)?;
+    session.dynamic().revoke(args.id)?;
+    match args.format {
+        TextFormat::Json => output::print_json(&json!({
+            "lease_id": args.id,
+            "revoked": true,
+        })),
+        TextFormat::Text => output::print(&format!("lease {} revoked\n", args.id)),
+    }
 }
 
 /// The stable JSON form of a new lease, password included.
@@ -119,15 +136,12 @@ fn lease_rows(lease: &Lease) -> [(&'static str, String); 7] {
 }
 
 /// `NAME='value'` lines, as `sy secret get --format env` writes them.
-fn lease_env(lease: &Lease) -> String {
-    let mut text = String::new();
-    for (name, value) in lease_rows(lease) {
-        text.push_str(&output::env_name(name));
-        text.push('=');
-        text.push_str(&output::shell_quote(&value));
-        text.push('\n');
-    }
-    text
+fn lease_env(lease: &Lease, prefix: Option<&str>) -> Result<String, Failure> {
+    let rows = lease_rows(lease);
+    output::env_lines(
+        prefix,
+        rows.iter().map(|(name, value)| (*name, value.as_str())),
+    )
 }
 
 fn lease_table(lease: &Lease, reveal: bool) -> String {

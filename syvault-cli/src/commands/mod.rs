@@ -1,23 +1,26 @@
 //! One module per command; each takes its arguments and the global options.
 
+mod doctor;
 mod folder;
 mod init;
 mod inject;
 mod lease;
 mod process;
+mod profile;
 mod read;
 mod secret;
-
-use std::path::Path;
+mod whoami;
 
 use clap::CommandFactory as _;
-use syvault_ureq::proto::notation::Reference;
-use syvault_ureq::{FolderInfo, Selected, SyVaultClient, Uuid};
+use syvault_ureq::{FolderInfo, Uuid};
 
-use crate::agent::client::Agent;
-use crate::cli::{Cli, Command, FolderCommand, Global, LeaseCommand, SecretCommand};
-use crate::credentials;
-use crate::failure::{Failure, Kind};
+use crate::cli::{
+    Cli, Command, FolderCommand, Global, LeaseCommand, ProfileCommand, SecretCommand,
+};
+use crate::failure::Failure;
+use crate::output::escape;
+use crate::session::Session;
+use crate::suggest::{self, folder_path};
 
 /// Runs the command the command line names.
 pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
@@ -36,6 +39,11 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
         Command::Lease(LeaseCommand::Revoke(args)) => lease::revoke(global, &args),
         Command::Run(args) => process::run(global, args),
         Command::Inject(args) => inject::run(global, &args),
+        Command::Whoami(args) => whoami::run(global, &args),
+        Command::Doctor(args) => doctor::run(global, &args),
+        Command::Profile(ProfileCommand::List(args)) => profile::list(global, &args),
+        Command::Profile(ProfileCommand::Show(args)) => profile::show(global, &args),
+        Command::Profile(ProfileCommand::Remove(args)) => profile::remove(global, &args),
         Command::Agent(args) => crate::agent::server::run(global, &args),
         Command::Completion(args) => {
             let mut script = Vec::new();
@@ -48,102 +56,22 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
 /// `sy read` as the agent's fast path recognised it, before clap.
 #[cfg(unix)]
 pub(crate) fn read_through_agent(read: &crate::agent::fast::FastRead) -> Result<(), Failure> {
-    read::through_agent(&read.socket, &read.reference, read.no_newline)
+    read::through_agent(read)
 }
 
-/// Checks a reference's syntax before any credentials are read or requests sent.
-fn parse_reference(reference: &str) -> Result<(), Failure> {
-    reference
-        .parse::<Reference>()
-        .map(drop)
-        .map_err(|error| Failure::from(syvault_ureq::Error::Notation(error)))
-}
-
-/// Resolves labelled references (variables, template lines) in one batch: one value per
-/// reference in order, or a failure naming every label whose reference is malformed or
-/// cannot be resolved, ending with `consequence`. Values never appear in a failure. With an
-/// agent's socket, the agent resolves them and no client is built here.
-fn resolve_labelled(
-    global: &Global,
-    agent: Option<&Path>,
-    references: &[(String, &str)],
-    consequence: &str,
-) -> Result<Vec<Selected>, Failure> {
-    let mut problems = Vec::new();
-    let mut valid = Vec::new();
-    for (label, reference) in references {
-        match parse_reference(reference) {
-            Ok(()) => valid.push((label, *reference)),
-            Err(failure) => problems.push(failure.context(label)),
-        }
-    }
-    let mut values = Vec::new();
-    if let (Some(socket), false) = (agent, valid.is_empty()) {
-        let texts: Vec<&str> = valid.iter().map(|(_, r)| *r).collect();
-        let results = Agent::new(socket).resolve_all(&texts)?;
-        for ((label, _), result) in valid.iter().zip(results) {
-            match result {
-                Ok(selected) => values.push(selected),
-                Err(failure) => problems.push(failure.context(label)),
-            }
-        }
-    } else if !valid.is_empty() {
-        match credentials::client(global) {
-            Ok(client) => {
-                let texts: Vec<&str> = valid.iter().map(|(_, r)| *r).collect();
-                let results = client.secrets().resolve_all(&texts)?;
-                for ((label, _), result) in valid.iter().zip(results) {
-                    match result {
-                        Ok(selected) => values.push(selected),
-                        Err(error) => problems.push(Failure::from(error).context(label)),
-                    }
-                }
-            }
-            Err(failure) => problems.push(failure),
-        }
-    }
-    if problems.is_empty() {
-        return Ok(values);
-    }
-    let failed = problems.len();
-    let kind = if problems.iter().all(|p| p.kind() == Kind::Usage) {
-        Kind::Usage
-    } else {
-        Kind::Operation
-    };
-    let mut lines: Vec<String> = problems.into_iter().flat_map(Failure::into_lines).collect();
-    let plural = if failed == 1 { "" } else { "s" };
-    lines.push(format!("{failed} problem{plural}; {consequence}"));
-    Err(Failure::many(kind, lines))
-}
-
-/// A folder's path, from its ancestors among `folders`.
-fn folder_path(folders: &[FolderInfo], folder: &FolderInfo) -> String {
-    let mut names = vec![folder.name.as_str()];
-    let mut parent = folder.parent_id;
-    while let Some(id) = parent {
-        // A cycle in a hostile answer must not loop forever.
-        if names.len() > folders.len() {
-            break;
-        }
-        let Some(up) = folders.iter().find(|f| f.folder_id == id) else {
-            break;
-        };
-        names.push(&up.name);
-        parent = up.parent_id;
-    }
-    names.reverse();
-    names.join("/")
-}
-
-/// The folder a `--folder` option names: by id, by path (`A/B`) or by name.
-fn find_folder(client: &SyVaultClient, spec: &str) -> Result<FolderInfo, Failure> {
-    let folders = client.secrets().folders()?;
+/// The folder a `--folder` option names (by id, by path `A/B` or by name) and its path; a
+/// miss suggests the closest paths.
+fn find_folder(session: &Session, spec: &str) -> Result<(FolderInfo, String), Failure> {
+    let folders = session.secrets().folders()?;
+    let with_path = |f: &FolderInfo| (f.clone(), folder_path(&folders, f));
     if let Ok(id) = spec.parse::<Uuid>() {
         return folders
-            .into_iter()
+            .iter()
             .find(|f| f.folder_id == id)
-            .ok_or_else(|| Failure::operation(format!("folder {id} not found")));
+            .map(with_path)
+            .ok_or_else(|| {
+                Failure::operation(format!("folder {id} not found")).category("not_found")
+            });
     }
     let mut matches: Vec<&FolderInfo> = folders
         .iter()
@@ -153,14 +81,36 @@ fn find_folder(client: &SyVaultClient, spec: &str) -> Result<FolderInfo, Failure
         matches = folders.iter().filter(|f| f.name == spec).collect();
     }
     match matches.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Err(Failure::operation(format!("folder `{spec}` not found"))),
+        [one] => Ok(with_path(one)),
+        [] => {
+            let paths: Vec<String> = folders.iter().map(|f| folder_path(&folders, f)).collect();
+            let close: Vec<String> = suggest::closest(spec, paths.iter().map(String::as_str))
+                .into_iter()
+                .map(|p| format!("`{}`", escape(p)))
+                .collect();
+            let hint = match close.as_slice() {
+                [] => String::new(),
+                [one] => format!("; did you mean {one}?"),
+                several => format!("; did you mean one of {}?", several.join(", ")),
+            };
+            Err(
+                Failure::operation(format!("folder `{}` not found{hint}", escape(spec)))
+                    .category("not_found"),
+            )
+        }
         several => {
             let ids: Vec<String> = several.iter().map(|f| f.folder_id.to_string()).collect();
             Err(Failure::operation(format!(
-                "folder name `{spec}` matches several folders: {}; give its id",
+                "folder name `{}` matches several folders: {}; give its path or id",
+                escape(spec),
                 ids.join(", ")
-            )))
+            ))
+            .category("ambiguous"))
         }
     }
+}
+
+/// The session of a command, with the default or given time limit.
+fn session(global: &Global) -> Result<Session, Failure> {
+    Session::open(global, global.timeout(crate::cli::DEFAULT_TIMEOUT)?)
 }

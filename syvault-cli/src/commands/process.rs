@@ -1,13 +1,32 @@
 //! `sy run`: a command with the `sy://` references of its environment resolved.
 
-use std::ffi::OsString;
-use std::process::Command;
+use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use crate::cli::{Global, RunArgs};
 use crate::envfile;
 use crate::failure::Failure;
+use crate::mask::Masker;
+use crate::resolve;
 
 const SCHEME: &str = "sy://";
+
+/// The variables that hand sy's access to whoever holds them, removed from the command's
+/// environment unless `--pass-credentials`.
+pub(crate) const CREDENTIAL_VARIABLES: &[&str] = &[
+    "SY_CLIENT_SECRET",
+    "SY_CLIENT_ID",
+    "SY_SERVER",
+    "SY_CREDENTIALS_FILE",
+    "SY_PROFILE",
+    "SY_TOKEN",
+    "SY_CLIENT_KEY",
+    crate::agent::ENV_SOCKET,
+];
 
 pub(crate) fn run(global: &Global, args: RunArgs) -> Result<(), Failure> {
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
@@ -33,52 +52,220 @@ pub(crate) fn run(global: &Global, args: RunArgs) -> Result<(), Failure> {
             value.starts_with(SCHEME).then(|| (i, value.to_owned()))
         })
         .collect();
+    let mut secrets = Vec::new();
     if !references.is_empty() {
-        resolve(global, args.agent.path().as_deref(), &mut env, &references)?;
+        secrets = resolve_into(global, args.agent.path().as_deref(), &mut env, &references)?;
+    }
+    if !args.pass_credentials {
+        env.retain(|(name, _)| !is_credential(name));
     }
 
     let mut parts = args.command.into_iter();
     let program = parts.next().unwrap_or_default();
     let mut command = Command::new(&program);
     command.args(parts).env_clear().envs(env);
-    exec(command, &program)
+    if args.mask {
+        masked(command, &program, &secrets)
+    } else {
+        exec(command, &program)
+    }
 }
 
-/// Replaces every reference in `env` by its value, or fails naming every variable that could
-/// not be resolved; nothing is replaced then.
-fn resolve(
+fn is_credential(name: &OsStr) -> bool {
+    CREDENTIAL_VARIABLES.iter().any(|c| OsStr::new(c) == name)
+}
+
+/// Replaces every reference in `env` by its value and returns the values, or fails naming
+/// every variable that could not be resolved; nothing is replaced then.
+fn resolve_into(
     global: &Global,
-    agent: Option<&std::path::Path>,
+    agent: Option<&Path>,
     env: &mut [(OsString, OsString)],
     references: &[(usize, String)],
-) -> Result<(), Failure> {
+) -> Result<Vec<String>, Failure> {
     let labelled: Vec<(String, &str)> = references
         .iter()
         .map(|(i, reference)| (env[*i].0.to_string_lossy().into_owned(), reference.as_str()))
         .collect();
-    let values = super::resolve_labelled(global, agent, &labelled, "the command was not started")?;
+    let values =
+        resolve::resolve_labelled(global, agent, &labelled, "the command was not started")?;
+    let mut secrets = Vec::new();
     for ((i, _), selected) in references.iter().zip(values) {
         env[*i].1 = OsString::from(selected.expose());
+        secrets.push(selected.expose().to_owned());
     }
-    Ok(())
+    Ok(secrets)
+}
+
+fn cannot_run(program: &OsStr, error: &std::io::Error) -> Failure {
+    Failure::operation(format!("cannot run {}: {error}", program.to_string_lossy()))
 }
 
 /// Runs the command in place of `sy`, so that signals and the exit status are its own.
 #[cfg(unix)]
-fn exec(mut command: Command, program: &OsString) -> Result<(), Failure> {
+fn exec(mut command: Command, program: &OsStr) -> Result<(), Failure> {
     use std::os::unix::process::CommandExt as _;
     let error = command.exec();
-    Err(Failure::operation(format!(
-        "cannot run {}: {error}",
-        program.to_string_lossy()
-    )))
+    Err(cannot_run(program, &error))
 }
 
 /// Runs the command and exits with its status.
 #[cfg(not(unix))]
-fn exec(mut command: Command, program: &OsString) -> Result<(), Failure> {
-    let status = command.status().map_err(|error| {
-        Failure::operation(format!("cannot run {}: {error}", program.to_string_lossy()))
-    })?;
+fn exec(mut command: Command, program: &OsStr) -> Result<(), Failure> {
+    let status = command
+        .status()
+        .map_err(|error| cannot_run(program, &error))?;
     std::process::exit(status.code().unwrap_or(1));
+}
+
+/// How long output may still come after the command ended (from a process it left behind
+/// holding its pipes) before `sy` stops waiting for it.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs the command as a child whose output passes through a [`Masker`], passes signals on,
+/// and exits with its status.
+fn masked(mut command: Command, program: &OsStr, secrets: &[String]) -> Result<(), Failure> {
+    command
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|error| cannot_run(program, &error))?;
+    let masker = Masker::new(secrets.iter().map(String::as_bytes));
+    let (done, drained) = mpsc::channel();
+    if let Some(out) = child.stdout.take() {
+        pump(out, std::io::stdout(), masker.clone(), done.clone());
+    }
+    if let Some(err) = child.stderr.take() {
+        pump(err, std::io::stderr(), masker, done.clone());
+    }
+    drop(done);
+    let forwarding = signals::forward(child.id());
+    let status = child.wait().map_err(|error| cannot_run(program, &error))?;
+    // Both pumps end at the end of their stream; a process left behind holding a pipe gets a
+    // short grace, not forever.
+    let until = std::time::Instant::now() + DRAIN_GRACE;
+    for _ in 0..2 {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if drained.recv_timeout(left).is_err() {
+            break;
+        }
+    }
+    drop(forwarding);
+    signals::exit_like(status)
+}
+
+/// Copies `from` to `to` through the masker on a thread of its own, flushing after every read
+/// so that interactive output is not delayed.
+fn pump(
+    mut from: impl Read + Send + 'static,
+    mut to: impl Write + Send + 'static,
+    mut masker: Masker,
+    done: mpsc::Sender<()>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("sy-mask".into())
+        .spawn(move || {
+            let mut buf = vec![0_u8; 16 * 1024];
+            let mut out = Vec::new();
+            loop {
+                match from.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => masker.push(&buf[..n], &mut out),
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                }
+                if !out.is_empty() {
+                    // A reader that went away (`| head`) stops the copy, not the command.
+                    if to.write_all(&out).and_then(|()| to.flush()).is_err() {
+                        return;
+                    }
+                    out.clear();
+                }
+            }
+            masker.finish(&mut out);
+            let _ = to.write_all(&out).and_then(|()| to.flush());
+            let _ = done.send(());
+        });
+    drop(spawned);
+}
+
+#[cfg(unix)]
+mod signals {
+    use std::process::ExitStatus;
+
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+    use signal_hook::iterator::SignalsInfo;
+    use signal_hook::iterator::exfiltrator::WithOrigin;
+    use signal_hook::low_level::siginfo::Cause;
+
+    /// Signals passed on to the command.
+    const FORWARDED: [i32; 7] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH];
+
+    /// Stops forwarding when dropped.
+    pub(super) struct Forwarding(Option<signal_hook::iterator::Handle>);
+
+    impl Drop for Forwarding {
+        fn drop(&mut self) {
+            if let Some(handle) = &self.0 {
+                handle.close();
+            }
+        }
+    }
+
+    /// Passes the signals sent to `sy` on to the child `pid`. Those the terminal's driver sent
+    /// (Ctrl-C, a resize) reached the child already, as it is in the same process group, and
+    /// are not sent twice.
+    pub(super) fn forward(pid: u32) -> Forwarding {
+        let Ok(mut signals) = SignalsInfo::<WithOrigin>::new(FORWARDED) else {
+            return Forwarding(None);
+        };
+        let handle = signals.handle();
+        let target = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw);
+        let spawned = std::thread::Builder::new()
+            .name("sy-signals".into())
+            .spawn(move || {
+                for origin in signals.forever() {
+                    if matches!(origin.cause, Cause::Kernel) {
+                        continue;
+                    }
+                    let signal = rustix::process::Signal::from_named_raw(origin.signal);
+                    if let (Some(pid), Some(signal)) = (target, signal) {
+                        let _ = rustix::process::kill_process(pid, signal);
+                    }
+                }
+            });
+        drop(spawned);
+        Forwarding(Some(handle))
+    }
+
+    /// Ends `sy` the way the command ended: with its exit code, or by its signal.
+    pub(super) fn exit_like(status: ExitStatus) -> ! {
+        use std::os::unix::process::ExitStatusExt as _;
+        if let Some(code) = status.code() {
+            std::process::exit(code);
+        }
+        let signal = status.signal().unwrap_or(1);
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
+        std::process::exit(128 + signal)
+    }
+}
+
+#[cfg(not(unix))]
+mod signals {
+    use std::process::ExitStatus;
+
+    pub(super) struct Forwarding;
+
+    /// Signals are not passed on outside Unix.
+    pub(super) fn forward(_pid: u32) -> Forwarding {
+        Forwarding
+    }
+
+    pub(super) fn exit_like(status: ExitStatus) -> ! {
+        std::process::exit(status.code().unwrap_or(1))
+    }
 }

@@ -1,37 +1,47 @@
 //! `sy read`: one reference's value, and nothing else.
 
-use std::path::Path;
-
+use serde_json::json;
 use syvault_ureq::Selected;
 
-use crate::agent::client::Agent;
-use crate::cli::{Global, ReadArgs};
-use crate::credentials;
+use crate::cli::{Global, ReadArgs, TextFormat};
 use crate::failure::Failure;
 use crate::output;
+use crate::resolve;
 
 pub(crate) fn run(global: &Global, args: &ReadArgs) -> Result<(), Failure> {
-    if let Some(socket) = args.agent.path() {
-        return through_agent(&socket, &args.reference, args.no_newline);
-    }
-    super::parse_reference(&args.reference)?;
-    let client = credentials::client(global)?;
-    let selected = client.secrets().notation(&args.reference)?;
-    print(&selected, args.no_newline)
+    let selected = resolve::read(global, args.agent.path().as_deref(), &args.reference)?;
+    print(&args.reference, &selected, args.format, args.no_newline)
 }
 
-/// `sy read` through the agent: the same checks and output, and no client of its own.
-pub(crate) fn through_agent(
-    socket: &Path,
+/// `sy read` through the agent as its fast path recognised it: the same checks and output,
+/// with the time limit of `SY_TIMEOUT`, and no client of its own.
+#[cfg(unix)]
+pub(crate) fn through_agent(read: &crate::agent::fast::FastRead) -> Result<(), Failure> {
+    resolve::parse(&read.reference)?;
+    let timeout = crate::cli::env_timeout(crate::cli::DEFAULT_TIMEOUT)?;
+    let selected = crate::agent::client::Agent::new(&read.socket, timeout).read(&read.reference)?;
+    print(
+        &read.reference,
+        &selected,
+        TextFormat::Text,
+        read.no_newline,
+    )
+}
+
+fn print(
     reference: &str,
+    selected: &Selected,
+    format: TextFormat,
     no_newline: bool,
 ) -> Result<(), Failure> {
-    super::parse_reference(reference)?;
-    let selected = Agent::new(socket).read(reference)?;
-    print(&selected, no_newline)
-}
-
-fn print(selected: &Selected, no_newline: bool) -> Result<(), Failure> {
-    let newline = if no_newline { "" } else { "\n" };
-    output::print(&format!("{}{newline}", selected.expose()))
+    match format {
+        TextFormat::Json => output::print_json(&json!({
+            "reference": reference,
+            "value": selected.expose(),
+        })),
+        TextFormat::Text => {
+            let newline = if no_newline { "" } else { "\n" };
+            output::print(&format!("{}{newline}", selected.expose()))
+        }
+    }
 }

@@ -6,19 +6,26 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Map, Value, json};
 use syvault_ureq::proto::config::RotationPolicy;
-use syvault_ureq::{Error, RecordPayload, RotationOutcome, Secret};
+use syvault_ureq::proto::notation::Reference;
+use syvault_ureq::{Error, RecordPayload, RecordUid, RotationOutcome, Secret, Uuid};
 
-use crate::cli::{CreateArgs, GetArgs, GetFormat, Global, ListArgs, ListFormat, RotateArgs};
-use crate::credentials;
+use crate::cli::{
+    CreateArgs, GetArgs, GetFormat, Global, ListArgs, ListFormat, RotateArgs, TextFormat,
+};
 use crate::failure::Failure;
-use crate::output::{self, MASK};
+use crate::output::{self, MASK, escape};
+use crate::session::Session;
+use crate::suggest::{self, Suggester};
 use crate::values::ValueReader;
 
+/// How long `rotate` waits for the outcome unless told otherwise.
+const DEFAULT_ROTATION_WAIT: Duration = Duration::from_secs(60);
+
 pub(crate) fn list(global: &Global, args: &ListArgs) -> Result<(), Failure> {
-    let client = credentials::client(global)?;
-    let mut secrets = client.secrets().list()?;
+    let session = super::session(global)?;
+    let mut secrets = session.secrets().list()?;
     if let Some(spec) = &args.folder {
-        let folder = super::find_folder(&client, spec)?;
+        let (folder, _) = super::find_folder(&session, spec)?;
         secrets.retain(|s| s.folder_id == folder.folder_id);
     }
     match args.format {
@@ -59,48 +66,175 @@ pub(crate) fn list(global: &Global, args: &ListArgs) -> Result<(), Failure> {
 }
 
 pub(crate) fn get(global: &Global, args: &GetArgs) -> Result<(), Failure> {
-    let client = credentials::client(global)?;
-    let secret = client.secrets().get(&args.uid)?;
+    if args.prefix.is_some() && args.format != GetFormat::Env {
+        return Err(Failure::usage("--prefix goes with --format env"));
+    }
+    // A name that is neither a UID nor a `sy://` path is refused before anything is read.
+    let by_reference = match &args.secret {
+        Some(text) if text.parse::<RecordUid>().is_ok() => None,
+        Some(text) if text.starts_with("sy://") => Some(record_reference(text)?),
+        Some(text) => return Err(not_a_uid(global, text)),
+        None => None,
+    };
+    let session = super::session(global)?;
+    let uid = match (&args.secret, by_reference) {
+        (_, Some(reference)) => match session.secrets().notation(&reference.to_string()) {
+            Ok(selected) => selected.expose().to_owned(),
+            Err(Error::Notation(error)) => return Err(Suggester::new(&session).explain(error)),
+            Err(error) => return Err(error.into()),
+        },
+        (Some(uid), None) => uid.clone(),
+        (None, None) => by_title(
+            &session,
+            args.folder.as_deref(),
+            args.title.as_deref().unwrap_or_default(),
+        )?,
+    };
+    let secret = session.secrets().get(&uid)?;
     if let Some(name) = &args.field {
-        let value = secret.field(name).ok_or_else(|| {
-            Failure::operation(format!("secret {} has no field `{name}`", secret.uid))
-        })?;
+        let Some(value) = secret.field(name) else {
+            let names: Vec<&str> = secret.fields.names().collect();
+            let close: Vec<String> = suggest::closest(name, names.iter().copied())
+                .into_iter()
+                .map(|n| format!("`{}`", escape(n)))
+                .collect();
+            let all: Vec<String> = names.iter().map(|n| format!("`{}`", escape(n))).collect();
+            let hint = match (close.as_slice(), all.is_empty()) {
+                (_, true) => "; it has no fields".to_owned(),
+                ([], false) => format!("; its fields are {}", all.join(", ")),
+                (close, false) => format!(
+                    "; did you mean {}? (its fields: {})",
+                    close.join(" or "),
+                    all.join(", ")
+                ),
+            };
+            return Err(Failure::operation(format!(
+                "secret {} has no field `{}`{hint}",
+                secret.uid,
+                escape(name)
+            ))
+            .category("not_found"));
+        };
         return output::print(&format!("{}\n", value.expose()));
     }
     match args.format {
         GetFormat::Json => output::print_json(&secret_json(&secret)),
-        GetFormat::Env => {
-            let mut text = String::new();
-            for (name, value) in secret.fields.iter() {
-                let line = format!(
-                    "{}={}\n",
-                    output::env_name(name),
-                    output::shell_quote(value.expose())
-                );
-                text.push_str(&line);
-            }
-            output::print(&text)
-        }
+        GetFormat::Env => output::print(&output::env_lines(
+            args.prefix.as_deref(),
+            secret
+                .fields
+                .iter()
+                .map(|(name, value)| (name, value.expose())),
+        )?),
         GetFormat::Table => output::print(&secret_table(&secret, args.reveal)),
+    }
+}
+
+/// `sy://FOLDER/TITLE` (no selector) as the reference of the record's UID.
+fn record_reference(text: &str) -> Result<Reference, Failure> {
+    let reference = format!("{}/uid", text.trim_end_matches('/'));
+    match reference.parse::<Reference>() {
+        Ok(parsed) => Ok(parsed),
+        Err(error) => Err(Failure::usage(format!(
+            "`{}` does not name a secret: write sy://FOLDER/TITLE, without a selector ({error})",
+            escape(text)
+        ))),
+    }
+}
+
+/// The usage error for a name that is not a UID, pointing at the secrets with that title
+/// when the credentials can list them.
+fn not_a_uid(global: &Global, text: &str) -> Failure {
+    let failure = Failure::usage(format!(
+        "`{}` is not a secret UID: name the secret by UID, by sy://FOLDER/TITLE, or with \
+         --folder FOLDER --title TITLE",
+        escape(text)
+    ));
+    let Ok(session) = super::session(global) else {
+        return failure;
+    };
+    let Ok(secrets) = session.secrets().list() else {
+        return failure;
+    };
+    let titled: Vec<String> = secrets
+        .iter()
+        .filter(|s| s.title == text)
+        .map(|s| format!("sy://{}/{}", s.folder_path.join("/"), s.title))
+        .collect();
+    if titled.is_empty() {
+        return failure;
+    }
+    failure.hint(format!(
+        "the secret titled `{}` is {}",
+        escape(text),
+        titled.join(", ")
+    ))
+}
+
+/// The UID of the secret titled `title` (in `folder`, if given).
+fn by_title(session: &Session, folder: Option<&str>, title: &str) -> Result<String, Failure> {
+    let folder = folder
+        .map(|spec| super::find_folder(session, spec).map(|(info, _)| info))
+        .transpose()?;
+    let secrets = session.secrets().list()?;
+    let in_folder: Vec<_> = secrets
+        .iter()
+        .filter(|s| folder.as_ref().is_none_or(|f| s.folder_id == f.folder_id))
+        .collect();
+    let matching: Vec<_> = in_folder.iter().filter(|s| s.title == title).collect();
+    match matching.as_slice() {
+        [one] => Ok(one.uid.to_string()),
+        [] => {
+            let close: Vec<String> =
+                suggest::closest(title, in_folder.iter().map(|s| s.title.as_str()))
+                    .into_iter()
+                    .map(|t| format!("`{}`", escape(t)))
+                    .collect();
+            let hint = if close.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", close.join(" or "))
+            };
+            let place = folder.map_or(String::new(), |f| format!(" in `{}`", escape(&f.name)));
+            Err(
+                Failure::operation(format!("no secret titled `{}`{place}{hint}", escape(title)))
+                    .category("not_found"),
+            )
+        }
+        several => {
+            let places: Vec<String> = several
+                .iter()
+                .map(|s| format!("{} in `{}`", s.uid, escape(&s.folder_path.join("/"))))
+                .collect();
+            Err(Failure::operation(format!(
+                "several secrets are titled `{}`: {}; give --folder or the UID",
+                escape(title),
+                places.join(", ")
+            ))
+            .category("ambiguous"))
+        }
     }
 }
 
 /// The stable JSON form of a secret, values included.
 fn secret_json(secret: &Secret) -> Value {
-    let fields: Map<String, Value> = secret
-        .fields
-        .iter()
-        .map(|(name, value)| (name.to_owned(), Value::from(value.expose())))
-        .collect();
     json!({
         "uid": secret.uid.as_str(),
         "folder_id": secret.folder_id,
         "title": secret.title,
         "type": secret.record_type,
         "revision": secret.revision,
-        "fields": fields,
+        "fields": fields_json(secret),
         "notes": secret.notes.expose(),
     })
+}
+
+fn fields_json(secret: &Secret) -> Map<String, Value> {
+    secret
+        .fields
+        .iter()
+        .map(|(name, value)| (name.to_owned(), Value::from(value.expose())))
+        .collect()
 }
 
 fn secret_table(secret: &Secret, reveal: bool) -> String {
@@ -134,12 +268,12 @@ pub(crate) fn create(global: &Global, args: &CreateArgs) -> Result<(), Failure> 
     if let Some(record_type) = &args.record_type {
         payload.record_type.clone_from(record_type);
     }
-    for spec in &args.fields {
+    for (number, spec) in args.fields.iter().enumerate() {
         let Some((name, value)) = spec.split_once('=') else {
             return Err(Failure::usage(format!(
                 "--field takes NAME=VALUE (VALUE may be @PATH or -), got a value without `=` \
                  for field number {}",
-                args.fields.iter().position(|f| f == spec).unwrap_or(0) + 1
+                number + 1
             )));
         };
         if name.is_empty() {
@@ -151,49 +285,105 @@ pub(crate) fn create(global: &Global, args: &CreateArgs) -> Result<(), Failure> 
     if let Some(notes) = &args.notes {
         payload.notes = reader.read("notes", notes)?.into();
     }
-    let client = credentials::client(global)?;
-    let folder = super::find_folder(&client, &args.folder)?;
-    let secret = client.secrets().create(folder.folder_id, payload)?;
-    output::print(&format!("{}\n", secret.uid))
+    let session = super::session(global)?;
+    let (folder, path) = super::find_folder(&session, &args.folder)?;
+    if !args.allow_duplicate_title {
+        let existing = session.secrets().list()?;
+        if let Some(same) = existing
+            .iter()
+            .find(|s| s.folder_id == folder.folder_id && s.title == args.title)
+        {
+            return Err(Failure::operation(format!(
+                "a secret titled `{}` already exists in `{}` ({}): references by title would \
+                 match both; choose another title, or pass --allow-duplicate-title",
+                escape(&args.title),
+                escape(&same.folder_path.join("/")),
+                same.uid
+            ))
+            .category("conflict")
+            .detail("uid", same.uid.to_string()));
+        }
+    }
+    let secret = session.secrets().create(folder.folder_id, payload)?;
+    match args.format {
+        TextFormat::Json => output::print_json(&json!({
+            "uid": secret.uid.as_str(),
+            "folder_id": secret.folder_id,
+            "folder": path,
+            "title": secret.title,
+            "type": secret.record_type,
+            "revision": secret.revision,
+        })),
+        TextFormat::Text => output::print(&format!("{}\n", secret.uid)),
+    }
 }
 
 pub(crate) fn rotate(global: &Global, args: &RotateArgs) -> Result<(), Failure> {
-    let deadline = if args.no_wait {
-        Duration::ZERO
-    } else {
-        args.timeout
-            .map_or(RotationPolicy::default().deadline, Into::into)
-    };
-    let policy = RotationPolicy::default().with_deadline(deadline);
-    let client = credentials::configured(global)?.rotation(policy).build()?;
+    let uid: RecordUid = args.uid.parse()?;
+    let json = args.format == TextFormat::Json;
+    let wait = global.timeout(DEFAULT_ROTATION_WAIT)?;
+    let policy = RotationPolicy::default().with_deadline(wait);
+    let session = Session::open_with(global, wait, |builder| builder.rotation(policy))?;
 
-    let spinner = spinner(args.no_wait, &args.uid);
-    let result = match args.resume {
-        Some(rotation_id) => client.secrets().resume_rotation(&args.uid, rotation_id),
-        None => client.secrets().rotate(&args.uid),
+    let (rotation_id, adopted) = if let Some(id) = args.resume {
+        (id, None)
+    } else {
+        let started = session.secrets().start_rotation(uid.as_str())?;
+        (started.rotation_id, Some(started.adopted))
     };
-    if let Some(spinner) = spinner {
+    let resume = format!("sy secret rotate {uid} --resume {rotation_id}");
+    if !json {
+        let line = match adopted {
+            Some(false) => format!("rotation {rotation_id} started"),
+            Some(true) => format!(
+                "rotation {rotation_id} was already running (started earlier or by someone \
+                 else); waiting for it"
+            ),
+            None => format!("waiting for rotation {rotation_id}"),
+        };
+        eprintln!("sy: {line}");
+    }
+    if args.no_wait {
+        return if json {
+            output::print_json(&json!({
+                "rotation_id": rotation_id,
+                "uid": uid.as_str(),
+                "status": "started",
+                "revision": null,
+                "adopted": adopted.unwrap_or(false),
+            }))
+        } else {
+            output::print(&format!(
+                "rotation {rotation_id} started; wait for it with `{resume}`\n"
+            ))
+        };
+    }
+
+    let spinner = spinner(&uid, rotation_id, json);
+    let _interrupt = interrupt::on_signal(rotation_id, resume.clone(), json, spinner.clone());
+    let result = session.secrets().resume_rotation(uid.as_str(), rotation_id);
+    if let Some(spinner) = &spinner {
         spinner.finish_and_clear();
     }
     match result {
-        Ok(outcome) => print_outcome(&outcome, args.reveal),
-        Err(Error::RotationTimeout { rotation_id }) if args.no_wait => output::print(&format!(
-            "rotation {rotation_id} started; wait for it with `sy secret rotate {} --resume \
-             {rotation_id}`\n",
-            args.uid
-        )),
-        Err(Error::RotationTimeout { rotation_id }) => Err(Failure::operation(format!(
-            "rotation {rotation_id} did not finish in time; wait again with `sy secret rotate \
-             {} --resume {rotation_id}`",
-            args.uid
-        ))),
-        Err(error) => Err(error.into()),
+        Ok(outcome) => print_outcome(&outcome, adopted.unwrap_or(false), args.reveal, json),
+        Err(Error::RotationTimeout { .. } | Error::OperationTimeout { .. }) => {
+            Err(Failure::operation(format!(
+                "rotation {rotation_id} did not finish within {}; it goes on on the server: wait \
+                 again with `{resume}` (with --timeout for longer)",
+                humantime::format_duration(wait)
+            ))
+            .category("timeout")
+            .detail("rotation_id", rotation_id.to_string())
+            .detail("resume", resume))
+        }
+        Err(error) => Err(Failure::from(error).detail("resume", resume)),
     }
 }
 
 /// A spinner on standard error while waiting, only when a person watches it.
-fn spinner(no_wait: bool, uid: &str) -> Option<ProgressBar> {
-    if no_wait || !std::io::stderr().is_terminal() {
+fn spinner(uid: &RecordUid, rotation_id: Uuid, json: bool) -> Option<ProgressBar> {
+    if json || !std::io::stderr().is_terminal() {
         return None;
     }
     let spinner = ProgressBar::new_spinner();
@@ -201,12 +391,30 @@ fn spinner(no_wait: bool, uid: &str) -> Option<ProgressBar> {
     if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
         spinner.set_style(style);
     }
-    spinner.set_message(format!("rotating {uid}"));
+    spinner.set_message(format!("rotating {uid} (rotation {rotation_id})"));
     spinner.enable_steady_tick(Duration::from_millis(100));
     Some(spinner)
 }
 
-fn print_outcome(outcome: &RotationOutcome, reveal: bool) -> Result<(), Failure> {
+fn print_outcome(
+    outcome: &RotationOutcome,
+    adopted: bool,
+    reveal: bool,
+    json: bool,
+) -> Result<(), Failure> {
+    if json {
+        let mut value = json!({
+            "rotation_id": outcome.rotation_id,
+            "uid": outcome.secret.uid.as_str(),
+            "status": status_name(outcome),
+            "revision": outcome.revision,
+            "adopted": adopted,
+        });
+        if reveal {
+            value["fields"] = Value::Object(fields_json(&outcome.secret));
+        }
+        return output::print_json(&value);
+    }
     let mut text = format!(
         "rotation {} {}: {} is at revision {}\n",
         outcome.rotation_id,
@@ -225,4 +433,79 @@ fn status_name(outcome: &RotationOutcome) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| format!("{:?}", outcome.status).to_lowercase())
+}
+
+/// What an interrupted rotation says: that it goes on, and how to wait for it again.
+mod interrupt {
+    use indicatif::ProgressBar;
+    use syvault_ureq::Uuid;
+
+    use crate::failure::Failure;
+
+    /// The failure an interruption by `signal` reports.
+    fn interrupted(rotation_id: Uuid, resume: &str, signal: &str) -> Failure {
+        Failure::operation(format!(
+            "interrupted ({signal}); rotation {rotation_id} goes on on the server: wait for it \
+             with `{resume}`"
+        ))
+        .category("interrupted")
+        .detail("rotation_id", rotation_id.to_string())
+        .detail("resume", resume.to_owned())
+    }
+
+    /// Until dropped, SIGINT and SIGTERM print how to resume and end the process with 130 or
+    /// 143.
+    #[cfg(unix)]
+    pub(super) fn on_signal(
+        rotation_id: Uuid,
+        resume: String,
+        json: bool,
+        spinner: Option<ProgressBar>,
+    ) -> Option<Guard> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        use signal_hook::iterator::Signals;
+
+        let mut signals = Signals::new([SIGINT, SIGTERM]).ok()?;
+        let handle = signals.handle();
+        std::thread::Builder::new()
+            .name("sy-interrupt".into())
+            .spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    if let Some(spinner) = &spinner {
+                        spinner.finish_and_clear();
+                    }
+                    let name = if signal == SIGINT {
+                        "SIGINT"
+                    } else {
+                        "SIGTERM"
+                    };
+                    interrupted(rotation_id, &resume, name).report(json);
+                    std::process::exit(128 + signal);
+                }
+            })
+            .ok()?;
+        Some(Guard(handle))
+    }
+
+    /// Stops listening when dropped.
+    #[cfg(unix)]
+    pub(super) struct Guard(signal_hook::iterator::Handle);
+
+    #[cfg(unix)]
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.close();
+        }
+    }
+
+    #[cfg(not(unix))]
+    pub(super) fn on_signal(
+        _rotation_id: Uuid,
+        _resume: String,
+        _json: bool,
+        _spinner: Option<ProgressBar>,
+    ) -> Option<()> {
+        let _ = interrupted;
+        None
+    }
 }

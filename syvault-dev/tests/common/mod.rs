@@ -199,6 +199,9 @@ impl Http {
     }
 }
 
+/// A client configuration on *ring*, the project's one provider (whose constructor rustls
+/// 0.23.48 deprecates for lacking post-quantum key exchange).
+#[allow(deprecated)]
 pub fn client_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {
     rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()

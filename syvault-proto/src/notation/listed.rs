@@ -172,6 +172,32 @@ impl ListedIndex {
         }
     }
 
+    /// Whether the listing holds `uid` and can be asked for what changed since (a sync token):
+    /// then a delta revalidates the record along with every other one held.
+    pub(crate) fn syncs(&self, uid: &RecordUid) -> bool {
+        self.token.is_some()
+            && self
+                .held
+                .binary_search_by_key(uid, |(held, _)| *held)
+                .is_ok()
+    }
+
+    /// Asks for a refresh of the index at `now`, unless one is out: whether it was asked.
+    pub(crate) fn ask(&mut self, now: Timestamp) -> bool {
+        match &mut self.expiry {
+            Some(expiry) if !expiry.wished_at(now) => {
+                expiry.wished(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// When the index expires and is retried.
+    pub(crate) fn expiry(&self) -> Option<&Expiry> {
+        self.expiry.as_ref()
+    }
+
     /// The records held, by UID.
     pub(crate) fn held(&self) -> &[(RecordUid, Weak<Secret>)] {
         &self.held

@@ -7,7 +7,6 @@ use http::StatusCode;
 use http::header::ETAG;
 use rand_core::CryptoRng;
 
-use super::background::Wish;
 use super::{LoadFolders, Operation, after_finish, out_of_order, pending, serves_stale};
 use crate::cache::Lookup;
 use crate::client::{Client, FlightTicket, Joined};
@@ -148,7 +147,7 @@ impl GetSecret {
                     Lookup::Refresh(secret) => {
                         let secret = Arc::clone(secret);
                         event!(debug, uid = %self.uid, "refreshing ahead of expiry");
-                        client.background.push(Wish::Entry(self.uid));
+                        client.ask_refresh(self.uid, now);
                         return self.hit(client, secret);
                     }
                     Lookup::Stale(secret) => {
@@ -158,7 +157,7 @@ impl GetSecret {
                     Lookup::Retry(secret) => {
                         let secret = Arc::clone(secret);
                         event!(debug, uid = %self.uid, "stale entry due for revalidation");
-                        client.background.push(Wish::Entry(self.uid));
+                        client.ask_refresh(self.uid, now);
                         return self.stale(client, secret);
                     }
                     Lookup::Expired { etag, retrying } => {
@@ -379,6 +378,9 @@ impl GetSecret {
         }
     }
 
+    // Inlined, so that a result is built where the step returns it: a cache hit's result,
+    // copied through a call, would be read back in other pieces than it was written.
+    #[inline]
     fn finish(&mut self, client: &mut Client, result: Result<Arc<Secret>>) -> Step<Arc<Secret>> {
         if let Some(id) = self.flight.take() {
             client.end_flight(&self.uid, id, result.as_ref().ok());

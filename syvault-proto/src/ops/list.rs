@@ -11,7 +11,7 @@ use crate::cache::{Renewal, SecretCache};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::exchange::{self, Call};
-use crate::expiry::Spread;
+use crate::expiry::Expiry;
 use crate::model::{Secret, SecretSummary};
 use crate::step::{Input, Response, Step};
 use crate::time::Timestamp;
@@ -438,9 +438,10 @@ impl Listing {
                 Err(error) => return self.finish(Err(error)),
             }
         }
-        let listed = install(client, std::mem::take(&mut self.decrypted), now, rng);
-        let token = self.token.take();
+        // What a listing holds shares its expiry, so that one delta renews it all at once.
         let expiry = client.index_expiry(now, rng);
+        let listed = install(client, std::mem::take(&mut self.decrypted), expiry);
+        let token = self.token.take();
         if !self.delta {
             let gone = client.index.replace(&listed, token, expiry);
             // Records no longer listed are no longer visible.
@@ -460,9 +461,8 @@ impl Listing {
         }
         client.index.apply(&listed, &deleted, token, expiry);
         // What the delta did not name is unchanged since the token: its cached copy is current.
-        let spread = client.spread.with(rng);
         for (uid, _) in client.index.held() {
-            client.cache.renew(uid, now, spread);
+            client.cache.renew(uid, expiry);
         }
         crate::trace::event!(
             debug,
@@ -489,27 +489,21 @@ impl Listing {
     }
 }
 
-/// Caches what a listing read. A cached entry of the same revision is kept (with the ETag an
-/// earlier read learnt) and handed out instead of a new copy, so unchanged secrets are neither
-/// copied nor replaced.
-fn install(
-    client: &mut Client,
-    listed: Vec<Listed>,
-    now: Timestamp,
-    rng: &mut dyn CryptoRng,
-) -> Vec<Arc<Secret>> {
+/// Caches what a listing read, with the listing's expiry. A cached entry of the same revision
+/// is kept (with the ETag an earlier read learnt) and handed out instead of a new copy, so
+/// unchanged secrets are neither copied nor replaced.
+fn install(client: &mut Client, listed: Vec<Listed>, expiry: Expiry) -> Vec<Arc<Secret>> {
     client.cache.reserve(listed.len());
-    let spread = client.spread.with(rng);
     let mut shared = Vec::with_capacity(listed.len());
     for listed in listed {
         let secret = match listed {
             Listed::Kept(cached) => {
-                let renewal = client.cache.renew_revision(&cached, now, spread);
-                keep(&mut client.cache, renewal, cached, now, spread)
+                let renewal = client.cache.renew_revision(&cached, expiry);
+                keep(&mut client.cache, renewal, cached, expiry)
             }
-            Listed::Decrypted(secret) => match client.cache.renew_revision(&secret, now, spread) {
+            Listed::Decrypted(secret) => match client.cache.renew_revision(&secret, expiry) {
                 Renewal::Renewed(cached) => cached,
-                renewal => keep(&mut client.cache, renewal, Arc::new(secret), now, spread),
+                renewal => keep(&mut client.cache, renewal, Arc::new(secret), expiry),
             },
         };
         shared.push(secret);
@@ -523,17 +517,16 @@ fn keep(
     cache: &mut SecretCache,
     renewal: Renewal,
     secret: Arc<Secret>,
-    now: Timestamp,
-    spread: &mut Spread,
+    expiry: Expiry,
 ) -> Arc<Secret> {
     match renewal {
         Renewal::Renewed(cached) => cached,
         Renewal::Absent => {
-            cache.insert_absent(Arc::clone(&secret), None, now, spread);
+            cache.insert_absent(Arc::clone(&secret), None, expiry);
             secret
         }
         Renewal::Replace => {
-            cache.insert(Arc::clone(&secret), None, now, spread);
+            cache.insert_expiring(Arc::clone(&secret), None, expiry);
             secret
         }
     }

@@ -52,6 +52,7 @@ use crate::wire::{self, FolderList};
 mod background;
 mod bootstrap;
 mod create;
+mod deadline;
 mod get;
 mod keeper;
 mod lease;
@@ -63,12 +64,13 @@ pub use background::Background;
 pub(crate) use background::{Queue, Wish};
 pub use bootstrap::Bootstrap;
 pub use create::CreateSecret;
+pub use deadline::Deadline;
 pub use get::GetSecret;
 pub use keeper::{DEFAULT_EXPIRING_MARGIN, KeepLease, KeeperState, LeaseEnd, LeaseStatus};
 pub use lease::{CreateLease, IDEMPOTENCY_KEY, ListLeases, RenewLease, RevokeLease};
 pub use list::ListSecrets;
 pub use resolve::{ResolveNotation, ResolveReference};
-pub use rotate::RotateSecret;
+pub use rotate::{RotateSecret, StartRotation};
 
 /// An operation on a [`Client`], driven one step at a time.
 pub trait Operation {
@@ -106,6 +108,20 @@ pub trait Operation {
     fn subject(&self) -> Option<String> {
         None
     }
+
+    /// The operation's name for a driver's log span: its type name without the path, such as
+    /// `GetSecret`. A wrapper (such as [`Deadline`]) gives its inner operation's.
+    ///
+    /// ```
+    /// use syvault_proto::ops::{Deadline, ListSecrets, Operation};
+    ///
+    /// assert_eq!(ListSecrets::new().name(), "ListSecrets");
+    /// assert_eq!(Deadline::new(ListSecrets::new()).name(), "ListSecrets");
+    /// ```
+    fn name(&self) -> &'static str {
+        let name = core::any::type_name::<Self>();
+        name.rsplit("::").next().unwrap_or(name)
+    }
 }
 
 /// The span a driver runs an operation in, so that every driver names operations alike: its
@@ -113,9 +129,7 @@ pub trait Operation {
 /// [`Operation::subject`] (a UID, a reference, a lease id).
 #[cfg(feature = "tracing")]
 pub fn span<O: Operation>(op: &O) -> tracing::Span {
-    let name = std::any::type_name::<O>();
-    let name = name.rsplit("::").next().unwrap_or(name);
-    let span = tracing::debug_span!("syvault", op = name, subject = tracing::field::Empty);
+    let span = tracing::debug_span!("syvault", op = op.name(), subject = tracing::field::Empty);
     // Only a span someone listens to pays for its subject: a cache hit allocates nothing.
     if !span.is_disabled()
         && let Some(subject) = op.subject()

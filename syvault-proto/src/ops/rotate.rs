@@ -12,7 +12,7 @@ use super::{Operation, after_finish, out_of_order, pending};
 use crate::client::Client;
 use crate::error::{Error, ErrorCode, Result};
 use crate::exchange::{self, Call};
-use crate::model::{RotationOutcome, Secret};
+use crate::model::{RotationOutcome, RotationStarted, Secret};
 use crate::step::{Input, Response, Step};
 use crate::time::Timestamp;
 use crate::uid::RecordUid;
@@ -84,26 +84,15 @@ impl RotateSecret {
         now: Timestamp,
         rng: &mut dyn CryptoRng,
     ) -> Step<RotationOutcome> {
-        let rotation_id = match pending(step) {
-            Ok(step) => return step,
-            Err(Ok(response)) => exchange::expect_status(&response, StatusCode::ACCEPTED)
-                .and_then(|()| exchange::parse::<DataEnvelope<Rotation>>(&response))
-                .map(|envelope| envelope.data.rotation_id),
-            Err(Err(Error::Api(api))) if api.code == ErrorCode::RotationInProgress => api
-                .details
-                .as_ref()
-                .and_then(wire::rotation_id_from_details)
-                .ok_or_else(|| {
-                    Error::malformed(409, "rotation_in_progress without details.rotation_id")
-                }),
-            Err(Err(error)) => Err(self.not_found(error)),
-        };
-        match rotation_id {
-            Ok(id) => {
-                self.rotation_id = Some(id);
-                self.poll(client, now, rng)
-            }
-            Err(error) => self.finish(Err(error)),
+        match pending(step) {
+            Ok(step) => step,
+            Err(result) => match started(result, &self.uid) {
+                Ok(started) => {
+                    self.rotation_id = Some(started.rotation_id);
+                    self.poll(client, now, rng)
+                }
+                Err(error) => self.finish(Err(error)),
+            },
         }
     }
 
@@ -241,18 +230,98 @@ impl RotateSecret {
         }
     }
 
-    fn not_found(&self, error: Error) -> Error {
-        match &error {
-            Error::Api(api) if api.code == ErrorCode::SecretNotFound => Error::SecretNotFound {
-                uid: self.uid.to_string(),
-            },
-            _ => error,
-        }
-    }
-
     fn finish(&mut self, result: Result<RotationOutcome>) -> Step<RotationOutcome> {
         self.state = State::Finished;
         Step::Done(result)
+    }
+}
+
+/// The rotation the answer to `POST /secrets/{uid}/rotate` names: started (202) or already
+/// running (409 `rotation_in_progress`, adopted).
+fn started(answer: Result<Response>, uid: &RecordUid) -> Result<RotationStarted> {
+    match answer {
+        Ok(response) => exchange::expect_status(&response, StatusCode::ACCEPTED)
+            .and_then(|()| exchange::parse::<DataEnvelope<Rotation>>(&response))
+            .map(|envelope| RotationStarted {
+                rotation_id: envelope.data.rotation_id,
+                adopted: false,
+            }),
+        Err(Error::Api(api)) if api.code == ErrorCode::RotationInProgress => api
+            .details
+            .as_ref()
+            .and_then(wire::rotation_id_from_details)
+            .map(|rotation_id| RotationStarted {
+                rotation_id,
+                adopted: true,
+            })
+            .ok_or_else(|| {
+                Error::malformed(409, "rotation_in_progress without details.rotation_id")
+            }),
+        Err(Error::Api(api)) if api.code == ErrorCode::SecretNotFound => {
+            Err(Error::SecretNotFound {
+                uid: uid.to_string(),
+            })
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Starts a rotation of a secret (`POST /secrets/{uid}/rotate`), or adopts the one already
+/// running, and returns its id at once without waiting for the outcome: for a caller that
+/// wants to say which rotation it is waiting for before it waits
+/// ([`Client::resume_rotation`]).
+#[derive(Debug)]
+pub struct StartRotation {
+    uid: RecordUid,
+    call: Option<Call>,
+    done: bool,
+}
+
+impl StartRotation {
+    /// Starts a rotation of the secret `uid`.
+    pub fn new(uid: RecordUid) -> Self {
+        Self {
+            uid,
+            call: None,
+            done: false,
+        }
+    }
+}
+
+impl Operation for StartRotation {
+    type Output = RotationStarted;
+
+    fn subject(&self) -> Option<String> {
+        Some(self.uid.to_string())
+    }
+
+    fn step(
+        &mut self,
+        client: &mut Client,
+        input: Input,
+        now: Timestamp,
+        rng: &mut dyn CryptoRng,
+    ) -> Step<RotationStarted> {
+        if self.done {
+            return Step::Done(Err(after_finish()));
+        }
+        let step = match (&mut self.call, input) {
+            (None, Input::Start) => {
+                let mut call = Call::new(Method::POST, wire::paths::rotate(&self.uid));
+                let step = call.send(&mut client.session, now);
+                self.call = Some(call);
+                step
+            }
+            (None, _) => return Step::Done(Err(out_of_order())),
+            (Some(call), input) => call.on_input(&mut client.session, input, now, rng),
+        };
+        match pending(step) {
+            Ok(step) => step,
+            Err(result) => {
+                self.done = true;
+                Step::Done(started(result, &self.uid))
+            }
+        }
     }
 }
 

@@ -242,7 +242,9 @@ impl Client {
     }
 
     /// Tells the client whether writing the snapshot taken at `taken_at` succeeded; after a
-    /// failure the next one is due a debounce after that snapshot was taken.
+    /// failure the next one is due a debounce after that snapshot was taken. A driver that
+    /// could not start the writer [`Client::snapshot_due`] asked for says so too (`written`
+    /// false), so that the next operation asks again.
     pub fn snapshot_written(&mut self, taken_at: Timestamp, written: bool) {
         if written {
             self.snapshots.on_disk = Some(
@@ -252,6 +254,7 @@ impl Client {
             );
         } else {
             self.snapshots.written = None;
+            self.snapshots.scheduled = false;
         }
     }
 

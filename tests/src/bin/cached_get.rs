@@ -1,4 +1,4 @@
-//! The Rust side of the wasm benchmark (`syvault-wasm/bench/cached_get.mjs`): times cached
+//! The Rust side of the wasm benchmark (`syvault-wasm/tests/js/cached_get.bench.mjs`): times cached
 //! reads of one secret with the async client, on request. Each line on stdin is a count of
 //! reads; the answer is a line with the nanoseconds they took, so the benchmark can interleave
 //! these runs with the same reads in Node.
@@ -6,9 +6,10 @@
 //! Usage: `cached_get <credentials.json> <uid>`.
 
 use std::io::BufRead;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use syvault_hyper::AsyncSyVaultClient;
+use syvault_proto::model::Credentials;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -18,7 +19,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let client = AsyncSyVaultClient::from_credentials_file(credentials)?;
+    // The same cache TTL as the Node side (one hour), so that no round of either revalidates.
+    let client = AsyncSyVaultClient::builder()
+        .credentials(Credentials::read_from(credentials)?)
+        .cache_ttl(Duration::from_secs(3600))
+        .build()?;
     // The first read fills the cache; every timed read is a hit.
     runtime.block_on(client.secrets().get(&uid))?;
     for line in std::io::stdin().lock().lines() {

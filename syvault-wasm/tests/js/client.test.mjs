@@ -1,22 +1,22 @@
-// The wasm build in Node 20, driven by Node's fetch, against `syvault-dev serve --demo` over
-// loopback. Run: SYVAULT_WASM_PKG=<wasm-bindgen out dir> SYVAULT_DEV_BIN=<syvault-dev> node --test <this file>
+// The package in Node 20, as installed from its tarball into this project and driven by Node's
+// fetch, against `syvault-dev serve --demo` over loopback: the driver's own rules, through a
+// fetch of the test's where needed. Run (after `npm install --no-save <the .tgz>` here):
+//   SYVAULT_DEV_BIN=<syvault-dev> node --test syvault-wasm/tests/js/*.test.*
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
-import { createServer } from "node:net";
 
-import { loadPackage, startDemo } from "./dev_server.mjs";
+import { SyVaultClient } from "@syvault/sdk";
 
-const { SyVaultClient } = loadPackage(createRequire(import.meta.url));
+import { freePort, startDemo } from "./dev_server.mjs";
+
 const PASSWORD_REF = "sy://Production/Database/field/password";
 
 let demo;
-let options;
+let credentials;
 
 before(async () => {
-  demo = await startDemo();
-  const { server, client_id: clientId, client_secret: clientSecret } = demo.credentials;
-  options = { server, clientId, clientSecret };
+  demo = await startDemo({ tokens: 1 });
+  credentials = demo.credentials;
 });
 
 after(() => demo?.stop());
@@ -28,7 +28,7 @@ function counted() {
     requests.push(`${init.method} ${new URL(url).pathname}`);
     return globalThis.fetch(url, init);
   };
-  return { client: new SyVaultClient({ ...options, fetch }), requests };
+  return { client: new SyVaultClient(credentials, { fetch }), requests };
 }
 
 async function database(client) {
@@ -39,13 +39,29 @@ async function database(client) {
 }
 
 test("list shows the demo secrets with their folder path", async () => {
-  const secrets = await new SyVaultClient(options).list();
+  const secrets = await new SyVaultClient(credentials).list();
   const titles = secrets.map((s) => s.title).sort();
   assert.deepEqual(titles, ["Database", "Stripe API Key"]);
   for (const secret of secrets) {
     assert.match(secret.uid, /^[0-9A-Za-z]{12}$/);
     assert.deepEqual(secret.folderPath, ["Production"]);
   }
+});
+
+test("a cached get gives the same frozen object until the secret changes", async () => {
+  const client = new SyVaultClient(credentials);
+  const { uid } = await database(client);
+  const first = await client.get(uid);
+  assert.ok(Object.isFrozen(first) && Object.isFrozen(first.fields));
+  assert.throws(() => {
+    "use strict";
+    first.fields.password = "changed";
+  }, TypeError);
+  assert.equal(await client.get(uid), first);
+  client.clearCache();
+  const again = await client.get(uid);
+  assert.notEqual(again, first);
+  assert.deepEqual(again, first);
 });
 
 test("get returns the fields, then serves them from the cache", async () => {
@@ -62,7 +78,7 @@ test("get returns the fields, then serves them from the cache", async () => {
 });
 
 test("notation resolves a field by folder and title", async () => {
-  const client = new SyVaultClient(options);
+  const client = new SyVaultClient(credentials);
   const { uid } = await database(client);
   const { fields } = await client.get(uid);
   assert.equal(await client.notation(PASSWORD_REF), fields.password);
@@ -71,7 +87,7 @@ test("notation resolves a field by folder and title", async () => {
 });
 
 test("create stores a secret the client can read back", async () => {
-  const client = new SyVaultClient(options);
+  const client = new SyVaultClient(credentials);
   const production = (await client.folders()).find((f) => f.name === "Production");
   assert.equal(production.access, "read_write");
   const created = await client.create({
@@ -91,7 +107,7 @@ test("create stores a secret the client can read back", async () => {
 });
 
 test("rotate replaces the password and returns the new revision", async () => {
-  const client = new SyVaultClient(options);
+  const client = new SyVaultClient(credentials);
   const { uid } = await database(client);
   const before = await client.get(uid);
   const outcome = await client.rotate(uid);
@@ -102,7 +118,7 @@ test("rotate replaces the password and returns the new revision", async () => {
 });
 
 test("a missing secret rejects with secret_not_found and its uid", async () => {
-  const client = new SyVaultClient(options);
+  const client = new SyVaultClient(credentials);
   const error = await client.get("AAAAAAAAAAAA").then(
     () => assert.fail("resolved"),
     (e) => e,
@@ -129,48 +145,94 @@ test("concurrent reads of one secret share one request", async () => {
 
 test("an unreachable server rejects with a retryable connect error", async () => {
   // A port that was free a moment ago: nothing listens on it.
-  const port = await new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-  const client = new SyVaultClient({ ...options, server: `http://127.0.0.1:${port}` });
+  const port = await freePort();
+  const client = new SyVaultClient({ ...credentials, server: `http://127.0.0.1:${port}` });
   await assert.rejects(client.list(), { code: "transport_connect", retryable: true });
 });
 
-test("bad options are refused at construction", () => {
-  assert.throws(() => new SyVaultClient({ ...options, clientId: "nope" }), {
+test("bad credentials and options are refused at construction, never quoting a secret", () => {
+  const refused = (make, code) => assert.throws(make, { name: "SyVaultError", code });
+  const captured = (make) => {
+    try {
+      make();
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+  refused(() => new SyVaultClient({ ...credentials, client_id: "nope" }), "invalid_input");
+  refused(() => new SyVaultClient({ ...credentials, client_secret: "MIGH-not-a-key" }), "invalid_key");
+  // The option names of earlier versions are not the credentials file's: refused, not guessed.
+  const { server, client_id: clientId, client_secret: clientSecret } = credentials;
+  refused(() => new SyVaultClient({ server, clientId, clientSecret }), "invalid_input");
+  const text = captured(() => new SyVaultClient(JSON.stringify(credentials).slice(0, -1)));
+  assert.equal(text.code, "invalid_input");
+  assert.ok(!text.message.includes(credentials.client_secret.slice(0, 12)), text.message);
+  refused(() => new SyVaultClient(42), "invalid_input");
+  refused(() => new SyVaultClient(credentials, { fetch: 42 }), "invalid_input");
+  refused(() => new SyVaultClient(credentials, { cacheTtlMs: -1 }), "invalid_input");
+  refused(() => new SyVaultClient(credentials, { allowPlainHttp: "yes" }), "invalid_input");
+  refused(() => new SyVaultClient(credentials, { maxResponseBody: 1.5 }), "invalid_input");
+});
+
+test("plain http goes only to localhost and loopback addresses unless allowed", () => {
+  for (const server of ["http://vault.example.com", "http://vault.localhost:8200", "http://10.1.2.3"]) {
+    assert.throws(() => new SyVaultClient({ ...credentials, server }), { code: "invalid_input" }, server);
+    assert.ok(new SyVaultClient({ ...credentials, server }, { allowPlainHttp: true }), server);
+  }
+  for (const server of ["http://localhost:8200", "http://127.1.2.3:1", "http://[::1]:8200"]) {
+    assert.equal(new SyVaultClient({ ...credentials, server }).server, server);
+  }
+});
+
+test("bootstrap turns a one-time token into credentials of the file's shape", async () => {
+  const seen = [];
+  const fetch = (url, init) => {
+    seen.push(`${init.method} ${new URL(url).pathname} ${"authorization" in init.headers}`);
+    return globalThis.fetch(url, init);
+  };
+  const created = await SyVaultClient.bootstrap(credentials.server, demo.tokens[0], { fetch });
+  assert.deepEqual(Object.keys(created).sort(), ["client_id", "client_secret", "server"]);
+  assert.equal(created.server, credentials.server);
+  assert.deepEqual(seen, ["POST /api/sm/v1/bootstrap false", "PUT /api/sm/v1/folder-keys true"]);
+  const client = new SyVaultClient(created);
+  assert.equal(client.clientId, created.client_id);
+  assert.ok((await client.list()).some((s) => s.title === "Database"));
+  await assert.rejects(SyVaultClient.bootstrap(credentials.server, "vft_nope"), {
+    code: "invalid_one_time_token",
+  });
+  await assert.rejects(SyVaultClient.bootstrap("http://vault.localhost:1", demo.tokens[0]), {
     code: "invalid_input",
   });
-  assert.throws(() => new SyVaultClient({ ...options, clientSecret: "MIGH-not-a-key" }), {
-    code: "invalid_key",
-  });
-  assert.throws(() => new SyVaultClient({ ...options, server: "http://vault.example.com" }), {
-    code: "invalid_input",
-  });
-  assert.throws(() => new SyVaultClient({ ...options, fetch: 42 }), { code: "invalid_input" });
+});
+
+test("credentials and secrets never show in an error", async () => {
+  const client = new SyVaultClient(credentials);
+  const error = await client.get("AAAAAAAAAAAA").catch((e) => e);
+  const shown = JSON.stringify({ ...error, message: error.message, stack: error.stack });
+  assert.ok(!shown.includes(credentials.client_secret.slice(0, 16)), shown);
 });
 
 test("a body over maxResponseBody is refused, not parsed", async () => {
   const fetch = async () => new Response(new Uint8Array(4096).fill(0x20), { status: 200 });
-  const client = new SyVaultClient({ ...options, fetch, maxResponseBody: 1024 });
+  const client = new SyVaultClient(credentials, { fetch, maxResponseBody: 1024 });
   await assert.rejects(client.list(), { code: "body_too_large" });
 });
 
 test("a redirect is handed to the core, never followed", async () => {
   const seen = [];
   const fetch = async (url, init) => {
-    seen.push({ url, redirect: init.redirect, cache: init.cache });
+    seen.push({ url, redirect: init.redirect, cache: init.cache, credentials: init.credentials });
     return new Response(null, { status: 302, headers: { location: "http://127.0.0.1:1/elsewhere" } });
   };
-  const client = new SyVaultClient({ ...options, fetch });
+  const client = new SyVaultClient(credentials, { fetch });
   await assert.rejects(client.list(), { status: 302 });
   assert.ok(seen.length >= 1);
   for (const request of seen) {
-    assert.ok(request.url.startsWith(options.server), request.url);
+    assert.ok(request.url.startsWith(credentials.server), request.url);
     assert.equal(request.redirect, "manual");
     assert.equal(request.cache, "no-store");
+    assert.equal(request.credentials, "omit");
   }
 });
 
@@ -182,7 +244,7 @@ test("a request that outlives requestTimeoutMs is aborted as a timeout", async (
       init.signal.addEventListener("abort", () => reject(init.signal.reason));
     });
   };
-  const client = new SyVaultClient({ ...options, fetch, requestTimeoutMs: 50 });
+  const client = new SyVaultClient(credentials, { fetch, requestTimeoutMs: 50 });
   await assert.rejects(client.list(), { code: "transport_timeout", retryable: true });
   assert.equal(attempts, 4, "the core retried a timeout up to its four attempts");
 });
@@ -193,6 +255,6 @@ test("a fetch of the caller's may answer with a plain object", async () => {
     const bytes = await answer.arrayBuffer();
     return { status: answer.status, headers: answer.headers, arrayBuffer: async () => bytes };
   };
-  const secrets = await new SyVaultClient({ ...options, fetch }).list();
+  const secrets = await new SyVaultClient(credentials, { fetch }).list();
   assert.ok(secrets.length >= 2, JSON.stringify(secrets));
 });
