@@ -132,6 +132,38 @@ test("a missing secret rejects with secret_not_found and its uid", async () => {
   await assert.rejects(client.get("not-a-uid"), { code: "invalid_input" });
 });
 
+test("a read near the end of the TTL is served at once and refreshed in the background", async () => {
+  // Every fetch's answer is counted before the SDK sees it: a read that waited on the network
+  // resolves after an answer arrived, one served from the cache before any could.
+  const revalidations = [];
+  let answers = 0;
+  const fetch = (url, init) => {
+    // The listing holds the secret, so it is revalidated by asking what changed since.
+    const { pathname, searchParams } = new URL(url);
+    if (pathname.endsWith("/secrets") && searchParams.has("since")) {
+      revalidations.push(`${init.method} ${pathname}?since=…`);
+    }
+    return globalThis.fetch(url, init).then((response) => {
+      answers += 1;
+      return response;
+    });
+  };
+  const client = new SyVaultClient(credentials, { fetch, cacheTtlMs: 2_000 });
+  const { uid } = await database(client);
+  const first = await client.get(uid);
+  let waited = 0;
+  const end = Date.now() + 5_000;
+  while (Date.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const seen = answers;
+    assert.deepEqual(await client.get(uid), first);
+    waited += answers === seen ? 0 : 1;
+  }
+  assert.equal(waited, 0, "no read waited for the network");
+  // Two TTLs and more: each cycle revalidated once, by the background work.
+  assert.ok(revalidations.length >= 2 && revalidations.length <= 6, JSON.stringify(revalidations));
+});
+
 test("concurrent reads of one secret share one request", async () => {
   const { client, requests } = counted();
   const { uid } = await database(client);
