@@ -1,6 +1,6 @@
-//! Writes the seeds of the `decrypt` and `hostile_server` targets, and proves them: every
-//! `decrypt` seed opens under the target's keys, and in every `hostile_server` seed each
-//! operation succeeds and uses every answer.
+//! Writes the seeds of the `decrypt`, `hostile_server` and `snapshot` targets, and proves them:
+//! every `decrypt` and `snapshot` seed opens under the target's keys, and in every
+//! `hostile_server` seed each operation succeeds and uses every answer.
 //!
 //! `hostile_server` seeds are recorded, not composed: the target's own code (`common/
 //! hostile.rs`) runs each operation against a well-behaved server scripted here, which reads
@@ -40,6 +40,8 @@ mod counter;
 mod decrypt;
 #[path = "../common/hostile.rs"]
 mod hostile;
+#[path = "../common/snapshot.rs"]
+mod snapshot;
 
 use counter::Counter;
 use hostile::{Answers, CLIENT_ID, CREATE_FOLDER, Outcome, Server, UID};
@@ -543,6 +545,74 @@ fn decrypt_seeds() -> Vec<(String, Vec<u8>)> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// `snapshot`.
+
+/// The `snapshot` seeds: sealed snapshots under the target's binding (an empty one and one with
+/// every part), and the plaintext of the full one.
+fn snapshot_seeds() -> Vec<(String, Vec<u8>)> {
+    use std::sync::Arc;
+    use syvault_proto::Timestamp;
+    use syvault_proto::folders::FolderInfo;
+    use syvault_proto::model::Secret;
+    use syvault_proto::snapshot::{Entry, ListedRecord, Listing, Snapshot, SyncToken};
+    use syvault_proto::wire::Access;
+
+    let mut rng = Counter(11);
+    let binding = snapshot::binding();
+    let uid = decrypt::uid();
+    let folder = Uuid::from_u128(0xf0);
+    let mut payload = RecordPayload::new("Database");
+    payload.fields.set("username", "app");
+    payload.fields.set("password", "p\"ss\\w\u{f6}rd\n");
+    payload.notes = "rotated monthly".into();
+    let at = Timestamp::from_unix_millis(1_767_225_600_000);
+    let mut full = Snapshot::new(at);
+    full.entries.push(Entry::new(
+        Arc::new(Secret::new(uid, folder, 3, payload)),
+        at,
+        Some("\"r3\"".into()),
+    ));
+    full.folders = vec![
+        FolderInfo::new(Uuid::from_u128(0xe0), None, "Company", Access::Read),
+        FolderInfo::new(
+            folder,
+            Some(Uuid::from_u128(0xe0)),
+            "Production",
+            Access::ReadWrite,
+        ),
+    ];
+    full.listing = Some(Listing::new(
+        at,
+        vec![ListedRecord::new(uid, folder, "Database")],
+    ));
+    full.sync_tokens = vec![
+        SyncToken::new(None, "token-all", at),
+        SyncToken::new(Some(folder), "token-production", at),
+    ];
+    let empty = syvault_proto::snapshot::seal(&Snapshot::new(at), &binding, &mut rng);
+    let sealed = syvault_proto::snapshot::seal(&full, &binding, &mut rng);
+    let plaintext = snapshot::plaintext_of(&sealed);
+    let with = |which: u8, bytes: &[u8]| {
+        let mut seed = vec![which];
+        seed.extend_from_slice(bytes);
+        seed
+    };
+    let seeds = vec![
+        ("empty".to_owned(), with(0, &empty)),
+        ("full".to_owned(), with(0, &sealed)),
+        ("plaintext".to_owned(), with(1, &plaintext)),
+    ];
+    for (name, seed) in &seeds {
+        assert_eq!(
+            snapshot::run(seed),
+            snapshot::Outcome::Opened,
+            "{name} does not open"
+        );
+    }
+    seeds
+}
+
+// ---------------------------------------------------------------------------------------------
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -570,6 +640,9 @@ fn main() {
     let mut all: Vec<(String, String, Vec<u8>)> = Vec::new();
     for (name, seed) in decrypt_seeds() {
         all.push(("decrypt".into(), name, seed));
+    }
+    for (name, seed) in snapshot_seeds() {
+        all.push(("snapshot".into(), name, seed));
     }
     for (name, seed) in hostile_seeds() {
         let conversation = replay(&seed);
@@ -606,7 +679,7 @@ fn main() {
         }
     }
     // Seeds on disk that this program does not write are stale too.
-    for target in ["decrypt", "hostile_server"] {
+    for target in ["decrypt", "hostile_server", "snapshot"] {
         let dir = Path::new("fuzz/seeds").join(target);
         for entry in std::fs::read_dir(&dir).expect("the seed directory") {
             let name = entry
@@ -628,7 +701,7 @@ fn main() {
         "seeds differ from what this program writes: {stale:?}; run `cargo run --manifest-path fuzz/Cargo.toml --example seeds` and commit fuzz/seeds"
     );
     println!(
-        "{} seeds {}: every decrypt seed opens, every hostile_server operation succeeds",
+        "{} seeds {}: every decrypt and snapshot seed opens, every hostile_server operation succeeds",
         all.len(),
         if check {
             "checked"

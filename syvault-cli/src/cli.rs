@@ -150,26 +150,31 @@ impl Global {
 
     /// `--timeout`, else `SY_TIMEOUT`, else `default`.
     pub(crate) fn timeout(&self, default: Duration) -> Result<Duration, Failure> {
-        if let Some(timeout) = self.timeout {
-            return Ok(timeout.into());
+        match self.timeout {
+            Some(timeout) => Ok(timeout.into()),
+            None => env_timeout(default),
         }
-        match env("SY_TIMEOUT") {
-            None => Ok(default),
-            Some(text) => humantime::parse_duration(text.trim())
-                .map_err(|_| {
-                    Failure::usage(format!(
-                        "SY_TIMEOUT is `{}`, not a duration such as `10s` or `2m`",
-                        crate::output::escape(&text)
-                    ))
-                })
-                .and_then(|timeout| {
-                    if timeout.is_zero() {
-                        Err(Failure::usage("SY_TIMEOUT must be longer than zero"))
-                    } else {
-                        Ok(timeout)
-                    }
-                }),
-        }
+    }
+}
+
+/// `SY_TIMEOUT`, else `default`.
+pub(crate) fn env_timeout(default: Duration) -> Result<Duration, Failure> {
+    match env("SY_TIMEOUT") {
+        None => Ok(default),
+        Some(text) => humantime::parse_duration(text.trim())
+            .map_err(|_| {
+                Failure::usage(format!(
+                    "SY_TIMEOUT is `{}`, not a duration such as `10s` or `2m`",
+                    crate::output::escape(&text)
+                ))
+            })
+            .and_then(|timeout| {
+                if timeout.is_zero() {
+                    Err(Failure::usage("SY_TIMEOUT must be longer than zero"))
+                } else {
+                    Ok(timeout)
+                }
+            }),
     }
 }
 
@@ -280,6 +285,9 @@ Example:
     /// List, show and remove the profiles written by `sy init`.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Serve this host's processes from one client and one cache, over a Unix socket.
+    #[command(after_help = AGENT_HELP)]
+    Agent(AgentArgs),
     /// Print a shell completion script.
     #[command(after_help = "\
 Example:
@@ -308,7 +316,7 @@ impl Command {
             Self::Profile(ProfileCommand::List(args)) => args.format == ListFormat::Json,
             Self::Profile(ProfileCommand::Show(args)) => args.format == ListFormat::Json,
             Self::Profile(ProfileCommand::Remove(args)) => args.format == TextFormat::Json,
-            Self::Run(_) | Self::Inject(_) | Self::Completion(_) => false,
+            Self::Run(_) | Self::Inject(_) | Self::Agent(_) | Self::Completion(_) => false,
         }
     }
 }
@@ -338,6 +346,103 @@ pub(crate) struct ReadArgs {
     pub(crate) no_newline: bool,
     #[arg(long, value_enum, default_value_t)]
     pub(crate) format: TextFormat,
+    #[command(flatten)]
+    pub(crate) agent: AgentSocket,
+}
+
+/// `--agent PATH`, else `SY_AGENT_SOCKET`: resolve through `sy agent` instead of the vault.
+#[derive(Debug, Args)]
+pub(crate) struct AgentSocket {
+    #[arg(
+        long = "agent",
+        value_name = "PATH",
+        help = "Resolve through the `sy agent` listening on this socket, never directly \
+                [env: SY_AGENT_SOCKET]"
+    )]
+    socket: Option<PathBuf>,
+}
+
+impl AgentSocket {
+    /// The agent's socket, if one is named: the option, else `SY_AGENT_SOCKET`.
+    pub(crate) fn path(&self) -> Option<PathBuf> {
+        self.explicit()
+            .or_else(|| env(crate::agent::ENV_SOCKET).map(PathBuf::from))
+    }
+
+    /// The socket given on the command line.
+    pub(crate) fn explicit(&self) -> Option<PathBuf> {
+        self.socket.clone()
+    }
+}
+
+const AGENT_HELP: &str = "\
+The agent reads the credentials once (the usual precedence) and answers `sy read`, `sy run`
+and `sy inject` of this host from one client and one cache, when they are given --agent PATH
+or SY_AGENT_SOCKET. Its clients never see the client secret. It speaks HTTP/1.1 with a small
+JSON API (docs/agent.md) on a Unix socket, mode 0600, and serves only its own user and the
+users given with --allow-uid (checked with SO_PEERCRED; the socket is then mode 0666 and the
+check alone decides).
+
+Each request it serves may take up to --timeout (SY_TIMEOUT, default 30s) of work against the
+vault, retries included; its clients wait up to their own --timeout for its answer.
+
+With --snapshot (or SY_SNAPSHOT_FILE), the agent keeps an encrypted snapshot of its cache
+(mode 0600, written a moment after changes and when it stops) and starts from it: while the
+vault cannot be reached, what it had read is served within --max-stale of when it was fetched.
+
+Logs go to standard error (-v for every request), never with values. SIGTERM or SIGINT
+drains the requests in flight, writes the snapshot and exits; SIGHUP reads the credentials
+again.
+
+Examples:
+  sy agent --credentials-file /etc/syvault/app.json &
+  SY_AGENT_SOCKET=$XDG_RUNTIME_DIR/syvault/agent.sock sy read sy://Production/Database/field/password";
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    #[arg(
+        long,
+        value_name = "PATH",
+        help = "The Unix socket to listen on [default: $XDG_RUNTIME_DIR/syvault/agent.sock]"
+    )]
+    pub(crate) socket: Option<PathBuf>,
+    /// Also serve this user id; repeat for more.
+    #[arg(long = "allow-uid", value_name = "UID")]
+    pub(crate) allow_uids: Vec<u32>,
+    /// The most connections served at once; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub(crate) max_connections: u32,
+    /// How long a secret is served from the cache, such as `60s` or `5m` [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) cache_ttl: Option<humantime::Duration>,
+    /// How long past its time to live a cached secret may still be served while the vault
+    /// cannot be reached [default: never].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) max_stale: Option<humantime::Duration>,
+    /// Refresh a secret in the background when it is read in this last part of its time to
+    /// live, in percent; 0 never does [default: 20].
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=99))]
+    pub(crate) refresh_ahead: Option<u8>,
+    #[arg(
+        long,
+        value_name = "PATH",
+        help = "Keep an encrypted snapshot of the cache in this file, so that a restart while \
+                the vault is down still serves, within --max-stale [env: SY_SNAPSHOT_FILE]"
+    )]
+    pub(crate) snapshot: Option<PathBuf>,
+    /// How long after a change the snapshot is written, and the least time between two
+    /// [default: 2s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) snapshot_debounce: Option<humantime::Duration>,
+}
+
+impl AgentArgs {
+    /// `--snapshot`, else `SY_SNAPSHOT_FILE`.
+    pub(crate) fn snapshot_file(&self) -> Option<PathBuf> {
+        self.snapshot
+            .clone()
+            .or_else(|| env("SY_SNAPSHOT_FILE").map(PathBuf::from))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -664,6 +769,8 @@ pub(crate) struct RunArgs {
     /// Replace resolved values in the command's output with `<concealed by sy>`.
     #[arg(long)]
     pub(crate) mask: bool,
+    #[command(flatten)]
+    pub(crate) agent: AgentSocket,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub(crate) command: Vec<OsString>,
@@ -677,6 +784,8 @@ pub(crate) struct InjectArgs {
     /// Where to write the result, mode 0600 [default: standard output].
     #[arg(short = 'o', long = "out", value_name = "OUT")]
     pub(crate) output: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) agent: AgentSocket,
 }
 
 #[derive(Debug, Args)]

@@ -357,6 +357,18 @@ pub(crate) fn builder(global: &Global, tls: &Tls) -> Result<SyVaultClientBuilder
     Ok(builder)
 }
 
+/// A builder with the command line's credentials and transport options, and where the
+/// credentials came from.
+pub(crate) fn configured(global: &Global) -> Result<(SyVaultClientBuilder, Source), Failure> {
+    let resolved = resolve(global)?;
+    let mut builder = builder(global, &resolved.tls)?.credentials(resolved.credentials);
+    // `credentials` set the stored server; the command line's overrides it.
+    if let Some(server) = &global.server {
+        builder = builder.server(server.clone());
+    }
+    Ok((builder, resolved.source))
+}
+
 /// Writes credentials and their TLS settings to `path`, readable by the owner only.
 pub(crate) fn write(
     path: &Path,

@@ -169,6 +169,30 @@ pub(crate) fn kind_of(error: &Error) -> Kind {
     }
 }
 
+/// Every category [`category_of`] gives, for failures that come back from the agent by name.
+const CATEGORIES: &[&str] = &[
+    "usage",
+    "ambiguous",
+    "authentication",
+    "forbidden",
+    "conflict",
+    "target_unavailable",
+    "server",
+    "rotation_failed",
+    "timeout",
+    "tls",
+    "connection",
+    "decryption",
+    "invalid_response",
+    "not_found",
+    "operation",
+];
+
+/// The category named `name`, if it is one of [`category_of`]'s.
+pub(crate) fn known_category(name: &str) -> Option<&'static str> {
+    CATEGORIES.iter().copied().find(|c| *c == name)
+}
+
 /// The category programs see for a library error.
 fn category_of(error: &Error) -> &'static str {
     match error {

@@ -10,6 +10,7 @@
 //! that is not credentials). With `--format json`, an error is one JSON object on standard
 //! error.
 
+mod agent;
 mod cli;
 mod commands;
 mod credentials;
@@ -28,17 +29,31 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use clap::error::ErrorKind;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::failure::Failure;
 
 fn main() -> ExitCode {
+    // `sy read` through the agent is recognised before clap builds the whole command line, so
+    // that it costs little more than starting a process.
+    #[cfg(unix)]
+    {
+        let args: Vec<_> = std::env::args_os().skip(1).collect();
+        if let Some(read) = agent::fast::recognise(&args, || cli::env(agent::ENV_SOCKET)) {
+            return finish(commands::read_through_agent(&read), false);
+        }
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
     };
-    logging(cli.global.verbose);
+    logging(cli.global.verbose, matches!(cli.command, Command::Agent(_)));
     let json = cli.command.wants_json();
-    match commands::run(cli) {
+    finish(commands::run(cli), json)
+}
+
+/// The exit status of a command's result, its failure reported (as JSON for `json`).
+fn finish(result: Result<(), Failure>, json: bool) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.report(json);
@@ -78,20 +93,35 @@ fn usage_error(error: &clap::Error) -> ExitCode {
 }
 
 /// `-v`: each request; `-vv`: also retries, cache decisions, token signatures and rotation
-/// polls; `-vvv`: everything the libraries trace. Never values.
-fn logging(verbosity: u8) {
+/// polls; `-vvv`: everything the libraries trace. Never values. The agent (`daemon`) also logs
+/// its start, reloads, warnings and stop without -v, and with it each request it answers.
+fn logging(verbosity: u8, daemon: bool) {
     use tracing::Level;
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt as _;
 
-    if verbosity == 0 {
+    if verbosity == 0 && !daemon {
         return;
     }
+    let base = if daemon {
+        Targets::new().with_default(Level::INFO)
+    } else {
+        Targets::new()
+    };
     let targets = match verbosity {
-        1 => Targets::new().with_target("syvault_ureq", Level::DEBUG),
-        2 => Targets::new()
-            .with_target("syvault_ureq", Level::DEBUG)
-            .with_target("syvault_proto", Level::DEBUG),
+        0 => base,
+        1 | 2 => {
+            // Targets match by prefix: the agent's own module, not every `sy…` crate.
+            let requests = base
+                .with_target("syvault_ureq", Level::DEBUG)
+                .with_target("syvault_hyper", Level::DEBUG)
+                .with_target(concat!(env!("CARGO_CRATE_NAME"), "::agent"), Level::DEBUG);
+            if verbosity == 2 {
+                requests.with_target("syvault_proto", Level::DEBUG)
+            } else {
+                requests
+            }
+        }
         _ => Targets::new().with_default(Level::TRACE),
     };
     let subscriber = tracing_subscriber::fmt()

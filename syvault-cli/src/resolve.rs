@@ -1,9 +1,14 @@
 //! Resolving `sy://` references for `read`, `run` and `inject`: the one place they get values
-//! from, in one batch, with suggestions for references that name nothing.
+//! from, in one batch, with suggestions for references that name nothing. With an agent's
+//! socket (`--agent` or `SY_AGENT_SOCKET`) the agent resolves them, worded alike, and no
+//! credentials are read here.
+
+use std::path::Path;
 
 use syvault_ureq::proto::notation::Reference;
 use syvault_ureq::{Error, Selected};
 
+use crate::agent::client::Agent;
 use crate::cli::{DEFAULT_TIMEOUT, Global};
 use crate::failure::{Failure, Kind};
 use crate::output::escape;
@@ -17,12 +22,30 @@ pub(crate) fn parse(reference: &str) -> Result<Reference, Failure> {
         .map_err(|error| Failure::from(Error::Notation(error)))
 }
 
+/// Resolves one reference, as `sy read` does: through the agent at `agent` if one is named,
+/// else as a batch of one.
+pub(crate) fn read(
+    global: &Global,
+    agent: Option<&Path>,
+    reference: &str,
+) -> Result<Selected, Failure> {
+    if let Some(socket) = agent {
+        parse(reference)?;
+        return Agent::new(socket, global.timeout(DEFAULT_TIMEOUT)?).read(reference);
+    }
+    resolve(global, None, &[reference])?
+        .pop()
+        .unwrap_or_else(|| Err(Failure::operation("the reference was not resolved")))
+}
+
 /// Resolves references in one batch (one listing, however many): one result per reference,
-/// in order. A reference that is malformed fails alone, before anything is sent; one that names
-/// nothing fails with the closest names the client can see. The outer error is a failure of
-/// the whole batch (credentials, the server).
+/// in order, by the agent at `agent` if one is named. A reference that is malformed fails
+/// alone, before anything is sent; one that names nothing fails with the closest names the
+/// client can see. The outer error is a failure of the whole batch (credentials, the server,
+/// the agent).
 pub(crate) fn resolve(
     global: &Global,
+    agent: Option<&Path>,
     references: &[&str],
 ) -> Result<Vec<Result<Selected, Failure>>, Failure> {
     let parsed: Vec<Result<Reference, Failure>> = references.iter().map(|r| parse(r)).collect();
@@ -34,6 +57,10 @@ pub(crate) fn resolve(
         .collect();
     let mut resolved = if valid.is_empty() {
         Vec::new().into_iter()
+    } else if let Some(socket) = agent {
+        Agent::new(socket, global.timeout(DEFAULT_TIMEOUT)?)
+            .resolve_all(&valid)?
+            .into_iter()
     } else {
         let session = Session::open(global, global.timeout(DEFAULT_TIMEOUT)?)?;
         let results = session.secrets().resolve_all(&valid)?;
@@ -60,16 +87,17 @@ pub(crate) fn resolve(
         .collect())
 }
 
-/// Resolves labelled references (variables, template lines): one value per reference in
-/// order, or a failure naming every label whose reference is malformed or cannot be resolved,
+/// Resolves labelled references (variables, template lines), through the agent at `agent` if
+/// one is named: one value per reference in order, or a failure naming every label whose reference is malformed or cannot be resolved,
 /// ending with `consequence`. Values never appear in a failure.
 pub(crate) fn resolve_labelled(
     global: &Global,
+    agent: Option<&Path>,
     references: &[(String, &str)],
     consequence: &str,
 ) -> Result<Vec<Selected>, Failure> {
     let texts: Vec<&str> = references.iter().map(|(_, r)| *r).collect();
-    let results = match resolve(global, &texts) {
+    let results = match resolve(global, agent, &texts) {
         Ok(results) => results,
         Err(failure) => {
             return Err(failure.hint(consequence));

@@ -34,21 +34,14 @@ impl Session {
         timeout: Duration,
         configure: impl FnOnce(SyVaultClientBuilder) -> SyVaultClientBuilder,
     ) -> Result<Self, Failure> {
-        let resolved = credentials::resolve(global)?;
-        let mut builder = credentials::builder(global, &resolved.tls)?
-            .credentials(resolved.credentials)
-            .operation_timeout(timeout);
-        // `credentials` set the stored server; the command line's overrides it.
-        if let Some(server) = &global.server {
-            builder = builder.server(server.clone());
-        }
-        let client = configure(builder).build()?;
+        let (builder, source) = credentials::configured(global)?;
+        let client = configure(builder.operation_timeout(timeout)).build()?;
         failure::set_server(&client.server());
         failure::set_limit(timeout);
         Ok(Self {
             client,
             deadline: Instant::now() + timeout,
-            source: resolved.source,
+            source,
         })
     }
 

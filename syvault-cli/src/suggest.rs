@@ -64,6 +64,16 @@ pub(crate) fn folder_path(folders: &[FolderInfo], folder: &FolderInfo) -> String
     names.join("/")
 }
 
+/// What suggestions are drawn from: the names the client can see.
+pub(crate) trait Names {
+    /// Every folder's path.
+    fn folder_paths(&mut self) -> &[String];
+    /// Every secret's metadata.
+    fn secrets(&mut self) -> &[SecretSummary];
+    /// A record's field names; `None` when it cannot be read.
+    fn field_names(&mut self, uid: RecordUid) -> Option<Vec<String>>;
+}
+
 /// Explains references that name nothing, fetching what the client can see once, when first
 /// needed.
 pub(crate) struct Suggester<'a> {
@@ -81,6 +91,13 @@ impl<'a> Suggester<'a> {
         }
     }
 
+    /// The failure for a notation error, with suggestions when it names nothing.
+    pub(crate) fn explain(&mut self, error: NotationError) -> Failure {
+        explain(self, error)
+    }
+}
+
+impl Names for Suggester<'_> {
     fn folder_paths(&mut self) -> &[String] {
         if self.folders.is_none() {
             let folders = self.session.secrets().folders().unwrap_or_default();
@@ -96,106 +113,110 @@ impl<'a> Suggester<'a> {
         self.secrets.as_deref().unwrap_or_default()
     }
 
-    /// The failure for a notation error, with suggestions when it names nothing.
-    pub(crate) fn explain(&mut self, error: NotationError) -> Failure {
-        let hint = match &error {
-            NotationError::FolderNotFound { reference } => self.folder_hint(reference),
-            NotationError::RecordNotFound { reference } => self.record_hint(reference),
-            NotationError::FieldNotFound { uid, field } => self.field_hint(*uid, field),
-            NotationError::AmbiguousRecord { candidates, .. } => self.ambiguous_hint(candidates),
-            _ => String::new(),
-        };
-        let failure = Failure::from(Error::Notation(error));
-        if hint.is_empty() {
-            return failure;
-        }
-        let (kind, category) = (failure.kind(), failure.category_name());
-        let mut lines = failure.into_lines();
-        if let Some(first) = lines.first_mut() {
-            first.push_str(&hint);
-        }
-        Failure::many(kind, category, lines)
+    fn field_names(&mut self, uid: RecordUid) -> Option<Vec<String>> {
+        let secret = self.session.secrets().get(uid.as_str()).ok()?;
+        Some(secret.fields.names().map(str::to_owned).collect())
     }
+}
 
-    fn folder_hint(&mut self, reference: &str) -> String {
-        let Some(RecordRef::Path { folders, title }) = record_of(reference) else {
-            return String::new();
-        };
-        let wanted = folders.join("/");
-        let paths = self.folder_paths().to_vec();
-        let suggestions: Vec<String> = closest(&wanted, paths.iter().map(String::as_str))
-            .into_iter()
-            .map(|path| format!("`{}/{}`", escape(path), escape(&title)))
-            .collect();
-        did_you_mean(&suggestions)
+/// The failure for a notation error, with suggestions from `names` when it names nothing.
+pub(crate) fn explain(names: &mut impl Names, error: NotationError) -> Failure {
+    let hint = match &error {
+        NotationError::FolderNotFound { reference } => folder_hint(names, reference),
+        NotationError::RecordNotFound { reference } => record_hint(names, reference),
+        NotationError::FieldNotFound { uid, field } => field_hint(names, *uid, field),
+        NotationError::AmbiguousRecord { candidates, .. } => ambiguous_hint(names, candidates),
+        _ => String::new(),
+    };
+    let failure = Failure::from(Error::Notation(error));
+    if hint.is_empty() {
+        return failure;
     }
+    let (kind, category) = (failure.kind(), failure.category_name());
+    let mut lines = failure.into_lines();
+    if let Some(first) = lines.first_mut() {
+        first.push_str(&hint);
+    }
+    Failure::many(kind, category, lines)
+}
 
-    fn record_hint(&mut self, reference: &str) -> String {
-        let Some(record) = record_of(reference) else {
-            return String::new();
-        };
-        let (folder, title) = match &record {
-            RecordRef::Path { folders, title } => (Some(folders.join("/")), title.clone()),
-            RecordRef::Lone(title) => (None, title.clone()),
-            _ => return String::new(),
-        };
-        let secrets = self.secrets();
-        let candidates: Vec<(String, &str)> = secrets
-            .iter()
-            .filter(|s| {
-                folder
-                    .as_ref()
-                    .is_none_or(|f| s.folder_path.join("/") == *f)
-            })
-            .map(|s| (s.folder_path.join("/"), s.title.as_str()))
-            .collect();
-        let names = closest(&title, candidates.iter().map(|(_, t)| *t));
-        let suggestions: Vec<String> = names
-            .iter()
-            .filter_map(|name| candidates.iter().find(|(_, t)| t == name))
-            .map(|(path, title)| format!("`{}/{}`", escape(path), escape(title)))
-            .collect();
-        did_you_mean(&suggestions)
-    }
+fn folder_hint(names: &mut impl Names, reference: &str) -> String {
+    let Some(RecordRef::Path { folders, title }) = record_of(reference) else {
+        return String::new();
+    };
+    let wanted = folders.join("/");
+    let paths = names.folder_paths();
+    let suggestions: Vec<String> = closest(&wanted, paths.iter().map(String::as_str))
+        .into_iter()
+        .map(|path| format!("`{}/{}`", escape(path), escape(&title)))
+        .collect();
+    did_you_mean(&suggestions)
+}
 
-    fn field_hint(&mut self, uid: RecordUid, field: &str) -> String {
-        let Ok(secret) = self.session.secrets().get(uid.as_str()) else {
-            return String::new();
-        };
-        let names: Vec<&str> = secret.fields.names().collect();
-        if names.is_empty() {
-            return "; it has no fields".to_owned();
-        }
-        let close: Vec<String> = closest(field, names.iter().copied())
-            .into_iter()
-            .map(|n| format!("`{}`", escape(n)))
-            .collect();
-        let all: Vec<String> = names.iter().map(|n| format!("`{}`", escape(n))).collect();
-        if close.is_empty() {
-            format!("; its fields are {}", all.join(", "))
-        } else {
-            format!("{} (its fields: {})", did_you_mean(&close), all.join(", "))
-        }
-    }
+fn record_hint(names: &mut impl Names, reference: &str) -> String {
+    let Some(record) = record_of(reference) else {
+        return String::new();
+    };
+    let (folder, title) = match &record {
+        RecordRef::Path { folders, title } => (Some(folders.join("/")), title.clone()),
+        RecordRef::Lone(title) => (None, title.clone()),
+        _ => return String::new(),
+    };
+    let secrets = names.secrets();
+    let candidates: Vec<(String, &str)> = secrets
+        .iter()
+        .filter(|s| {
+            folder
+                .as_ref()
+                .is_none_or(|f| s.folder_path.join("/") == *f)
+        })
+        .map(|s| (s.folder_path.join("/"), s.title.as_str()))
+        .collect();
+    let close = closest(&title, candidates.iter().map(|(_, t)| *t));
+    let suggestions: Vec<String> = close
+        .iter()
+        .filter_map(|name| candidates.iter().find(|(_, t)| t == name))
+        .map(|(path, title)| format!("`{}/{}`", escape(path), escape(title)))
+        .collect();
+    did_you_mean(&suggestions)
+}
 
-    fn ambiguous_hint(&mut self, candidates: &[RecordUid]) -> String {
-        let secrets = self.secrets();
-        let places: Vec<String> = candidates
-            .iter()
-            .map(|uid| {
-                let path = secrets
-                    .iter()
-                    .find(|s| s.uid == *uid)
-                    .map(|s| s.folder_path.join("/"))
-                    .unwrap_or_default();
-                format!("{uid} in `{}`", escape(&path))
-            })
-            .collect();
-        format!(
-            "; name it by its folder path or UID ({})",
-            places.join(", ")
-        )
+fn field_hint(names: &mut impl Names, uid: RecordUid, field: &str) -> String {
+    let Some(fields) = names.field_names(uid) else {
+        return String::new();
+    };
+    if fields.is_empty() {
+        return "; it has no fields".to_owned();
     }
+    let close: Vec<String> = closest(field, fields.iter().map(String::as_str))
+        .into_iter()
+        .map(|n| format!("`{}`", escape(n)))
+        .collect();
+    let all: Vec<String> = fields.iter().map(|n| format!("`{}`", escape(n))).collect();
+    if close.is_empty() {
+        format!("; its fields are {}", all.join(", "))
+    } else {
+        format!("{} (its fields: {})", did_you_mean(&close), all.join(", "))
+    }
+}
+
+fn ambiguous_hint(names: &mut impl Names, candidates: &[RecordUid]) -> String {
+    let secrets = names.secrets();
+    let places: Vec<String> = candidates
+        .iter()
+        .map(|uid| {
+            let path = secrets
+                .iter()
+                .find(|s| s.uid == *uid)
+                .map(|s| s.folder_path.join("/"))
+                .unwrap_or_default();
+            format!("{uid} in `{}`", escape(&path))
+        })
+        .collect();
+    format!(
+        "; name it by its folder path or UID ({})",
+        places.join(", ")
+    )
 }
 
 /// The record a canonical record reference (as notation errors carry it) names.

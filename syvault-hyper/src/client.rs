@@ -85,9 +85,15 @@ impl AsyncSyVaultClient {
             .build()
     }
 
-    pub(crate) fn from_parts(core: Client, transport: Transport) -> Self {
+    pub(crate) fn from_parts(
+        core: Client,
+        transport: Transport,
+        snapshot: Option<std::path::PathBuf>,
+    ) -> Self {
+        let mut shared = Shared::new(core, transport);
+        shared.snapshot = crate::snapshot::SnapshotFile::at(snapshot);
         Self {
-            shared: Arc::new(Shared::new(core, transport)),
+            shared: Arc::new(shared),
         }
     }
 
@@ -239,6 +245,22 @@ impl AsyncSyVaultClient {
         self.shared.lock().cached_secrets()
     }
 
+    /// When the vault last answered a request with a success status (2xx, or 304 to a
+    /// revalidation), for a service to report how recently it heard from the vault: `None`
+    /// until it has. Cache hits and stale serves do not move it.
+    ///
+    /// ```no_run
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// if let Some(at) = client.last_answer() {
+    ///     println!("{:?} since the vault last answered", at.elapsed());
+    /// }
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn last_answer(&self) -> Option<std::time::SystemTime> {
+        let at = self.shared.lock().last_answer()?;
+        std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(at.as_unix_millis()))
+    }
+
     /// What the client has done so far, for a service to export: requests, retries, cache
     /// hits, misses, stale serves, revalidations, coalesced waits, evictions, tokens signed
     /// and decryption failures. Shared by every clone.
@@ -251,6 +273,40 @@ impl AsyncSyVaultClient {
     /// ```
     pub fn stats(&self) -> ClientStats {
         self.shared.lock().stats()
+    }
+
+    /// Writes the encrypted snapshot now (with the builder's `snapshot(path)`; otherwise does
+    /// nothing), as a service does before it exits so that its successor starts with what it
+    /// knew. The client also writes it by itself a moment after its state changed.
+    ///
+    /// ```no_run
+    /// # async fn run() -> syvault_hyper::Result<()> {
+    /// let client = syvault_hyper::AsyncSyVaultClient::builder()
+    ///     .with_env()?
+    ///     .snapshot("/var/lib/app/syvault.snapshot")
+    ///     .max_stale(std::time::Duration::from_secs(3600))
+    ///     .build()?;
+    /// // … serve, then on shutdown:
+    /// client.write_snapshot().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn write_snapshot(&self) -> Result<()> {
+        crate::snapshot::write(&self.shared).await
+    }
+
+    /// When the snapshot on disk was taken: the last one written, or the one the client
+    /// started from. `None` before either, and without a snapshot.
+    ///
+    /// ```no_run
+    /// let client = syvault_hyper::AsyncSyVaultClient::from_env()?;
+    /// if let Some(at) = client.snapshot_taken_at() {
+    ///     println!("snapshot {:?} old", at.elapsed());
+    /// }
+    /// # Ok::<(), syvault_hyper::Error>(())
+    /// ```
+    pub fn snapshot_taken_at(&self) -> Option<std::time::SystemTime> {
+        let at = self.shared.lock().snapshot_taken_at()?;
+        std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(at.as_unix_millis()))
     }
 
     /// Changes the limit on each operation ([`syvault_proto::builder::ClientBuilder::operation_timeout`])
@@ -280,7 +336,8 @@ impl AsyncSyVaultClient {
     }
 
     /// Closes the pooled connections now, for every clone (requests in flight finish first).
-    /// Later calls fail with an [`Error::Transport`] error; cached secrets are dropped.
+    /// Later calls fail with an [`Error::Transport`] error; cached secrets are dropped, and no
+    /// snapshot is written any more (write one before, with [`Self::write_snapshot`]).
     ///
     /// ```no_run
     /// # async fn run() -> syvault_hyper::Result<()> {
@@ -290,6 +347,7 @@ impl AsyncSyVaultClient {
     /// # Ok(()) }
     /// ```
     pub fn close(&self) {
+        self.shared.snapshot.close();
         self.shared.transport.close();
         self.shared.lock().clear_cache();
     }

@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     /// when nobody waits.
     waiting: AtomicUsize,
     pub(crate) transport: Transport,
+    /// The client's snapshot file, and the writes to it.
+    pub(crate) snapshot: crate::snapshot::SnapshotFile,
 }
 
 /// One operation counted in [`Shared::waiting`] until it stops waiting, however that happens.
@@ -55,11 +57,11 @@ pub(crate) fn rng() -> UnwrapErr<getrandom::SysRng> {
     UnwrapErr(getrandom::SysRng)
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::from(SystemTime::now())
 }
 
-async fn sleep_until(until: Timestamp) {
+pub(crate) async fn sleep_until(until: Timestamp) {
     tokio::time::sleep(until.saturating_duration_since(now())).await;
 }
 
@@ -78,6 +80,7 @@ impl Shared {
             finished: Notify::new(),
             waiting: AtomicUsize::new(0),
             transport,
+            snapshot: crate::snapshot::SnapshotFile::default(),
         }
     }
 
@@ -277,6 +280,7 @@ impl<'a, O: Operation> Running<'a, O> {
             }
             Step::Done(result) => {
                 self.done = true;
+                let snapshot = core.snapshot_due(stepped_at);
                 if let Some(mut job) = core.take_background(stepped_at) {
                     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                         drop(core);
@@ -286,6 +290,11 @@ impl<'a, O: Operation> Running<'a, O> {
                         // Outside a tokio runtime there is nowhere to run it.
                         job.abandon(&mut core);
                     }
+                } else {
+                    drop(core);
+                }
+                if let Some(at) = snapshot {
+                    crate::snapshot::schedule(shared, at);
                 }
                 Next::Done(result)
             }
@@ -358,8 +367,17 @@ pub(crate) async fn run_background(weak: Weak<Shared>, job: Background) {
                 Input::Wake
             }
             Step::Done(_) => {
-                let next = shared.lock().take_background(stepped_at);
+                let (next, snapshot) = {
+                    let mut core = shared.lock();
+                    (
+                        core.take_background(stepped_at),
+                        core.snapshot_due(stepped_at),
+                    )
+                };
                 shared.wake_waiters();
+                if let Some(at) = snapshot {
+                    crate::snapshot::schedule(&shared, at);
+                }
                 let Some(job) = next else {
                     running.done = true;
                     return;

@@ -64,6 +64,7 @@ mod client;
 mod driver;
 mod dynamic;
 mod proxy;
+mod snapshot;
 mod tls;
 mod transport;
 

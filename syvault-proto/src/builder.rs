@@ -188,6 +188,7 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("token_mode", &settings.token_mode)
             .field("max_response_body", &settings.max_response_body)
             .field("allow_plain_http", &settings.allow_plain_http)
+            .field("snapshot_file", &settings.snapshot_file)
             .field("operation_timeout", &settings.operation_timeout)
             .field("transport", &self.transport)
             .finish()
@@ -236,9 +237,13 @@ impl<C> ClientBuilder<C> {
     /// Sets server, client id and client secret from `SY_SERVER`, `SY_CLIENT_ID` and
     /// `SY_CLIENT_SECRET`, or, with the `fs` feature, from the credentials file named by
     /// `SY_CREDENTIALS_FILE` (setting both ways at once is an error). With the `fs` feature it
-    /// also trusts the CA certificates in the PEM file named by `SY_CA_CERT`.
-    pub fn with_env(self) -> Result<Self> {
+    /// also trusts the CA certificates in the PEM file named by `SY_CA_CERT`. `SY_SNAPSHOT_FILE`
+    /// sets [`Self::snapshot`].
+    pub fn with_env(mut self) -> Result<Self> {
         let lookup = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if let Some(path) = lookup(crate::config::ENV_SNAPSHOT_FILE) {
+            self = self.snapshot(path.trim());
+        }
         let (builder, from_file) = self.env_extras(&lookup)?;
         if from_file {
             return Ok(builder);
@@ -317,6 +322,31 @@ impl<C> ClientBuilder<C> {
     /// that finds an entry expired revalidates it itself; it must be below 100. Default 20.
     pub fn refresh_ahead_percent(mut self, percent: u8) -> Self {
         self.settings.cache.refresh_ahead_percent = percent;
+        self
+    }
+
+    /// Keeps an encrypted snapshot of the cache, the notation index and the sync state in `path`
+    /// (docs/protocol.md §12.10), so that a process restarted while the vault cannot be reached
+    /// still serves what it had read, as stale entries within [`Self::max_stale`]. The client
+    /// reads it when it is built (a snapshot that does not open is ignored with a warning
+    /// event) and writes it, atomically and readable by its owner only, a moment after its
+    /// state changed ([`Self::snapshot_debounce`]), never while a read waits. Off by default.
+    ///
+    /// ```
+    /// let builder = syvault_proto::Client::builder()
+    ///     .snapshot("/var/lib/app/syvault.snapshot")
+    ///     .max_stale(std::time::Duration::from_secs(3600));
+    /// # let _ = builder;
+    /// ```
+    pub fn snapshot(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.settings.snapshot_file = Some(path.into());
+        self
+    }
+
+    /// How long after a change the snapshot recording it is written, and the least time
+    /// between two snapshots. Default 2 s.
+    pub fn snapshot_debounce(mut self, debounce: Duration) -> Self {
+        self.settings.snapshot_debounce = debounce;
         self
     }
 

@@ -190,6 +190,8 @@ pub(crate) struct SecretCache {
     oldest: usize,
     /// Entries dropped to stay within `max_entries`, for the client's statistics.
     evictions: u64,
+    /// Counts every change a snapshot would see: stores, renewals, removals.
+    changes: u64,
 }
 
 impl SecretCache {
@@ -202,7 +204,46 @@ impl SecretCache {
             newest: NIL,
             oldest: NIL,
             evictions: 0,
+            changes: 0,
         }
+    }
+
+    /// How many changes a snapshot would see there have been: it grows on every store,
+    /// renewal and removal.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Every entry, least recently used first, with when it was fetched or last confirmed and
+    /// its ETag: what a snapshot keeps.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&Arc<Secret>, Timestamp, Option<&str>)> {
+        let mut slot = self.oldest;
+        core::iter::from_fn(move || {
+            let entry = self.slots.get(slot)?.as_ref()?;
+            slot = entry.newer;
+            Some((
+                &entry.secret,
+                entry.expiry.stored_at(),
+                entry.etag.as_deref(),
+            ))
+        })
+    }
+
+    /// Takes a secret a snapshot kept, fetched at `fetched_at`, as an expired entry that may
+    /// only be served stale (by its original fetch time) until the server confirms it. A UID
+    /// already cached keeps what it has.
+    pub(crate) fn restore(
+        &mut self,
+        secret: Arc<Secret>,
+        etag: Option<String>,
+        fetched_at: Timestamp,
+        now: Timestamp,
+    ) {
+        if self.policy.is_disabled() || self.slots_by_uid.contains_key(&secret.uid) {
+            return;
+        }
+        let expiry = Expiry::restored(fetched_at, now, &self.policy);
+        self.place(secret, etag, expiry);
     }
 
     pub(crate) fn policy(&self) -> &CachePolicy {
@@ -282,6 +323,12 @@ impl SecretCache {
         if self.policy.is_disabled() {
             return;
         }
+        self.place(secret, etag, expiry);
+    }
+
+    /// Puts an entry in, evicting the least recently used ones to stay within the bound.
+    fn place(&mut self, secret: Arc<Secret>, etag: Option<String>, expiry: Expiry) {
+        self.changes += 1;
         let uid = secret.uid;
         while self.slots_by_uid.len() >= self.policy.max_entries && self.oldest != NIL {
             let oldest = self.oldest;
@@ -343,6 +390,7 @@ impl SecretCache {
         }
         entry.expiry = expiry;
         let secret = Arc::clone(&entry.secret);
+        self.changes += 1;
         self.touch(slot);
         Renewal::Renewed(secret)
     }
@@ -365,6 +413,7 @@ impl SecretCache {
         let slot = *self.slots_by_uid.get(uid)?;
         let entry = self.slots[slot].as_mut()?;
         entry.expiry = Expiry::new(now, &self.policy, spread, false);
+        self.changes += 1;
         Some(&entry.secret)
     }
 
@@ -428,6 +477,7 @@ impl SecretCache {
     }
 
     pub(crate) fn clear(&mut self) {
+        self.changes += 1;
         self.slots_by_uid.clear();
         self.slots.clear();
         self.free.clear();
@@ -448,6 +498,7 @@ impl SecretCache {
         self.unlink(slot);
         if let Some(entry) = self.slots[slot].take() {
             self.slots_by_uid.remove(&entry.uid);
+            self.changes += 1;
         }
         self.free.push(slot);
     }

@@ -74,6 +74,8 @@ pub struct Client {
     pub(crate) background: Queue,
     /// Counts resets and cache clears: background work taken before one does nothing.
     pub(crate) epoch: u64,
+    /// When the snapshot is written, and what a restored one described.
+    pub(crate) snapshots: crate::snapshot::Schedule,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -138,6 +140,7 @@ impl Client {
     /// A client with `config`'s server and policies, without an identity yet (client id and
     /// secret of `config` are not read).
     pub(crate) fn unidentified(config: ClientConfig) -> Result<Self> {
+        let snapshots = crate::snapshot::Schedule::new(&config);
         let ClientConfig {
             server,
             cache,
@@ -179,6 +182,7 @@ impl Client {
             retry,
             max_response_body,
             stats: ClientStats::default(),
+            last_answer: None,
             budget: crate::retry::BudgetTracker::default(),
         };
         Ok(Self {
@@ -195,6 +199,7 @@ impl Client {
             spread: Spread::default(),
             background: Queue::default(),
             epoch: 0,
+            snapshots,
         })
     }
 
@@ -248,6 +253,25 @@ impl Client {
         }
     }
 
+    /// When the server last answered a request with a success status (2xx, or 304 to a
+    /// revalidation), for a service to report how recently it heard from the vault; `None`
+    /// until it has.
+    ///
+    /// ```
+    /// # let mut rng = <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+    /// # let secret = syvault_proto::keys::ClientKey::generate(&mut rng).to_client_secret();
+    /// let client = syvault_proto::Client::builder()
+    ///     .server("https://vault.example.com")
+    ///     .client_id(uuid::Uuid::nil())
+    ///     .client_secret(secret)
+    ///     .build()?;
+    /// assert_eq!(client.last_answer(), None);
+    /// # Ok::<(), syvault_proto::Error>(())
+    /// ```
+    pub fn last_answer(&self) -> Option<Timestamp> {
+        self.session.last_answer
+    }
+
     /// Drops every cached secret (their values are zeroized) and the notation index; background
     /// work taken before does nothing.
     pub fn clear_cache(&mut self) {
@@ -265,9 +289,11 @@ impl Client {
     /// before the reset must not be stepped after it.
     pub fn reset(&mut self) {
         self.session.stats = ClientStats::default();
+        self.session.last_answer = None;
         self.session.budget = crate::retry::BudgetTracker::default();
         self.background.clear();
         self.epoch += 1;
+        self.snapshots.reset();
         self.cache = SecretCache::new(*self.cache.policy());
         self.folders = FolderStore::default();
         self.index.clear();

@@ -20,6 +20,11 @@ pub const ENV_SERVER: &str = "SY_SERVER";
 pub const ENV_CLIENT_ID: &str = "SY_CLIENT_ID";
 /// Environment variable holding the client secret.
 pub const ENV_CLIENT_SECRET: &str = "SY_CLIENT_SECRET";
+/// Environment variable naming the file a client keeps its encrypted snapshot in.
+pub const ENV_SNAPSHOT_FILE: &str = "SY_SNAPSHOT_FILE";
+
+/// Default wait between a change and the snapshot that records it: 2 s.
+pub const DEFAULT_SNAPSHOT_DEBOUNCE: Duration = Duration::from_secs(2);
 
 /// How rotation is awaited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +122,13 @@ pub struct ClientConfig {
     /// Allow plain `http://` to a host that is not a loopback address. Off by default: secrets
     /// are encrypted end to end, but bearer tokens are not.
     pub allow_plain_http: bool,
+    /// The file the driver keeps the client's encrypted snapshot in (docs/protocol.md §12.10):
+    /// read when the client is built, written after changes. `None` (the default) keeps none.
+    /// The core never touches it; it only decides when a snapshot is due.
+    pub snapshot_file: Option<std::path::PathBuf>,
+    /// How long after a change the snapshot recording it is written, and the least time between
+    /// two snapshots. Default 2 s.
+    pub snapshot_debounce: Duration,
     /// Limit on one whole operation (a `get`, a `list`, a `rotate`, …): every attempt, retry
     /// wait and poll included. Past it the operation ends with [`Error::OperationTimeout`].
     /// `None` (the default) leaves only the per-request timeouts and the retry and rotation
@@ -142,6 +154,8 @@ impl ClientConfig {
             token_mode: TokenMode::default(),
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
             allow_plain_http: false,
+            snapshot_file: None,
+            snapshot_debounce: DEFAULT_SNAPSHOT_DEBOUNCE,
             operation_timeout: None,
         }
     }

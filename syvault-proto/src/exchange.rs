@@ -67,6 +67,8 @@ pub(crate) struct Session {
     pub(crate) max_response_body: usize,
     /// The client's counters; requests, retries and tokens are counted here.
     pub(crate) stats: ClientStats,
+    /// When the server last answered a request with a success status (2xx or 304).
+    pub(crate) last_answer: Option<Timestamp>,
     /// Requests and retries within the retry budget's window.
     pub(crate) budget: BudgetTracker,
 }
@@ -86,6 +88,16 @@ impl Session {
             bearer: None,
         });
         Ok(())
+    }
+
+    /// Adds what this session counted (requests, retries, tokens, the last answer) to
+    /// `total`'s and zeroes it: for a session of its own (bootstrap's) whose work belongs to
+    /// the client's.
+    pub(crate) fn move_counts_into(&mut self, total: &mut Session) {
+        self.stats.move_into(&mut total.stats);
+        if let Some(at) = self.last_answer.take() {
+            total.last_answer = Some(at);
+        }
     }
 
     /// Whether the client's retry budget allows a retry at `now` (which is then counted); a
@@ -261,7 +273,10 @@ impl Call {
             Input::Start | Input::Wake => return self.send(session, now),
             Input::Failed(error) => error,
             Input::Response(response) => match Self::classify(session, response) {
-                Ok(response) => return Step::Done(Ok(response)),
+                Ok(response) => {
+                    session.last_answer = Some(now);
+                    return Step::Done(Ok(response));
+                }
                 Err(error) => error,
             },
         };

@@ -98,8 +98,17 @@ pub(crate) enum Freshness {
 /// The times that decide a cached value's [`Freshness`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Expiry {
+    /// When the value was stored, or last confirmed by the server: what a snapshot keeps as
+    /// its fetch time.
+    stored_at: Timestamp,
     /// The end of the (jittered) TTL.
     pub(crate) expires_at: Timestamp,
+    /// What `max_stale` counts from: the end of the TTL, or for a value from a snapshot the end
+    /// of the TTL of its original fetch.
+    stale_from: Timestamp,
+    /// A value from a snapshot that the server has not confirmed in this process: never fresh,
+    /// and its first revalidation is sent once, since a failure serves it stale anyway.
+    restored: bool,
     /// From here on, a read asks for a background refresh.
     refresh_at: Timestamp,
     /// No new background refresh is asked for before this: one is queued or running.
@@ -132,12 +141,38 @@ impl Expiry {
             expires_at - window
         };
         Self {
+            stored_at: now,
             expires_at,
+            stale_from: expires_at,
+            restored: false,
             refresh_at,
             wish_after: Timestamp::EPOCH,
             retry_at: None,
             failures: 0,
         }
+    }
+
+    /// The expiry of a value a snapshot kept, fetched at `fetched_at` and loaded at `now`:
+    /// expired from the start (a read asks the server first), and served stale at most until
+    /// `max_stale` after the TTL of its original fetch.
+    pub(crate) fn restored(fetched_at: Timestamp, now: Timestamp, policy: &CachePolicy) -> Self {
+        let stale_from = fetched_at + policy.ttl;
+        let expires_at = stale_from.min(now);
+        Self {
+            stored_at: fetched_at,
+            expires_at,
+            stale_from,
+            restored: true,
+            refresh_at: expires_at,
+            wish_after: Timestamp::EPOCH,
+            retry_at: None,
+            failures: 0,
+        }
+    }
+
+    /// When the value was fetched or last confirmed by the server.
+    pub(crate) fn stored_at(&self) -> Timestamp {
+        self.stored_at
     }
 
     /// Whether the value may be used as it is, and whether it wants a background refresh.
@@ -178,12 +213,12 @@ impl Expiry {
     /// Whether a revalidation of the value failed since it was last stored or renewed: the
     /// next one is a retry, sent once, since the value is served stale if it fails.
     pub(crate) fn retrying(&self) -> bool {
-        self.retry_at.is_some()
+        self.retry_at.is_some() || self.restored
     }
 
     /// Whether the value may still be served stale at `now`.
     pub(crate) fn stale_allowed(&self, now: Timestamp, max_stale: Option<Duration>) -> bool {
-        max_stale.is_some_and(|max_stale| now < self.expires_at + max_stale)
+        max_stale.is_some_and(|max_stale| now < self.stale_from + max_stale)
     }
 
     /// Notes that a background refresh was asked for at `now`.
@@ -359,6 +394,32 @@ mod tests {
             Expiry::new(T0, &policy, &mut spread, false).refresh_at,
             T0 + secs(48)
         );
+    }
+
+    #[test]
+    fn a_restored_value_is_never_fresh_and_stale_only_by_its_original_fetch() {
+        let policy = CachePolicy::default();
+        let max_stale = Some(secs(300));
+        // Fetched 10 s before the load: within its TTL, yet expired.
+        let loaded = T0 + secs(10);
+        let expiry = Expiry::restored(T0, loaded, &policy);
+        assert_eq!(expiry.stored_at(), T0);
+        assert_eq!(
+            expiry.freshness(loaded, max_stale, true),
+            Freshness::Expired
+        );
+        assert!(expiry.retrying(), "its first revalidation is sent once");
+        // Stale until max_stale after the original TTL, not after the load.
+        assert!(expiry.stale_allowed(T0 + secs(359), max_stale));
+        assert!(!expiry.stale_allowed(T0 + secs(360), max_stale));
+        assert!(!expiry.stale_allowed(loaded, None));
+        // Fetched long ago: the same bound.
+        let old = Expiry::restored(T0, T0 + secs(3_600), &policy);
+        assert!(!old.stale_allowed(T0 + secs(3_600), max_stale));
+        // A confirmation by the server starts an ordinary value.
+        let confirmed = Expiry::new(loaded, &policy, &mut spread(1), false);
+        assert!(!confirmed.retrying());
+        assert_eq!(confirmed.stored_at(), loaded);
     }
 
     #[test]

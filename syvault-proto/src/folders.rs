@@ -24,6 +24,32 @@ pub struct FolderInfo {
     pub access: Access,
 }
 
+impl FolderInfo {
+    /// A folder as a listing describes it, for code that fakes the SDK in its own tests and
+    /// for snapshots; the SDK's listings build them the same way.
+    ///
+    /// ```
+    /// use syvault_proto::folders::FolderInfo;
+    /// use syvault_proto::wire::Access;
+    ///
+    /// let folder = FolderInfo::new(uuid::Uuid::from_u128(1), None, "Production", Access::Read);
+    /// assert_eq!(folder.name, "Production");
+    /// ```
+    pub fn new(
+        folder_id: Uuid,
+        parent_id: Option<Uuid>,
+        name: impl Into<String>,
+        access: Access,
+    ) -> Self {
+        Self {
+            folder_id,
+            parent_id,
+            name: name.into(),
+            access,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct FolderEntry {
     info: FolderInfo,

@@ -14,6 +14,7 @@
 //! - [`blob`], [`record`], [`folder_key`], [`bootstrap`], [`uid`]: the cryptographic envelopes;
 //! - [`wire`]: the JSON bodies of every endpoint and the error envelope;
 //! - [`notation`]: `sy://` references;
+//! - [`snapshot`]: the encrypted snapshot of what a client knows, for restarts in an outage;
 //! - [`error`]: the one error type of the crate.
 //!
 //! # Cargo features
@@ -67,6 +68,7 @@ pub mod record;
 pub mod retry;
 pub mod secret;
 mod secret_json;
+pub mod snapshot;
 pub mod stats;
 pub mod step;
 mod time;

@@ -7,6 +7,9 @@
 //! renamed over the destination. Renaming replaces a symlink at the destination rather than
 //! writing through it, and a crash leaves the old file or the new one, never a mix.
 //!
+//! The client's encrypted snapshot (docs/protocol.md §12.10) is kept the same way:
+//! [`load_snapshot`] reads one into a client when it is built, [`write_snapshot`] writes one.
+//!
 //! This is the one module of the crate that touches the file system; it exists only with the
 //! `fs` feature, which the drivers, the CLI and the dev server enable.
 
@@ -16,8 +19,11 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use crate::client::Client;
 use crate::error::{Error, FileAction, Result};
 use crate::model::Credentials;
+use crate::snapshot::{Restored, SnapshotJob};
+use crate::time::Timestamp;
 
 /// What [`write()`] does when the destination already exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,12 +48,14 @@ pub enum Existing {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn write(path: &Path, bytes: &[u8], existing: Existing) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    write_via(path, bytes, existing, ".syvault-")
+}
+
+/// [`write`] through a temporary file whose name starts with `prefix`.
+fn write_via(path: &Path, bytes: &[u8], existing: Existing, prefix: &str) -> io::Result<()> {
+    let dir = parent(path);
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".syvault-").suffix(".tmp");
+    builder.prefix(prefix).suffix(".tmp");
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
     let mut temp = builder.tempfile_in(dir)?;
@@ -62,6 +70,14 @@ pub fn write(path: &Path, bytes: &[u8], existing: Existing) -> io::Result<()> {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// The directory of `path`: its parent, or the current directory.
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 /// Reads a whole file into memory that is zeroized when dropped.
@@ -120,6 +136,139 @@ impl Credentials {
             .map_err(|_| Error::invalid_input("credentials", "the file is not UTF-8 text"))?;
         Self::from_json(json)
     }
+}
+
+/// The largest snapshot file read: far beyond what a cache of the default size writes.
+const MAX_SNAPSHOT: u64 = 1 << 30;
+
+/// What [`load_snapshot`] found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SnapshotLoad {
+    /// The snapshot was read and its content taken.
+    Restored(Restored),
+    /// There is no snapshot yet.
+    Absent,
+    /// The file could not be read or was refused (corrupt, truncated, another client's or
+    /// server's, another format version, too old): the client goes on without it. The reason
+    /// names the file, never its content.
+    Ignored(String),
+}
+
+/// Reads the snapshot at `path` into `client`, as a driver does when it builds a client with
+/// `snapshot(path)`. Never an error: a snapshot that cannot be used is ignored with a warning
+/// event, and the client starts without it.
+///
+/// ```
+/// use syvault_proto::private_file::{self, SnapshotLoad};
+///
+/// let mut rng = <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+/// let secret = syvault_proto::keys::ClientKey::generate(&mut rng).to_client_secret();
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("syvault.snapshot");
+/// let mut client = syvault_proto::Client::builder()
+///     .server("https://vault.example.com")
+///     .client_id(uuid::Uuid::nil())
+///     .client_secret(secret)
+///     .snapshot(&path)
+///     .build()?;
+/// let now = syvault_proto::Timestamp::from_unix_secs(1_700_000_000);
+/// assert!(matches!(private_file::load_snapshot(&mut client, &path, now), SnapshotLoad::Absent));
+/// std::fs::write(&path, b"not a snapshot")?;
+/// assert!(matches!(private_file::load_snapshot(&mut client, &path, now), SnapshotLoad::Ignored(_)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn load_snapshot(client: &mut Client, path: &Path, now: Timestamp) -> SnapshotLoad {
+    remove_abandoned(path);
+    let bytes = match read_limited(path, MAX_SNAPSHOT) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            crate::trace::event!(debug, path = %path.display(), "no snapshot yet");
+            return SnapshotLoad::Absent;
+        }
+        Err(error) => {
+            let reason = format!("cannot read {}: {error}", path.display());
+            crate::trace::event!(warn, %reason, "snapshot ignored");
+            return SnapshotLoad::Ignored(reason);
+        }
+    };
+    match client.restore_snapshot(&bytes, now) {
+        Ok(restored) => {
+            crate::trace::event!(
+                info,
+                path = %path.display(),
+                entries = restored.entries,
+                expired = restored.expired,
+                "snapshot loaded: its entries are served only stale until the vault answers"
+            );
+            SnapshotLoad::Restored(restored)
+        }
+        Err(error) => {
+            let reason = format!("{}: {error}", path.display());
+            crate::trace::event!(warn, %reason, "snapshot ignored");
+            SnapshotLoad::Ignored(reason)
+        }
+    }
+}
+
+/// Seals `job` with a fresh nonce from `rng` and writes it to `path` with [`write()`]: atomically,
+/// readable by the owner only. A crash leaves the old snapshot or the new one, and perhaps the
+/// temporary file of the write it interrupted, which [`load_snapshot`] removes later.
+pub fn write_snapshot<R: rand_core::CryptoRng + ?Sized>(
+    job: &SnapshotJob,
+    path: &Path,
+    rng: &mut R,
+) -> Result<()> {
+    let sealed = job.seal(rng);
+    write_via(path, &sealed, Existing::Replace, &temporary_prefix(path))
+        .map_err(|e| file_error(path, FileAction::Write, e))
+}
+
+/// The start of the temporary files of a snapshot's writes: `.{file name}.`.
+fn temporary_prefix(path: &Path) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    format!(".{name}.")
+}
+
+/// How old a temporary file of a snapshot's write must be to be taken for one a crash left:
+/// far longer than any write takes.
+const ABANDONED_AFTER: core::time::Duration = core::time::Duration::from_secs(60);
+
+/// Removes the temporary files that writes of the snapshot at `path` left when their process
+/// was killed: only files of this snapshot's naming, and only old ones, so that a write in
+/// progress is never disturbed.
+fn remove_abandoned(path: &Path) {
+    let prefix = temporary_prefix(path);
+    let Ok(entries) = std::fs::read_dir(parent(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let abandoned = name.starts_with(&prefix)
+            && Path::new(&*name).extension().is_some_and(|e| e == "tmp")
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|at| at.elapsed().is_ok_and(|age| age >= ABANDONED_AFTER));
+        if abandoned && std::fs::remove_file(entry.path()).is_ok() {
+            crate::trace::event!(debug, file = %name, "removed a snapshot write a crash left");
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of a file; a longer one is an error.
+fn read_limited(path: &Path, limit: u64) -> io::Result<Zeroizing<Vec<u8>>> {
+    let file = File::open(path)?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "larger than any snapshot this client writes",
+        ));
+    }
+    Ok(bytes)
 }
 
 fn file_error(path: &Path, action: FileAction, source: io::Error) -> Error {
@@ -213,6 +362,43 @@ mod tests {
         credentials().write_to(&path).unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
         assert!(std::fs::symlink_metadata(&planted).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn loading_a_snapshot_removes_old_temporary_files_of_its_writes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.snapshot");
+        let old = std::time::SystemTime::now() - core::time::Duration::from_secs(120);
+        let make = |name: &str, modified: std::time::SystemTime| {
+            let file = File::create(dir.path().join(name)).unwrap();
+            file.set_modified(modified).unwrap();
+        };
+        make(".agent.snapshot.abc123.tmp", old);
+        make(".agent.snapshot.young.tmp", std::time::SystemTime::now());
+        make(".syvault-credentials.tmp", old);
+        make(".other.snapshot.abc.tmp", old);
+        let secret = crate::keys::ClientKey::from_scalar_bytes(&[7; 32])
+            .unwrap()
+            .to_client_secret();
+        let mut client = Client::builder()
+            .server("https://vault.example.com")
+            .client_id(uuid::Uuid::nil())
+            .client_secret(secret)
+            .build()
+            .unwrap();
+        let now = Timestamp::from_unix_secs(1_700_000_000);
+        assert!(matches!(
+            load_snapshot(&mut client, &path, now),
+            SnapshotLoad::Absent
+        ));
+        assert_eq!(
+            entries(dir.path()),
+            [
+                ".agent.snapshot.young.tmp",
+                ".other.snapshot.abc.tmp",
+                ".syvault-credentials.tmp"
+            ]
+        );
     }
 
     #[test]

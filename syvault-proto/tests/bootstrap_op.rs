@@ -259,6 +259,7 @@ fn bootstrap_requests_count_in_the_client_statistics() {
         other => panic!("a retry wait, not {other:?}"),
     };
     assert_eq!(client.stats().retries, 1);
+    assert_eq!(client.last_answer(), None, "a 503 is no answer");
     let Step::Send(request) = op.step(&mut client, Input::Wake, wake_at, &mut rng) else {
         panic!("the retried bootstrap request")
     };
@@ -297,4 +298,9 @@ fn bootstrap_requests_count_in_the_client_statistics() {
     );
     assert_eq!(stats.reauthentications, 0);
     assert_eq!(stats.cache_hits + stats.cache_misses, 0);
+    assert_eq!(
+        client.last_answer(),
+        Some(wake_at),
+        "the bootstrap's answers count"
+    );
 }

@@ -676,6 +676,46 @@ fn stats_count_evictions_and_stale_serves_and_reset_clears_them() {
     );
 }
 
+#[test]
+fn last_answer_is_the_last_success_and_neither_errors_nor_cache_hits_move_it() {
+    let mut w = World::with_config(|c| {
+        c.cache = CachePolicy::default().with_max_stale(Some(Duration::from_secs(300)));
+    });
+    let uid = w.add_secret("Production", "Database", &[("password", "hunter2")]);
+    assert_eq!(w.client.last_answer(), None);
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    let first = w.now;
+    assert_eq!(w.client.last_answer(), Some(first));
+    w.advance(Duration::from_secs(10));
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    assert_eq!(
+        w.client.last_answer(),
+        Some(first),
+        "a cache hit asks nothing"
+    );
+    w.advance(Duration::from_secs(60));
+    let op = w.client.get(uid);
+    w.drive(op, |_, _| {
+        Ok(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable"))
+    })
+    .unwrap();
+    assert_eq!(
+        w.client.last_answer(),
+        Some(first),
+        "a stale serve is no answer"
+    );
+    // Past the stale entry's revalidation backoff, the server is asked again.
+    w.advance(Duration::from_secs(60));
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    assert_eq!(w.client.last_answer(), Some(w.now), "a 304 is one");
+    assert_eq!(w.client.stats().revalidations, 1);
+    w.client.reset();
+    assert_eq!(w.client.last_answer(), None);
+}
+
 // ---- list -----------------------------------------------------------------------------------
 
 #[test]

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use syvault_proto::bootstrap::OneTimeToken;
 use syvault_proto::keys::{ClientKey, ClientPublicKey};
 use syvault_proto::secret::SymmetricKey;
-use syvault_proto::{RecordUid, Timestamp, blob, folder_key, jwt, record};
+use syvault_proto::{RecordUid, Timestamp, blob, folder_key, jwt, record, snapshot};
 use uuid::Uuid;
 
 #[derive(Serialize, Deserialize)]
@@ -560,4 +560,127 @@ fn uids() {
         let uid = RecordUid::generate(&mut FixedBytes(hex::decode(&v.random_bytes_hex).unwrap()));
         assert_eq!(uid.as_str(), v.uid);
     }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotVector {
+    client_private_scalar_hex: String,
+    server: String,
+    client_id: String,
+    salt_hex: String,
+    nonce_hex: String,
+    key_hex: String,
+    aad: String,
+    plaintext_json: String,
+    sealed: String,
+}
+
+/// The snapshot of the vector: one cached secret, its folder, the listing and a sync token.
+fn sample_snapshot() -> snapshot::Snapshot {
+    use std::sync::Arc;
+    use syvault_proto::folders::FolderInfo;
+    use syvault_proto::model::Secret;
+    use syvault_proto::record::RecordPayload;
+    use syvault_proto::snapshot::{Entry, ListedRecord, Listing, Snapshot, SyncToken};
+    use syvault_proto::wire::Access;
+
+    let uid: RecordUid = "7Kj9mNpQ2xRs".parse().unwrap();
+    let folder = Uuid::parse_str("3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b").unwrap();
+    let mut payload = RecordPayload::new("Database");
+    payload.record_type = "databaseCredentials".into();
+    payload.fields.set("username", "app");
+    payload.fields.set("password", "s3cr3t-Pa55");
+    let mut snapshot = Snapshot::new(Timestamp::from_unix_millis(1_767_225_660_000));
+    snapshot.entries.push(Entry::new(
+        Arc::new(Secret::new(uid, folder, 4, payload)),
+        Timestamp::from_unix_millis(1_767_225_600_000),
+        Some("\"r4\"".into()),
+    ));
+    let parent = Uuid::parse_str("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d").unwrap();
+    snapshot.folders = vec![
+        FolderInfo::new(parent, None, "Company", Access::Read),
+        FolderInfo::new(folder, Some(parent), "Production", Access::ReadWrite),
+    ];
+    snapshot.listing = Some(Listing::new(
+        Timestamp::from_unix_millis(1_767_225_600_000),
+        vec![ListedRecord::new(uid, folder, "Database")],
+    ));
+    snapshot.sync_tokens.push(SyncToken::new(
+        None,
+        "c3luYy10b2tlbg",
+        Timestamp::from_unix_millis(1_767_225_600_000),
+    ));
+    snapshot
+}
+
+#[test]
+fn snapshots() {
+    let vectors = load(
+        "snapshot",
+        "encrypted snapshot: \"SYVSNAP\" ‖ 0x01 ‖ salt ‖ blob(HKDF-SHA256(salt, private scalar, \"syvault.sm.snapshot.v1\"), UTF-8 plaintext JSON, aad)",
+        || {
+            let client = key("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721");
+            let client_id = Uuid::parse_str("5b1e3a0c-7d4f-4c2a-9e61-2f8b9d0c4e17").unwrap();
+            let server = "https://vault.example.com";
+            let (salt, nonce) = ([0x55; 32], [0x66; 12]);
+            let binding = snapshot::Binding::new(&client, server, client_id).unwrap();
+            let sealed = snapshot::seal_with(&sample_snapshot(), &binding, salt, nonce);
+            let derived = hkdf_key(&client, &salt);
+            let plaintext = blob::open(
+                &SymmetricKey::from_bytes(derived),
+                &sealed[snapshot::HEADER_LEN..],
+                &binding.aad(),
+            )
+            .unwrap();
+            vec![SnapshotVector {
+                client_private_scalar_hex:
+                    "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721".into(),
+                server: server.into(),
+                client_id: client_id.to_string(),
+                salt_hex: hex::encode(salt),
+                nonce_hex: hex::encode(nonce),
+                key_hex: hex::encode(derived),
+                aad: binding.aad(),
+                plaintext_json: String::from_utf8(plaintext.to_vec()).unwrap(),
+                sealed: b64(&sealed),
+            }]
+        },
+    );
+    for v in vectors {
+        let client = key(&v.client_private_scalar_hex);
+        let client_id = Uuid::parse_str(&v.client_id).unwrap();
+        let binding = snapshot::Binding::new(&client, &v.server, client_id).unwrap();
+        assert_eq!(binding.aad(), v.aad);
+        let salt: [u8; 32] = unhex(&v.salt_hex);
+        assert_eq!(hex::encode(hkdf_key(&client, &salt)), v.key_hex);
+        let sealed = snapshot::seal_with(&sample_snapshot(), &binding, salt, unhex(&v.nonce_hex));
+        assert_eq!(b64(&sealed), v.sealed);
+        let opened = snapshot::open(&sealed, &binding).unwrap();
+        assert_eq!(opened, sample_snapshot());
+        // Sealing what was opened gives the same plaintext, byte for byte.
+        let again = snapshot::seal_with(&opened, &binding, salt, unhex(&v.nonce_hex));
+        assert_eq!(again, sealed);
+        let plaintext = blob::open(
+            &SymmetricKey::from_bytes(unhex(&v.key_hex)),
+            &sealed[snapshot::HEADER_LEN..],
+            &v.aad,
+        )
+        .unwrap();
+        assert_eq!(plaintext.as_slice(), v.plaintext_json.as_bytes());
+    }
+}
+
+/// The snapshot key, derived here with HKDF directly.
+fn hkdf_key(client: &ClientKey, salt: &[u8; 32]) -> [u8; 32] {
+    let scalar: [u8; 32] =
+        unhex("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721");
+    assert_eq!(
+        ClientKey::from_scalar_bytes(&scalar).unwrap().public_key(),
+        client.public_key()
+    );
+    let mut out = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(salt), &scalar)
+        .expand(b"syvault.sm.snapshot.v1", &mut out)
+        .unwrap();
+    out
 }

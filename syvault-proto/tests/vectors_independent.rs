@@ -282,3 +282,35 @@ fn uids_follow_the_documented_rejection_sampling() {
         assert_eq!(text(&v, "uid"), uid);
     }
 }
+
+#[test]
+fn snapshots_open_under_the_documented_key_and_associated_data() {
+    for v in vectors("snapshot") {
+        assert_eq!(text(&v, "client_private_scalar_hex"), RFC6979_X);
+        let salt = hex_field(&v, "salt_hex");
+        let mut key = [0u8; 32];
+        Hkdf::<Sha256>::new(Some(&salt), &hex::decode(RFC6979_X).unwrap())
+            .expand(b"syvault.sm.snapshot.v1", &mut key)
+            .unwrap();
+        assert_eq!(key.as_slice(), hex_field(&v, "key_hex").as_slice());
+        let aad = format!(
+            "syvault.sm.snapshot.v1:{}:{}",
+            text(&v, "server"),
+            text(&v, "client_id")
+        );
+        assert_eq!(text(&v, "aad"), aad);
+        let sealed = b64_field(&v, "sealed");
+        assert_eq!(&sealed[..7], b"SYVSNAP");
+        assert_eq!(sealed[7], 1, "format version 1");
+        assert_eq!(&sealed[8..40], salt.as_slice());
+        assert_eq!(&sealed[40..52], hex_field(&v, "nonce_hex").as_slice());
+        let plaintext = open(&key, &sealed[40..], &aad);
+        assert_eq!(plaintext, text(&v, "plaintext_json").as_bytes());
+        let json: Value = serde_json::from_slice(&plaintext).unwrap();
+        assert_eq!(
+            json["entries"][0]["payload"]["fields"]["password"],
+            "s3cr3t-Pa55"
+        );
+        assert_eq!(json["entries"][0]["fetched_at"], 1_767_225_600_000_u64);
+    }
+}

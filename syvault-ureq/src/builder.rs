@@ -30,9 +30,13 @@ pub type SyVaultClientBuilder = ClientBuilder<SyVaultClient>;
 
 impl FromConfig for SyVaultClient {
     fn from_config(config: ClientConfig, transport: TransportSettings) -> Result<Self> {
-        let core = Client::new(config)?;
+        let snapshot = config.snapshot_file.clone();
+        let mut core = Client::new(config)?;
         let transport = Transport::new(&transport, core.max_response_body())?;
-        Ok(Self::from_parts(core, transport))
+        if let Some(path) = &snapshot {
+            crate::snapshot::load(&mut core, path);
+        }
+        Ok(Self::from_parts(core, transport, snapshot))
     }
 }
 

@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     /// system call) when nobody waits.
     waiting: AtomicUsize,
     pub(crate) transport: Transport,
+    /// The client's snapshot file, and the writes to it.
+    pub(crate) snapshot: crate::snapshot::SnapshotFile,
 }
 
 /// The operating system's random number generator; it only fails if the OS cannot provide
@@ -33,11 +35,11 @@ pub(crate) fn rng() -> UnwrapErr<getrandom::SysRng> {
     UnwrapErr(getrandom::SysRng)
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::from(SystemTime::now())
 }
 
-fn sleep_until(until: Timestamp) {
+pub(crate) fn sleep_until(until: Timestamp) {
     std::thread::sleep(until.saturating_duration_since(now()));
 }
 
@@ -48,6 +50,7 @@ impl Shared {
             finished: Condvar::new(),
             waiting: AtomicUsize::new(0),
             transport,
+            snapshot: crate::snapshot::SnapshotFile::default(),
         }
     }
 
@@ -108,10 +111,14 @@ impl Shared {
                 Step::Done(result) => {
                     running.done = true;
                     let background = core.take_background(stepped_at);
+                    let snapshot = core.snapshot_due(stepped_at);
                     drop(core);
                     self.wake_waiters();
                     if let Some(job) = background {
                         self.spawn_background(job);
+                    }
+                    if let Some(at) = snapshot {
+                        crate::snapshot::schedule(self, at);
                     }
                     return result;
                 }
@@ -159,8 +166,17 @@ pub(crate) fn run_background(weak: &Weak<Shared>, job: Background) {
                 Input::Wake
             }
             Step::Done(_) => {
-                let next = shared.lock().take_background(stepped_at);
+                let (next, snapshot) = {
+                    let mut core = shared.lock();
+                    (
+                        core.take_background(stepped_at),
+                        core.snapshot_due(stepped_at),
+                    )
+                };
                 shared.wake_waiters();
+                if let Some(at) = snapshot {
+                    crate::snapshot::schedule(&shared, at);
+                }
                 let Some(job) = next else {
                     running.done = true;
                     return;

@@ -57,6 +57,7 @@ mod client;
 mod driver;
 mod dynamic;
 mod resolver;
+mod snapshot;
 mod timeouts;
 mod tls;
 mod transport;

@@ -527,7 +527,7 @@ fn agent_check(args: &DoctorArgs) -> Check {
     let Some(path) = args
         .agent
         .clone()
-        .or_else(|| env("SY_AGENT_SOCKET").map(PathBuf::from))
+        .or_else(|| env(crate::agent::ENV_SOCKET).map(PathBuf::from))
     else {
         return Check::new(
             "agent",
@@ -555,7 +555,10 @@ fn agent_health(path: &Path) -> Check {
     };
     let _ = stream.set_read_timeout(Some(CONNECT_TIMEOUT));
     let _ = stream.set_write_timeout(Some(CONNECT_TIMEOUT));
-    let request = "GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n",
+        crate::agent::api::HEALTH
+    );
     if stream.write_all(request.as_bytes()).is_err() {
         return Check::new(
             "agent",
@@ -572,21 +575,49 @@ fn agent_health(path: &Path) -> Check {
         .next()
         .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|code| code.parse::<u16>().ok());
+    let body: Option<Value> = answer
+        .split_once("\r\n\r\n")
+        .and_then(|(_, body)| serde_json::from_str(body).ok());
+    let member = |path: &[&str]| {
+        let mut value = body.as_ref()?;
+        for name in path {
+            value = value.get(name)?;
+        }
+        value.as_str().map(output::escape)
+    };
     match status {
-        Some(200) => Check::new(
-            "agent",
-            Status::Ok,
-            format!("healthy at {}", path.display()),
-        ),
-        Some(code) => Check::new(
-            "agent",
-            Status::Fail,
-            format!(
-                "the agent at {} answered HTTP {code} to its health check",
-                path.display()
-            ),
-        )
-        .fix("see the agent's log; restart it with `sy agent`"),
+        Some(200) => {
+            let serving = match (member(&["client_id"]), member(&["server"])) {
+                (Some(client), Some(server)) => format!(": client {client} of {server}"),
+                _ => String::new(),
+            };
+            Check::new(
+                "agent",
+                Status::Ok,
+                format!("healthy at {}{serving}", path.display()),
+            )
+        }
+        Some(code) => {
+            let said = member(&["error", "message"])
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            let check = Check::new(
+                "agent",
+                Status::Fail,
+                format!(
+                    "the agent at {} answered HTTP {code} to its health check{said}",
+                    path.display()
+                ),
+            );
+            if code == 403 {
+                check.fix(
+                    "the agent serves its own user and those given with --allow-uid: run as \
+                     that user, or restart the agent with --allow-uid for yours",
+                )
+            } else {
+                check.fix("see the agent's log; restart it with `sy agent`")
+            }
+        }
         None => Check::new(
             "agent",
             Status::Fail,

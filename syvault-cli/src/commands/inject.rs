@@ -1,6 +1,7 @@
 //! `sy inject`: a template with its `{{ sy://… }}` placeholders replaced.
 
 use std::io::Read as _;
+use std::path::Path;
 
 use syvault_ureq::Selected;
 use syvault_ureq::proto::private_file::{self, Existing};
@@ -32,7 +33,7 @@ pub(crate) fn run(global: &Global, args: &InjectArgs) -> Result<(), Failure> {
             "line {line}: a placeholder `{{{{ sy://…` is not closed by `}}}}` on its line"
         ))
     })?;
-    let rendered = render(global, &pieces)?;
+    let rendered = render(global, args.agent.path().as_deref(), &pieces)?;
     match &args.output {
         Some(path) => {
             private_file::write(path, rendered.as_bytes(), Existing::Replace).map_err(|error| {
@@ -44,7 +45,7 @@ pub(crate) fn run(global: &Global, args: &InjectArgs) -> Result<(), Failure> {
 }
 
 /// The template with every placeholder replaced, or every failing placeholder listed.
-fn render(global: &Global, pieces: &[Piece<'_>]) -> Result<String, Failure> {
+fn render(global: &Global, agent: Option<&Path>, pieces: &[Piece<'_>]) -> Result<String, Failure> {
     let references: Vec<(String, &str)> = pieces
         .iter()
         .filter_map(|piece| match piece {
@@ -52,7 +53,7 @@ fn render(global: &Global, pieces: &[Piece<'_>]) -> Result<String, Failure> {
             Piece::Text(_) => None,
         })
         .collect();
-    let values = resolve::resolve_labelled(global, &references, "nothing was written")?;
+    let values = resolve::resolve_labelled(global, agent, &references, "nothing was written")?;
     let mut values = values.iter();
     let mut text = String::new();
     for piece in pieces {

@@ -44,12 +44,19 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
         Command::Profile(ProfileCommand::List(args)) => profile::list(global, &args),
         Command::Profile(ProfileCommand::Show(args)) => profile::show(global, &args),
         Command::Profile(ProfileCommand::Remove(args)) => profile::remove(global, &args),
+        Command::Agent(args) => crate::agent::server::run(global, &args),
         Command::Completion(args) => {
             let mut script = Vec::new();
             clap_complete::generate(args.shell, &mut Cli::command(), "sy", &mut script);
             crate::output::print(&String::from_utf8_lossy(&script))
         }
     }
+}
+
+/// `sy read` as the agent's fast path recognised it, before clap.
+#[cfg(unix)]
+pub(crate) fn read_through_agent(read: &crate::agent::fast::FastRead) -> Result<(), Failure> {
+    read::through_agent(read)
 }
 
 /// The folder a `--folder` option names (by id, by path `A/B` or by name) and its path; a

@@ -2,6 +2,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -24,7 +25,7 @@ pub(crate) const CREDENTIAL_VARIABLES: &[&str] = &[
     "SY_PROFILE",
     "SY_TOKEN",
     "SY_CLIENT_KEY",
-    "SY_AGENT_SOCKET",
+    crate::agent::ENV_SOCKET,
 ];
 
 pub(crate) fn run(global: &Global, args: RunArgs) -> Result<(), Failure> {
@@ -53,7 +54,7 @@ pub(crate) fn run(global: &Global, args: RunArgs) -> Result<(), Failure> {
         .collect();
     let mut secrets = Vec::new();
     if !references.is_empty() {
-        secrets = resolve_into(global, &mut env, &references)?;
+        secrets = resolve_into(global, args.agent.path().as_deref(), &mut env, &references)?;
     }
     if !args.pass_credentials {
         env.retain(|(name, _)| !is_credential(name));
@@ -78,6 +79,7 @@ fn is_credential(name: &OsStr) -> bool {
 /// every variable that could not be resolved; nothing is replaced then.
 fn resolve_into(
     global: &Global,
+    agent: Option<&Path>,
     env: &mut [(OsString, OsString)],
     references: &[(usize, String)],
 ) -> Result<Vec<String>, Failure> {
@@ -85,7 +87,8 @@ fn resolve_into(
         .iter()
         .map(|(i, reference)| (env[*i].0.to_string_lossy().into_owned(), reference.as_str()))
         .collect();
-    let values = resolve::resolve_labelled(global, &labelled, "the command was not started")?;
+    let values =
+        resolve::resolve_labelled(global, agent, &labelled, "the command was not started")?;
     let mut secrets = Vec::new();
     for ((i, _), selected) in references.iter().zip(values) {
         env[*i].1 = OsString::from(selected.expose());

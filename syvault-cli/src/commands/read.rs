@@ -1,6 +1,7 @@
 //! `sy read`: one reference's value, and nothing else.
 
 use serde_json::json;
+use syvault_ureq::Selected;
 
 use crate::cli::{Global, ReadArgs, TextFormat};
 use crate::failure::Failure;
@@ -8,17 +9,38 @@ use crate::output;
 use crate::resolve;
 
 pub(crate) fn run(global: &Global, args: &ReadArgs) -> Result<(), Failure> {
-    resolve::parse(&args.reference)?;
-    let selected = resolve::resolve(global, &[args.reference.as_str()])?
-        .pop()
-        .unwrap_or_else(|| Err(Failure::operation("the reference was not resolved")))?;
-    match args.format {
+    let selected = resolve::read(global, args.agent.path().as_deref(), &args.reference)?;
+    print(&args.reference, &selected, args.format, args.no_newline)
+}
+
+/// `sy read` through the agent as its fast path recognised it: the same checks and output,
+/// with the time limit of `SY_TIMEOUT`, and no client of its own.
+#[cfg(unix)]
+pub(crate) fn through_agent(read: &crate::agent::fast::FastRead) -> Result<(), Failure> {
+    resolve::parse(&read.reference)?;
+    let timeout = crate::cli::env_timeout(crate::cli::DEFAULT_TIMEOUT)?;
+    let selected = crate::agent::client::Agent::new(&read.socket, timeout).read(&read.reference)?;
+    print(
+        &read.reference,
+        &selected,
+        TextFormat::Text,
+        read.no_newline,
+    )
+}
+
+fn print(
+    reference: &str,
+    selected: &Selected,
+    format: TextFormat,
+    no_newline: bool,
+) -> Result<(), Failure> {
+    match format {
         TextFormat::Json => output::print_json(&json!({
-            "reference": args.reference,
+            "reference": reference,
             "value": selected.expose(),
         })),
         TextFormat::Text => {
-            let newline = if args.no_newline { "" } else { "\n" };
+            let newline = if no_newline { "" } else { "\n" };
             output::print(&format!("{}{newline}", selected.expose()))
         }
     }

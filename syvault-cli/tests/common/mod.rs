@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use syvault_dev::wire::Access;
-use syvault_dev::{Admin, DevServer, DevServerBuilder, RotationPolicy, RunningServer, Stats};
+use syvault_dev::{
+    Admin, DevServer, DevServerBuilder, Faults, RotationPolicy, RunningServer, Stats,
+};
 use syvault_ureq::proto::record::RecordPayload;
 use syvault_ureq::{RecordUid, Uuid};
 
@@ -96,6 +98,10 @@ impl Vault {
 
     pub fn stats(&self) -> Stats {
         self.server.stats()
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.server.faults()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

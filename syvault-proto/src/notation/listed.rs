@@ -12,6 +12,7 @@ use super::NotationIndex;
 use crate::expiry::{Expiry, Freshness, Spread};
 use crate::folders::FolderStore;
 use crate::model::Secret;
+use crate::snapshot::{ListedRecord, Listing};
 use crate::time::Timestamp;
 use crate::uid::RecordUid;
 
@@ -30,12 +31,16 @@ pub(crate) struct ListedIndex {
     token: Option<String>,
     /// When the index expires, and is refreshed; `None` before the first listing.
     expiry: Option<Expiry>,
+    /// Counts the listings, deltas and clears, for snapshots.
+    changes: u64,
 }
 
 impl ListedIndex {
     /// Forgets the index, the listing and its token.
     pub(crate) fn clear(&mut self) {
+        let changes = self.changes + 1;
         *self = Self::default();
+        self.changes = changes;
     }
 
     /// Takes a complete listing as what the client holds from now on, with its token and this
@@ -63,6 +68,7 @@ impl ListedIndex {
         self.unbuilt = true;
         self.token = token;
         self.expiry = Some(expiry);
+        self.changes += 1;
         gone
     }
 
@@ -107,6 +113,48 @@ impl ListedIndex {
         self.held = held;
         self.token = token;
         self.expiry = Some(expiry);
+        self.changes += 1;
+    }
+
+    /// Takes the index a snapshot kept, with the expiry of its listing. `held` are the records
+    /// whose secrets the snapshot restored; the sync token is kept only if they are all of the
+    /// listing, since a delta is applied to what is held.
+    pub(crate) fn restore(
+        &mut self,
+        index: NotationIndex,
+        mut held: Vec<(RecordUid, Weak<Secret>)>,
+        token: Option<String>,
+        expiry: Expiry,
+    ) {
+        held.sort_unstable_by_key(|(uid, _)| *uid);
+        self.token = token.filter(|_| held.len() == index.record_count());
+        self.built = index;
+        self.unbuilt = false;
+        self.held = held;
+        self.expiry = Some(expiry);
+        self.changes += 1;
+    }
+
+    /// How many listings, deltas and clears there have been.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// What a snapshot keeps of the index: when its listing (or the last delta) was taken, and
+    /// every record it knows, sorted by UID. `None` without a usable listing.
+    pub(crate) fn listing(&mut self, folders: &FolderStore) -> Option<Listing> {
+        let listed_at = self.expiry?.stored_at();
+        self.get(folders);
+        self.expiry?;
+        let mut records: Vec<ListedRecord> = self
+            .built
+            .records()
+            .filter_map(|(uid, folder_id, title)| {
+                Some(ListedRecord::new(uid, folder_id.parse().ok()?, title))
+            })
+            .collect();
+        records.sort_by_key(|record| record.uid);
+        Some(Listing::new(listed_at, records))
     }
 
     /// Takes a record read by UID in place of the copy held, if one is: the listing then still

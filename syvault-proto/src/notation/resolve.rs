@@ -158,6 +158,15 @@ impl NotationIndex {
         self.insert_record(uid, folder_id, title);
     }
 
+    /// Every record: its UID, its folder's id and its title, in no particular order.
+    pub(crate) fn records(&self) -> impl Iterator<Item = (RecordUid, &str, &str)> {
+        self.records_by_title.iter().flat_map(|(title, titled)| {
+            titled
+                .iter()
+                .map(move |(uid, folder_id)| (*uid, &**folder_id, &**title))
+        })
+    }
+
     /// Forgets a record; nothing happens if it is not there.
     pub fn remove_record(&mut self, uid: &RecordUid) {
         if let Some(title) = self.records.remove(uid)

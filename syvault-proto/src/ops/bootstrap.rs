@@ -118,13 +118,14 @@ impl Bootstrap {
             retry: client.session.retry,
             max_response_body: client.session.max_response_body,
             stats: crate::stats::ClientStats::default(),
+            last_answer: None,
             budget: crate::retry::BudgetTracker::default(),
         };
         let mut call = Call::new(Method::POST, wire::paths::bootstrap().to_owned())
             .with_body(body)
             .unauthenticated();
         let step = call.send(&mut session, now);
-        session.stats.move_into(&mut client.session.stats);
+        session.move_counts_into(&mut client.session);
         self.state = State::Posting(call, Box::new(Pending { session, key, keys }));
         self.on_posted(client, step, now, rng)
     }
@@ -174,7 +175,7 @@ impl Bootstrap {
         let mut call =
             Call::new(Method::PUT, wire::paths::folder_keys().to_owned()).with_body(body);
         let step = call.send(&mut pending.session, now);
-        pending.session.stats.move_into(&mut client.session.stats);
+        pending.session.move_counts_into(&mut client.session);
         self.state = State::Uploading(call, pending);
         self.on_uploaded(client, step)
     }
@@ -230,13 +231,13 @@ impl Operation for Bootstrap {
             State::Ready => self.start(client, now, rng),
             State::Posting(mut call, mut pending) => {
                 let step = call.on_input(&mut pending.session, input, now, rng);
-                pending.session.stats.move_into(&mut client.session.stats);
+                pending.session.move_counts_into(&mut client.session);
                 self.state = State::Posting(call, pending);
                 self.on_posted(client, step, now, rng)
             }
             State::Uploading(mut call, mut pending) => {
                 let step = call.on_input(&mut pending.session, input, now, rng);
-                pending.session.stats.move_into(&mut client.session.stats);
+                pending.session.move_counts_into(&mut client.session);
                 self.state = State::Uploading(call, pending);
                 self.on_uploaded(client, step)
             }

@@ -32,6 +32,9 @@ use crate::uid::RecordUid;
 pub struct ResolveNotation {
     references: Vec<Result<Reference, NotationError>>,
     listed: bool,
+    /// The listing succeeded: the cache holds what it listed, fresh. After a failed one (the
+    /// index served stale), a cached secret is read through the cache's stale rules instead.
+    listing_ok: bool,
     fetched: HashMap<RecordUid, Result<Arc<Secret>>>,
     state: State,
 }
@@ -76,6 +79,7 @@ impl ResolveNotation {
         Self {
             references,
             listed: false,
+            listing_ok: false,
             fetched: HashMap::new(),
             state: State::Ready,
         }
@@ -115,7 +119,7 @@ impl ResolveNotation {
         if self.fetched.contains_key(&uid) {
             return None;
         }
-        if let Some(secret) = client.cache.get_any(&uid).filter(|_| self.listed) {
+        if let Some(secret) = client.cache.get_any(&uid).filter(|_| self.listing_ok) {
             self.fetched.insert(uid, Ok(Arc::clone(secret)));
             return None;
         }
@@ -230,6 +234,7 @@ impl ResolveNotation {
         match pending(step) {
             Ok(step) => step,
             Err(Ok(secrets)) => {
+                self.listing_ok = true;
                 self.fetched
                     .extend(secrets.into_iter().map(|s| (s.uid, Ok(s))));
                 self.state = State::Ready;
