@@ -217,6 +217,53 @@ fn a_malformed_lease_answer_is_an_error_without_the_password() {
     assert!(matches!(err, Error::MalformedResponse { .. }));
 }
 
+/// The values of a JSON object's members, in order, as an array: what serde's derived code
+/// would take for the struct.
+fn values(value: &serde_json::Value) -> serde_json::Value {
+    serde_json::Value::Array(value.as_object().unwrap().values().cloned().collect())
+}
+
+fn body_value(response: &Response) -> serde_json::Value {
+    serde_json::from_slice(response.body()).unwrap()
+}
+
+/// Asserts that an answer's parse failed as malformed because of its shape.
+fn refused_as_array<T: std::fmt::Debug>(result: Result<T, Error>, status: u16) {
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err, Error::MalformedResponse { status: s, .. } if s == status),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("invalid type"), "{err}");
+    assert!(!err.to_string().contains("Pa55"), "{err}");
+}
+
+#[test]
+fn lease_answers_as_arrays_are_malformed() {
+    let mut world = World::new();
+    let op = world.client.lease(uid(), Duration::from_secs(600));
+    let array = values(&body_value(&created(T0 + Duration::from_secs(600))));
+    refused_as_array(
+        world.drive(op, |_, _| Ok(json(StatusCode::CREATED, &array))),
+        201,
+    );
+
+    let op = world.client.renew_lease(LEASE_ID, Duration::from_secs(900));
+    let summary_array = values(&serde_json::to_value(summary(T0, T0 + DAY)).unwrap());
+    let renewal = serde_json::json!({ "data": summary_array });
+    refused_as_array(
+        world.drive(op, |_, _| Ok(json(StatusCode::OK, &renewal))),
+        200,
+    );
+
+    let op = world.client.leases();
+    let listed = serde_json::json!({ "data": [summary_array] });
+    refused_as_array(
+        world.drive(op, |_, _| Ok(json(StatusCode::OK, &listed))),
+        200,
+    );
+}
+
 // ---- renew, revoke, list --------------------------------------------------------------------
 
 #[test]
