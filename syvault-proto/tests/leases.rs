@@ -353,6 +353,10 @@ struct LeaseServer {
     renewed_at: Vec<Timestamp>,
     /// How much shorter than asked the server grants renewals (its own TTL policy).
     short_by: Duration,
+    /// How much longer than asked a faulty server grants renewals.
+    long_by: Duration,
+    /// Whether a faulty server renews past the 24 h cap.
+    ignores_cap: bool,
 }
 
 impl LeaseServer {
@@ -364,6 +368,8 @@ impl LeaseServer {
             failures: VecDeque::new(),
             renewed_at: Vec::new(),
             short_by: Duration::ZERO,
+            long_by: Duration::ZERO,
+            ignores_cap: false,
         }
     }
 
@@ -394,7 +400,10 @@ impl LeaseServer {
         }
         let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
         let ttl = Duration::from_secs(body["ttl_seconds"].as_u64().unwrap());
-        self.expires = (now + ttl - self.short_by).min(self.created + DAY);
+        self.expires = now + ttl - self.short_by + self.long_by;
+        if !self.ignores_cap {
+            self.expires = self.expires.min(self.created + DAY);
+        }
         self.renewed_at.push(now);
         Ok(json(
             StatusCode::OK,
@@ -463,6 +472,70 @@ fn keep_waking(
         };
     }
     panic!("the keeper did not finish");
+}
+
+#[test]
+fn a_renewal_ending_later_than_asked_or_past_the_cap_stops_the_keeper() {
+    let ttl = Duration::from_secs(600);
+    let far_future = || {
+        let mut server = LeaseServer::new(ttl);
+        let summary = serde_json::json!({ "data": {
+            "lease_id": LEASE_ID, "record_uid": uid().as_str(), "username": "vf_tmp_k3x9q2mz",
+            "created_at": format_rfc3339(T0), "expires_at": "9999-12-31T23:59:59Z",
+        }});
+        server
+            .failures
+            .push_back(Ok(json(StatusCode::OK, &summary)));
+        server
+    };
+    let two_minutes_long = || {
+        let mut server = LeaseServer::new(ttl);
+        server.long_by = Duration::from_secs(120);
+        server
+    };
+    let past_the_cap = || {
+        // Created nearly a day ago: the renewal may reach the cap, not pass it.
+        let mut server = LeaseServer::new(ttl);
+        server.created = T0 - Duration::from_secs(86_400 - 900);
+        server.ignores_cap = true;
+        server
+    };
+    for (what, make) in [
+        ("year 9999", &far_future as &dyn Fn() -> LeaseServer),
+        ("2 min longer than asked", &two_minutes_long),
+        ("past the cap", &past_the_cap),
+    ] {
+        let mut world = World::new();
+        let mut server = make();
+        let run = keep(&mut world, &mut server, ttl, |_, _| false);
+        let err = run.result.unwrap_err();
+        assert!(
+            matches!(err, Error::MalformedResponse { status: 200, .. }),
+            "{what}: {err:?}"
+        );
+        assert_eq!(run.renewals, 0, "{what}: the answer was not taken");
+        assert_eq!(
+            run.statuses.last().unwrap().1,
+            LeaseStatus::Failed,
+            "{what}"
+        );
+        // The keeper stopped at the answer: nothing more was sent, not even a revocation.
+        assert_eq!(world.sent.len(), 1, "{what}");
+        assert!(run.ended < T0 + ttl, "{what}");
+    }
+}
+
+#[test]
+fn a_renewal_later_than_asked_within_the_allowed_clock_skew_is_taken() {
+    let mut world = World::new();
+    let ttl = Duration::from_secs(600);
+    let mut server = LeaseServer::new(ttl);
+    server.long_by = Duration::from_secs(59);
+    let run = keep(&mut world, &mut server, ttl, |server, _| {
+        server.renewed_at.len() >= 3
+    });
+    assert_eq!(run.result.unwrap(), LeaseEnd::Revoked);
+    assert_eq!(run.renewals, 3);
 }
 
 #[test]
