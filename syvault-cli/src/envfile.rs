@@ -60,6 +60,24 @@ mod tests {
     }
 
     #[test]
+    fn quotes_are_removed_only_when_a_matching_pair_wraps_the_value() {
+        for (line, value) in [
+            ("A=abc\"", "abc\""),
+            ("A=\"abc", "\"abc"),
+            ("A=\"", "\""),
+            ("A='", "'"),
+            ("A=\"\"", ""),
+            ("A=''", ""),
+            ("A=\"x'", "\"x'"),
+            ("A='x\"", "'x\""),
+            ("A=\"'x'\"", "'x'"),
+            ("A=a\"b\"", "a\"b\""),
+        ] {
+            assert_eq!(parse(line).unwrap(), [("A".into(), value.into())], "{line}");
+        }
+    }
+
+    #[test]
     fn bad_lines_are_reported_by_number() {
         assert_eq!(parse("A=1\nnonsense\n"), Err((2, "expected KEY=VALUE")));
         assert_eq!(parse("1A=x").unwrap_err().0, 1);

@@ -92,4 +92,25 @@ mod tests {
         assert_eq!(parse("ok\n{{ sy://A/uid\n}}"), Err(2));
         assert_eq!(parse("{{ sy://A/uid"), Err(1));
     }
+
+    #[test]
+    fn a_bad_placeholder_after_earlier_ones_names_its_own_line() {
+        // Lines are counted over the whole template, past placeholders of this tool and of
+        // others on earlier lines.
+        assert_eq!(parse("a={{ sy://A/uid }}\nb=2\nc={{ sy://B/uid"), Err(3));
+        assert_eq!(parse("{{ .Values.x }}\n\n{{ sy://B/uid\n}}"), Err(3));
+        assert_eq!(
+            parse("{{ .x }} {{sy://A/uid}}\n{{ .y }}\n\n\nz={{ sy://C/uid"),
+            Err(5)
+        );
+        let pieces = parse("{{ .x }}\n{{sy://A/uid}}\n\n{{ sy://B/uid }}").unwrap();
+        let lines: Vec<usize> = pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Reference { line, .. } => Some(*line),
+                Piece::Text(_) => None,
+            })
+            .collect();
+        assert_eq!(lines, [2, 4]);
+    }
 }

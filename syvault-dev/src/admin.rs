@@ -433,13 +433,19 @@ impl Admin {
     /// rotations replaced, then the current one. A client may legitimately have been served
     /// any of them, and nothing else.
     pub fn history(&self, uid: RecordUid) -> Result<Vec<RecordPayload>> {
+        // One snapshot, with the locks in the rotation worker's order: read apart, a rotation
+        // finishing in between would leave out the revision it replaced.
+        let keys = lock(&self.inner.keys);
+        let vault = self.store().lock();
         let replaced = lock(&self.inner.replaced)
             .get(&uid)
             .cloned()
             .unwrap_or_default();
-        let keys = lock(&self.inner.keys);
+        let current = vault.records.get(&uid).ok_or(Error::UnknownSecret(uid))?;
+        let current = current.to_wire(uid);
+        drop(vault);
         let mut history = Vec::with_capacity(replaced.len() + 1);
-        for old in &replaced {
+        for old in replaced.iter().chain([&current]) {
             let key = keys
                 .folder_keys
                 .get(&old.folder_id)
@@ -451,8 +457,6 @@ impl Admin {
                 old.encrypted_data.as_slice(),
             )?);
         }
-        drop(keys);
-        history.push(self.read_secret(uid)?);
         Ok(history)
     }
 

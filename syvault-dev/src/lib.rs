@@ -61,6 +61,7 @@ mod error;
 pub mod faults;
 mod lock;
 mod persist;
+mod progress;
 mod random;
 mod rotation;
 mod routes;
@@ -77,8 +78,8 @@ pub use error::{Error, Result};
 pub use faults::{Chaos, Fault, FaultKind, FaultStatus, Faults};
 pub use rotation::{DEFAULT_ALPHABET, DEFAULT_LENGTH, MAX_LENGTH, RotationPolicy};
 pub use server::{
-    DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_ROTATION_DELAY, DevServer,
-    DevServerBuilder, RunningServer,
+    DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUESTS_PER_CONNECTION,
+    DEFAULT_ROTATION_DELAY, DEFAULT_WRITE_TIMEOUT, DevServer, DevServerBuilder, RunningServer,
 };
 pub use stats::Stats;
 pub use sync::{DEFAULT_SYNC_LOG_CAPACITY, DEFAULT_SYNC_RETENTION};

@@ -64,6 +64,13 @@ struct ServeArgs {
     /// Connections served at once; further ones wait until one closes.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
+    /// Milliseconds a write of an answer may stay blocked because the client does not read;
+    /// the connection is then closed.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    write_timeout_ms: u64,
+    /// Requests served on one connection, pipelined or not; the last answer closes it.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    max_requests_per_connection: u32,
     /// Seconds the change log behind incremental listings keeps a change; a client's sync
     /// token older than the oldest change kept is answered 410 and the client lists in full.
     #[arg(long, value_name = "SECS", default_value_t = 86_400)]
@@ -136,6 +143,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .token_lifetime(Duration::from_secs(args.token_lifetime_secs))
         .body_timeout(Duration::from_millis(args.body_timeout_ms))
         .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX))
+        .write_timeout(Duration::from_millis(args.write_timeout_ms))
+        .max_requests_per_connection(
+            usize::try_from(args.max_requests_per_connection).unwrap_or(usize::MAX),
+        )
         .incremental_listings(!args.no_incremental_listings)
         .sync_retention(Duration::from_secs(args.sync_retention_secs))
         .sync_log_capacity(usize::try_from(args.sync_log_capacity).unwrap_or(usize::MAX))

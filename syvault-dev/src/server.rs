@@ -3,7 +3,11 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use http::HeaderValue;
+use http::header::CONNECTION;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -23,6 +27,7 @@ use crate::cursor::CursorKey;
 use crate::demo::{self, DemoSeed};
 use crate::error::{Error, Result};
 use crate::faults::Faults;
+use crate::progress::WriteDeadline;
 use crate::service::{self, App};
 use crate::state::{Store, VaultState};
 use crate::stats::Stats;
@@ -42,6 +47,10 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many connections are served at once unless configured otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// How long a write to a client may stay blocked unless configured otherwise.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many requests one connection is served unless configured otherwise.
+pub const DEFAULT_MAX_REQUESTS_PER_CONNECTION: usize = 1000;
 
 /// Settings of a server to start.
 ///
@@ -62,6 +71,8 @@ pub struct DevServerBuilder {
     token_lifetime: Duration,
     body_timeout: Duration,
     max_connections: usize,
+    write_timeout: Duration,
+    max_requests_per_connection: usize,
     incremental_listings: bool,
     sync_retention: Duration,
     sync_log_capacity: usize,
@@ -81,6 +92,8 @@ impl Default for DevServerBuilder {
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            max_requests_per_connection: DEFAULT_MAX_REQUESTS_PER_CONNECTION,
             incremental_listings: true,
             sync_retention: DEFAULT_SYNC_RETENTION,
             sync_log_capacity: DEFAULT_SYNC_LOG_CAPACITY,
@@ -151,6 +164,26 @@ impl DevServerBuilder {
     #[must_use]
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);
+        self
+    }
+
+    /// How long a write of an answer may stay blocked because the client does not read;
+    /// [`DEFAULT_WRITE_TIMEOUT`] by default. The connection is then closed, so a client that
+    /// sends requests (pipelined or not) and never reads the answers cannot hold a connection
+    /// slot. The clock restarts whenever a write makes progress.
+    #[must_use]
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// How many requests one connection is served, pipelined or one after the other;
+    /// [`DEFAULT_MAX_REQUESTS_PER_CONNECTION`] by default, and at least 1. The last answer
+    /// carries `Connection: close`, the connection closes after it and requests the client
+    /// pipelined behind it are not read; clients reconnect.
+    #[must_use]
+    pub fn max_requests_per_connection(mut self, max: usize) -> Self {
+        self.max_requests_per_connection = max.max(1);
         self
     }
 
@@ -277,10 +310,10 @@ impl DevServerBuilder {
         for rotation_id in unfinished {
             let _ = jobs.send(rotation_id);
         }
-        if let Some(path) = self.data_file {
-            persist::save(&path, &store, &admin.keys())?;
+        if let Some(path) = &self.data_file {
+            persist::save(path, &store, &admin.keys())?;
             tasks.push(persist::spawn_saver(
-                path,
+                path.clone(),
                 Arc::clone(&store),
                 admin.keys(),
                 shutdown_rx.clone(),
@@ -293,7 +326,7 @@ impl DevServerBuilder {
             listener,
             app,
             acceptor,
-            Arc::new(Semaphore::new(self.max_connections)),
+            self.connection_limits(),
             shutdown_rx,
         )));
         tracing::info!(%url, "SyVault dev server listening");
@@ -310,6 +343,14 @@ impl DevServerBuilder {
             shutdown,
             tasks,
         })
+    }
+
+    fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            slots: Arc::new(Semaphore::new(self.max_connections)),
+            write_timeout: self.write_timeout,
+            max_requests: self.max_requests_per_connection,
+        }
     }
 
     /// Starts the server on its own runtime thread, for blocking code. The server stops when
@@ -364,11 +405,19 @@ fn audiences(https: bool, addr: SocketAddr, url: &str) -> Vec<String> {
     audiences
 }
 
+/// What bounds the connections and what each may take.
+#[derive(Clone, Debug)]
+struct ConnectionLimits {
+    slots: Arc<Semaphore>,
+    write_timeout: Duration,
+    max_requests: usize,
+}
+
 async fn accept_loop(
     listener: TcpListener,
     app: Arc<App>,
     tls: Option<TlsAcceptor>,
-    slots: Arc<Semaphore>,
+    limits: ConnectionLimits,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
@@ -376,13 +425,19 @@ async fn accept_loop(
         // A connection is accepted only once a slot is free, so excess clients wait in the
         // kernel's backlog instead of each holding a task and a socket here.
         let accepted = async {
-            let slot = Arc::clone(&slots).acquire_owned().await;
+            let slot = Arc::clone(&limits.slots).acquire_owned().await;
             (slot, listener.accept().await)
         };
         tokio::select! {
             (slot, accepted) = accepted => match accepted {
                 Ok((stream, _)) => {
-                    let serve = connection(stream, Arc::clone(&app), tls.clone(), shutdown.clone());
+                    let serve = connection(
+                        stream,
+                        Arc::clone(&app),
+                        tls.clone(),
+                        &limits,
+                        shutdown.clone(),
+                    );
                     connections.spawn(async move {
                         serve.await;
                         drop(slot);
@@ -405,28 +460,53 @@ async fn accept_loop(
     }
 }
 
-async fn connection(
+fn connection(
     stream: TcpStream,
     app: Arc<App>,
     tls: Option<TlsAcceptor>,
+    limits: &ConnectionLimits,
     shutdown: watch::Receiver<bool>,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
     let _ = stream.set_nodelay(true);
-    let Some(acceptor) = tls else {
-        return serve_connection(stream, app, shutdown).await;
-    };
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(stream)) => serve_connection(stream, app, shutdown).await,
-        Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
-        Err(_) => tracing::debug!("TLS handshake timed out"),
+    // Below TLS, so that a stalled handshake or alert write is bounded too.
+    let stream = WriteDeadline::new(stream, limits.write_timeout);
+    let max_requests = limits.max_requests;
+    async move {
+        let Some(acceptor) = tls else {
+            return serve_connection(stream, app, max_requests, shutdown).await;
+        };
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => serve_connection(stream, app, max_requests, shutdown).await,
+            Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
+            Err(_) => tracing::debug!("TLS handshake timed out"),
+        }
     }
 }
 
-async fn serve_connection<S>(io: S, app: Arc<App>, mut shutdown: watch::Receiver<bool>)
-where
+async fn serve_connection<S>(
+    io: S,
+    app: Arc<App>,
+    max_requests: usize,
+    mut shutdown: watch::Receiver<bool>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |request| service::serve(Arc::clone(&app), request));
+    let served = AtomicUsize::new(0);
+    let service = service_fn(move |request| {
+        let last = served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests;
+        let answer = service::serve(Arc::clone(&app), request);
+        async move {
+            let mut answer = answer.await?;
+            if last {
+                // hyper closes the connection after an answer that says so, and drops what
+                // the client pipelined behind it unread.
+                answer
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok::<_, service::DropConnection>(answer)
+        }
+    });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)

@@ -140,3 +140,99 @@ fn a_body_that_breaks_its_chunked_framing_is_a_bad_request() {
     assert!(text.starts_with("HTTP/1.1 400"), "{text}");
     assert!(text.contains("invalid_request"), "{text}");
 }
+
+/// Connects and pipelines up to `count` unauthenticated requests without ever reading an
+/// answer, until the writes block for a second or fail (the server closed), and returns the
+/// connection, still open on this side.
+fn pipeline_without_reading(server: &syvault_dev::RunningServer, count: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let batch = b"GET /api/sm/v1/folders HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(1000);
+    for _ in 0..count.div_ceil(1000) {
+        if stream.write_all(&batch).is_err() {
+            break;
+        }
+    }
+    stream
+}
+
+/// Sends one request on a new connection and returns the answer's text once the server
+/// closes, or what arrived within `limit`.
+fn one_request(server: &syvault_dev::RunningServer, limit: Duration) -> String {
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    stream
+        .write_all(
+            b"GET /api/sm/v1/folders HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let (received, _) = read_until_closed(&mut stream, limit);
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[test]
+fn a_client_that_pipelines_and_never_reads_does_not_keep_the_only_slot() {
+    // The defaults but for the one slot: the request bound and the write timeout at work.
+    let server = DevServer::start_blocking(DevServer::builder().max_connections(1)).unwrap();
+    let started = Instant::now();
+    let mut hog = pipeline_without_reading(&server, 190_000);
+    let text = one_request(&server, Duration::from_secs(30));
+    assert!(
+        text.starts_with("HTTP/1.1 401"),
+        "another client was not served: {text}"
+    );
+    assert!(started.elapsed() < syvault_dev::DEFAULT_WRITE_TIMEOUT + Duration::from_secs(10));
+    let (_, closed) = read_until_closed(&mut hog, Duration::from_secs(10));
+    assert!(closed, "the connection that never read stayed open");
+}
+
+#[test]
+fn an_answer_the_client_does_not_read_within_the_write_timeout_closes_the_connection() {
+    let write_timeout = Duration::from_millis(500);
+    // No request bound, so only the write timeout can free the slot.
+    let server = DevServer::start_blocking(
+        DevServer::builder()
+            .max_connections(1)
+            .max_requests_per_connection(usize::MAX)
+            .write_timeout(write_timeout),
+    )
+    .unwrap();
+    let mut hog = pipeline_without_reading(&server, 190_000);
+    // The hog's writes block once the server stopped reading because its own writes block.
+    let blocked = Instant::now();
+    let text = one_request(&server, Duration::from_secs(30));
+    assert!(
+        text.starts_with("HTTP/1.1 401"),
+        "another client was not served: {text}"
+    );
+    assert!(
+        blocked.elapsed() < write_timeout + Duration::from_secs(5),
+        "served only after {:?}",
+        blocked.elapsed()
+    );
+    let (_, closed) = read_until_closed(&mut hog, Duration::from_secs(10));
+    assert!(closed, "the connection that never read stayed open");
+}
+
+#[test]
+fn a_connection_serves_at_most_the_request_bound_and_says_so_in_the_last_answer() {
+    let server =
+        DevServer::start_blocking(DevServer::builder().max_requests_per_connection(3)).unwrap();
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    stream
+        .write_all(&b"GET /api/sm/v1/folders HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(5))
+        .unwrap();
+    let (received, closed) = read_until_closed(&mut stream, Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&received);
+    assert!(closed, "{text}");
+    let answers: Vec<&str> = text.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 3, "{text}");
+    assert!(
+        answers.iter().all(|answer| answer.starts_with("401")),
+        "{text}"
+    );
+    let closing = |answer: &str| answer.to_ascii_lowercase().contains("connection: close");
+    assert!(!closing(answers[0]) && !closing(answers[1]), "{text}");
+    assert!(closing(answers[2]), "{text}");
+}

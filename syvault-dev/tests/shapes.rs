@@ -69,6 +69,63 @@ async fn bootstrap_and_folder_key_bodies_as_arrays_are_refused() {
         .expect_error(400, "invalid_request");
 }
 
+/// Asserts a 400 `invalid_request` whose message names the wrong type.
+fn refused_for_its_shape(answer: common::Answer) {
+    let answer = answer.expect_error(400, "invalid_request");
+    let message = answer.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("invalid type"), "{message}");
+}
+
+#[tokio::test]
+async fn a_lease_request_as_an_array_is_refused() {
+    let fx = Fixture::new(Access::Read).await;
+    let uid = RecordUid::generate(&mut rng());
+    let body = serde_json::to_vec(&serde_json::json!([uid.as_str(), 120])).unwrap();
+    refused_for_its_shape(
+        fx.http
+            .post(paths::dynamic_lease(), Some(&fx.client.token()), body)
+            .await,
+    );
+    // The same request as an object gets past the shape check to the record lookup.
+    let object =
+        serde_json::to_vec(&serde_json::json!({"record_uid": uid.as_str(), "ttl_seconds": 120}))
+            .unwrap();
+    let answer = fx
+        .http
+        .post(paths::dynamic_lease(), Some(&fx.client.token()), object)
+        .await;
+    assert_ne!(
+        answer.status,
+        400,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+}
+
+#[tokio::test]
+async fn a_lease_renewal_as_an_array_is_refused() {
+    let fx = Fixture::new(Access::Read).await;
+    let lease_id = uuid::Uuid::from_u128(0x1ea5e);
+    let path = paths::lease_renew(&lease_id);
+    refused_for_its_shape(
+        fx.http
+            .post(&path, Some(&fx.client.token()), b"[300]".to_vec())
+            .await,
+    );
+    // As an object, the renewal reaches the lease lookup: there is no such lease.
+    fx.http
+        .post(
+            &path,
+            Some(&fx.client.token()),
+            br#"{"ttl_seconds":300}"#.to_vec(),
+        )
+        .await
+        .expect_error(404, "lease_not_found");
+}
+
 fn list_path(folder: Option<uuid::Uuid>, cursor: Option<String>) -> String {
     paths::secrets_query(&ListQuery {
         folder_id: folder,

@@ -130,6 +130,21 @@ pub enum Error {
         /// The record's UID.
         uid: String,
     },
+    /// A create whose answer was lost may have stored the secret: its retry was answered 409
+    /// `uid_conflict` and reading the record back did not show whose it is. Read `uid` (or
+    /// list the folder) before creating the secret again, or a second copy may be made. Not
+    /// retryable: a new create draws a new UID.
+    #[error(
+        "secret {uid} may have been created: its retry met a record under that UID which \
+         could not be read back; read {uid} before creating the secret again"
+    )]
+    CreateUnconfirmed {
+        /// The UID the create sent, under which the secret may exist.
+        uid: String,
+        /// Why the last read-back did not settle it; also [`std::error::Error::source`].
+        #[source]
+        last: Box<Error>,
+    },
     /// Any other error answer of the server.
     #[error(transparent)]
     Api(Box<ApiError>),
@@ -247,6 +262,10 @@ impl Clone for Error {
                 lease_id: *lease_id,
             },
             Self::NotDynamicTarget { uid } => Self::NotDynamicTarget { uid: uid.clone() },
+            Self::CreateUnconfirmed { uid, last } => Self::CreateUnconfirmed {
+                uid: uid.clone(),
+                last: last.clone(),
+            },
             Self::Api(api) => Self::Api(api.clone()),
             Self::File {
                 path,

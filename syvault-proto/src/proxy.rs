@@ -497,6 +497,82 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_no_proxy_entries_and_ranges_match_only_their_addresses() {
+        let proxies = Proxies::resolve(
+            &ProxySetting::FromEnv,
+            env(&[
+                ("HTTPS_PROXY", "proxy:3128"),
+                ("NO_PROXY", "[2001:db8::]/32, fd00::/8, [::2]"),
+            ]),
+        )
+        .unwrap();
+        for bypassed in [
+            "https://[2001:db8::1]",
+            "https://[2001:db8:ffff::5]:8443/x",
+            "https://[fd12:3456::1]",
+            "https://[::2]:1",
+        ] {
+            assert_eq!(chosen(&proxies, bypassed), None, "{bypassed}");
+        }
+        for proxied in [
+            "https://[2001:db9::1]",
+            "https://[2001:0db7:ffff::1]",
+            "https://[fe00::1]",
+            "https://[::3]",
+            "https://[::1]",
+            // An IPv6 range never matches an IPv4 address.
+            "https://32.1.13.184",
+            "https://253.0.0.1",
+        ] {
+            assert_eq!(
+                chosen(&proxies, proxied).as_deref(),
+                Some("proxy:3128"),
+                "{proxied}"
+            );
+        }
+        // The whole IPv6 space, and nothing of IPv4.
+        let all_v6 = Proxies::resolve(
+            &ProxySetting::FromEnv,
+            env(&[("HTTPS_PROXY", "proxy:3128"), ("NO_PROXY", "::/0")]),
+        )
+        .unwrap();
+        assert_eq!(chosen(&all_v6, "https://[2001:db8::1]"), None);
+        assert_eq!(
+            chosen(&all_v6, "https://10.0.0.1").as_deref(),
+            Some("proxy:3128")
+        );
+    }
+
+    #[test]
+    fn a_bracketed_ipv6_proxy_host_takes_the_default_port() {
+        for text in [
+            "[::1]",
+            "http://[::1]",
+            "http://[2001:db8::7]/",
+            "[2001:DB8::7]",
+        ] {
+            let proxy: ProxyUrl = text.parse().unwrap();
+            assert_eq!(proxy.port(), 80, "{text}");
+            assert!(proxy.authority().starts_with('['), "{text}");
+            assert!(proxy.authority().ends_with("]:80"), "{text}");
+        }
+        let proxy: ProxyUrl = "[2001:DB8::7]".parse().unwrap();
+        assert_eq!(proxy.host(), "2001:db8::7");
+        assert_eq!(proxy.authority(), "[2001:db8::7]:80");
+        for bad in [
+            "[::1",
+            "[::1]x",
+            "[::1]:",
+            "[::1]:99999",
+            "[not-v6]",
+            "[]",
+            "[::1]:8080:1",
+        ] {
+            assert!(bad.parse::<ProxyUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn explicit_and_disabled_ignore_the_environment() {
         let env = env(&[("HTTPS_PROXY", "env:1"), ("NO_PROXY", "*")]);
         let explicit = ProxySetting::Explicit("http://mine:2".parse().unwrap());

@@ -217,6 +217,53 @@ fn a_malformed_lease_answer_is_an_error_without_the_password() {
     assert!(matches!(err, Error::MalformedResponse { .. }));
 }
 
+/// The values of a JSON object's members, in order, as an array: what serde's derived code
+/// would take for the struct.
+fn values(value: &serde_json::Value) -> serde_json::Value {
+    serde_json::Value::Array(value.as_object().unwrap().values().cloned().collect())
+}
+
+fn body_value(response: &Response) -> serde_json::Value {
+    serde_json::from_slice(response.body()).unwrap()
+}
+
+/// Asserts that an answer's parse failed as malformed because of its shape.
+fn refused_as_array<T: std::fmt::Debug>(result: Result<T, Error>, status: u16) {
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err, Error::MalformedResponse { status: s, .. } if s == status),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("invalid type"), "{err}");
+    assert!(!err.to_string().contains("Pa55"), "{err}");
+}
+
+#[test]
+fn lease_answers_as_arrays_are_malformed() {
+    let mut world = World::new();
+    let op = world.client.lease(uid(), Duration::from_secs(600));
+    let array = values(&body_value(&created(T0 + Duration::from_secs(600))));
+    refused_as_array(
+        world.drive(op, |_, _| Ok(json(StatusCode::CREATED, &array))),
+        201,
+    );
+
+    let op = world.client.renew_lease(LEASE_ID, Duration::from_secs(900));
+    let summary_array = values(&serde_json::to_value(summary(T0, T0 + DAY)).unwrap());
+    let renewal = serde_json::json!({ "data": summary_array });
+    refused_as_array(
+        world.drive(op, |_, _| Ok(json(StatusCode::OK, &renewal))),
+        200,
+    );
+
+    let op = world.client.leases();
+    let listed = serde_json::json!({ "data": [summary_array] });
+    refused_as_array(
+        world.drive(op, |_, _| Ok(json(StatusCode::OK, &listed))),
+        200,
+    );
+}
+
 // ---- renew, revoke, list --------------------------------------------------------------------
 
 #[test]
@@ -306,6 +353,10 @@ struct LeaseServer {
     renewed_at: Vec<Timestamp>,
     /// How much shorter than asked the server grants renewals (its own TTL policy).
     short_by: Duration,
+    /// How much longer than asked a faulty server grants renewals.
+    long_by: Duration,
+    /// Whether a faulty server renews past the 24 h cap.
+    ignores_cap: bool,
 }
 
 impl LeaseServer {
@@ -317,6 +368,8 @@ impl LeaseServer {
             failures: VecDeque::new(),
             renewed_at: Vec::new(),
             short_by: Duration::ZERO,
+            long_by: Duration::ZERO,
+            ignores_cap: false,
         }
     }
 
@@ -347,7 +400,10 @@ impl LeaseServer {
         }
         let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
         let ttl = Duration::from_secs(body["ttl_seconds"].as_u64().unwrap());
-        self.expires = (now + ttl - self.short_by).min(self.created + DAY);
+        self.expires = now + ttl - self.short_by + self.long_by;
+        if !self.ignores_cap {
+            self.expires = self.expires.min(self.created + DAY);
+        }
         self.renewed_at.push(now);
         Ok(json(
             StatusCode::OK,
@@ -416,6 +472,70 @@ fn keep_waking(
         };
     }
     panic!("the keeper did not finish");
+}
+
+#[test]
+fn a_renewal_ending_later_than_asked_or_past_the_cap_stops_the_keeper() {
+    let ttl = Duration::from_secs(600);
+    let far_future = || {
+        let mut server = LeaseServer::new(ttl);
+        let summary = serde_json::json!({ "data": {
+            "lease_id": LEASE_ID, "record_uid": uid().as_str(), "username": "vf_tmp_k3x9q2mz",
+            "created_at": format_rfc3339(T0), "expires_at": "9999-12-31T23:59:59Z",
+        }});
+        server
+            .failures
+            .push_back(Ok(json(StatusCode::OK, &summary)));
+        server
+    };
+    let two_minutes_long = || {
+        let mut server = LeaseServer::new(ttl);
+        server.long_by = Duration::from_secs(120);
+        server
+    };
+    let past_the_cap = || {
+        // Created nearly a day ago: the renewal may reach the cap, not pass it.
+        let mut server = LeaseServer::new(ttl);
+        server.created = T0 - Duration::from_secs(86_400 - 900);
+        server.ignores_cap = true;
+        server
+    };
+    for (what, make) in [
+        ("year 9999", &far_future as &dyn Fn() -> LeaseServer),
+        ("2 min longer than asked", &two_minutes_long),
+        ("past the cap", &past_the_cap),
+    ] {
+        let mut world = World::new();
+        let mut server = make();
+        let run = keep(&mut world, &mut server, ttl, |_, _| false);
+        let err = run.result.unwrap_err();
+        assert!(
+            matches!(err, Error::MalformedResponse { status: 200, .. }),
+            "{what}: {err:?}"
+        );
+        assert_eq!(run.renewals, 0, "{what}: the answer was not taken");
+        assert_eq!(
+            run.statuses.last().unwrap().1,
+            LeaseStatus::Failed,
+            "{what}"
+        );
+        // The keeper stopped at the answer: nothing more was sent, not even a revocation.
+        assert_eq!(world.sent.len(), 1, "{what}");
+        assert!(run.ended < T0 + ttl, "{what}");
+    }
+}
+
+#[test]
+fn a_renewal_later_than_asked_within_the_allowed_clock_skew_is_taken() {
+    let mut world = World::new();
+    let ttl = Duration::from_secs(600);
+    let mut server = LeaseServer::new(ttl);
+    server.long_by = Duration::from_secs(59);
+    let run = keep(&mut world, &mut server, ttl, |server, _| {
+        server.renewed_at.len() >= 3
+    });
+    assert_eq!(run.result.unwrap(), LeaseEnd::Revoked);
+    assert_eq!(run.renewals, 3);
 }
 
 #[test]

@@ -1118,10 +1118,19 @@ fn a_retried_create_that_meets_someone_elses_record_fails() {
             if attempts.get() == 1 {
                 return Err(transport(TransportErrorKind::Timeout));
             }
-            // Someone else's record under the same UID.
+            // Someone else's record under the same UID, sealed for it.
             let body: wire::CreateSecretRequest = serde_json::from_slice(request.body()).unwrap();
             let mut theirs = w.records[&other].clone();
+            let key = w.folder("Production").key.clone();
+            let sealed = syvault_proto::record::seal(
+                &body.uid,
+                &key,
+                &RecordPayload::new("Other"),
+                &mut w.rng,
+            );
             theirs.uid = body.uid;
+            theirs.encrypted_dek = wire::Base64Bytes(sealed.encrypted_dek);
+            theirs.encrypted_data = wire::Base64Bytes(sealed.encrypted_data);
             w.records.insert(body.uid, theirs);
             return Ok(error(StatusCode::CONFLICT, "uid_conflict"));
         }

@@ -485,6 +485,198 @@ fn a_409_to_the_first_attempt_is_a_conflict_without_reading_back() {
     );
 }
 
+/// Answers a create as when its first attempt is stored and the answer lost: the retry meets
+/// the stored record, 409.
+fn store_then_lose(w: &mut World, request: &Request, posts: &Cell<u32>) -> Result<Response, Error> {
+    posts.set(posts.get() + 1);
+    if posts.get() == 1 {
+        let record = stored(request);
+        w.records.insert(record.uid, record);
+        return Err(Error::transport(
+            TransportErrorKind::ConnectionClosed,
+            "answer lost",
+        ));
+    }
+    Ok(error(StatusCode::CONFLICT, "uid_conflict"))
+}
+
+fn is_read_back(request: &Request) -> bool {
+    request.method() == Method::GET && request.uri().path().contains("/secrets/")
+}
+
+fn requested_uid(request: &Request) -> RecordUid {
+    request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The stored record with its ciphertext's last byte flipped.
+fn corrupted(w: &World, uid: RecordUid) -> Response {
+    let mut record = w.records[&uid].clone();
+    let last = record.encrypted_data.0.len() - 1;
+    record.encrypted_data.0[last] ^= 1;
+    json(StatusCode::OK, &DataEnvelope::new(record))
+}
+
+#[test]
+fn a_corrupted_read_back_after_a_lost_create_answer_is_read_again() {
+    let mut w = World::new();
+    let folder = w.folder("Production").id;
+    let (posts, reads) = (Cell::new(0), Cell::new(0));
+    let op = w.client.create(folder, create_payload());
+    let created = w
+        .drive(op, |w, request| {
+            if request.method() == Method::POST {
+                return store_then_lose(w, request, &posts);
+            }
+            if !is_read_back(request) {
+                return Ok(w.serve(request));
+            }
+            reads.set(reads.get() + 1);
+            let uid = requested_uid(request);
+            if reads.get() == 1 {
+                return Ok(corrupted(w, uid));
+            }
+            Ok(w.serve(request))
+        })
+        .unwrap();
+    assert_eq!(created.field("token").unwrap().expose(), "t0ken");
+    assert_eq!((posts.get(), reads.get()), (2, 2));
+    assert!(w.records.contains_key(&created.uid));
+    // A backoff before the POST's retry and one before the second read-back.
+    assert_eq!(w.slept.len(), 2, "{:?}", w.slept);
+}
+
+#[test]
+fn a_read_back_that_never_settles_says_the_secret_may_exist_and_never_conflict() {
+    for failure in ["corrupted", "unavailable", "truncated"] {
+        let mut w = World::with_config(|c| c.retry = RetryPolicy::default().with_budget(None));
+        let folder = w.folder("Production").id;
+        let (posts, reads) = (Cell::new(0), Cell::new(0));
+        let op = w.client.create(folder, create_payload());
+        let result = w.drive(op, |w, request| {
+            if request.method() == Method::POST {
+                return store_then_lose(w, request, &posts);
+            }
+            if !is_read_back(request) {
+                return Ok(w.serve(request));
+            }
+            reads.set(reads.get() + 1);
+            Ok(match failure {
+                "corrupted" => corrupted(w, requested_uid(request)),
+                "unavailable" => error(StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                _ => http::Response::builder()
+                    .status(200)
+                    .body(b"{\"data\":".to_vec())
+                    .unwrap(),
+            })
+        });
+        let err = result.unwrap_err();
+        let stored_uid = *w.records.keys().next().unwrap();
+        assert!(
+            matches!(&err, Error::CreateUnconfirmed { uid, .. } if *uid == stored_uid.to_string()),
+            "{failure}: {err:?}"
+        );
+        assert_ne!(err.code(), Some(&ErrorCode::UidConflict), "{failure}");
+        assert!(
+            !err.is_retryable(),
+            "{failure}: a new create would make a copy"
+        );
+        assert!(err.to_string().contains(stored_uid.as_str()), "{err}");
+        assert!(std::error::Error::source(&err).is_some(), "{failure}");
+        assert!(!format!("{err} {err:?}").contains("t0ken"), "{failure}");
+        // Read back as often as the retry policy allows a request to be sent, no more.
+        assert_eq!(reads.get(), 4, "{failure}");
+        assert_eq!(w.client.cached_secrets(), 0, "{failure}");
+    }
+}
+
+#[test]
+fn a_read_back_spends_the_retry_budget_like_any_retry() {
+    // The default budget allows three retries in its window: the POST's retry takes one.
+    let mut w = World::new();
+    let folder = w.folder("Production").id;
+    let (posts, reads) = (Cell::new(0), Cell::new(0));
+    let op = w.client.create(folder, create_payload());
+    let result = w.drive(op, |w, request| {
+        if request.method() == Method::POST {
+            return store_then_lose(w, request, &posts);
+        }
+        if !is_read_back(request) {
+            return Ok(w.serve(request));
+        }
+        reads.set(reads.get() + 1);
+        Ok(corrupted(w, requested_uid(request)))
+    });
+    assert!(
+        matches!(result, Err(Error::CreateUnconfirmed { .. })),
+        "{result:?}"
+    );
+    assert_eq!(reads.get(), 3);
+}
+
+#[test]
+fn a_read_back_that_opens_as_another_record_is_a_conflict() {
+    let mut w = World::new();
+    let folder = w.folder("Production").id;
+    let key = w.folder("Production").key.clone();
+    let (posts, reads) = (Cell::new(0), Cell::new(0));
+    let op = w.client.create(folder, create_payload());
+    let result = w.drive(op, |w, request| {
+        if request.method() == Method::POST {
+            posts.set(posts.get() + 1);
+            if posts.get() == 1 {
+                return Err(Error::transport(TransportErrorKind::Timeout, "lost"));
+            }
+            // Another writer's record under the same UID, sealed as a client would.
+            let mut theirs = stored(request);
+            let sealed = syvault_proto::record::seal(
+                &theirs.uid,
+                &key,
+                &RecordPayload::new("Theirs"),
+                &mut w.rng,
+            );
+            theirs.encrypted_dek = Base64Bytes(sealed.encrypted_dek);
+            theirs.encrypted_data = Base64Bytes(sealed.encrypted_data);
+            w.records.insert(theirs.uid, theirs);
+            return Ok(error(StatusCode::CONFLICT, "uid_conflict"));
+        }
+        if is_read_back(request) {
+            reads.set(reads.get() + 1);
+        }
+        Ok(w.serve(request))
+    });
+    assert_eq!(result.unwrap_err().code(), Some(&ErrorCode::UidConflict));
+    assert_eq!(reads.get(), 1, "a record that opens settles it at once");
+}
+
+#[test]
+fn a_read_back_that_is_not_visible_is_a_conflict() {
+    let mut w = World::new();
+    let folder = w.folder("Production").id;
+    let posts = Cell::new(0);
+    let op = w.client.create(folder, create_payload());
+    let result = w.drive(op, |w, request| {
+        if request.method() == Method::POST {
+            posts.set(posts.get() + 1);
+            if posts.get() == 1 {
+                return Err(Error::transport(TransportErrorKind::Timeout, "lost"));
+            }
+            return Ok(error(StatusCode::CONFLICT, "uid_conflict"));
+        }
+        if is_read_back(request) {
+            return Ok(error(StatusCode::NOT_FOUND, "secret_not_found"));
+        }
+        Ok(w.serve(request))
+    });
+    assert_eq!(result.unwrap_err().code(), Some(&ErrorCode::UidConflict));
+}
+
 // ---- exchanges (§6.4, §3) -------------------------------------------------------------------
 
 #[test]

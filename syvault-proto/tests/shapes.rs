@@ -5,7 +5,8 @@ use syvault_proto::Error;
 use syvault_proto::model::Credentials;
 use syvault_proto::record::RecordPayload;
 use syvault_proto::wire::{
-    self, BootstrapResponse, DataEnvelope, ErrorEnvelope, FolderList, Record, Rotation, SecretList,
+    self, BootstrapResponse, DataEnvelope, ErrorEnvelope, FolderList, LeaseCreated, LeaseList,
+    LeaseSummary, Record, Rotation, SecretList,
 };
 
 const UID: &str = "7Kj9mNpQ2xRs";
@@ -70,6 +71,31 @@ fn response_bodies_are_objects() {
         &format!(r#"{{"data":{{"rotation_id":"{ROTATION}","uid":"{UID}","status":"pending"}}}}"#),
         &format!(r#"{{"data":["{ROTATION}","{UID}","pending",null,null]}}"#),
     );
+    let lease = format!(
+        r#"{{"lease_id":"{ROTATION}","username":"vf_tmp_k3x9q2mz","password":"p","connection_string":"postgresql://x","expires_at":"2026-01-01T01:00:00Z"}}"#
+    );
+    object_only::<LeaseCreated>(
+        &lease,
+        &format!(r#"["{ROTATION}","vf_tmp_k3x9q2mz","p","postgresql://x","2026-01-01T01:00:00Z"]"#),
+    );
+    let summary = format!(
+        r#"{{"lease_id":"{ROTATION}","record_uid":"{UID}","username":"vf_tmp_k3x9q2mz","created_at":"2026-01-01T00:00:00Z","expires_at":"2026-01-01T01:00:00Z"}}"#
+    );
+    let summary_array = format!(
+        r#"["{ROTATION}","{UID}","vf_tmp_k3x9q2mz","2026-01-01T00:00:00Z","2026-01-01T01:00:00Z"]"#
+    );
+    object_only::<DataEnvelope<LeaseSummary>>(
+        &format!(r#"{{"data":{summary}}}"#),
+        &format!(r#"{{"data":{summary_array}}}"#),
+    );
+    object_only::<LeaseList>(
+        &format!(r#"{{"data":[{summary}]}}"#),
+        &format!(r#"{{"data":[{summary_array}]}}"#),
+    );
+    object_only::<LeaseList>(
+        &format!(r#"{{"data":[{summary}]}}"#),
+        &format!("[[{summary}]]"),
+    );
     object_only::<ErrorEnvelope>(
         r#"{"error":{"code":"internal","message":"m"}}"#,
         r#"{"error":["internal","m"]}"#,
@@ -86,10 +112,14 @@ fn request_bodies_are_objects() {
         ("create", format!(r#"["{UID}","{FOLDER}","AAAA","AAAA"]"#)),
         ("bootstrap", r#"["vft_x","AAAA"]"#.to_owned()),
         ("folder keys", "[{}]".to_owned()),
+        ("lease", format!(r#"["{UID}",120]"#)),
+        ("renew", "[300]".to_owned()),
     ] {
         let err = match what {
             "create" => wire::parse_request::<wire::CreateSecretRequest>(body.as_bytes()).err(),
             "bootstrap" => wire::parse_request::<wire::BootstrapRequest>(body.as_bytes()).err(),
+            "lease" => wire::parse_request::<wire::LeaseRequest>(body.as_bytes()).err(),
+            "renew" => wire::parse_request::<wire::RenewLeaseRequest>(body.as_bytes()).err(),
             _ => wire::parse_request::<wire::FolderKeysUpload>(body.as_bytes()).err(),
         };
         assert!(

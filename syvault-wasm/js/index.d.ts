@@ -151,6 +151,7 @@ export type ClientErrorCode =
   | "unknown_folder"
   | "rotation_failed"
   | "rotation_timeout"
+  | "create_unconfirmed"
   | "transport_connect"
   | "transport_timeout"
   | "transport_connection_closed"
@@ -169,7 +170,8 @@ export interface SyVaultError extends Error {
   readonly retryable: boolean;
   /** The HTTP status, for an error answer of the server. */
   readonly status?: number;
-  /** The secret or dynamic target concerned. */
+  /** The secret or dynamic target concerned; after `create_unconfirmed`, the UID under which
+   *  the secret may exist: read it before creating the secret again. */
   readonly uid?: string;
   /** The rotation to resume after `rotation_timeout`, or that failed. */
   readonly rotationId?: string;

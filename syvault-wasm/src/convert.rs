@@ -311,7 +311,8 @@ pub fn error(error: &Error) -> ErrorJs<'_> {
     match error {
         Error::SecretNotFound { uid }
         | Error::InvalidPayload { uid }
-        | Error::NotDynamicTarget { uid } => value.uid = Some(uid.as_str()),
+        | Error::NotDynamicTarget { uid }
+        | Error::CreateUnconfirmed { uid, .. } => value.uid = Some(uid.as_str()),
         Error::RotationFailed { rotation_id, .. } | Error::RotationTimeout { rotation_id } => {
             value.rotation_id = Some(*rotation_id);
         }
@@ -340,6 +341,7 @@ pub fn code(error: &Error) -> &str {
         Error::UnknownFolder { .. } => "unknown_folder",
         Error::RotationFailed { .. } => "rotation_failed",
         Error::RotationTimeout { .. } => "rotation_timeout",
+        Error::CreateUnconfirmed { .. } => "create_unconfirmed",
         Error::Transport { kind, .. } => match kind {
             TransportErrorKind::Connect => "transport_connect",
             TransportErrorKind::Timeout => "transport_timeout",

@@ -181,6 +181,9 @@ fn worker<S: Sdk>(
                     .created_values
                     .push(value.clone());
                 let result = client.create(vault.production, payload);
+                if let Err(error) = &result {
+                    check_failed_create(vault, error, &value);
+                }
                 (
                     "create",
                     result.map(|secret| {
@@ -217,6 +220,28 @@ fn worker<S: Sdk>(
             .outcomes
             .entry(format!("{name} {op}: {outcome}"))
             .or_default() += 1;
+    }
+}
+
+/// Every UID a client draws is new, so a 409 can only meet the client's own first attempt:
+/// a create must never report a conflict, and one reported as possibly stored must be.
+fn check_failed_create(vault: &Vault, error: &Error, value: &str) {
+    assert_ne!(
+        error.code(),
+        Some(&syvault_proto::error::ErrorCode::UidConflict),
+        "a create reported a conflict with its own record"
+    );
+    if let Error::CreateUnconfirmed { uid, .. } = error {
+        let uid: RecordUid = uid.parse().expect("the UID of an unconfirmed create");
+        let stored = vault
+            .admin
+            .read_secret(uid)
+            .expect("the unconfirmed secret exists");
+        assert_eq!(
+            stored.fields.get("password").map(|v| v.expose() == value),
+            Some(true),
+            "the unconfirmed secret holds the value sent"
+        );
     }
 }
 

@@ -174,6 +174,106 @@ mod tests {
     }
 
     #[test]
+    fn every_separator_is_checked() {
+        let good = "2023-11-14T22:13:20Z";
+        assert!(parse_rfc3339(good).is_some());
+        for (at, separator) in [(4, '-'), (7, '-'), (10, 'T'), (13, ':'), (16, ':')] {
+            assert_eq!(good.as_bytes()[at], separator as u8);
+            let bad = format!("{}x{}", &good[..at], &good[at + 1..]);
+            assert_eq!(parse_rfc3339(&bad), None, "{bad}");
+        }
+        // RFC 3339 allows a lowercase `t` or a space between date and time, and a lowercase `z`.
+        for text in [
+            "2023-11-14t22:13:20Z",
+            "2023-11-14 22:13:20Z",
+            "2023-11-14T22:13:20z",
+        ] {
+            assert_eq!(
+                parse_rfc3339(text),
+                Some(Timestamp::from_unix_secs(1_700_000_000)),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn seconds_and_offsets_in_range_only() {
+        // A leap second reads as the last second of its minute; 61 is no second.
+        assert_eq!(
+            parse_rfc3339("2016-12-31T23:59:60Z"),
+            parse_rfc3339("2016-12-31T23:59:59Z")
+        );
+        assert!(parse_rfc3339("2016-12-31T23:59:60Z").is_some());
+        assert_eq!(parse_rfc3339("2016-12-31T23:59:61Z"), None);
+        assert_eq!(parse_rfc3339("2023-11-14T22:60:20Z"), None);
+        for offset in ["+24:00", "-24:00", "+05:60", "+99:99"] {
+            let text = format!("2023-11-14T22:13:20{offset}");
+            assert_eq!(parse_rfc3339(&text), None, "{text}");
+        }
+        // Offsets with minutes move the instant by hours and minutes.
+        for (text, secs) in [
+            ("2023-11-15T03:43:20+05:30", 1_700_000_000),
+            ("2023-11-14T21:43:20-00:30", 1_700_000_000),
+            ("2023-11-15T21:59:20+23:46", 1_700_000_000),
+            ("2023-11-14T22:13:20+00:00", 1_700_000_000),
+            ("2023-11-14T22:13:20-00:00", 1_700_000_000),
+        ] {
+            assert_eq!(
+                parse_rfc3339(text),
+                Some(Timestamp::from_unix_secs(secs)),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn month_lengths_and_leap_years() {
+        for text in [
+            "2024-02-29T00:00:00Z",
+            "2000-02-29T00:00:00Z",
+            "2023-01-31T00:00:00Z",
+            "2023-04-30T00:00:00Z",
+            "2023-12-31T00:00:00Z",
+        ] {
+            assert!(parse_rfc3339(text).is_some(), "{text}");
+        }
+        for text in [
+            "2023-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+            "2024-02-30T00:00:00Z",
+            "2023-04-31T00:00:00Z",
+            "2023-06-31T00:00:00Z",
+            "2023-09-31T00:00:00Z",
+            "2023-11-31T00:00:00Z",
+            "2023-01-32T00:00:00Z",
+            "2023-00-10T00:00:00Z",
+            "2023-01-00T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(text), None, "{text}");
+        }
+        // The day after a leap day, and after a 30-day month's end, are one day on.
+        assert_eq!(
+            parse_rfc3339("2024-03-01T00:00:00Z")
+                .unwrap()
+                .as_unix_secs()
+                - parse_rfc3339("2024-02-29T00:00:00Z")
+                    .unwrap()
+                    .as_unix_secs(),
+            86_400
+        );
+        assert_eq!(
+            parse_rfc3339("2023-05-01T00:00:00Z")
+                .unwrap()
+                .as_unix_secs()
+                - parse_rfc3339("2023-04-30T00:00:00Z")
+                    .unwrap()
+                    .as_unix_secs(),
+            86_400
+        );
+    }
+
+    #[test]
     fn refuses_malformed_text() {
         for text in [
             "",

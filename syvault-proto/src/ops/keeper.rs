@@ -18,6 +18,12 @@ use crate::time::Timestamp;
 /// [`LeaseStatus::Expiring`], at most: a third of the TTL for shorter leases.
 pub const DEFAULT_EXPIRING_MARGIN: Duration = Duration::from_secs(60);
 
+/// How much later than `now + ttl` a renewal may end: the clock skew the protocol allows
+/// between client and server (§5, the same as for a token's `iat`).
+const RENEWAL_SKEW: Duration = Duration::from_secs(60);
+/// Rounding of the server's whole-second timestamps.
+const ROUNDING: Duration = Duration::from_secs(1);
+
 /// Where a kept lease stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -173,7 +179,7 @@ impl KeepLease {
 
     fn schedule(&mut self, now: Timestamp, rng: &mut dyn CryptoRng) {
         let remaining = self.expires_at.saturating_duration_since(now);
-        let extensible = self.expires_at + Duration::from_secs(1) < self.cap;
+        let extensible = self.expires_at + ROUNDING < self.cap;
         self.renew_at =
             extensible.then(|| now + remaining * 2 / 3 - jitter(remaining / 6, &mut *rng));
     }
@@ -239,12 +245,23 @@ impl KeepLease {
         match pending(step) {
             Ok(step) => step,
             Err(Ok(info)) => {
+                // A lease longer than asked or past the cap is not one the protocol lets a
+                // server grant; taking it would keep credentials in use past their real end.
+                if info.expires_at > now + self.ttl + RENEWAL_SKEW
+                    || info.expires_at > self.cap + ROUNDING
+                {
+                    self.status = LeaseStatus::Failed;
+                    return self.finish(Err(Error::malformed(
+                        200,
+                        "the renewal ends later than asked for or past the lease's 24-hour cap",
+                    )));
+                }
                 self.renewals += 1;
                 self.retrying = false;
                 self.expires_at = info.expires_at;
                 self.schedule(now, rng);
                 // An answer shorter than asked means the server capped the lease.
-                if info.expires_at + Duration::from_secs(1) < now + self.ttl {
+                if info.expires_at + ROUNDING < now + self.ttl {
                     self.renew_at = None;
                 }
                 self.status = LeaseStatus::Active;

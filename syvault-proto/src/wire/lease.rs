@@ -5,10 +5,11 @@
 
 use core::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::fields;
+use crate::object::object_struct;
 use crate::secret::SecretString;
 use crate::uid::RecordUid;
 
@@ -17,6 +18,7 @@ pub const MIN_LEASE_TTL_SECS: u64 = 60;
 /// Longest lease the protocol allows, in seconds (24 h); also the cap on a lease's whole life.
 pub const MAX_LEASE_TTL_SECS: u64 = 86_400;
 
+object_struct! {
 /// The body of `POST /api/sm/v1/dynamic/lease`, answered 201 with [`LeaseCreated`].
 ///
 /// ```
@@ -26,23 +28,27 @@ pub const MAX_LEASE_TTL_SECS: u64 = 86_400;
 /// assert_eq!(to_body(&request), br#"{"record_uid":"7Kj9mNpQ2xRs","ttl_seconds":3600}"#);
 /// # Ok::<(), syvault_proto::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LeaseRequest {
     /// The dynamic target record.
     pub record_uid: RecordUid,
     /// How long the lease should last, 60 to 86 400 seconds.
     pub ttl_seconds: u64,
 }
+}
 
+object_struct! {
 /// The body of `POST /api/sm/v1/dynamic/leases/{lease_id}/renew`, answered 200 with
 /// `DataEnvelope<LeaseSummary>`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RenewLeaseRequest {
     /// The wished remaining life from now, 60 to 86 400 seconds; the server caps it at 24 h
     /// after the lease's creation.
     pub ttl_seconds: u64,
 }
+}
 
+object_struct! {
 /// The 201 answer of `POST /api/sm/v1/dynamic/lease`, **unwrapped** (not in `data`).
 ///
 /// `Debug` never shows the password or the connection string.
@@ -58,7 +64,7 @@ pub struct RenewLeaseRequest {
 /// assert!(!format!("{lease:?}").contains("s3cret"));
 /// # Ok::<(), syvault_proto::Error>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct LeaseCreated {
     /// The lease's id, to renew or revoke it.
     pub lease_id: Uuid,
@@ -72,6 +78,7 @@ pub struct LeaseCreated {
     #[serde(deserialize_with = "fields::timestamp")]
     pub expires_at: String,
 }
+}
 
 impl fmt::Debug for LeaseCreated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -83,9 +90,10 @@ impl fmt::Debug for LeaseCreated {
     }
 }
 
+object_struct! {
 /// A lease without its credentials: an element of `GET /api/sm/v1/dynamic/leases` and the
 /// answer of a renewal (inside `data`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LeaseSummary {
     /// The lease's id.
     pub lease_id: Uuid,
@@ -100,10 +108,13 @@ pub struct LeaseSummary {
     #[serde(deserialize_with = "fields::timestamp")]
     pub expires_at: String,
 }
+}
 
+object_struct! {
 /// The answer of `GET /api/sm/v1/dynamic/leases`: this client's active leases.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LeaseList {
     /// The leases, never with passwords.
     pub data: Vec<LeaseSummary>,
+}
 }
