@@ -32,8 +32,8 @@ use crate::state::Store;
 pub(crate) const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(600);
 /// How often the sweeper looks for expired leases.
 const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
-/// How long connecting to the database may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one database call (connecting and all its statements) may take by default.
+pub(crate) const DEFAULT_DATABASE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Table privileges a template may grant.
 const PRIVILEGES: [&str; 7] = [
     "SELECT",
@@ -156,13 +156,18 @@ pub(crate) struct Remembered {
     pub(crate) body: Vec<u8>,
 }
 
+/// The answer to one (client, `Idempotency-Key`), once there is one. Its async lock is held
+/// while that request creates its lease, so a concurrent repeat waits for the first answer
+/// instead of creating a second role, and nothing else waits.
+pub(crate) type Slot = Arc<tokio::sync::Mutex<Option<Remembered>>>;
+
 /// The dynamic-secrets side of the server: the database binding, if any, and the answers
 /// remembered for idempotent lease requests.
 pub(crate) struct Dynamic {
     postgres: Option<Postgres>,
-    /// Answers by (client, `Idempotency-Key`). The async lock is held while a lease is created,
-    /// so a concurrent repeat waits for the first answer instead of creating a second role.
-    pub(crate) remembered: tokio::sync::Mutex<HashMap<(Uuid, String), Remembered>>,
+    /// Answers by (client, `Idempotency-Key`); the map's own lock is never held across an
+    /// await.
+    remembered: std::sync::Mutex<HashMap<(Uuid, String), Slot>>,
     failing_changes: AtomicU32,
 }
 
@@ -175,14 +180,51 @@ impl fmt::Debug for Dynamic {
 }
 
 impl Dynamic {
-    /// The binding described by `admin_url`, or none.
-    pub(crate) fn new(admin_url: Option<&SecretString>) -> Result<Self> {
-        let postgres = admin_url.map(Postgres::parse).transpose()?;
+    /// The binding described by `admin_url`, or none; each database call may take `timeout`.
+    pub(crate) fn new(admin_url: Option<&SecretString>, timeout: Duration) -> Result<Self> {
+        let postgres = admin_url
+            .map(|url| Postgres::parse(url, timeout))
+            .transpose()?;
         Ok(Self {
             postgres,
-            remembered: tokio::sync::Mutex::new(HashMap::new()),
+            remembered: std::sync::Mutex::new(HashMap::new()),
             failing_changes: AtomicU32::new(0),
         })
+    }
+
+    /// The slot of `client_id`'s `key`, created empty if new.
+    pub(crate) fn slot(&self, client_id: Uuid, key: &str) -> Slot {
+        Arc::clone(
+            crate::lock::lock(&self.remembered)
+                .entry((client_id, key.to_owned()))
+                .or_default(),
+        )
+    }
+
+    /// Forgets answers older than the idempotency window, and empty slots nobody is filling.
+    fn forget_old_answers(&self, now: Timestamp) {
+        crate::lock::lock(&self.remembered).retain(|_, slot| {
+            // Someone holds it: a request is creating its lease or is about to.
+            if Arc::strong_count(slot) > 1 {
+                return true;
+            }
+            slot.try_lock().map_or(true, |answer| {
+                answer.as_ref().is_some_and(|answer| {
+                    now.saturating_duration_since(answer.at) < IDEMPOTENCY_WINDOW
+                })
+            })
+        });
+    }
+
+    /// Runs one database call within the configured bound.
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = std::result::Result<T, DbError>>,
+    ) -> std::result::Result<T, DbError> {
+        let postgres = self.postgres.as_ref().ok_or(DbError::NotConfigured)?;
+        tokio::time::timeout(postgres.timeout, call)
+            .await
+            .map_err(|_| DbError::Timeout(postgres.timeout))?
     }
 
     /// The database binding, when the server has one.
@@ -243,8 +285,7 @@ impl Dynamic {
             ));
         }
         let fail = self.take_failure();
-        postgres
-            .transaction(&template.database, &statements, fail)
+        self.bounded(postgres.transaction(&template.database, &statements, fail))
             .await
     }
 
@@ -261,12 +302,22 @@ impl Dynamic {
             ident(username),
             literal(&format_rfc3339(expires_at))
         );
-        postgres.transaction(database, &[statement], false).await
+        self.bounded(postgres.transaction(database, &[statement], false))
+            .await
     }
 
     /// Terminates the role's sessions and drops it with what it owns and was granted; a role
     /// that no longer exists is not an error.
     pub(crate) async fn drop_role(
+        &self,
+        username: &str,
+        database: &str,
+    ) -> std::result::Result<(), DbError> {
+        self.bounded(self.drop_role_unbounded(username, database))
+            .await
+    }
+
+    async fn drop_role_unbounded(
         &self,
         username: &str,
         database: &str,
@@ -277,7 +328,7 @@ impl Dynamic {
         let exists = client
             .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&username])
             .await
-            .map_err(DbError::Statement)?
+            .map_err(|e| DbError::statement(e, postgres.timeout))?
             .is_some();
         if !exists {
             return Ok(());
@@ -285,25 +336,34 @@ impl Dynamic {
         client
             .batch_execute(&format!("ALTER ROLE {} NOLOGIN", ident(username)))
             .await
-            .map_err(DbError::Statement)?;
+            .map_err(|e| DbError::statement(e, postgres.timeout))?;
         client
             .execute(
                 "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = $1",
                 &[&username],
             )
             .await
-            .map_err(DbError::Statement)?;
+            .map_err(|e| DbError::statement(e, postgres.timeout))?;
         client
             .batch_execute(&format!(
                 "BEGIN; DROP OWNED BY {0}; DROP ROLE {0}; COMMIT",
                 ident(username)
             ))
             .await
-            .map_err(DbError::Statement)
+            .map_err(|e| DbError::statement(e, postgres.timeout))
     }
 
     /// Creates a login role with `password`, or sets the password of an existing one.
     pub(crate) async fn ensure_login_role(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> std::result::Result<(), DbError> {
+        self.bounded(self.ensure_login_role_unbounded(username, password))
+            .await
+    }
+
+    async fn ensure_login_role_unbounded(
         &self,
         username: &str,
         password: &SecretString,
@@ -314,7 +374,7 @@ impl Dynamic {
         let exists = client
             .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&username])
             .await
-            .map_err(DbError::Statement)?
+            .map_err(|e| DbError::statement(e, postgres.timeout))?
             .is_some();
         let verb = if exists { "ALTER" } else { "CREATE" };
         client
@@ -324,7 +384,7 @@ impl Dynamic {
                 literal(password.expose())
             ))
             .await
-            .map_err(DbError::Statement)
+            .map_err(|e| DbError::statement(e, postgres.timeout))
     }
 
     /// Sets a role's password, in a transaction that an injected failure rolls back.
@@ -341,7 +401,8 @@ impl Dynamic {
         );
         let fail = self.take_failure();
         let database = postgres.default_database();
-        postgres.transaction(&database, &[statement], fail).await
+        self.bounded(postgres.transaction(&database, &[statement], fail))
+            .await
     }
 }
 
@@ -355,11 +416,26 @@ pub(crate) enum DbError {
     Connect(#[source] tokio_postgres::Error),
     #[error("the database refused a statement")]
     Statement(#[source] tokio_postgres::Error),
+    #[error("the database did not answer within {} ms; the call was abandoned", .0.as_millis())]
+    Timeout(Duration),
     #[error("the change was rolled back (injected failure)")]
     Injected,
 }
 
 impl DbError {
+    /// A failed statement; one cancelled by `statement_timeout` or `lock_timeout` is a timeout.
+    fn statement(err: tokio_postgres::Error, timeout: Duration) -> Self {
+        use tokio_postgres::error::SqlState;
+        match err.code() {
+            Some(code)
+                if *code == SqlState::QUERY_CANCELED || *code == SqlState::LOCK_NOT_AVAILABLE =>
+            {
+                Self::Timeout(timeout)
+            }
+            _ => Self::Statement(err),
+        }
+    }
+
     /// The database's own message (`ERROR: role … does not exist`), for the server log.
     pub(crate) fn detail(&self) -> String {
         match self {
@@ -375,6 +451,8 @@ impl DbError {
 /// The admin connection to a PostgreSQL server.
 pub(crate) struct Postgres {
     config: Config,
+    /// The bound on one call, also the server-side statement and lock timeout.
+    timeout: Duration,
 }
 
 impl fmt::Debug for Postgres {
@@ -384,13 +462,21 @@ impl fmt::Debug for Postgres {
 }
 
 impl Postgres {
-    fn parse(url: &SecretString) -> Result<Self> {
+    fn parse(url: &SecretString, timeout: Duration) -> Result<Self> {
         let mut config: Config = url
             .expose()
             .parse()
             .map_err(|_| Error::Postgres("the PostgreSQL admin URL cannot be parsed".into()))?;
-        config.connect_timeout(CONNECT_TIMEOUT);
-        Ok(Self { config })
+        config.connect_timeout(timeout);
+        // The server abandons a blocked statement too, so that it does not hold its locks
+        // after the call has given up on it.
+        let millis = timeout.as_millis().max(1);
+        let options = format!(
+            "{} -c statement_timeout={millis} -c lock_timeout={millis}",
+            config.get_options().unwrap_or_default()
+        );
+        config.options(options.trim_start());
+        Ok(Self { config, timeout })
     }
 
     fn default_database(&self) -> String {
@@ -421,18 +507,24 @@ impl Postgres {
         fail: bool,
     ) -> std::result::Result<(), DbError> {
         let mut client = self.connect(database).await?;
-        let transaction = client.transaction().await.map_err(DbError::Statement)?;
+        let transaction = client
+            .transaction()
+            .await
+            .map_err(|e| DbError::statement(e, self.timeout))?;
         for statement in statements {
             transaction
                 .batch_execute(statement)
                 .await
-                .map_err(DbError::Statement)?;
+                .map_err(|e| DbError::statement(e, self.timeout))?;
         }
         if fail {
             // Dropping the transaction rolls it back.
             return Err(DbError::Injected);
         }
-        transaction.commit().await.map_err(DbError::Statement)
+        transaction
+            .commit()
+            .await
+            .map_err(|e| DbError::statement(e, self.timeout))
     }
 
     /// The host and port clients connect to, and the admin connection's database.
@@ -559,12 +651,7 @@ async fn sweep(dynamic: &Dynamic, store: &Store) {
             }
         }
     }
-    // Forget remembered answers past the idempotency window.
-    dynamic
-        .remembered
-        .lock()
-        .await
-        .retain(|_, remembered| now.saturating_duration_since(remembered.at) < IDEMPOTENCY_WINDOW);
+    dynamic.forget_old_answers(now);
 }
 
 /// The admin side of dynamic secrets.
@@ -838,10 +925,13 @@ mod tests {
     #[test]
     fn the_admin_url_never_shows() {
         let url = SecretString::from("postgresql://admin:hunter2@127.0.0.1:5432/postgres");
-        let dynamic = Dynamic::new(Some(&url)).unwrap();
+        let dynamic = Dynamic::new(Some(&url), DEFAULT_DATABASE_TIMEOUT).unwrap();
         assert!(!format!("{dynamic:?}").contains("hunter2"));
-        let err =
-            Dynamic::new(Some(&SecretString::from("postgresql://a:hunter2@[bad"))).unwrap_err();
+        let err = Dynamic::new(
+            Some(&SecretString::from("postgresql://a:hunter2@[bad")),
+            DEFAULT_DATABASE_TIMEOUT,
+        )
+        .unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
         let postgres = dynamic.postgres().unwrap();
         let conn = postgres.connection_string("vf_tmp_a", &SecretString::from("p/w"), "app");

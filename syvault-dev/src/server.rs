@@ -78,6 +78,7 @@ pub struct DevServerBuilder {
     sync_log_capacity: usize,
     /// Redacted in `Debug`: it holds the database admin's password.
     postgres_admin_url: Option<syvault_proto::SecretString>,
+    postgres_timeout: Duration,
     cors_origins: Vec<String>,
 }
 
@@ -98,6 +99,7 @@ impl Default for DevServerBuilder {
             sync_retention: DEFAULT_SYNC_RETENTION,
             sync_log_capacity: DEFAULT_SYNC_LOG_CAPACITY,
             postgres_admin_url: None,
+            postgres_timeout: dynamic::DEFAULT_DATABASE_TIMEOUT,
             cors_origins: Vec::new(),
         }
     }
@@ -228,6 +230,16 @@ impl DevServerBuilder {
         self
     }
 
+    /// How long one call to the PostgreSQL server may take: connecting, and each lease
+    /// creation, renewal, revocation or rotation with all its statements; 10 seconds by
+    /// default. It is also the server-side `statement_timeout` and `lock_timeout` of the
+    /// admin sessions. A call that runs out is answered 502 `target_unavailable`.
+    #[must_use]
+    pub fn postgres_timeout(mut self, timeout: Duration) -> Self {
+        self.postgres_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// Lets browser pages of `origin` (exactly `scheme://host[:port]`, such as
     /// `http://127.0.0.1:5173`) call the API across origins: preflights from it are answered,
     /// and answers to it carry `Access-Control-Allow-Origin` and expose `ETag` and
@@ -239,6 +251,11 @@ impl DevServerBuilder {
     pub fn cors_origin(mut self, origin: impl Into<String>) -> Self {
         self.cors_origins.push(origin.into());
         self
+    }
+
+    /// The dynamic-secrets side the options describe.
+    fn dynamic(&self) -> Result<dynamic::Dynamic> {
+        dynamic::Dynamic::new(self.postgres_admin_url.as_ref(), self.postgres_timeout)
     }
 
     /// Starts the server on the current tokio runtime.
@@ -275,7 +292,7 @@ impl DevServerBuilder {
         });
         let unfinished = reset_unfinished_rotations(&store);
         let admin = Admin::new(keys, Arc::clone(&store), self.token_lifetime);
-        let dynamic = Arc::new(dynamic::Dynamic::new(self.postgres_admin_url.as_ref())?);
+        let dynamic = Arc::new(self.dynamic()?);
         admin.attach_dynamic(Arc::clone(&dynamic));
         let (jobs, job_queue) = mpsc::unbounded_channel();
         let faults = Faults::default();

@@ -3,7 +3,7 @@
 mod common;
 mod pg;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Answer, Fixture, Http, now_secs};
 use http::Method;
@@ -467,6 +467,83 @@ async fn an_unreachable_database_is_a_retryable_502_and_the_url_never_shows() {
         .expect_error(502, "target_unavailable");
     assert!(!String::from_utf8_lossy(&answer.body).contains("hunter2"));
     assert!(fixture.admin.active_lease_usernames().is_empty());
+    fixture.server.shutdown().await;
+}
+
+/// Leases `uid`, answering also how long the request took.
+async fn timed_lease(
+    fixture: &Fixture,
+    token: &str,
+    uid: RecordUid,
+    key: &str,
+) -> (Answer, Duration) {
+    let started = Instant::now();
+    // Far past the server's bound: reaching it means the request hung.
+    let answer = tokio::time::timeout(
+        Duration::from_secs(60),
+        lease(fixture, token, uid, 600, Some(key)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the lease request `{key}` hung"));
+    (answer, started.elapsed())
+}
+
+#[tokio::test]
+async fn a_blocked_database_times_out_without_holding_up_other_targets() {
+    let cluster = cluster!("a_blocked_database_times_out_without_holding_up_other_targets");
+    create_app_database(&cluster).await;
+    let admin = cluster.admin("postgres").await;
+    admin.batch_execute("CREATE DATABASE other").await.unwrap();
+    let server = DevServer::builder()
+        .postgres_admin_url(Some(cluster.admin_url()))
+        .postgres_timeout(Duration::from_secs(2))
+        .start()
+        .await
+        .unwrap();
+    let fixture = Fixture::on(server, Access::Read).await;
+    let blocked = target(&fixture);
+    let free = fixture.secret("Other database", "unused");
+    fixture
+        .admin
+        .set_dynamic_target(free, RoleTemplate::new("other"))
+        .unwrap();
+    let token = fixture.client.token();
+
+    // An open transaction that changed database `app`'s catalog row: the lease's
+    // `GRANT CONNECT ON DATABASE app` waits for it, as it would behind a stuck session.
+    admin
+        .batch_execute("BEGIN; GRANT CONNECT ON DATABASE app TO PUBLIC")
+        .await
+        .unwrap();
+    let ((stuck, stuck_took), (other, other_took)) =
+        tokio::join!(timed_lease(&fixture, &token, blocked, "stuck"), async {
+            // Starts while the first request is blocked in the database.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            timed_lease(&fixture, &token, free, "free").await
+        });
+    let stuck = stuck.expect_error(502, "target_unavailable");
+    let message = stuck.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("did not answer within 2000 ms"),
+        "{message}"
+    );
+    assert!(!message.contains("test-admin-pw"), "{message}");
+    let other: LeaseCreated = other.expect(201).parse();
+    assert!(
+        other_took + Duration::from_millis(300) < stuck_took,
+        "the other target waited for the blocked one: {other_took:?} vs {stuck_took:?}"
+    );
+
+    // The abandoned creation left no role behind; once unblocked, the target leases again.
+    admin.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(roles(&cluster).await, std::slice::from_ref(&other.username));
+    assert_eq!(fixture.admin.active_lease_usernames(), [other.username]);
+    let again = lease(&fixture, &token, blocked, 600, Some("stuck")).await;
+    let again: LeaseCreated = again.expect(201).parse();
+    connect(again.connection_string.expose()).await.unwrap();
     fixture.server.shutdown().await;
 }
 

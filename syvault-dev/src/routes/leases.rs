@@ -103,10 +103,14 @@ pub(super) async fn create(
             "this server has no database binding",
         ));
     };
-    // Held until the answer is remembered, so a concurrent repeat gets the same answer.
-    let mut remembered = app.dynamic.remembered.lock().await;
-    if let Some(key) = &key
-        && let Some(earlier) = remembered.get(&(client_id, key.clone()))
+    // This key's slot only, held until the answer is remembered, so that a concurrent
+    // repeat gets the same answer while other requests go on.
+    let slot = key.as_deref().map(|key| app.dynamic.slot(client_id, key));
+    let mut remembered = match &slot {
+        Some(slot) => Some(slot.lock().await),
+        None => None,
+    };
+    if let Some(Some(earlier)) = remembered.as_deref()
         && now.saturating_duration_since(earlier.at) < IDEMPOTENCY_WINDOW
     {
         return Ok(json_bytes(StatusCode::CREATED, earlier.body.clone()));
@@ -141,14 +145,11 @@ pub(super) async fn create(
         connection_string,
         expires_at: format_rfc3339(expires_at),
     });
-    if let Some(key) = key {
-        remembered.insert(
-            (client_id, key),
-            Remembered {
-                at: now,
-                body: body.clone(),
-            },
-        );
+    if let Some(remembered) = &mut remembered {
+        **remembered = Some(Remembered {
+            at: now,
+            body: body.clone(),
+        });
     }
     tracing::info!(%lease_id, %username, record_uid = %request.record_uid, "lease created");
     Ok(json_bytes(StatusCode::CREATED, body))
