@@ -44,6 +44,10 @@ const PRIVILEGES: [&str; 7] = [
     "REFERENCES",
     "TRIGGER",
 ];
+/// Sessions a leased role may hold at once unless its template says otherwise.
+pub const DEFAULT_CONNECTION_LIMIT: u32 = 3;
+/// The most sessions a template may allow a leased role.
+const MAX_CONNECTION_LIMIT: u32 = 100;
 /// The characters of leased passwords: unreserved in URLs, no quoting needed in SQL literals.
 const PASSWORD_ALPHABET: &[u8] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~";
@@ -67,6 +71,14 @@ pub struct RoleTemplate {
     /// Table privileges, from `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `TRUNCATE`,
     /// `REFERENCES` and `TRIGGER`; `SELECT` unless set.
     pub privileges: Vec<String>,
+    /// How many sessions the role may hold at once (`CONNECTION LIMIT`), from 1 to 100;
+    /// [`DEFAULT_CONNECTION_LIMIT`] unless set.
+    #[serde(default = "default_connection_limit")]
+    pub connection_limit: u32,
+}
+
+fn default_connection_limit() -> u32 {
+    DEFAULT_CONNECTION_LIMIT
 }
 
 impl RoleTemplate {
@@ -76,7 +88,15 @@ impl RoleTemplate {
             database: database.into(),
             schemas: Vec::new(),
             privileges: vec!["SELECT".to_owned()],
+            connection_limit: DEFAULT_CONNECTION_LIMIT,
         }
+    }
+
+    /// Sets how many sessions a leased role may hold at once.
+    #[must_use]
+    pub fn connection_limit(mut self, limit: u32) -> Self {
+        self.connection_limit = limit;
+        self
     }
 
     /// Adds a schema whose tables the role may use.
@@ -106,6 +126,11 @@ impl RoleTemplate {
         }
         if !self.schemas.iter().all(|s| valid_name(s)) {
             return Err(Error::InvalidTemplate("a schema name is empty or too long"));
+        }
+        if !(1..=MAX_CONNECTION_LIMIT).contains(&self.connection_limit) {
+            return Err(Error::InvalidTemplate(
+                "the connection limit must be from 1 to 100",
+            ));
         }
         if self.privileges.is_empty()
             || !self
@@ -255,8 +280,9 @@ impl Dynamic {
         let postgres = self.postgres.as_ref().ok_or(DbError::NotConfigured)?;
         let mut statements = vec![
             format!(
-                "CREATE ROLE {} LOGIN PASSWORD {} VALID UNTIL {}",
+                "CREATE ROLE {} LOGIN CONNECTION LIMIT {} PASSWORD {} VALID UNTIL {}",
                 ident(username),
+                template.connection_limit,
                 literal(password.expose()),
                 literal(&format_rfc3339(expires_at))
             ),
@@ -907,6 +933,18 @@ mod tests {
     fn templates_are_checked() {
         assert!(RoleTemplate::new("app").schema("public").validate().is_ok());
         assert!(RoleTemplate::new("").validate().is_err());
+        assert!(
+            RoleTemplate::new("app")
+                .connection_limit(0)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            RoleTemplate::new("app")
+                .connection_limit(101)
+                .validate()
+                .is_err()
+        );
         assert!(RoleTemplate::new("app").schema("").validate().is_err());
         assert!(
             RoleTemplate::new("app")

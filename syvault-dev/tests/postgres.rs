@@ -548,6 +548,63 @@ async fn a_blocked_database_times_out_without_holding_up_other_targets() {
 }
 
 #[tokio::test]
+async fn a_leased_role_holds_no_more_sessions_than_its_template_allows() {
+    let cluster = cluster!("a_leased_role_holds_no_more_sessions_than_its_template_allows");
+    create_app_database(&cluster).await;
+    let fixture = Fixture::on(server_on(&cluster).await, Access::Read).await;
+    let token = fixture.client.token();
+    let two = fixture.secret("Two sessions", "unused");
+    fixture
+        .admin
+        .set_dynamic_target(two, RoleTemplate::new("app").connection_limit(2))
+        .unwrap();
+    assert!(
+        fixture
+            .admin
+            .set_dynamic_target(two, RoleTemplate::new("app").connection_limit(0))
+            .is_err()
+    );
+    let created: LeaseCreated = lease(&fixture, &token, two, 600, None)
+        .await
+        .expect(201)
+        .parse();
+    let url = created.connection_string.expose();
+    let _first = connect(url).await.unwrap();
+    let _second = connect(url).await.unwrap();
+    let third = connect(url).await.unwrap_err();
+    let db = third
+        .as_db_error()
+        .expect("the database refuses the third session");
+    assert!(
+        db.message().contains("too many connections for role"),
+        "{}",
+        db.message()
+    );
+
+    // Without a setting, the default applies.
+    let default = target(&fixture);
+    let created: LeaseCreated = lease(&fixture, &token, default, 600, None)
+        .await
+        .expect(201)
+        .parse();
+    let limit: i32 = cluster
+        .admin("postgres")
+        .await
+        .query_one(
+            "SELECT rolconnlimit FROM pg_roles WHERE rolname = $1",
+            &[&created.username],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        i64::from(limit),
+        i64::from(syvault_dev::DEFAULT_CONNECTION_LIMIT)
+    );
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn without_postgres_nothing_is_a_target() {
     let fixture = Fixture::new(Access::Read).await;
     let uid = fixture.secret("Plain", "pw");
