@@ -32,6 +32,10 @@ use crate::state::Store;
 pub(crate) const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(600);
 /// How often the sweeper looks for expired leases.
 const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
+/// The first wait before the sweeper retries a lease whose role it could not drop; it doubles
+/// on each failure up to [`MAX_SWEEP_BACKOFF`].
+const FIRST_SWEEP_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_SWEEP_BACKOFF: Duration = Duration::from_secs(300);
 /// How long one database call (connecting and all its statements) may take by default.
 pub(crate) const DEFAULT_DATABASE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Table privileges a template may grant.
@@ -370,13 +374,45 @@ impl Dynamic {
             )
             .await
             .map_err(|e| DbError::statement(e, postgres.timeout))?;
-        client
-            .batch_execute(&format!(
-                "BEGIN; DROP OWNED BY {0}; DROP ROLE {0}; COMMIT",
-                ident(username)
-            ))
+        // The role may own objects (a large object, a table in a schema open to it) in every
+        // database it could log in to, and a role that owns anything cannot be dropped.
+        let databases: Vec<String> = client
+            .query(
+                "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname",
+                &[],
+            )
             .await
-            .map_err(|e| DbError::statement(e, postgres.timeout))
+            .map_err(|e| DbError::statement(e, postgres.timeout))?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        for name in &databases {
+            let cleanup = |source| DbError::Cleanup {
+                database: name.clone(),
+                source,
+            };
+            let session = if name == database {
+                None
+            } else {
+                Some(postgres.connect(name).await?)
+            };
+            session
+                .as_ref()
+                .unwrap_or(&client)
+                .batch_execute(&format!("DROP OWNED BY {}", ident(username)))
+                .await
+                .map_err(|e| match DbError::statement(e, postgres.timeout) {
+                    DbError::Statement(source) => cleanup(source),
+                    other => other,
+                })?;
+        }
+        client
+            .batch_execute(&format!("DROP ROLE {}", ident(username)))
+            .await
+            .map_err(|e| match DbError::statement(e, postgres.timeout) {
+                DbError::Statement(source) => DbError::DropRole(source),
+                other => other,
+            })
     }
 
     /// Creates a login role with `password`, or sets the password of an existing one.
@@ -442,10 +478,26 @@ pub(crate) enum DbError {
     Connect(#[source] tokio_postgres::Error),
     #[error("the database refused a statement")]
     Statement(#[source] tokio_postgres::Error),
+    #[error("dropping what the role owns in database `{database}` failed: {}", db_message(.source))]
+    Cleanup {
+        database: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("the role cannot be dropped: {}", db_message(.0))]
+    DropRole(#[source] tokio_postgres::Error),
     #[error("the database did not answer within {} ms; the call was abandoned", .0.as_millis())]
     Timeout(Duration),
     #[error("the change was rolled back (injected failure)")]
     Injected,
+}
+
+/// The database's own message, or that the connection failed.
+fn db_message(err: &tokio_postgres::Error) -> String {
+    err.as_db_error().map_or_else(
+        || "connection failure".to_owned(),
+        |db| db.message().to_owned(),
+    )
 }
 
 impl DbError {
@@ -465,7 +517,10 @@ impl DbError {
     /// The database's own message (`ERROR: role … does not exist`), for the server log.
     pub(crate) fn detail(&self) -> String {
         match self {
-            Self::Connect(e) | Self::Statement(e) => e.as_db_error().map_or_else(
+            Self::Connect(e)
+            | Self::Statement(e)
+            | Self::DropRole(e)
+            | Self::Cleanup { source: e, .. } => e.as_db_error().map_or_else(
                 || "connection failure".to_owned(),
                 |db| db.message().to_owned(),
             ),
@@ -641,16 +696,20 @@ pub(crate) fn spawn_sweeper(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+        let mut backoff = HashMap::new();
         loop {
             tokio::select! {
-                _ = interval.tick() => sweep(&dynamic, &store).await,
+                _ = interval.tick() => sweep(&dynamic, &store, &mut backoff).await,
                 _ = shutdown.changed() => break,
             }
         }
     })
 }
 
-async fn sweep(dynamic: &Dynamic, store: &Store) {
+/// Per lease whose role could not be dropped: the last wait and when to try again.
+type Backoff = HashMap<Uuid, (Duration, tokio::time::Instant)>;
+
+async fn sweep(dynamic: &Dynamic, store: &Store, backoff: &mut Backoff) {
     let now = clock::now();
     let expired: Vec<(Uuid, LeaseEntry)> = store.read(|vault| {
         vault
@@ -660,9 +719,17 @@ async fn sweep(dynamic: &Dynamic, store: &Store) {
             .map(|(id, lease)| (*id, lease.clone()))
             .collect()
     });
+    let started = tokio::time::Instant::now();
     for (lease_id, lease) in expired {
+        if backoff
+            .get(&lease_id)
+            .is_some_and(|(_, next)| *next > started)
+        {
+            continue;
+        }
         match dynamic.drop_role(&lease.username, &lease.database).await {
             Ok(()) => {
+                backoff.remove(&lease_id);
                 store.write(|vault| {
                     if let Some(entry) = vault.leases.get_mut(&lease_id) {
                         entry.ended = true;
@@ -671,9 +738,15 @@ async fn sweep(dynamic: &Dynamic, store: &Store) {
                 tracing::info!(%lease_id, username = %lease.username, "expired lease swept");
             }
             // The role was created VALID UNTIL its expiry, so it no longer logs in; the next
-            // sweep tries again.
+            // sweep tries again, backing off.
             Err(err) => {
-                tracing::warn!(%lease_id, error = %err, detail = %err.detail(), "sweeping a lease failed");
+                let wait = backoff
+                    .get(&lease_id)
+                    .map_or(FIRST_SWEEP_BACKOFF, |(last, _)| {
+                        (*last * 2).min(MAX_SWEEP_BACKOFF)
+                    });
+                backoff.insert(lease_id, (wait, tokio::time::Instant::now() + wait));
+                tracing::warn!(%lease_id, error = %err, detail = %err.detail(), retry_in_secs = wait.as_secs(), "sweeping a lease failed");
             }
         }
     }

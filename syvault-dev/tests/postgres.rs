@@ -605,6 +605,57 @@ async fn a_leased_role_holds_no_more_sessions_than_its_template_allows() {
 }
 
 #[tokio::test]
+async fn revocation_drops_what_the_role_owns_in_every_database() {
+    let cluster = cluster!("revocation_drops_what_the_role_owns_in_every_database");
+    create_app_database(&cluster).await;
+    let admin = cluster.admin("postgres").await;
+    admin.batch_execute("CREATE DATABASE other").await.unwrap();
+    let fixture = Fixture::on(server_on(&cluster).await, Access::Read).await;
+    let uid = target(&fixture);
+    let token = fixture.client.token();
+
+    // Revocation: the role owns a large object in a database outside its template.
+    let created: LeaseCreated = lease(&fixture, &token, uid, 600, None)
+        .await
+        .expect(201)
+        .parse();
+    let elsewhere = cluster.url(&created.username, created.password.expose(), "other");
+    let session = connect(&elsewhere).await.unwrap();
+    session.query_one("SELECT lo_create(0)", &[]).await.unwrap();
+    revoke(&fixture.http, &token, &created.lease_id.to_string())
+        .await
+        .expect(204);
+    assert!(roles(&cluster).await.is_empty());
+    let left: i64 = cluster
+        .admin("other")
+        .await
+        .query_one("SELECT count(*) FROM pg_largeobject_metadata", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    assert!(session.query_one("SELECT 1", &[]).await.is_err(), "ended");
+
+    // Expiry: the same, by the sweeper.
+    let created: LeaseCreated = lease(&fixture, &token, uid, 600, None)
+        .await
+        .expect(201)
+        .parse();
+    let elsewhere = cluster.url(&created.username, created.password.expose(), "other");
+    let session = connect(&elsewhere).await.unwrap();
+    session.query_one("SELECT lo_create(0)", &[]).await.unwrap();
+    assert!(fixture.admin.expire_lease(created.lease_id));
+    for _ in 0..100 {
+        if roles(&cluster).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(roles(&cluster).await.is_empty(), "the sweeper dropped it");
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn without_postgres_nothing_is_a_target() {
     let fixture = Fixture::new(Access::Read).await;
     let uid = fixture.secret("Plain", "pw");
