@@ -36,6 +36,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
 /// on each failure up to [`MAX_SWEEP_BACKOFF`].
 const FIRST_SWEEP_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_SWEEP_BACKOFF: Duration = Duration::from_secs(300);
+/// How many active leases one client may hold at once by default.
+pub const DEFAULT_MAX_LEASES_PER_CLIENT: usize = 20;
 /// How long one database call (connecting and all its statements) may take by default.
 pub(crate) const DEFAULT_DATABASE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Table privileges a template may grant.
@@ -197,7 +199,28 @@ pub(crate) struct Dynamic {
     /// Answers by (client, `Idempotency-Key`); the map's own lock is never held across an
     /// await.
     remembered: std::sync::Mutex<HashMap<(Uuid, String), Slot>>,
+    /// Lease creations under way, by client: they count toward the client's limit.
+    creating: std::sync::Mutex<HashMap<Uuid, usize>>,
+    max_leases_per_client: usize,
     failing_changes: AtomicU32,
+}
+
+/// A lease creation counted toward its client's limit until dropped.
+pub(crate) struct Creating<'a> {
+    dynamic: &'a Dynamic,
+    client_id: Uuid,
+}
+
+impl Drop for Creating<'_> {
+    fn drop(&mut self) {
+        let mut creating = crate::lock::lock(&self.dynamic.creating);
+        if let Some(count) = creating.get_mut(&self.client_id) {
+            *count -= 1;
+            if *count == 0 {
+                creating.remove(&self.client_id);
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Dynamic {
@@ -210,14 +233,39 @@ impl fmt::Debug for Dynamic {
 
 impl Dynamic {
     /// The binding described by `admin_url`, or none; each database call may take `timeout`.
-    pub(crate) fn new(admin_url: Option<&SecretString>, timeout: Duration) -> Result<Self> {
+    pub(crate) fn new(
+        admin_url: Option<&SecretString>,
+        timeout: Duration,
+        max_leases_per_client: usize,
+    ) -> Result<Self> {
         let postgres = admin_url
             .map(|url| Postgres::parse(url, timeout))
             .transpose()?;
         Ok(Self {
             postgres,
             remembered: std::sync::Mutex::new(HashMap::new()),
+            creating: std::sync::Mutex::new(HashMap::new()),
+            max_leases_per_client,
             failing_changes: AtomicU32::new(0),
+        })
+    }
+
+    /// Counts a new lease of `client_id` toward its limit, given its `active` leases; `Err`
+    /// with the limit when it has reached it.
+    pub(crate) fn start_creating(
+        &self,
+        client_id: Uuid,
+        active: usize,
+    ) -> std::result::Result<Creating<'_>, usize> {
+        let mut creating = crate::lock::lock(&self.creating);
+        let under_way = creating.entry(client_id).or_default();
+        if active + *under_way >= self.max_leases_per_client {
+            return Err(self.max_leases_per_client);
+        }
+        *under_way += 1;
+        Ok(Creating {
+            dynamic: self,
+            client_id,
         })
     }
 
@@ -1036,11 +1084,17 @@ mod tests {
     #[test]
     fn the_admin_url_never_shows() {
         let url = SecretString::from("postgresql://admin:hunter2@127.0.0.1:5432/postgres");
-        let dynamic = Dynamic::new(Some(&url), DEFAULT_DATABASE_TIMEOUT).unwrap();
+        let dynamic = Dynamic::new(
+            Some(&url),
+            DEFAULT_DATABASE_TIMEOUT,
+            DEFAULT_MAX_LEASES_PER_CLIENT,
+        )
+        .unwrap();
         assert!(!format!("{dynamic:?}").contains("hunter2"));
         let err = Dynamic::new(
             Some(&SecretString::from("postgresql://a:hunter2@[bad")),
             DEFAULT_DATABASE_TIMEOUT,
+            DEFAULT_MAX_LEASES_PER_CLIENT,
         )
         .unwrap_err();
         assert!(!err.to_string().contains("hunter2"));

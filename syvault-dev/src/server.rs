@@ -79,6 +79,7 @@ pub struct DevServerBuilder {
     /// Redacted in `Debug`: it holds the database admin's password.
     postgres_admin_url: Option<syvault_proto::SecretString>,
     postgres_timeout: Duration,
+    max_leases_per_client: usize,
     cors_origins: Vec<String>,
 }
 
@@ -100,6 +101,7 @@ impl Default for DevServerBuilder {
             sync_log_capacity: DEFAULT_SYNC_LOG_CAPACITY,
             postgres_admin_url: None,
             postgres_timeout: dynamic::DEFAULT_DATABASE_TIMEOUT,
+            max_leases_per_client: dynamic::DEFAULT_MAX_LEASES_PER_CLIENT,
             cors_origins: Vec::new(),
         }
     }
@@ -240,6 +242,15 @@ impl DevServerBuilder {
         self
     }
 
+    /// How many active leases one client may hold at once;
+    /// [`DEFAULT_MAX_LEASES_PER_CLIENT`](crate::DEFAULT_MAX_LEASES_PER_CLIENT) (20) by
+    /// default. A lease request past it is answered 409 `lease_limit_reached`.
+    #[must_use]
+    pub fn max_leases_per_client(mut self, limit: usize) -> Self {
+        self.max_leases_per_client = limit;
+        self
+    }
+
     /// Lets browser pages of `origin` (exactly `scheme://host[:port]`, such as
     /// `http://127.0.0.1:5173`) call the API across origins: preflights from it are answered,
     /// and answers to it carry `Access-Control-Allow-Origin` and expose `ETag` and
@@ -255,7 +266,11 @@ impl DevServerBuilder {
 
     /// The dynamic-secrets side the options describe.
     fn dynamic(&self) -> Result<dynamic::Dynamic> {
-        dynamic::Dynamic::new(self.postgres_admin_url.as_ref(), self.postgres_timeout)
+        dynamic::Dynamic::new(
+            self.postgres_admin_url.as_ref(),
+            self.postgres_timeout,
+            self.max_leases_per_client,
+        )
     }
 
     /// Starts the server on the current tokio runtime.

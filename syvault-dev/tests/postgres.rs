@@ -656,6 +656,55 @@ async fn revocation_drops_what_the_role_owns_in_every_database() {
 }
 
 #[tokio::test]
+async fn a_client_holds_no_more_leases_than_the_limit() {
+    let cluster = cluster!("a_client_holds_no_more_leases_than_the_limit");
+    create_app_database(&cluster).await;
+    let server = DevServer::builder()
+        .postgres_admin_url(Some(cluster.admin_url()))
+        .max_leases_per_client(2)
+        .start()
+        .await
+        .unwrap();
+    let fixture = Fixture::on(server, Access::Read).await;
+    let uid = target(&fixture);
+    let token = fixture.client.token();
+    let first: LeaseCreated = lease(&fixture, &token, uid, 600, Some("a"))
+        .await
+        .expect(201)
+        .parse();
+    lease(&fixture, &token, uid, 600, Some("b"))
+        .await
+        .expect(201);
+    let refused = lease(&fixture, &token, uid, 600, Some("c"))
+        .await
+        .expect_error(409, "lease_limit_reached");
+    let message = refused.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("2 active leases"), "{message}");
+    assert_eq!(
+        roles(&cluster).await.len(),
+        2,
+        "the refused request created no role"
+    );
+    // A repeat of an answered request is still answered.
+    let repeat: LeaseCreated = lease(&fixture, &token, uid, 600, Some("a"))
+        .await
+        .expect(201)
+        .parse();
+    assert_eq!(repeat.lease_id, first.lease_id);
+    // Revoking one makes room.
+    revoke(&fixture.http, &token, &first.lease_id.to_string())
+        .await
+        .expect(204);
+    lease(&fixture, &token, uid, 600, Some("c"))
+        .await
+        .expect(201);
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn without_postgres_nothing_is_a_target() {
     let fixture = Fixture::new(Access::Read).await;
     let uid = fixture.secret("Plain", "pw");

@@ -58,6 +58,33 @@ fn summary(lease_id: Uuid, lease: &LeaseEntry) -> LeaseSummary {
     }
 }
 
+/// Counts a new lease of `client_id` toward its limit until the guard drops; 409
+/// `lease_limit_reached` past it.
+fn start_creating(
+    app: &App,
+    client_id: Uuid,
+    now: Timestamp,
+) -> Result<dynamic::Creating<'_>, Failure> {
+    let active = app.store.read(|vault| {
+        vault
+            .leases
+            .values()
+            .filter(|lease| lease.client_id == client_id && lease.is_active(now))
+            .count()
+    });
+    app.dynamic
+        .start_creating(client_id, active)
+        .map_err(|limit| {
+            Failure::with_status(
+                StatusCode::CONFLICT,
+                ErrorCode::Other("lease_limit_reached".into()),
+                format!(
+                    "this client holds {limit} active leases, the most allowed; revoke one first"
+                ),
+            )
+        })
+}
+
 pub(super) async fn create(
     app: &App,
     client_id: Uuid,
@@ -115,6 +142,7 @@ pub(super) async fn create(
     {
         return Ok(json_bytes(StatusCode::CREATED, earlier.body.clone()));
     }
+    let _creating = start_creating(app, client_id, now)?;
     let username = dynamic::new_username();
     let password = dynamic::new_password();
     let expires_at = now + ttl;
