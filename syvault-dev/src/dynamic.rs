@@ -463,6 +463,55 @@ impl Dynamic {
             })
     }
 
+    /// Drops the leased roles (`vf_tmp_…`) that no unended lease holds: left by a server that
+    /// stopped between creating a role and recording its lease, or by a lost data file. Runs
+    /// before the server serves, so no lease is being created; failures are logged only.
+    pub(crate) async fn drop_orphans(&self, store: &Store) {
+        let Some(postgres) = self.postgres.as_ref() else {
+            return;
+        };
+        let listed = self
+            .bounded(async {
+                let client = postgres.connect(&postgres.default_database()).await?;
+                let rows = client
+                    .query("SELECT rolname FROM pg_roles", &[])
+                    .await
+                    .map_err(|e| DbError::statement(e, postgres.timeout))?;
+                Ok(rows
+                    .iter()
+                    .map(|row| row.get::<_, String>(0))
+                    .collect::<Vec<_>>())
+            })
+            .await;
+        let roles = match listed {
+            Ok(roles) => roles,
+            Err(err) => {
+                tracing::warn!(error = %err, detail = %err.detail(), "cannot look for orphaned leased roles");
+                return;
+            }
+        };
+        let held: std::collections::HashSet<String> = store.read(|vault| {
+            vault
+                .leases
+                .values()
+                .filter(|lease| !lease.ended)
+                .map(|lease| lease.username.clone())
+                .collect()
+        });
+        let default = postgres.default_database();
+        for role in roles
+            .into_iter()
+            .filter(|role| role.starts_with("vf_tmp_") && !held.contains(role))
+        {
+            match self.drop_role(&role, &default).await {
+                Ok(()) => tracing::info!(username = %role, "orphaned leased role dropped"),
+                Err(err) => {
+                    tracing::warn!(username = %role, error = %err, detail = %err.detail(), "dropping an orphaned leased role failed");
+                }
+            }
+        }
+    }
+
     /// Creates a login role with `password`, or sets the password of an existing one.
     pub(crate) async fn ensure_login_role(
         &self,
@@ -736,12 +785,14 @@ fn percent_encode(text: &str) -> String {
     })
 }
 
-/// Drops the roles of expired leases, every [`SWEEP_INTERVAL`], until `shutdown` flips.
-pub(crate) fn spawn_sweeper(
+/// Drops orphaned leased roles now, then the roles of expired leases, every
+/// [`SWEEP_INTERVAL`], until `shutdown` flips.
+pub(crate) async fn spawn_sweeper(
     dynamic: Arc<Dynamic>,
     store: Arc<Store>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
+    dynamic.drop_orphans(&store).await;
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(SWEEP_INTERVAL);
         let mut backoff = HashMap::new();

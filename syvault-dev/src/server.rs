@@ -333,11 +333,9 @@ impl DevServerBuilder {
             shutdown_rx.clone(),
         )];
         if dynamic.postgres().is_some() {
-            tasks.push(dynamic::spawn_sweeper(
-                dynamic,
-                Arc::clone(&store),
-                shutdown_rx.clone(),
-            ));
+            tasks.push(
+                dynamic::spawn_sweeper(dynamic, Arc::clone(&store), shutdown_rx.clone()).await,
+            );
         }
         for rotation_id in unfinished {
             let _ = jobs.send(rotation_id);

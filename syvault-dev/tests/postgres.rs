@@ -705,6 +705,42 @@ async fn a_client_holds_no_more_leases_than_the_limit() {
 }
 
 #[tokio::test]
+async fn orphaned_leased_roles_are_dropped_at_start_up() {
+    let cluster = cluster!("orphaned_leased_roles_are_dropped_at_start_up");
+    create_app_database(&cluster).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("vault.json");
+    let start = || {
+        DevServer::builder()
+            .data_file(Some(data.clone()))
+            .postgres_admin_url(Some(cluster.admin_url()))
+            .start()
+    };
+    let fixture = Fixture::on(start().await.unwrap(), Access::Read).await;
+    let uid = target(&fixture);
+    let token = fixture.client.token();
+    let held: LeaseCreated = lease(&fixture, &token, uid, 600, None)
+        .await
+        .expect(201)
+        .parse();
+    fixture.server.shutdown().await;
+    // A role as a server that stopped before recording its lease leaves it, owning something.
+    let admin = cluster.admin("app").await;
+    admin
+        .batch_execute("CREATE ROLE vf_tmp_orphan01 LOGIN")
+        .await
+        .unwrap();
+    admin
+        .batch_execute("SET ROLE vf_tmp_orphan01; SELECT lo_create(0); RESET ROLE")
+        .await
+        .unwrap();
+
+    let server = start().await.unwrap();
+    assert_eq!(roles(&cluster).await, std::slice::from_ref(&held.username));
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn without_postgres_nothing_is_a_target() {
     let fixture = Fixture::new(Access::Read).await;
     let uid = fixture.secret("Plain", "pw");
