@@ -4,9 +4,11 @@
 //! With [`DevServerBuilder::postgres_admin_url`](crate::DevServerBuilder::postgres_admin_url) the
 //! server holds an admin connection string (never logged, never answered). The admin side marks
 //! records as dynamic targets with a [`RoleTemplate`]; a lease then creates a role
-//! `vf_tmp_xxxxxxxx` with `LOGIN PASSWORD … VALID UNTIL expires_at` and the template's grants,
-//! and revocation or expiry terminates the role's sessions and drops it. Without the option no
-//! record can be a target and every lease request is answered 422 `not_dynamic_target`.
+//! `vf_tmp_xxxxxxxx` with `LOGIN PASSWORD … VALID UNTIL expires_at` (the password's
+//! SCRAM-SHA-256 verifier, so the password itself never reaches SQL text) and the template's
+//! grants, and revocation or expiry terminates the role's sessions and drops it. Without the
+//! option no record can be a target and every lease request is answered 422
+//! `not_dynamic_target`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -54,7 +56,7 @@ const PRIVILEGES: [&str; 7] = [
 pub const DEFAULT_CONNECTION_LIMIT: u32 = 3;
 /// The most sessions a template may allow a leased role.
 const MAX_CONNECTION_LIMIT: u32 = 100;
-/// The characters of leased passwords: unreserved in URLs, no quoting needed in SQL literals.
+/// The characters of leased passwords: unreserved in URLs, so connection strings show them as is.
 const PASSWORD_ALPHABET: &[u8] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~";
 
@@ -335,7 +337,7 @@ impl Dynamic {
                 "CREATE ROLE {} LOGIN CONNECTION LIMIT {} PASSWORD {} VALID UNTIL {}",
                 ident(username),
                 template.connection_limit,
-                literal(password.expose()),
+                literal(&verifier(password)),
                 literal(&format_rfc3339(expires_at))
             ),
             format!(
@@ -540,7 +542,7 @@ impl Dynamic {
             .batch_execute(&format!(
                 "{verb} ROLE {} LOGIN PASSWORD {}",
                 ident(username),
-                literal(password.expose())
+                literal(&verifier(password))
             ))
             .await
             .map_err(|e| DbError::statement(e, postgres.timeout))
@@ -556,7 +558,7 @@ impl Dynamic {
         let statement = format!(
             "ALTER ROLE {} WITH PASSWORD {}",
             ident(username),
-            literal(password.expose())
+            literal(&verifier(password))
         );
         let fail = self.take_failure();
         let database = postgres.default_database();
@@ -766,9 +768,17 @@ fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// A quoted SQL string literal (standard-conforming: only `'` needs doubling).
+/// A quoted SQL string literal in the escape form (`E'…'`), whose backslashes are escapes
+/// whatever `standard_conforming_strings` says; both `\` and `'` are doubled.
 fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// The SCRAM-SHA-256 verifier of `password` with a fresh random salt: what PostgreSQL stores,
+/// sent in its place so that the password itself never appears in SQL text, server logs or
+/// `pg_stat_activity`.
+fn verifier(password: &SecretString) -> String {
+    postgres_protocol::password::scram_sha_256(password.expose().as_bytes())
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
@@ -916,8 +926,9 @@ impl crate::Admin {
     }
 
     /// Makes rotations of secret `uid` change the password of the PostgreSQL role named by its
-    /// `username` field (with `ALTER ROLE`) before storing the new value. The secret needs a
-    /// rotation policy too, whose field holds the password.
+    /// `username` field (with `ALTER ROLE`, sending the password's SCRAM-SHA-256 verifier, never
+    /// the password) before storing the new value. The secret needs a rotation policy too,
+    /// whose field holds the password.
     pub fn bind_rotation_to_postgres(&self, uid: RecordUid) -> Result<()> {
         self.postgres_dynamic()?;
         self.store().write(|vault| {
@@ -1088,7 +1099,7 @@ mod tests {
     #[test]
     fn names_are_quoted_and_passwords_encoded() {
         assert_eq!(ident(r#"a"b"#), r#""a""b""#);
-        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(literal("it's"), "E'it''s'");
         assert_eq!(percent_encode("a/b c@d:é"), "a%2Fb%20c%40d%3A%C3%A9");
         let name = new_username();
         assert_eq!(name.len(), 15);
@@ -1099,6 +1110,32 @@ mod tests {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         );
         assert_eq!(new_password().expose().len(), 32);
+    }
+
+    #[test]
+    fn literals_do_not_depend_on_standard_conforming_strings() {
+        assert_eq!(literal(r"a\b"), r"E'a\\b'");
+        assert_eq!(literal(r"\'; DROP ROLE x; --"), r"E'\\''; DROP ROLE x; --'");
+        assert_eq!(literal("2026-01-01T00:00:00Z"), "E'2026-01-01T00:00:00Z'");
+    }
+
+    #[test]
+    fn passwords_reach_sql_as_salted_verifiers_needing_no_escapes() {
+        let password = SecretString::from(r"it's a \ password");
+        let first = verifier(&password);
+        let second = verifier(&password);
+        assert_ne!(first, second, "each verifier has its own salt");
+        for verifier in [&first, &second] {
+            // SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, base64 parts.
+            let rest = verifier.strip_prefix("SCRAM-SHA-256$4096:").unwrap();
+            assert!(!rest.contains("password"));
+            assert!(
+                rest.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+/=$:".contains(&b)),
+                "{verifier}"
+            );
+            assert_eq!(literal(verifier), format!("E'{verifier}'"));
+        }
     }
 
     #[test]

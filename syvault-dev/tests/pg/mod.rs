@@ -27,7 +27,12 @@ pub struct Cluster {
 impl Cluster {
     /// Starts a cluster, or says why not: a skip locally, a panic under `CI=true`.
     pub fn require(test: &str) -> Option<Self> {
-        match Self::start() {
+        Self::require_with(test, &[])
+    }
+
+    /// [`Cluster::require`] with server settings (`name=value`) added to the command line.
+    pub fn require_with(test: &str, settings: &[&str]) -> Option<Self> {
+        match Self::start(settings) {
             Ok(cluster) => Some(cluster),
             Err(reason) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
                 panic!("{test}: PostgreSQL is required under CI=true but cannot start: {reason}")
@@ -39,7 +44,7 @@ impl Cluster {
         }
     }
 
-    fn start() -> Result<Self, String> {
+    fn start(settings: &[&str]) -> Result<Self, String> {
         let bin = find_bin()?;
         let root = run_plain("id", &["-u"])
             .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
@@ -79,11 +84,15 @@ impl Cluster {
                 "--no-instructions",
             ],
         )?;
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} \
              -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             path_str(cluster.dir.path())?
         );
+        for setting in settings {
+            options.push_str(" -c ");
+            options.push_str(setting);
+        }
         let log = cluster.dir.path().join("log");
         let started = cluster.pg(
             "pg_ctl",
@@ -123,6 +132,11 @@ impl Cluster {
         } else {
             run_plain(program, args)
         }
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
     }
 
     /// The superuser's connection URL, for the dev server.
