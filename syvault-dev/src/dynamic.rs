@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls};
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use crate::clock;
 use crate::error::{Error, Result};
@@ -182,11 +183,21 @@ impl LeaseEntry {
     }
 }
 
-/// A remembered answer to a lease request.
-#[derive(Clone, Debug)]
+/// A remembered successful answer to a lease request, and the digest of the request it
+/// answered: the same key with another request is refused rather than answered with it.
 pub(crate) struct Remembered {
     pub(crate) at: Timestamp,
-    pub(crate) body: Vec<u8>,
+    pub(crate) request: [u8; 32],
+    /// The answer holds the lease's password: wiped when forgotten.
+    pub(crate) body: Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for Remembered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Remembered")
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The answer to one (client, `Idempotency-Key`), once there is one. Its async lock is held

@@ -1,5 +1,5 @@
-//! What reaches PostgreSQL when the server sets passwords, against a real PostgreSQL server
-//! over real sockets.
+//! What reaches PostgreSQL when the server sets passwords, and how lease requests are bound to
+//! their `Idempotency-Key`, against a real PostgreSQL server over real sockets.
 
 mod common;
 mod pg;
@@ -91,6 +91,16 @@ async fn lease(fixture: &Fixture, uid: RecordUid, ttl: u64, key: Option<&str>) -
         format!(r#"{{"record_uid":"{uid}","ttl_seconds":{ttl}}}"#),
     )
     .await
+}
+
+async fn leased_roles(cluster: &Cluster) -> usize {
+    cluster
+        .admin("postgres")
+        .await
+        .query("SELECT 1 FROM pg_roles WHERE rolname LIKE 'vf_tmp_%'", &[])
+        .await
+        .unwrap()
+        .len()
 }
 
 /// A leased role logs in with its connection string and reads what its template grants.
@@ -243,4 +253,123 @@ fn percent_encode(text: &str) -> String {
             }
         })
         .collect()
+}
+
+#[tokio::test]
+async fn an_idempotency_key_is_bound_to_its_request_and_only_successes_are_kept() {
+    let cluster = cluster!(
+        "an_idempotency_key_is_bound_to_its_request_and_only_successes_are_kept",
+        &[]
+    );
+    create_app_database(&cluster).await;
+    let fixture = Fixture::on(server_on(&cluster).await, Access::ReadWrite).await;
+    let first_target = target(&fixture, "Orders database");
+    let other_target = target(&fixture, "Billing database");
+
+    // The same key with the same request answers the same lease, however the body is
+    // formatted and whatever unknown members it carries.
+    let first: LeaseCreated = lease(&fixture, first_target, 120, Some("key-1"))
+        .await
+        .expect(201)
+        .parse();
+    let reformatted =
+        format!(r#"{{ "ttl_seconds": 120, "note": "ignored", "record_uid": "{first_target}" }}"#);
+    let again: LeaseCreated = lease_with_body(&fixture, Some("key-1"), reformatted)
+        .await
+        .expect(201)
+        .parse();
+    assert_eq!(first, again);
+    assert_eq!(leased_roles(&cluster).await, 1);
+
+    // The same key with another record or another TTL is refused, and creates nothing.
+    let refused = lease(&fixture, other_target, 86_400, Some("key-1"))
+        .await
+        .expect_error(422, "idempotency_key_reused");
+    assert!(!String::from_utf8_lossy(&refused.body).contains(first.password.expose()));
+    lease(&fixture, first_target, 600, Some("key-1"))
+        .await
+        .expect_error(422, "idempotency_key_reused");
+    assert_eq!(leased_roles(&cluster).await, 1);
+    // The key still answers its own request.
+    let still: LeaseCreated = lease(&fixture, first_target, 120, Some("key-1"))
+        .await
+        .expect(201)
+        .parse();
+    assert_eq!(first, still);
+
+    // A 502 is not remembered: the retry with the same key creates the lease, which is
+    // remembered from then on.
+    fixture.admin.fail_next_database_change();
+    lease(&fixture, first_target, 120, Some("key-2"))
+        .await
+        .expect_error(502, "target_unavailable");
+    assert_eq!(leased_roles(&cluster).await, 1);
+    let retried: LeaseCreated = lease(&fixture, first_target, 120, Some("key-2"))
+        .await
+        .expect(201)
+        .parse();
+    assert_ne!(retried.lease_id, first.lease_id);
+    let repeated: LeaseCreated = lease(&fixture, first_target, 120, Some("key-2"))
+        .await
+        .expect(201)
+        .parse();
+    assert_eq!(retried, repeated);
+    lease(&fixture, other_target, 120, Some("key-2"))
+        .await
+        .expect_error(422, "idempotency_key_reused");
+    assert_eq!(leased_roles(&cluster).await, 2);
+
+    // Nor is a 422: once the record is bound, the same key and request get a lease.
+    let later_target = fixture.secret("Reports database", "unused");
+    lease(&fixture, later_target, 120, Some("key-3"))
+        .await
+        .expect_error(422, "not_dynamic_target");
+    fixture
+        .admin
+        .set_dynamic_target(later_target, RoleTemplate::new("app").schema("inventory"))
+        .unwrap();
+    let bound: LeaseCreated = lease(&fixture, later_target, 120, Some("key-3"))
+        .await
+        .expect(201)
+        .parse();
+    assert_logs_in(&bound).await;
+    assert_eq!(
+        bound,
+        lease(&fixture, later_target, 120, Some("key-3"))
+            .await
+            .expect(201)
+            .parse::<LeaseCreated>()
+    );
+
+    // A failure does not bind the key to its request either.
+    let unknown: RecordUid = "AAAAAAAAAAAA".parse().unwrap();
+    lease(&fixture, unknown, 120, Some("key-4"))
+        .await
+        .expect_error(404, "secret_not_found");
+    lease(&fixture, first_target, 120, Some("key-4"))
+        .await
+        .expect(201);
+    assert_eq!(leased_roles(&cluster).await, 4);
+
+    // Keys are per client: another client's same key is a new request.
+    let other = fixture.second_client(Access::Read).await;
+    let auth = format!("Bearer {}", other.token());
+    let body = format!(r#"{{"record_uid":"{other_target}","ttl_seconds":300}}"#);
+    let theirs: LeaseCreated = fixture
+        .http
+        .send(
+            Method::POST,
+            paths::dynamic_lease(),
+            &[
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+                ("idempotency-key", "key-1"),
+            ],
+            body.into_bytes(),
+        )
+        .await
+        .expect(201)
+        .parse();
+    assert_ne!(theirs.lease_id, first.lease_id);
+    fixture.server.shutdown().await;
 }

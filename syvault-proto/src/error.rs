@@ -588,6 +588,9 @@ pub enum ErrorCode {
     /// the changes the server keeps (or from a change log the server no longer has). Not
     /// retryable as it is: the client lists in full instead.
     SyncTokenExpired,
+    /// `idempotency_key_reused` (422): the `Idempotency-Key` of a lease request was first
+    /// used with a different request. Not retryable: a new request needs a new key.
+    IdempotencyKeyReused,
     /// A code this version does not know, kept verbatim.
     Other(String),
 }
@@ -613,6 +616,7 @@ impl ErrorCode {
             Self::NotDynamicTarget => "not_dynamic_target",
             Self::TargetUnavailable => "target_unavailable",
             Self::SyncTokenExpired => "sync_token_expired",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Other(code) => code,
         }
     }
@@ -637,6 +641,7 @@ impl ErrorCode {
             "not_dynamic_target" => Self::NotDynamicTarget,
             "target_unavailable" => Self::TargetUnavailable,
             "sync_token_expired" => Self::SyncTokenExpired,
+            "idempotency_key_reused" => Self::IdempotencyKeyReused,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -666,7 +671,9 @@ impl ErrorCode {
             | Self::LeaseNotFound => 404,
             Self::UidConflict | Self::RotationInProgress => 409,
             Self::SyncTokenExpired => 410,
-            Self::RotationNotConfigured | Self::NotDynamicTarget => 422,
+            Self::RotationNotConfigured | Self::NotDynamicTarget | Self::IdempotencyKeyReused => {
+                422
+            }
             Self::RateLimited => 429,
             Self::Internal => 500,
             Self::Unavailable => 503,
@@ -737,6 +744,7 @@ mod tests {
             "not_dynamic_target",
             "target_unavailable",
             "sync_token_expired",
+            "idempotency_key_reused",
         ] {
             let parsed = ErrorCode::parse(code);
             assert!(!matches!(parsed, ErrorCode::Other(_)), "{code}");
@@ -749,6 +757,7 @@ mod tests {
         );
         assert_eq!(ErrorCode::SyncTokenExpired.status(), Some(410));
         assert_eq!(ErrorCode::TargetUnavailable.status(), Some(502));
+        assert_eq!(ErrorCode::IdempotencyKeyReused.status(), Some(422));
     }
 
     #[test]

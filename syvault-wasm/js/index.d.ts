@@ -135,7 +135,8 @@ export type ServerErrorCode =
   | "unavailable"
   | "lease_not_found"
   | "not_dynamic_target"
-  | "target_unavailable";
+  | "target_unavailable"
+  | "idempotency_key_reused";
 
 /** The codes of failures found on the client's side. */
 export type ClientErrorCode =

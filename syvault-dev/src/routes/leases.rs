@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
+use sha2::{Digest, Sha256};
 use syvault_proto::Timestamp;
 use syvault_proto::error::ErrorCode;
 use syvault_proto::lease::{LEASE_CAP, format_rfc3339};
@@ -16,6 +17,7 @@ use syvault_proto::wire::{
     MIN_LEASE_TTL_SECS, RenewLeaseRequest,
 };
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use super::{Answer, Failure, empty, json, json_bytes, parse_json};
 use crate::dynamic::{self, DbError, IDEMPOTENCY_WINDOW, LeaseEntry, Remembered};
@@ -35,6 +37,23 @@ fn target_unavailable(err: &DbError) -> Failure {
     Failure::new(
         ErrorCode::TargetUnavailable,
         format!("the database failed: {err}"),
+    )
+}
+
+/// What an `Idempotency-Key` is bound to: the method, the path and the parsed request's
+/// members, so that formatting, member order and unknown members make no difference.
+fn request_digest(request: &LeaseRequest) -> [u8; 32] {
+    Sha256::digest(format!(
+        "POST /dynamic/lease\n{}\n{}",
+        request.record_uid, request.ttl_seconds
+    ))
+    .into()
+}
+
+fn key_reused() -> Failure {
+    Failure::new(
+        ErrorCode::IdempotencyKeyReused,
+        "this Idempotency-Key was used with another request; draw a new key for a new request",
     )
 }
 
@@ -137,10 +156,14 @@ pub(super) async fn create(
         Some(slot) => Some(slot.lock().await),
         None => None,
     };
+    let digest = request_digest(&request);
     if let Some(Some(earlier)) = remembered.as_deref()
         && now.saturating_duration_since(earlier.at) < IDEMPOTENCY_WINDOW
     {
-        return Ok(json_bytes(StatusCode::CREATED, earlier.body.clone()));
+        if earlier.request != digest {
+            return Err(key_reused());
+        }
+        return Ok(json_bytes(StatusCode::CREATED, earlier.body.to_vec()));
     }
     let _creating = start_creating(app, client_id, now)?;
     let username = dynamic::new_username();
@@ -176,7 +199,8 @@ pub(super) async fn create(
     if let Some(remembered) = &mut remembered {
         **remembered = Some(Remembered {
             at: now,
-            body: body.clone(),
+            request: digest,
+            body: Zeroizing::new(body.clone()),
         });
     }
     tracing::info!(%lease_id, %username, record_uid = %request.record_uid, "lease created");
