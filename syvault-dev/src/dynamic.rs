@@ -1150,6 +1150,20 @@ mod tests {
     }
 
     #[test]
+    fn a_remembered_answer_never_shows_its_body() {
+        let remembered = Remembered {
+            at: Timestamp::from_unix_millis(0),
+            request: [7; 32],
+            body: Zeroizing::new(br#"{"password":"hunter2"}"#.to_vec()),
+        };
+        let shown = format!("{remembered:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("104, 117"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn templates_are_checked() {
         assert!(RoleTemplate::new("app").schema("public").validate().is_ok());
         assert!(RoleTemplate::new("").validate().is_err());
