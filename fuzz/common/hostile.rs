@@ -1,6 +1,6 @@
 //! The `hostile_server` conversation, shared by the target and by the seed writer, which runs
 //! the same code against a well-behaved server to record its answers and then replays each
-//! seed to check that every operation succeeds.
+//! seed to check that every operation succeeds (or, in a near-miss, fails as it should).
 //!
 //! An input is one byte choosing the operation (`byte % OPERATIONS`) and seeding the client's
 //! random number generator, then the server's answers in turn, each:
@@ -70,9 +70,11 @@ pub const LEASE_ID: Uuid = Uuid::from_u128(0x0b6f_5f4e_8a53_4a8e_9a4c_2f7d_1c3e_
 /// 24-hour cap (a keeper reaches the cap in two renewals), the cap itself (never renewed) and
 /// the shortest TTL (a margin of 20 s).
 pub const LEASE_TTLS: [u64; 4] = [3600, 43_200, 86_400, 60];
-/// How much later than asked a renewal may end (clock skew), and the rounding of the server's
-/// whole-second timestamps, as docs/protocol.md §12.8 allows.
+/// How much later than asked (`now + ttl`) a renewal may end: the clock skew docs/protocol.md
+/// §12.8 allows.
 pub const RENEWAL_SKEW: Duration = Duration::from_secs(60);
+/// How far past `created_at + 24 h` a renewal may end: the rounding of the server's
+/// whole-second timestamps (§12.8).
 pub const ROUNDING: Duration = Duration::from_secs(1);
 
 /// The client, built once: parsing its key and signing its token are elliptic-curve
