@@ -21,17 +21,20 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use syvault_proto::bootstrap::OneTimeToken;
 use syvault_proto::keys::ClientKey;
+use syvault_proto::lease::{LEASE_CAP, format_rfc3339};
+use syvault_proto::ops::IDEMPOTENCY_KEY;
 use syvault_proto::record::{self, RecordPayload};
 use syvault_proto::secret::SymmetricKey;
 use syvault_proto::step::{Input, Request};
 use syvault_proto::wire::{
     self, Base64Bytes, BootstrapRequest, CreateSecretRequest, FolderKeysUpload,
 };
-use syvault_proto::{RecordUid, blob, folder_key};
+use syvault_proto::{Error, RecordUid, Timestamp, blob, folder_key};
 use uuid::Uuid;
 
 #[path = "../common/counter.rs"]
@@ -202,9 +205,9 @@ struct Recorder<F> {
     seed: Vec<u8>,
 }
 
-impl<F: FnMut(usize, &Request) -> Vec<u8>> Server for Recorder<F> {
-    fn answer(&mut self, request: &Request) -> Option<Input> {
-        let bytes = (self.script)(self.requests, request);
+impl<F: FnMut(usize, &Request, Timestamp) -> Vec<u8>> Server for Recorder<F> {
+    fn answer(&mut self, request: &Request, now: Timestamp) -> Option<Input> {
+        let bytes = (self.script)(self.requests, request, now);
         self.requests += 1;
         self.seed.extend_from_slice(&bytes);
         // Through the target's own decoder, so that the seed is what the target reads.
@@ -219,7 +222,7 @@ impl<F: FnMut(usize, &Request) -> Vec<u8>> Server for Recorder<F> {
 /// every answer and end as the recording did.
 fn record(
     which: u8,
-    script: impl FnMut(usize, &Request) -> Vec<u8>,
+    script: impl FnMut(usize, &Request, Timestamp) -> Vec<u8>,
 ) -> (Vec<u8>, hostile::Conversation) {
     let mut recorder = Recorder {
         script,
@@ -232,6 +235,7 @@ fn record(
     for (i, outcome) in recorded.outcomes.iter().enumerate() {
         match (outcome, &replayed.outcomes[i]) {
             (Outcome::Done(a), Outcome::Done(b)) if a == b => {}
+            (Outcome::Failed(a), Outcome::Failed(b)) if format!("{a:?}") == format!("{b:?}") => {}
             (a, b) => panic!("recorded {a:?}, replayed {b:?}"),
         }
     }
@@ -243,12 +247,34 @@ fn replay(seed: &[u8]) -> hostile::Conversation {
     let (&which, answers) = seed.split_first().expect("an operation byte");
     let mut answers = Answers(answers);
     let conversation = hostile::converse(which, &mut answers);
+    hostile::check_credentials_unseen(which, &seed[1..], &conversation);
     assert!(
         answers.0.is_empty(),
         "answers left over: {} bytes",
         answers.0.len()
     );
     conversation
+}
+
+/// Checks that a near-miss ends with the error `expected` accepts, after `done` succeeded.
+fn check_failure(
+    conversation: &hostile::Conversation,
+    done: &[&str],
+    expected: impl Fn(&Error) -> bool,
+) {
+    let (last, first) = conversation.outcomes.split_last().expect("an outcome");
+    let got: Vec<&Outcome> = first.iter().collect();
+    assert_eq!(got.len(), done.len(), "{got:?}");
+    for (outcome, done) in got.iter().zip(done) {
+        assert!(
+            matches!(outcome, Outcome::Done(what) if what == done),
+            "{outcome:?}"
+        );
+    }
+    match last {
+        Outcome::Failed(error) if expected(error) => {}
+        other => panic!("not the expected failure: {other:?}"),
+    }
 }
 
 fn check_outcomes(conversation: &hostile::Conversation, expected: &[&str]) {
@@ -276,7 +302,7 @@ fn hostile_seeds() -> Vec<(&'static str, Vec<u8>)> {
     // get, then get again 60 s later: the entry has expired, the revalidation is answered 304.
     let mut vault = Vault::new();
     vault.put(uid, "Database", 3);
-    let (seed, conversation) = record(24, |_, request| vault.read(request).expect("a read"));
+    let (seed, conversation) = record(22, |_, request, _| vault.read(request).expect("a read"));
     check_outcomes(&conversation, &[&done(3), &done(3)]);
     assert_eq!(conversation.stats.revalidations, 1);
     assert_eq!(conversation.stats.cache_misses, 1);
@@ -286,7 +312,7 @@ fn hostile_seeds() -> Vec<(&'static str, Vec<u8>)> {
     // hit without a request.
     let mut vault = Vault::new();
     vault.put(uid, "Database", 3);
-    let (seed, conversation) = record(0, |n, request| match n {
+    let (seed, conversation) = record(0, |n, request, _| match n {
         0 => failure(2),
         2 => error(503, 3, "unavailable", None),
         3 => error(429, 2, "rate_limited", None),
@@ -300,7 +326,7 @@ fn hostile_seeds() -> Vec<(&'static str, Vec<u8>)> {
     // get, then get 150 s later while the server fails: the expired entry is served stale.
     let mut vault = Vault::new();
     vault.put(uid, "Database", 3);
-    let (seed, conversation) = record(60, |n, request| match n {
+    let (seed, conversation) = record(55, |n, request, _| match n {
         0 | 1 => vault.read(request).expect("a read"),
         _ => error(503, 0, "unavailable", None),
     });
@@ -316,7 +342,7 @@ fn hostile_seeds() -> Vec<(&'static str, Vec<u8>)> {
     vault.page("", &["AAAAAAAAAAAA"], Some("c1"));
     vault.page("c1", &[uid], Some("c2"));
     vault.page("c2", &["9Zx8cVbN7mQa"], None);
-    let (seed, conversation) = record(1, |n, request| match n {
+    let (seed, conversation) = record(1, |n, request, _| match n {
         2 => failure(1),
         _ => vault.read(request).expect("a read"),
     });
@@ -330,12 +356,12 @@ fn hostile_seeds() -> Vec<(&'static str, Vec<u8>)> {
     vault.put("9Zx8cVbN7mQa", "Stripe API Key", 1);
     vault.page("", &[uid], Some("c1"));
     vault.page("c1", &["9Zx8cVbN7mQa"], None);
-    let (seed, conversation) = record(2, |_, request| vault.read(request).expect("a read"));
+    let (seed, conversation) = record(2, |_, request, _| vault.read(request).expect("a read"));
     check_outcomes(&conversation, &["2 of 2 resolved"]);
     seeds.push(("resolve_pages", seed));
 
     // create: 201 with the record as stored, the UID and ciphertext the client posted.
-    seeds.push(("create", create_seed(9, false)));
+    seeds.push(("create", create_seed(14, false)));
     // create whose first POST is stored but its answer lost: the retry meets 409 uid_conflict
     // and the client reads the record back, finds its own ciphertext and succeeds.
     seeds.push(("create_conflict", create_seed(3, true)));
@@ -346,7 +372,7 @@ fn hostile_seeds() -> Vec<(&'static str, Vec<u8>)> {
     vault.put(uid, "Database", 3);
     let mut polls = 0;
     let mut reads = 0;
-    let (seed, conversation) = record(4, |_, request| {
+    let (seed, conversation) = record(4, |_, request, _| {
         let path = request.uri().path();
         if path == format!("{API}/secrets/{uid}/rotate") {
             return answer(202, 0, 0, rotation("pending", None).to_string().as_bytes());
@@ -376,7 +402,7 @@ fn hostile_seeds() -> Vec<(&'static str, Vec<u8>)> {
     // rotate meeting a running rotation: 409 with its id, then its completion and the read.
     let mut vault = Vault::new();
     vault.put(uid, "Database", 5);
-    let (seed, conversation) = record(10, |_, request| {
+    let (seed, conversation) = record(15, |_, request, _| {
         let path = request.uri().path();
         if path == format!("{API}/secrets/{uid}/rotate") {
             let details = json!({"rotation_id": ROTATION});
@@ -391,6 +417,7 @@ fn hostile_seeds() -> Vec<(&'static str, Vec<u8>)> {
     seeds.push(("rotate_in_progress", seed));
 
     seeds.push(("bootstrap", bootstrap_seed()));
+    seeds.extend(lease_seeds());
     seeds
 }
 
@@ -409,7 +436,7 @@ fn create_seed(which: u8, conflict: bool) -> Vec<u8> {
     let mut posts = 0;
     let mut created = None;
     let mut read_back = false;
-    let (seed, conversation) = record(which, |_, request| {
+    let (seed, conversation) = record(which, |_, request, _| {
         let path = request.uri().path();
         if request.method() == http::Method::POST && path == format!("{API}/secrets") {
             posts += 1;
@@ -456,7 +483,7 @@ fn bootstrap_seed() -> Vec<u8> {
     // The client's first draw from its generator is its key (see `ops::Bootstrap`).
     let client_key = ClientKey::generate(&mut Counter(5));
     let mut uploaded = false;
-    let (seed, conversation) = record(5, |n, request| {
+    let (seed, conversation) = record(5, |n, request, _| {
         let path = request.uri().path();
         if path == format!("{API}/bootstrap") {
             if n == 0 {
@@ -701,7 +728,7 @@ fn main() {
         "seeds differ from what this program writes: {stale:?}; run `cargo run --manifest-path fuzz/Cargo.toml --example seeds` and commit fuzz/seeds"
     );
     println!(
-        "{} seeds {}: every decrypt and snapshot seed opens, every hostile_server operation succeeds",
+        "{} seeds {}: every decrypt and snapshot seed opens, every hostile_server operation succeeds or, in a near-miss, fails as it should",
         all.len(),
         if check {
             "checked"
@@ -709,4 +736,188 @@ fn main() {
             "written and checked"
         }
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leases.
+
+/// The lease the scripted server hands out.
+const LEASED: Uuid = Uuid::from_u128(0x3c2e_91d0_5a7b_4f16_b8e4_0d9a_6c51_27f3);
+const LEASE_PASSWORD: &str = "Xk9-vT2q_Lm8wPz4";
+
+/// The 201 answer of a lease request at `now` for `ttl`, with `username`.
+fn lease_created(now: Timestamp, ttl: Duration, username: &str) -> Vec<u8> {
+    let body = json!({
+        "lease_id": LEASED,
+        "username": username,
+        "password": LEASE_PASSWORD,
+        "connection_string": format!("postgresql://{username}:{LEASE_PASSWORD}@db:5432/app"),
+        "expires_at": format_rfc3339(now + ttl),
+    });
+    answer(201, 0, 0, body.to_string().as_bytes())
+}
+
+fn lease_summary(lease_id: Uuid, created_at: Timestamp, expires_at: Timestamp) -> Value {
+    json!({
+        "lease_id": lease_id,
+        "record_uid": UID,
+        "username": "vf_tmp_k3x9q2mz",
+        "created_at": format_rfc3339(created_at),
+        "expires_at": format_rfc3339(expires_at),
+    })
+}
+
+fn lease_path(suffix: &str) -> String {
+    format!("{API}/dynamic/lease{suffix}")
+}
+
+/// The lease operations' seeds (operations 6 to 10): each succeeds, and a few near-misses each
+/// end with the error they should.
+#[allow(clippy::too_many_lines)]
+fn lease_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let start = Timestamp::from_unix_secs(hostile::START);
+    let until = |secs: u64| format!("lease {LEASED} until {}", hostile::START + secs);
+    let mut seeds = Vec::new();
+
+    // take a lease for an hour.
+    let (seed, conversation) = record(6, |_, request, now| {
+        assert_eq!(request.uri().path(), lease_path(""));
+        lease_created(now, Duration::from_secs(3600), "vf_tmp_k3x9q2mz")
+    });
+    check_outcomes(&conversation, &[&until(3600)]);
+    seeds.push(("lease_create", seed));
+
+    // take a lease for 12 h through a 502 (the database unreachable) and a lost answer: every
+    // attempt carries the same idempotency key.
+    let mut keys = Vec::new();
+    let (seed, conversation) = record(17, |n, request, now| {
+        keys.push(request.headers()[IDEMPOTENCY_KEY].clone());
+        match n {
+            0 => error(502, 0, "target_unavailable", None),
+            1 => failure(1),
+            _ => lease_created(now, Duration::from_secs(43_200), "vf_tmp_k3x9q2mz"),
+        }
+    });
+    check_outcomes(&conversation, &[&until(43_200)]);
+    assert_eq!(keys.len(), 3);
+    assert!(keys.iter().all(|key| *key == keys[0]), "{keys:?}");
+    seeds.push(("lease_create_retried", seed));
+
+    // near-miss: a 201 with an empty username is malformed, and the error does not carry the
+    // password the body held (the target checks it by changing the password).
+    let (seed, conversation) = record(6, |_, _, now| {
+        lease_created(now, Duration::from_secs(3600), "")
+    });
+    check_failure(&conversation, &[], |error| {
+        !error.to_string().contains(LEASE_PASSWORD) && error.to_string().contains("username")
+    });
+    seeds.push(("lease_create_malformed", seed));
+
+    // near-miss: the record is no dynamic target.
+    let (seed, conversation) = record(6, |_, _, _| error(400, 0, "not_dynamic_target", None));
+    check_failure(&conversation, &[], |error| {
+        matches!(error, Error::NotDynamicTarget { .. })
+    });
+    seeds.push(("lease_create_not_dynamic", seed));
+
+    // renew for an hour.
+    let (seed, conversation) = record(7, |_, request, now| {
+        assert_eq!(
+            request.uri().path(),
+            lease_path(&format!("s/{}/renew", hostile::LEASE_ID))
+        );
+        let summary = lease_summary(hostile::LEASE_ID, start, now + Duration::from_secs(3600));
+        ok(&json!({"data": summary}))
+    });
+    check_outcomes(
+        &conversation,
+        &[&format!("renewed until {}", hostile::START + 3600)],
+    );
+    seeds.push(("lease_renew", seed));
+
+    // near-miss: the lease has ended.
+    let (seed, conversation) = record(7, |_, _, _| error(404, 0, "lease_not_found", None));
+    check_failure(
+        &conversation,
+        &[],
+        |error| matches!(error, Error::LeaseNotFound { lease_id } if *lease_id == hostile::LEASE_ID),
+    );
+    seeds.push(("lease_renew_not_found", seed));
+
+    // revoke through a 503.
+    let (seed, conversation) = record(8, |n, request, _| {
+        assert_eq!(request.method(), http::Method::DELETE);
+        if n == 0 {
+            error(503, 1, "unavailable", None)
+        } else {
+            answer(204, 0, 0, b"")
+        }
+    });
+    check_outcomes(&conversation, &["revoked"]);
+    seeds.push(("lease_revoke", seed));
+
+    // list two leases.
+    let (seed, conversation) = record(9, |_, request, now| {
+        assert_eq!(request.uri().path(), lease_path("s"));
+        let hour = Duration::from_secs(3600);
+        ok(&json!({"data": [
+            lease_summary(hostile::LEASE_ID, now, now + hour),
+            lease_summary(LEASED, now - hour, now + hour),
+        ]}))
+    });
+    check_outcomes(&conversation, &["2 leases"]);
+    seeds.push(("lease_list", seed));
+
+    // keep a 12-hour lease: renewals (one through a 503) until the server caps it at 24 h
+    // after its creation, then it expires.
+    let (seed, conversation) = record(21, keeper_server(43_200, None));
+    check_outcomes(&conversation, &[&until(43_200), "Expired after 2 renewals"]);
+    seeds.push(("lease_keep_cap", seed));
+
+    // keep an hour-long lease: two renewals, then at its third sleep the driver asks for
+    // revocation and wakes it early; the DELETE is answered 204.
+    assert_eq!(hostile::revoke_after(142), 3);
+    let (seed, conversation) = record(142, keeper_server(3600, None));
+    check_outcomes(&conversation, &[&until(3600), "Revoked after 2 renewals"]);
+    seeds.push(("lease_keep_revoke", seed));
+
+    // near-miss: a renewal that ends 61 s later than asked for is refused, the keeper stops.
+    let (seed, conversation) = record(10, keeper_server(3600, Some(61)));
+    check_failure(&conversation, &[&until(3600)], |error| {
+        error.to_string().contains("later than asked")
+    });
+    seeds.push(("lease_keep_too_long", seed));
+    seeds
+}
+
+/// A server for a kept lease taken with `ttl`: it creates the lease, then renews it to
+/// `now + ttl` capped at 24 h after its creation (`excess` seconds more, for a near-miss), with
+/// a 503 first on the second renewal; it answers a revocation with 204.
+fn keeper_server(
+    ttl: u64,
+    excess: Option<u64>,
+) -> impl FnMut(usize, &Request, Timestamp) -> Vec<u8> {
+    let ttl = Duration::from_secs(ttl);
+    let mut created = None;
+    let mut renewals = 0;
+    move |_, request, now| {
+        let path = request.uri().path();
+        if path == lease_path("") {
+            created = Some(now);
+            return lease_created(now, ttl, "vf_tmp_k3x9q2mz");
+        }
+        let created = created.expect("a lease");
+        if request.method() == http::Method::DELETE {
+            assert_eq!(path, lease_path(&format!("s/{LEASED}")));
+            return answer(204, 0, 0, b"");
+        }
+        assert_eq!(path, lease_path(&format!("s/{LEASED}/renew")));
+        renewals += 1;
+        if renewals == 2 {
+            return error(503, 0, "unavailable", None);
+        }
+        let capped = (now + ttl).min(created + LEASE_CAP);
+        let expires_at = capped + Duration::from_secs(excess.unwrap_or(0));
+        ok(&json!({"data": lease_summary(LEASED, created, expires_at)}))
+    }
 }
