@@ -136,6 +136,30 @@ fn the_idempotency_key_is_the_same_on_every_retry_and_new_for_each_request() {
 }
 
 #[test]
+fn a_new_lease_ending_later_than_asked_is_malformed_and_within_the_skew_is_taken() {
+    let ttl = Duration::from_secs(600);
+    for (what, longer, taken) in [
+        ("year 9999", Duration::from_secs(250_000_000_000), false),
+        ("2 min longer than asked", Duration::from_secs(120), false),
+        ("59 s longer: clock skew", Duration::from_secs(59), true),
+    ] {
+        let mut world = World::new();
+        let op = world.client.lease(uid(), ttl);
+        let result = world.drive(op, |world, _| Ok(created(world.now + ttl + longer)));
+        if taken {
+            assert_eq!(result.unwrap().expires_at, T0 + ttl + longer, "{what}");
+        } else {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(err, Error::MalformedResponse { status: 201, .. }),
+                "{what}: {err:?}"
+            );
+            assert!(!format!("{err:?} {err}").contains("Pa55"), "{what}");
+        }
+    }
+}
+
+#[test]
 fn a_ttl_out_of_range_is_refused_before_sending() {
     let mut world = World::new();
     for secs in [0, 59, 86_401] {

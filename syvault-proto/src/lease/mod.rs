@@ -25,6 +25,10 @@ pub use rfc3339::{format_rfc3339, parse_rfc3339};
 /// The longest a lease can live, counted from its creation: renewals never extend past it.
 pub const LEASE_CAP: Duration = Duration::from_secs(MAX_LEASE_TTL_SECS);
 
+/// How much later than `now + ttl` a new or renewed lease may end: the clock skew the protocol
+/// allows between client and server (§5, the same as for a token's `iat`).
+pub(crate) const LEASE_SKEW: Duration = Duration::from_secs(60);
+
 /// A leased database credential.
 ///
 /// `Debug` shows the id, record, username and times, never the password or the connection

@@ -9,7 +9,7 @@ use super::lease::{RenewLease, RevokeLease};
 use super::{Operation, after_finish, pending};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::lease::{LEASE_CAP, Lease, LeaseInfo};
+use crate::lease::{LEASE_CAP, LEASE_SKEW, Lease, LeaseInfo};
 use crate::retry::jitter;
 use crate::step::{Input, Step};
 use crate::time::Timestamp;
@@ -18,9 +18,6 @@ use crate::time::Timestamp;
 /// [`LeaseStatus::Expiring`], at most: a third of the TTL for shorter leases.
 pub const DEFAULT_EXPIRING_MARGIN: Duration = Duration::from_secs(60);
 
-/// How much later than `now + ttl` a renewal may end: the clock skew the protocol allows
-/// between client and server (§5, the same as for a token's `iat`).
-const RENEWAL_SKEW: Duration = Duration::from_secs(60);
 /// Rounding of the server's whole-second timestamps.
 const ROUNDING: Duration = Duration::from_secs(1);
 
@@ -247,7 +244,7 @@ impl KeepLease {
             Err(Ok(info)) => {
                 // A lease longer than asked or past the cap is not one the protocol lets a
                 // server grant; taking it would keep credentials in use past their real end.
-                if info.expires_at > now + self.ttl + RENEWAL_SKEW
+                if info.expires_at > now + self.ttl + LEASE_SKEW
                     || info.expires_at > self.cap + ROUNDING
                 {
                     self.status = LeaseStatus::Failed;

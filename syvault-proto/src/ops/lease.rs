@@ -11,7 +11,7 @@ use super::{Operation, after_finish, out_of_order, pending};
 use crate::client::Client;
 use crate::error::{Error, ErrorCode, Result};
 use crate::exchange::{self, Call};
-use crate::lease::{Lease, LeaseInfo, ttl_seconds};
+use crate::lease::{LEASE_SKEW, Lease, LeaseInfo, ttl_seconds};
 use crate::step::{Input, Response, Step};
 use crate::time::Timestamp;
 use crate::uid::RecordUid;
@@ -137,17 +137,30 @@ impl Operation for CreateLease {
         let mut exchange = std::mem::replace(&mut self.exchange, Exchange::Finished);
         let step = exchange.step(client, input, now, rng, |rng| self.call(rng));
         self.exchange = exchange;
-        let uid = self.uid;
+        let (uid, ttl) = (self.uid, self.ttl);
         match pending(step) {
             Ok(step) => step,
             Err(Ok(response)) => Step::Done(
                 exchange::expect_status(&response, StatusCode::CREATED)
                     .and_then(|()| exchange::parse::<LeaseCreated>(&response))
-                    .and_then(|created| Lease::from_wire(created, uid, now)),
+                    .and_then(|created| Lease::from_wire(created, uid, now))
+                    .and_then(|lease| within_asked(lease, now, ttl)),
             ),
             Err(Err(error)) => Step::Done(Err(target_error(error, &uid))),
         }
     }
+}
+
+/// Refuses a new lease that ends later than asked for (beyond the allowed clock skew): taking
+/// it would have callers and keepers use credentials past their real end.
+fn within_asked(lease: Lease, now: Timestamp, ttl: Duration) -> Result<Lease> {
+    if lease.expires_at > now + ttl + LEASE_SKEW {
+        return Err(Error::malformed(
+            201,
+            "the new lease ends later than asked for",
+        ));
+    }
+    Ok(lease)
 }
 
 /// Renews a lease (`POST /dynamic/leases/{id}/renew`) for `ttl` from now. The server never
