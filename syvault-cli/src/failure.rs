@@ -31,7 +31,9 @@ pub(crate) struct Failure {
     details: Map<String, Value>,
 }
 
-/// The server this command talks to, once known, so that transport failures can name it.
+/// The server this command talks to, once known, so that transport failures can name it. The
+/// agent, whose server changes when SIGHUP brings other credentials, names the server of the
+/// client that failed instead ([`Failure::at`]).
 static SERVER: OnceLock<String> = OnceLock::new();
 
 /// The command's time limit, which operations share: a timeout names it rather than the part
@@ -237,9 +239,9 @@ pub(crate) fn is_malformed(error: &NotationError) -> bool {
     )
 }
 
-/// The library's message in the words of the command line: the server named for transport
+/// The library's message in the words of the command line: `server` named for transport
 /// failures, what to do where there is something to do.
-pub(crate) fn describe(error: &Error) -> String {
+fn describe(error: &Error, server: &str) -> String {
     match error {
         Error::File { source, .. } => format!("{error}: {source}"),
         Error::Notation(notation) if is_malformed(notation) => {
@@ -273,14 +275,13 @@ pub(crate) fn describe(error: &Error) -> String {
              (127.0.0.1, ::1, localhost): use its https:// URL"
                 .to_owned()
         }
-        Error::Transport { kind, message, .. } => transport(*kind, message, error),
+        Error::Transport { kind, message, .. } => transport(*kind, message, error, server),
         _ => error.to_string(),
     }
 }
 
 /// A transport failure in plain words, naming the server.
-fn transport(kind: TransportErrorKind, message: &str, error: &Error) -> String {
-    let server = server();
+fn transport(kind: TransportErrorKind, message: &str, error: &Error, server: &str) -> String {
     match kind {
         TransportErrorKind::Connect => {
             let refused = std::error::Error::source(error)
@@ -312,20 +313,28 @@ fn transport(kind: TransportErrorKind, message: &str, error: &Error) -> String {
     }
 }
 
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
+impl Failure {
+    /// The failure of `error`, a failure of the client of `server`: transport failures name
+    /// that server rather than the one the command recorded.
+    pub(crate) fn at(error: &Error, server: &str) -> Self {
         let mut failure = Self {
-            kind: kind_of(&error),
-            category: category_of(&error),
-            lines: vec![describe(&error)],
+            kind: kind_of(error),
+            category: category_of(error),
+            lines: vec![describe(error, server)],
             details: Map::new(),
         };
         if let Error::RotationTimeout { rotation_id } | Error::RotationFailed { rotation_id, .. } =
-            &error
+            error
         {
             failure = failure.detail("rotation_id", rotation_id.to_string());
         }
         failure
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self::at(&error, server())
     }
 }
 
@@ -344,7 +353,7 @@ mod tests {
         assert_eq!(category_of(&missing), "not_found");
         let not_found = Error::SecretNotFound { uid: "abc".into() };
         assert_eq!(kind_of(&not_found), Kind::Operation);
-        assert_eq!(describe(&not_found), "secret abc not found");
+        assert_eq!(describe(&not_found, server()), "secret abc not found");
     }
 
     #[test]
@@ -354,7 +363,7 @@ mod tests {
             ErrorCode::TargetUnavailable,
             "cannot reach postgresql://admin:hunter2@db\nsecond line",
         )));
-        let line = describe(&error);
+        let line = describe(&error, server());
         assert_eq!(
             line,
             "the database behind the dynamic target cannot be reached (HTTP 502, \
@@ -370,7 +379,7 @@ mod tests {
             action: syvault_ureq::FileAction::Read,
             source: std::io::Error::from(std::io::ErrorKind::NotFound),
         };
-        let line = describe(&error);
+        let line = describe(&error, server());
         assert!(
             line.starts_with("cannot read /nowhere/creds.json: "),
             "{line}"

@@ -826,7 +826,9 @@ fn another_user_cannot_read_through_the_socket() {
 fn sighup_reads_the_credentials_again() {
     let vault = Vault::start();
     let first = vault.client();
-    let second = vault.client();
+    // The second credentials name another server.
+    let other = Vault::start();
+    let second = other.client();
     // The agent's credentials file, which the test replaces.
     let file = vault.path("agent-credentials.json");
     std::fs::copy(&first.file, &file).unwrap();
@@ -847,13 +849,29 @@ fn sighup_reads_the_credentials_again() {
     wait_for(|| agent.log().contains("credentials unchanged"), &agent);
     assert_eq!(health()["cached_secrets"], cached);
 
-    // Other credentials: a new client.
+    // Other credentials, of another server: a new client, and the log, the health answer and
+    // the failures name the new server, never the first.
     std::fs::copy(&second.file, &file).unwrap();
     agent.signal(Signal::HUP);
     wait_for(|| health()["client_id"] == client_id(&second), &agent);
     assert_eq!(health()["cached_secrets"], 0);
+    assert_eq!(health()["server"], other.url());
+    let reloaded = agent
+        .log()
+        .lines()
+        .find(|line| line.contains("new credentials"))
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert!(reloaded.contains(&other.url()), "{}", agent.log());
+    vault_down(&other);
+    let failed = run(agent.sy(&first).args(["read", PASSWORD_REF]), None).fails(1, &[]);
+    assert!(failed.stderr.contains(&other.url()), "{failed:?}");
+    assert!(!failed.stderr.contains(&vault.url()), "{failed:?}");
+    other.faults().clear();
+    let before = other.stats().total();
     let read = run(agent.sy(&first).args(["read", PASSWORD_REF]), None).success();
     assert_eq!(read.stdout, format!("{DB_PASSWORD}\n"));
+    assert!(other.stats().total() > before, "the new server was asked");
 
     // A broken file: the current client stays and keeps serving.
     std::fs::write(&file, "{not credentials").unwrap();

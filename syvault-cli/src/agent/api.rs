@@ -110,9 +110,10 @@ impl ErrorBody {
         }
     }
 
-    /// The error of a failed operation, with the message `sy` prints without an agent.
-    pub(crate) fn from_error(error: Error) -> Self {
-        Self::from_failure(Code::of(&error), Failure::from(error))
+    /// The error of a failed operation of the client of `server`, with the message `sy`
+    /// prints without an agent.
+    pub(crate) fn from_error(error: &Error, server: &str) -> Self {
+        Self::from_failure(Code::of(error), Failure::at(error, server))
     }
 
     /// A failure worded as `sy` words it (such as a reference explained with suggestions),
@@ -333,7 +334,7 @@ mod tests {
     #[test]
     fn through_the_agent_every_error_keeps_its_exit_status_kind_and_message() {
         for error in errors() {
-            let body = ErrorBody::from_error(error.clone());
+            let body = ErrorBody::from_error(&error, "http://127.0.0.1:8200");
             assert_eq!(
                 body.error.code.kind(),
                 failure::kind_of(&error),
@@ -342,7 +343,7 @@ mod tests {
             let json = serde_json::to_string(&body).unwrap();
             let back: ErrorBody = serde_json::from_str(&json).unwrap();
             let failure = back.into_failure();
-            let direct = Failure::from(error);
+            let direct = Failure::at(&error, "http://127.0.0.1:8200");
             assert_eq!(failure.kind(), direct.kind());
             assert_eq!(failure.category_name(), direct.category_name());
             assert_eq!(failure.into_lines(), direct.into_lines());

@@ -30,7 +30,7 @@ impl<'a> Explainer<'a> {
     pub(crate) async fn body(&mut self, error: Error) -> ErrorBody {
         let code = Code::of(&error);
         let Error::Notation(notation) = error else {
-            return ErrorBody::from_error(error);
+            return ErrorBody::from_error(&error, &self.client.server());
         };
         self.fetch_for(&notation).await;
         ErrorBody::from_failure(code, suggest::explain(self, notation))

@@ -350,7 +350,7 @@ async fn resolve(state: &State, references: &[String]) -> Result<Response<Body>,
         .secrets()
         .resolve_all(references)
         .await
-        .map_err(ErrorBody::from_error)?;
+        .map_err(|error| ErrorBody::from_error(&error, &client.server()))?;
     let mut explainer = Explainer::new(&client);
     let mut outcomes = Vec::with_capacity(results.len());
     for result in results {
@@ -381,12 +381,12 @@ async fn list(state: &State) -> Result<Response<Body>, ErrorBody> {
     struct Listing {
         data: Vec<Summary>,
     }
-    let summaries = state
-        .client()
+    let client = state.client();
+    let summaries = client
         .secrets()
         .list()
         .await
-        .map_err(ErrorBody::from_error)?;
+        .map_err(|error| ErrorBody::from_error(&error, &client.server()))?;
     let data = summaries
         .into_iter()
         .map(|s| Summary {
@@ -417,12 +417,12 @@ async fn secret(state: &State, uid: &str) -> Result<Response<Body>, ErrorBody> {
     struct Data<'a> {
         data: Shown<'a>,
     }
-    let secret = state
-        .client()
+    let client = state.client();
+    let secret = client
         .secrets()
         .get(uid)
         .await
-        .map_err(ErrorBody::from_error)?;
+        .map_err(|error| ErrorBody::from_error(&error, &client.server()))?;
     Ok(json(
         StatusCode::OK,
         &Data {

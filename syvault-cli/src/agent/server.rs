@@ -84,8 +84,8 @@ pub(crate) fn run(global: &Global, args: &AgentArgs) -> Result<(), Failure> {
         .map_err(|error| Failure::operation(format!("cannot start the runtime: {error}")))?;
     runtime.block_on(async {
         let (client, identity) = build_client(global, &settings)?;
-        // The messages of failed operations name the vault and the limit, as `sy` does.
-        crate::failure::set_server(&identity.server);
+        // The messages of failed operations name the limit, as `sy` does, and the server of
+        // the client that failed (which a SIGHUP may replace), not a server recorded here.
         crate::failure::set_limit(settings.timeout);
         let bound = listener::bind(&path, peers.socket_mode())?;
         tracing::info!(
