@@ -524,6 +524,9 @@ async fn accept_loop(
     let drain = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
         connections.abort_all();
+        // Their requests are dropped by the time the loop ends (a lease being created expires),
+        // so that what runs after the stop sees where they left off.
+        while connections.join_next().await.is_some() {}
     }
 }
 
@@ -604,7 +607,8 @@ struct Handles {
 }
 
 /// A server running on the caller's tokio runtime. Dropping it stops the server; prefer
-/// [`DevServer::shutdown`], which also waits for the last state save.
+/// [`DevServer::shutdown`], which also waits for the last state save and revokes the leases of
+/// a server that does not keep them.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
