@@ -49,6 +49,10 @@ fn lease_body(uid: RecordUid) -> Vec<u8> {
 }
 
 async fn lease(fixture: &Fixture, uid: RecordUid) -> LeaseCreated {
+    try_lease(fixture, uid).await.expect(201).parse()
+}
+
+async fn try_lease(fixture: &Fixture, uid: RecordUid) -> Answer {
     let auth = format!("Bearer {}", fixture.client.token());
     fixture
         .http
@@ -62,8 +66,6 @@ async fn lease(fixture: &Fixture, uid: RecordUid) -> LeaseCreated {
             lease_body(uid),
         )
         .await
-        .expect(201)
-        .parse()
 }
 
 async fn renew(http: &Http, token: &str, lease: &LeaseCreated) -> Answer {
@@ -210,6 +212,32 @@ async fn moving_or_deleting_the_record_ends_its_leases() {
 }
 
 #[tokio::test]
+async fn a_grant_removed_while_the_role_is_created_ends_that_lease() {
+    let cluster = cluster!("a_grant_removed_while_the_role_is_created_ends_that_lease");
+    create_app_database(&cluster).await;
+    let fixture = Fixture::on(builder(&cluster).start().await.unwrap(), Access::Read).await;
+    let uid = target(&fixture, "Orders database");
+    // The creation's `GRANT CONNECT ON DATABASE app` waits for this transaction.
+    let blocker = cluster.admin("postgres").await;
+    blocker
+        .batch_execute("BEGIN; GRANT CONNECT ON DATABASE app TO PUBLIC")
+        .await
+        .unwrap();
+    let (answer, ()) = tokio::join!(try_lease(&fixture, uid), async {
+        await_waiting(&cluster, "wait_event_type = 'Lock'", 1).await;
+        fixture
+            .admin
+            .revoke(fixture.client.client_id, fixture.folder)
+            .unwrap();
+        blocker.batch_execute("ROLLBACK").await.unwrap();
+    });
+    answer.expect_error(404, "secret_not_found");
+    await_roles(&cluster, &[]).await;
+    assert!(fixture.admin.active_lease_usernames().is_empty());
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn unbinding_a_target_ends_its_leases() {
     let cluster = cluster!("unbinding_a_target_ends_its_leases");
     create_app_database(&cluster).await;
@@ -236,24 +264,19 @@ async fn unbinding_a_target_ends_its_leases() {
     fixture.server.shutdown().await;
 }
 
-/// Waits up to 15 s until `count` sessions of the cluster wait for `event`.
-async fn await_waiting(cluster: &Cluster, event: &str, count: i64) {
+/// Waits up to 15 s until `count` sessions of the cluster match `condition` (on
+/// `pg_stat_activity`).
+async fn await_waiting(cluster: &Cluster, condition: &str, count: i64) {
     let admin = cluster.admin("postgres").await;
+    let query = format!("SELECT count(*) FROM pg_stat_activity WHERE {condition}");
     for _ in 0..150 {
-        let waiting: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event = $1",
-                &[&event],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let waiting: i64 = admin.query_one(&query, &[]).await.unwrap().get(0);
         if waiting == count {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{count} sessions never waited for {event}");
+    panic!("{count} sessions never matched {condition}");
 }
 
 /// Sets `synchronous_standby_names`, empty to reset it, and waits for the change to apply.
@@ -313,13 +336,13 @@ async fn a_lease_request_cancelled_mid_creation_leaves_no_role() {
         let read = read.unwrap();
         panic!("answered: {}", String::from_utf8_lossy(&answer[..read]));
     }
-    await_waiting(&cluster, "SyncRep", 1).await;
+    await_waiting(&cluster, "wait_event = 'SyncRep'", 1).await;
     // The client gives up; the server cancels its request.
     drop(stream);
     tokio::time::sleep(Duration::from_secs(1)).await;
     // Now the database completes the creation nobody waits for any more.
     standby_names(&cluster, "").await;
-    await_waiting(&cluster, "SyncRep", 0).await;
+    await_waiting(&cluster, "wait_event = 'SyncRep'", 0).await;
     await_roles(&cluster, &[]).await;
     assert!(fixture.admin.active_lease_usernames().is_empty());
     // The target leases as before.
