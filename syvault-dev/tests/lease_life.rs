@@ -421,3 +421,33 @@ async fn a_stop_revokes_the_leases_a_server_does_not_keep() {
     connect(kept.connection_string.expose()).await.unwrap();
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_creation_cut_short_by_a_crash_is_undone_at_start_up() {
+    let cluster = cluster!("a_creation_cut_short_by_a_crash_is_undone_at_start_up");
+    create_app_database(&cluster).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("vault.json");
+    let start = || builder(&cluster).data_file(Some(data.clone())).start();
+    let fixture = Fixture::on(start().await.unwrap(), Access::Read).await;
+    let uid = target(&fixture, "Orders database");
+    let kept = lease(&fixture, uid).await;
+    let cut_short = lease(&fixture, uid).await;
+    fixture.server.shutdown().await;
+    // The state a crash leaves while the role of `cut_short` is being created: its lease
+    // recorded as being created, its role possibly committed.
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&data).unwrap()).unwrap();
+    state["vault"]["leases"][cut_short.lease_id.to_string()]["creating"] = true.into();
+    std::fs::write(&data, serde_json::to_vec(&state).unwrap()).unwrap();
+
+    let server = start().await.unwrap();
+    assert_eq!(
+        server.admin().active_lease_usernames(),
+        std::slice::from_ref(&kept.username)
+    );
+    await_roles(&cluster, &[&kept.username]).await;
+    assert!(connect(cut_short.connection_string.expose()).await.is_err());
+    connect(kept.connection_string.expose()).await.unwrap();
+    server.shutdown().await;
+}
