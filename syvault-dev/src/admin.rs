@@ -280,6 +280,8 @@ impl Admin {
     }
 
     /// Removes `client_id`'s grant on `folder_id` and every copy of the folder key held for it.
+    /// The client's leases on records it no longer sees end: their roles are dropped in the
+    /// background, their sessions terminated.
     pub fn revoke(&self, client_id: Uuid, folder_id: Uuid) -> Result<()> {
         self.store().write(|vault| {
             let client = vault
@@ -295,6 +297,7 @@ impl Admin {
             }
             if revoked {
                 vault.log_grant(client_id, folder_id, false);
+                crate::dynamic::expire_unentitled(vault, clock::now());
             }
             Ok(())
         })
@@ -362,7 +365,7 @@ impl Admin {
 
     /// Moves secret `uid` to `folder_id`: its content is sealed under that folder's key (with a
     /// fresh data key) as the next revision, which it returns. Clients without a grant on the
-    /// new folder no longer see it; clients with one start to.
+    /// new folder no longer see it, and their leases on it end; clients with one start to.
     pub fn move_secret(&self, uid: RecordUid, folder_id: Uuid) -> Result<u64> {
         let keys = lock(&self.inner.keys);
         let mut vault = self.store().lock();
@@ -390,14 +393,15 @@ impl Admin {
         reseal(stored, &uid, new_key, &payload);
         let revision = stored.revision;
         vault.log_record(uid, Some(old_folder), Some(folder_id));
+        crate::dynamic::expire_unentitled(&mut vault, clock::now());
         drop(vault);
         self.store().mark_changed();
         Ok(revision)
     }
 
     /// Deletes secret `uid`, with its rotation policy and any binding to a database; leases
-    /// already taken on it run out on their own. Clients that listed it learn of it as
-    /// deleted from their next incremental listing.
+    /// taken on it end (their roles are dropped in the background). Clients that listed it
+    /// learn of it as deleted from their next incremental listing.
     pub fn delete_secret(&self, uid: RecordUid) -> Result<()> {
         self.store().write(|vault| {
             let stored = vault
@@ -408,6 +412,7 @@ impl Admin {
             vault.dynamic_targets.remove(&uid);
             vault.postgres_rotations.remove(&uid);
             vault.log_record(uid, Some(stored.folder_id), None);
+            crate::dynamic::expire_unentitled(vault, clock::now());
             Ok(())
         })
     }

@@ -29,12 +29,14 @@ use zeroize::Zeroizing;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::random;
-use crate::state::Store;
+use crate::state::{Store, VaultState};
 
 /// How long the server remembers an `Idempotency-Key` and its answer.
 pub(crate) const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(600);
 /// How often the sweeper looks for expired leases.
 const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the sweeper drops leased roles that no lease holds, by default.
+pub const DEFAULT_ORPHAN_SWEEP_INTERVAL: Duration = Duration::from_secs(300);
 /// The first wait before the sweeper retries a lease whose role it could not drop; it doubles
 /// on each failure up to [`MAX_SWEEP_BACKOFF`].
 const FIRST_SWEEP_BACKOFF: Duration = Duration::from_secs(1);
@@ -166,6 +168,10 @@ pub(crate) struct LeaseEntry {
     pub(crate) expires_at_ms: u64,
     /// Revoked, or expired and swept: the role is gone.
     pub(crate) ended: bool,
+    /// Recorded before its role is created, until that creation succeeds: a creation that fails
+    /// or is cancelled expires the lease, and the sweeper drops whatever role it left.
+    #[serde(default)]
+    pub(crate) creating: bool,
 }
 
 impl LeaseEntry {
@@ -179,7 +185,106 @@ impl LeaseEntry {
 
     /// Whether the lease still holds at `now`.
     pub(crate) fn is_active(&self, now: Timestamp) -> bool {
-        !self.ended && now < self.expires_at()
+        !self.ended && !self.creating && now < self.expires_at()
+    }
+
+    /// Ends the lease at `now` unless it already ended: the sweeper then drops its role.
+    fn expire(&mut self, now: Timestamp) {
+        self.expires_at_ms = self.expires_at_ms.min(now.as_unix_millis());
+    }
+}
+
+/// Why a client may not hold leases on a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The record does not exist or the client has no grant on its folder.
+    NotVisible,
+    /// The record is not bound to the database.
+    NotTarget,
+}
+
+/// The template of record `uid` when `client_id` may lease roles on it.
+pub(crate) fn entitlement<'a>(
+    vault: &'a VaultState,
+    client_id: &Uuid,
+    uid: &RecordUid,
+) -> std::result::Result<&'a RoleTemplate, Refusal> {
+    let stored = vault.records.get(uid).ok_or(Refusal::NotVisible)?;
+    vault
+        .access(client_id, &stored.folder_id)
+        .ok_or(Refusal::NotVisible)?;
+    vault.dynamic_targets.get(uid).ok_or(Refusal::NotTarget)
+}
+
+/// Expires, as of `now`, the leases whose client may no longer lease on their record (its
+/// grant was removed, the record moved, deleted or unbound), so that the sweeper drops their
+/// roles; answers how many.
+pub(crate) fn expire_unentitled(vault: &mut VaultState, now: Timestamp) -> usize {
+    let doomed: Vec<Uuid> = vault
+        .leases
+        .iter()
+        .filter(|(_, lease)| !lease.ended && now < lease.expires_at())
+        .filter(|(_, lease)| entitlement(vault, &lease.client_id, &lease.record_uid).is_err())
+        .map(|(id, _)| *id)
+        .collect();
+    for lease_id in &doomed {
+        if let Some(lease) = vault.leases.get_mut(lease_id) {
+            lease.expire(now);
+            tracing::info!(%lease_id, username = %lease.username, "lease ended: its client may no longer lease on its record");
+        }
+    }
+    doomed.len()
+}
+
+/// A lease recorded before its role is created. Dropped before [`PendingLease::created`]
+/// (the creation failed, or the request was cancelled), it expires the lease, so that the
+/// sweeper drops the role if the database created it after all.
+pub(crate) struct PendingLease<'a> {
+    store: &'a Store,
+    lease_id: Uuid,
+    done: bool,
+}
+
+impl<'a> PendingLease<'a> {
+    /// Records `lease` (marked as being created) under `lease_id`.
+    pub(crate) fn record(store: &'a Store, lease_id: Uuid, mut lease: LeaseEntry) -> Self {
+        lease.creating = true;
+        store.write(|vault| vault.leases.insert(lease_id, lease));
+        Self {
+            store,
+            lease_id,
+            done: false,
+        }
+    }
+
+    /// Marks the role created; false if the lease ended meanwhile (its client lost the right
+    /// to it), when the sweeper drops the role.
+    pub(crate) fn created(mut self) -> bool {
+        self.done = true;
+        let now = clock::now();
+        self.store
+            .write(|vault| match vault.leases.get_mut(&self.lease_id) {
+                Some(lease) => {
+                    lease.creating = false;
+                    lease.is_active(now)
+                }
+                None => false,
+            })
+    }
+}
+
+impl Drop for PendingLease<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let now = clock::now();
+        self.store.write(|vault| {
+            if let Some(lease) = vault.leases.get_mut(&self.lease_id) {
+                lease.expire(now);
+            }
+        });
+        tracing::info!(lease_id = %self.lease_id, "lease creation did not finish; its role, if any, will be dropped");
     }
 }
 
@@ -476,9 +581,12 @@ impl Dynamic {
             })
     }
 
-    /// Drops the leased roles (`vf_tmp_…`) that no unended lease holds: left by a server that
-    /// stopped between creating a role and recording its lease, or by a lost data file. Runs
-    /// before the server serves, so no lease is being created; failures are logged only.
+    /// Drops the leased roles (`vf_tmp_…`) that no unended lease holds: left by a server
+    /// without a data file that stopped without revoking its leases, by a lost data file, by a
+    /// creation the database committed after its request gave up, or made by hand. A lease is
+    /// recorded before its role is created, so a creation under way holds its role; the roles
+    /// are listed before the leases are read, so a role created meanwhile is never taken for
+    /// an orphan. Failures are logged only.
     pub(crate) async fn drop_orphans(&self, store: &Store) {
         let Some(postgres) = self.postgres.as_ref() else {
             return;
@@ -520,6 +628,40 @@ impl Dynamic {
                 Ok(()) => tracing::info!(username = %role, "orphaned leased role dropped"),
                 Err(err) => {
                     tracing::warn!(username = %role, error = %err, detail = %err.detail(), "dropping an orphaned leased role failed");
+                }
+            }
+        }
+    }
+
+    /// Revokes every lease not ended yet: what a server that does not keep its leases across
+    /// a stop does at a graceful one. Stops at the first failure to reach the database; the
+    /// roles left then refuse new logins after their expiry and go at the next start-up sweep.
+    pub(crate) async fn revoke_all(&self, store: &Store) {
+        let unended: Vec<(Uuid, LeaseEntry)> = store.read(|vault| {
+            vault
+                .leases
+                .iter()
+                .filter(|(_, lease)| !lease.ended)
+                .map(|(id, lease)| (*id, lease.clone()))
+                .collect()
+        });
+        let total = unended.len();
+        for (done, (lease_id, lease)) in unended.into_iter().enumerate() {
+            match self.drop_role(&lease.username, &lease.database).await {
+                Ok(()) => {
+                    store.write(|vault| {
+                        if let Some(entry) = vault.leases.get_mut(&lease_id) {
+                            entry.ended = true;
+                        }
+                    });
+                    tracing::info!(%lease_id, username = %lease.username, "lease revoked at stop");
+                }
+                Err(err @ (DbError::Connect(_) | DbError::Timeout(_))) => {
+                    tracing::warn!(error = %err, left = total - done, "the database cannot be reached at stop; leased roles are left to the next start-up sweep");
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(%lease_id, username = %lease.username, error = %err, detail = %err.detail(), "revoking a lease at stop failed");
                 }
             }
         }
@@ -806,20 +948,34 @@ fn percent_encode(text: &str) -> String {
     })
 }
 
-/// Drops orphaned leased roles now, then the roles of expired leases, every
-/// [`SWEEP_INTERVAL`], until `shutdown` flips.
+/// Drops orphaned leased roles now and every `orphan_interval`, and the roles of expired
+/// leases every [`SWEEP_INTERVAL`], until `shutdown` flips.
 pub(crate) async fn spawn_sweeper(
     dynamic: Arc<Dynamic>,
     store: Arc<Store>,
+    orphan_interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
+    // No creation is under way before the server serves: those recorded were cut short by a
+    // stop, and whatever role they left goes with their lease.
+    let now = clock::now();
+    store.write(|vault| {
+        for lease in vault.leases.values_mut().filter(|lease| lease.creating) {
+            lease.creating = false;
+            lease.expire(now);
+        }
+    });
     dynamic.drop_orphans(&store).await;
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+        let start = tokio::time::Instant::now() + orphan_interval;
+        let mut orphans = tokio::time::interval_at(start, orphan_interval);
+        orphans.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut backoff = HashMap::new();
         loop {
             tokio::select! {
                 _ = interval.tick() => sweep(&dynamic, &store, &mut backoff).await,
+                _ = orphans.tick() => dynamic.drop_orphans(&store).await,
                 _ = shutdown.changed() => break,
             }
         }
@@ -831,6 +987,14 @@ type Backoff = HashMap<Uuid, (Duration, tokio::time::Instant)>;
 
 async fn sweep(dynamic: &Dynamic, store: &Store, backoff: &mut Backoff) {
     let now = clock::now();
+    // Whatever way a lease lost its grant or its target, it ends.
+    {
+        let mut vault = store.lock();
+        if expire_unentitled(&mut vault, now) > 0 {
+            drop(vault);
+            store.mark_changed();
+        }
+    }
     let expired: Vec<(Uuid, LeaseEntry)> = store.read(|vault| {
         vault
             .leases
@@ -930,10 +1094,14 @@ impl crate::Admin {
         Ok(Some(target_uid))
     }
 
-    /// Unbinds secret `uid`; existing leases run their course.
+    /// Unbinds secret `uid`. The leases taken on it end: their roles are dropped in the
+    /// background, their sessions terminated.
     pub fn clear_dynamic_target(&self, uid: RecordUid) {
-        self.store()
-            .write(|vault| vault.dynamic_targets.remove(&uid));
+        self.store().write(|vault| {
+            if vault.dynamic_targets.remove(&uid).is_some() {
+                expire_unentitled(vault, clock::now());
+            }
+        });
     }
 
     /// Makes rotations of secret `uid` change the password of the PostgreSQL role named by its

@@ -73,7 +73,10 @@ mod sync;
 mod tls;
 
 pub use admin::{Admin, DEFAULT_TOKEN_LIFETIME, NewClient};
-pub use dynamic::{DEFAULT_CONNECTION_LIMIT, DEFAULT_MAX_LEASES_PER_CLIENT, RoleTemplate};
+pub use dynamic::{
+    DEFAULT_CONNECTION_LIMIT, DEFAULT_MAX_LEASES_PER_CLIENT, DEFAULT_ORPHAN_SWEEP_INTERVAL,
+    RoleTemplate,
+};
 pub use error::{Error, Result};
 pub use faults::{Chaos, Fault, FaultKind, FaultStatus, Faults};
 pub use rotation::{DEFAULT_ALPHABET, DEFAULT_LENGTH, MAX_LENGTH, RotationPolicy};

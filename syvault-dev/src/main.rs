@@ -88,6 +88,20 @@ struct ServeArgs {
     /// keeps it out of the process list.
     #[arg(long, value_name = "URL")]
     postgres_admin_url: Option<String>,
+    /// Milliseconds one call to the PostgreSQL server may take (connecting and all the
+    /// statements of a lease creation, renewal, revocation or rotation); also the admin
+    /// sessions' statement and lock timeout. A call that runs out is answered 502.
+    #[arg(long, value_name = "MS", default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    postgres_timeout_ms: u64,
+    /// Active leases one client may hold at once; one more is answered 409.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    max_leases_per_client: u32,
+    /// Seconds between two sweeps that drop the leased roles (`vf_tmp_…`) on the PostgreSQL
+    /// server that no lease holds (one also runs at start-up).
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    orphan_sweep_interval_secs: u64,
     /// Let browser pages of this origin (exactly `scheme://host[:port]`) call the API: answer
     /// their CORS preflights and expose answers to them. Repeat for more origins. Off by
     /// default; never `*`, never with credentials (cookies).
@@ -154,6 +168,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
             args.postgres_admin_url
                 .or_else(|| std::env::var("SYVAULT_POSTGRES_ADMIN_URL").ok()),
         )
+        .postgres_timeout(Duration::from_millis(args.postgres_timeout_ms))
+        .max_leases_per_client(usize::try_from(args.max_leases_per_client).unwrap_or(usize::MAX))
+        .orphan_sweep_interval(Duration::from_secs(args.orphan_sweep_interval_secs))
         .start()
         .await?;
     println!("SyVault dev server listening on {}", server.url());

@@ -80,6 +80,7 @@ pub struct DevServerBuilder {
     postgres_admin_url: Option<syvault_proto::SecretString>,
     postgres_timeout: Duration,
     max_leases_per_client: usize,
+    orphan_sweep_interval: Duration,
     cors_origins: Vec<String>,
 }
 
@@ -102,6 +103,7 @@ impl Default for DevServerBuilder {
             postgres_admin_url: None,
             postgres_timeout: dynamic::DEFAULT_DATABASE_TIMEOUT,
             max_leases_per_client: dynamic::DEFAULT_MAX_LEASES_PER_CLIENT,
+            orphan_sweep_interval: dynamic::DEFAULT_ORPHAN_SWEEP_INTERVAL,
             cors_origins: Vec::new(),
         }
     }
@@ -251,6 +253,16 @@ impl DevServerBuilder {
         self
     }
 
+    /// How often the server drops the leased roles (`vf_tmp_…`) on the PostgreSQL server that
+    /// none of its leases holds, besides once at start-up;
+    /// [`DEFAULT_ORPHAN_SWEEP_INTERVAL`](crate::DEFAULT_ORPHAN_SWEEP_INTERVAL) (5 minutes) by
+    /// default, at least 10 ms.
+    #[must_use]
+    pub fn orphan_sweep_interval(mut self, interval: Duration) -> Self {
+        self.orphan_sweep_interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
     /// Lets browser pages of `origin` (exactly `scheme://host[:port]`, such as
     /// `http://127.0.0.1:5173`) call the API across origins: preflights from it are answered,
     /// and answers to it carry `Access-Control-Allow-Origin` and expose `ETag` and
@@ -332,11 +344,9 @@ impl DevServerBuilder {
             self.rotation_delay,
             shutdown_rx.clone(),
         )];
-        if dynamic.postgres().is_some() {
-            tasks.push(
-                dynamic::spawn_sweeper(dynamic, Arc::clone(&store), shutdown_rx.clone()).await,
-            );
-        }
+        let revoke_at_stop = self
+            .start_sweeper(dynamic, &store, shutdown_rx.clone(), &mut tasks)
+            .await;
         for rotation_id in unfinished {
             let _ = jobs.send(rotation_id);
         }
@@ -372,7 +382,34 @@ impl DevServerBuilder {
             },
             shutdown,
             tasks,
+            revoke_at_stop,
         })
+    }
+
+    /// Starts the lease sweeper of a server with a database binding. Answers what a graceful
+    /// stop must revoke: the leases of a server without a data file, which forgets them.
+    async fn start_sweeper(
+        &self,
+        dynamic: Arc<dynamic::Dynamic>,
+        store: &Arc<Store>,
+        shutdown: watch::Receiver<bool>,
+        tasks: &mut Vec<JoinHandle<()>>,
+    ) -> Option<(Arc<dynamic::Dynamic>, Arc<Store>)> {
+        dynamic.postgres()?;
+        let revoke_at_stop = self
+            .data_file
+            .is_none()
+            .then(|| (Arc::clone(&dynamic), Arc::clone(store)));
+        tasks.push(
+            dynamic::spawn_sweeper(
+                dynamic,
+                Arc::clone(store),
+                self.orphan_sweep_interval,
+                shutdown,
+            )
+            .await,
+        );
+        revoke_at_stop
     }
 
     fn connection_limits(&self) -> ConnectionLimits {
@@ -487,6 +524,9 @@ async fn accept_loop(
     let drain = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
         connections.abort_all();
+        // Their requests are dropped by the time the loop ends (a lease being created expires),
+        // so that what runs after the stop sees where they left off.
+        while connections.join_next().await.is_some() {}
     }
 }
 
@@ -567,7 +607,8 @@ struct Handles {
 }
 
 /// A server running on the caller's tokio runtime. Dropping it stops the server; prefer
-/// [`DevServer::shutdown`], which also waits for the last state save.
+/// [`DevServer::shutdown`], which also waits for the last state save and revokes the leases of
+/// a server that does not keep them.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -587,6 +628,8 @@ pub struct DevServer {
     handles: Handles,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// A server with a database binding and no data file revokes its leases at a graceful stop.
+    revoke_at_stop: Option<(Arc<dynamic::Dynamic>, Arc<Store>)>,
 }
 
 impl DevServer {
@@ -649,11 +692,16 @@ impl DevServer {
     }
 
     /// Stops accepting connections, lets open ones finish (briefly), stops the rotation worker
-    /// and writes the state a last time.
+    /// and writes the state a last time. A server bound to PostgreSQL without a data file
+    /// then revokes its leases (their roles are dropped, their sessions terminated), since it
+    /// forgets them; with a data file they stay, and the next start resumes them.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         for task in self.tasks.drain(..) {
             let _ = task.await;
+        }
+        if let Some((dynamic, store)) = self.revoke_at_stop.take() {
+            dynamic.revoke_all(&store).await;
         }
     }
 }

@@ -49,6 +49,9 @@ fn help_documents_every_flag() {
         "--sync-log-capacity",
         "--no-incremental-listings",
         "--postgres-admin-url",
+        "--postgres-timeout-ms",
+        "--max-leases-per-client",
+        "--orphan-sweep-interval-secs",
         "--cors-origin",
         "--demo-tokens",
     ] {

@@ -20,9 +20,11 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::{Answer, Failure, empty, json, json_bytes, parse_json};
-use crate::dynamic::{self, DbError, IDEMPOTENCY_WINDOW, LeaseEntry, Remembered};
-use crate::random;
+use crate::dynamic::{
+    self, DbError, IDEMPOTENCY_WINDOW, LeaseEntry, PendingLease, Refusal, Remembered,
+};
 use crate::service::App;
+use crate::{clock, random};
 
 /// The longest `Idempotency-Key` remembered.
 const MAX_KEY_LEN: usize = 200;
@@ -55,6 +57,17 @@ fn key_reused() -> Failure {
         ErrorCode::IdempotencyKeyReused,
         "this Idempotency-Key was used with another request; draw a new key for a new request",
     )
+}
+
+/// The answer to a client that may not lease on a record (any longer).
+fn refused(refusal: Refusal) -> Failure {
+    match refusal {
+        Refusal::NotVisible => Failure::secret_not_found(),
+        Refusal::NotTarget => Failure::new(
+            ErrorCode::NotDynamicTarget,
+            "this secret is not bound to a database",
+        ),
+    }
 }
 
 fn ttl(ttl_seconds: u64) -> Result<Duration, Failure> {
@@ -125,23 +138,9 @@ pub(super) async fn create(
         },
     };
     let template = app.store.read(|vault| {
-        let stored = vault
-            .records
-            .get(&request.record_uid)
-            .ok_or_else(Failure::secret_not_found)?;
-        vault
-            .access(&client_id, &stored.folder_id)
-            .ok_or_else(Failure::secret_not_found)?;
-        vault
-            .dynamic_targets
-            .get(&request.record_uid)
+        dynamic::entitlement(vault, &client_id, &request.record_uid)
             .cloned()
-            .ok_or_else(|| {
-                Failure::new(
-                    ErrorCode::NotDynamicTarget,
-                    "this secret is not bound to a database",
-                )
-            })
+            .map_err(refused)
     })?;
     let Some(postgres) = app.dynamic.postgres() else {
         return Err(Failure::new(
@@ -169,25 +168,36 @@ pub(super) async fn create(
     let username = dynamic::new_username();
     let password = dynamic::new_password();
     let expires_at = now + ttl;
+    let lease_id = random::uuid();
+    // Recorded before the role exists, so that no role is ever without a lease: if the
+    // creation fails or this request is cancelled, the lease expires and the sweeper drops
+    // whatever the database created.
+    let pending = PendingLease::record(
+        &app.store,
+        lease_id,
+        LeaseEntry {
+            client_id,
+            record_uid: request.record_uid,
+            username: username.clone(),
+            database: template.database.clone(),
+            created_at_ms: now.as_unix_millis(),
+            expires_at_ms: expires_at.as_unix_millis(),
+            ended: false,
+            creating: true,
+        },
+    );
     app.dynamic
         .create_role(&username, &password, expires_at, &template)
         .await
         .map_err(|err| target_unavailable(&err))?;
-    let lease_id = random::uuid();
-    app.store.write(|vault| {
-        vault.leases.insert(
-            lease_id,
-            LeaseEntry {
-                client_id,
-                record_uid: request.record_uid,
-                username: username.clone(),
-                database: template.database.clone(),
-                created_at_ms: now.as_unix_millis(),
-                expires_at_ms: expires_at.as_unix_millis(),
-                ended: false,
-            },
-        );
-    });
+    if !pending.created() {
+        // The grant or the binding went away while the role was being created.
+        return Err(refused(app.store.read(|vault| {
+            dynamic::entitlement(vault, &client_id, &request.record_uid)
+                .err()
+                .unwrap_or(Refusal::NotVisible)
+        })));
+    }
     let connection_string = postgres.connection_string(&username, &password, &template.database);
     let body = wire::to_body(&LeaseCreated {
         lease_id,
@@ -241,6 +251,16 @@ pub(super) async fn renew(
     let request: RenewLeaseRequest = parse_json(body)?;
     let ttl = ttl(request.ttl_seconds)?;
     let (lease_id, lease) = own_lease(app, client_id, lease_id)?;
+    // The grant and the binding that allowed the lease must still stand; a lease that lost
+    // them ends (the admin side ends it too when it removes them).
+    let still_entitled = |vault: &mut crate::state::VaultState| {
+        let refusal = dynamic::entitlement(vault, &client_id, &lease.record_uid).err();
+        if refusal.is_some() {
+            dynamic::expire_unentitled(vault, clock::now());
+        }
+        refusal.map_or(Ok(()), |refusal| Err(refused(refusal)))
+    };
+    app.store.write(still_entitled)?;
     if !lease.is_active(now) {
         return Err(lease_not_found());
     }
@@ -250,15 +270,18 @@ pub(super) async fn renew(
         .await
         .map_err(|err| target_unavailable(&err))?;
     let renewed = app.store.write(|vault| {
-        let entry = vault.leases.get_mut(&lease_id)?;
-        // A revocation that raced this renewal wins.
-        if entry.ended {
-            return None;
+        still_entitled(vault)?;
+        let entry = vault
+            .leases
+            .get_mut(&lease_id)
+            .ok_or_else(lease_not_found)?;
+        // A revocation or an expiry that raced this renewal wins; the sweeper drops the role.
+        if !entry.is_active(clock::now()) {
+            return Err(lease_not_found());
         }
         entry.expires_at_ms = entry.expires_at_ms.max(expires_at.as_unix_millis());
-        Some(summary(lease_id, entry))
-    });
-    let renewed = renewed.ok_or_else(lease_not_found)?;
+        Ok(summary(lease_id, entry))
+    })?;
     Ok(json(StatusCode::OK, &DataEnvelope::new(renewed)))
 }
 
