@@ -22,6 +22,12 @@ pub(crate) fn encode_b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Appends `bytes` as base64url without padding to `out`, with no intermediate `String`: for
+/// secrets written into a buffer that zeroizes itself.
+pub(crate) fn encode_b64url_into(bytes: &[u8], out: &mut String) {
+    URL_SAFE_NO_PAD.encode_string(bytes, out);
+}
+
 /// Decodes base64url without padding.
 pub(crate) fn decode_b64url(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
