@@ -221,7 +221,7 @@ pub fn sign(key: &ClientKey, claims: &Claims) -> SecretString {
     let mut token = String::with_capacity(signing_input.len() + 1 + SIGNATURE_B64_LEN);
     token.push_str(&signing_input);
     token.push('.');
-    encode_b64url_into(&signature.to_bytes(), &mut token);
+    encode_b64url_into::<SIGNATURE_B64_LEN>(&signature.to_bytes(), &mut token);
     debug_assert_eq!(token.len(), token.capacity());
     SecretString::new(token)
 }
