@@ -22,16 +22,6 @@ pub(crate) fn encode_b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Appends `bytes` as base64url without padding to `out`, through a stack buffer of `N` bytes
-/// that is wiped: for secrets written into a buffer that zeroizes itself, with no heap copy.
-/// Writes nothing if the encoding does not fit in `N` bytes.
-pub(crate) fn encode_b64url_into<const N: usize>(bytes: &[u8], out: &mut String) {
-    let mut encoded = zeroize::Zeroizing::new([0u8; N]);
-    if let Ok(len) = URL_SAFE_NO_PAD.encode_slice(bytes, &mut *encoded) {
-        out.push_str(core::str::from_utf8(&encoded[..len]).unwrap_or_default());
-    }
-}
-
 /// Decodes base64url without padding.
 pub(crate) fn decode_b64url(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
@@ -48,15 +38,6 @@ mod tests {
         assert!(decode_b64("AAF=").is_none(), "non-canonical trailing bits");
         assert!(decode_b64("-_8=").is_none(), "url alphabet");
         assert!(decode_b64("AA E=").is_none(), "whitespace");
-    }
-
-    #[test]
-    fn url_into_appends_or_writes_nothing() {
-        let mut out = String::from("a.");
-        encode_b64url_into::<4>(&[0xfb, 0xff], &mut out);
-        assert_eq!(out, "a.-_8");
-        encode_b64url_into::<2>(&[0xfb, 0xff], &mut out);
-        assert_eq!(out, "a.-_8", "does not fit");
     }
 
     #[test]

@@ -13,12 +13,13 @@ use p256::ecdsa::signature::{Signer, Verifier};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::encoding::{decode_b64url, encode_b64url, encode_b64url_into};
+use crate::encoding::{decode_b64url, encode_b64url};
 use crate::error::{Error, Result};
 use crate::keys::{ClientKey, ClientPublicKey};
 use crate::object::object_struct;
 use crate::secret::SecretString;
 use crate::time::Timestamp;
+use zeroize::Zeroizing;
 
 /// The exact header the SDK signs.
 pub const HEADER: &str = r#"{"alg":"ES256","typ":"JWT"}"#;
@@ -216,18 +217,15 @@ pub fn sign(key: &ClientKey, claims: &Claims) -> SecretString {
         encode_b64url(&claims_json)
     );
     let signature: Signature = key.signing_key().sign(signing_input.as_bytes());
-    // The signature is what makes the token a credential: it is written once, straight into
-    // the token's own buffer, sized so that it never moves (a move would leave a copy behind).
-    let mut token = String::with_capacity(signing_input.len() + 1 + SIGNATURE_B64_LEN);
+    // The signature is what makes the token a credential: its text is wiped, and the token's
+    // own buffer is sized so that it never moves (a move would leave a copy behind).
+    let signature = Zeroizing::new(encode_b64url(&signature.to_bytes()));
+    let mut token = String::with_capacity(signing_input.len() + 1 + signature.len());
     token.push_str(&signing_input);
     token.push('.');
-    encode_b64url_into::<SIGNATURE_B64_LEN>(&signature.to_bytes(), &mut token);
-    debug_assert_eq!(token.len(), token.capacity());
+    token.push_str(&signature);
     SecretString::new(token)
 }
-
-/// The length of an ES256 signature (64 bytes) in base64url without padding.
-const SIGNATURE_B64_LEN: usize = 86;
 
 /// Verifies a token as a server does, in this order: structure, header, signature under the
 /// public key that `lookup` returns for `sub`, audience, then the time rules (`iat` at most
