@@ -286,18 +286,12 @@ pub(crate) fn env_lines<'a>(
     Ok(text)
 }
 
-/// `value` in single quotes for a POSIX shell: every `'` becomes `'\''`.
-pub(crate) fn shell_quote(value: &str) -> String {
-    let mut quoted = String::with_capacity(quoted_len(value));
-    push_shell_quoted(&mut quoted, value);
-    quoted
-}
-
-/// The length of `value` as [`shell_quote`] writes it.
+/// The length of `value` as [`push_shell_quoted`] writes it.
 fn quoted_len(value: &str) -> usize {
     value.len() + 2 + 3 * value.matches('\'').count()
 }
 
+/// Appends `value` in single quotes for a POSIX shell: every `'` becomes `'\''`.
 fn push_shell_quoted(out: &mut String, value: &str) {
     out.push('\'');
     for (i, piece) in value.split('\'').enumerate() {
@@ -371,6 +365,12 @@ mod tests {
     }
 
     fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+
+    fn shell_quote(value: &str) -> String {
+        let mut quoted = String::new();
+        push_shell_quoted(&mut quoted, value);
+        quoted
+    }
 
     #[test]
     fn quoting_handles_every_quote_and_says_its_length() {
