@@ -23,7 +23,7 @@ pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), Failure
     print_bytes(&text)
 }
 
-/// Writes `bytes` to standard output, as [`print`] does.
+/// Writes `bytes` to standard output, as [`print()`] does.
 pub(crate) fn print_bytes(bytes: &[u8]) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
