@@ -247,12 +247,20 @@ fn describe(error: &Error, server: &str) -> String {
         Error::Notation(notation) if is_malformed(notation) => {
             format!("malformed reference: {notation}")
         }
-        // The server's message is left out: it is about a database the user cannot see.
-        Error::Api(api) if api.code == ErrorCode::TargetUnavailable => format!(
-            "the database behind the dynamic target cannot be reached (HTTP {}, {}); try again \
-             later",
-            api.status, api.code
-        ),
+        // The server's message says what failed (no answer in time, which revocation step); it
+        // names no credential (protocol §9.11). Escaped: it must not rewrite the
+        // terminal.
+        Error::Api(api) if api.code == ErrorCode::TargetUnavailable => {
+            let reason = match api.message.trim() {
+                "" => "it cannot be reached".to_owned(),
+                message => crate::output::escape(message),
+            };
+            format!(
+                "the database behind the dynamic target failed (HTTP {}, {}): {reason}; try \
+                 again later",
+                api.status, api.code
+            )
+        }
         Error::OperationTimeout {
             server,
             timeout,
@@ -357,19 +365,49 @@ mod tests {
     }
 
     #[test]
-    fn an_unreachable_target_is_one_line_without_the_server_message() {
+    fn an_unreachable_target_shows_the_server_message_on_one_line() {
         let error = Error::Api(Box::new(syvault_ureq::proto::error::ApiError::new(
             502,
             ErrorCode::TargetUnavailable,
-            "cannot reach postgresql://admin:hunter2@db\nsecond line",
+            "the database failed: the database did not answer within 2000 ms; the call was \
+             abandoned",
         )));
-        let line = describe(&error, server());
         assert_eq!(
-            line,
-            "the database behind the dynamic target cannot be reached (HTTP 502, \
-             target_unavailable); try again later"
+            describe(&error, server()),
+            "the database behind the dynamic target failed (HTTP 502, target_unavailable): the \
+             database failed: the database did not answer within 2000 ms; the call was \
+             abandoned; try again later"
         );
         assert_eq!(kind_of(&error), Kind::Operation);
+        assert_eq!(category_of(&error), "target_unavailable");
+        assert_eq!(Failure::from(error).to_json()["error"]["exit_code"], 1);
+    }
+
+    #[test]
+    fn an_unreachable_target_message_cannot_forge_terminal_output() {
+        let error = Error::Api(Box::new(syvault_ureq::proto::error::ApiError::new(
+            502,
+            ErrorCode::TargetUnavailable,
+            "dropping what the role owns failed\nsy: all good\x1b[2K\u{202e}",
+        )));
+        let line = describe(&error, server());
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(!line.chars().any(char::is_control), "{line}");
+        assert!(
+            line.contains("dropping what the role owns failed\\nsy: all good\\x1b[2K\\u{202e}"),
+            "{line}"
+        );
+        // No message at all: still a sentence.
+        let bare = Error::Api(Box::new(syvault_ureq::proto::error::ApiError::new(
+            502,
+            ErrorCode::TargetUnavailable,
+            " ",
+        )));
+        assert_eq!(
+            describe(&bare, server()),
+            "the database behind the dynamic target failed (HTTP 502, target_unavailable): it \
+             cannot be reached; try again later"
+        );
     }
 
     #[test]

@@ -4,15 +4,29 @@
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 
+use serde::Serialize;
+use zeroize::Zeroizing;
+
 use crate::failure::Failure;
 
 /// Writes `text` to standard output. A closed pipe (`sy … | head`) ends the command quietly.
 pub(crate) fn print(text: &str) -> Result<(), Failure> {
+    print_bytes(text.as_bytes())
+}
+
+/// Prints a document as pretty JSON with a final newline. Documents may hold secret values, so
+/// the text goes through [`json_zeroizing`].
+pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
+    let mut text = json_zeroizing(value, true)
+        .map_err(|error| Failure::operation(format!("cannot write the JSON document: {error}")))?;
+    text.push(b'\n');
+    print_bytes(&text)
+}
+
+/// Writes `bytes` to standard output, as [`print()`] does.
+pub(crate) fn print_bytes(bytes: &[u8]) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(error) => Err(Failure::operation(format!(
@@ -21,11 +35,53 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
     }
 }
 
-/// Prints a JSON value, pretty, with a final newline.
-pub(crate) fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
-    // Serializing a `Value` cannot fail.
-    let text = serde_json::to_string_pretty(value).unwrap_or_default();
-    print(&format!("{text}\n"))
+/// `value` as JSON (pretty or compact), wiped when dropped. It is measured first and written
+/// once into a buffer of that size plus one spare byte (for a newline): a buffer that grew
+/// would leave copies of the values it held in freed memory.
+pub(crate) fn json_zeroizing<T: Serialize + ?Sized>(
+    value: &T,
+    pretty: bool,
+) -> serde_json::Result<Zeroizing<Vec<u8>>> {
+    fn write<T: Serialize + ?Sized>(
+        out: impl io::Write,
+        value: &T,
+        pretty: bool,
+    ) -> serde_json::Result<()> {
+        if pretty {
+            serde_json::to_writer_pretty(out, value)
+        } else {
+            serde_json::to_writer(out, value)
+        }
+    }
+    let mut counter = Counter(0);
+    write(&mut counter, value, pretty)?;
+    let mut buffer = Zeroizing::new(Vec::with_capacity(counter.0 + 1));
+    write(&mut *buffer, value, pretty)?;
+    Ok(buffer)
+}
+
+/// Counts the bytes a serializer writes.
+struct Counter(usize);
+
+impl io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `parts` joined, in a buffer of exactly their length that is wiped when dropped: for text
+/// that holds a secret value on its way to standard output or a file.
+pub(crate) fn concat_zeroizing(parts: &[&str]) -> Zeroizing<String> {
+    let mut text = Zeroizing::new(String::with_capacity(parts.iter().map(|p| p.len()).sum()));
+    for part in parts {
+        text.push_str(part);
+    }
+    text
 }
 
 /// `text` with every control character (C0, DEL, C1) and every bidirectional override written
@@ -174,7 +230,7 @@ pub(crate) fn is_portable(name: &str) -> bool {
 pub(crate) fn env_lines<'a>(
     prefix: Option<&str>,
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<String, Failure> {
+) -> Result<Zeroizing<String>, Failure> {
     let prefix = prefix.unwrap_or_default();
     if !prefix.is_empty() && !is_portable(prefix) {
         return Err(Failure::usage(format!(
@@ -183,7 +239,7 @@ pub(crate) fn env_lines<'a>(
             escape(prefix)
         )));
     }
-    let mut text = String::new();
+    let mut lines: Vec<(String, &str)> = Vec::new();
     let mut seen: Vec<(String, &str)> = Vec::new();
     for (key, value) in pairs {
         let name = if prefix.is_empty() {
@@ -213,17 +269,38 @@ pub(crate) fn env_lines<'a>(
             .category("unsafe_name"));
         }
         seen.push((name.clone(), key));
+        lines.push((name, value));
+    }
+    // Values are secrets: written once, into a buffer of the final size that is wiped.
+    let size = lines
+        .iter()
+        .map(|(name, value)| name.len() + quoted_len(value) + 2)
+        .sum();
+    let mut text = Zeroizing::new(String::with_capacity(size));
+    for (name, value) in lines {
         text.push_str(&name);
         text.push('=');
-        text.push_str(&shell_quote(value));
+        push_shell_quoted(&mut text, value);
         text.push('\n');
     }
     Ok(text)
 }
 
-/// `value` in single quotes for a POSIX shell: every `'` becomes `'\''`.
-pub(crate) fn shell_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
+/// The length of `value` as [`push_shell_quoted`] writes it.
+fn quoted_len(value: &str) -> usize {
+    value.len() + 2 + 3 * value.matches('\'').count()
+}
+
+/// Appends `value` in single quotes for a POSIX shell: every `'` becomes `'\''`.
+fn push_shell_quoted(out: &mut String, value: &str) {
+    out.push('\'');
+    for (i, piece) in value.split('\'').enumerate() {
+        if i > 0 {
+            out.push_str(r"'\''");
+        }
+        out.push_str(piece);
+    }
+    out.push('\'');
 }
 
 #[cfg(test)]
@@ -273,15 +350,63 @@ mod tests {
         ] {
             assert!(env_lines(None, [(field, "x")]).is_err(), "{field}");
             let prefixed = env_lines(Some("APP_"), [(field, "x")]).unwrap();
-            assert!(prefixed.starts_with("APP_"), "{prefixed}");
+            assert!(prefixed.starts_with("APP_"), "{}", prefixed.as_str());
         }
         // A prefix that itself makes a dangerous name is refused too.
         assert!(env_lines(Some("LD_"), [("preload", "x")]).is_err());
         assert!(env_lines(Some("1X"), [("a", "x")]).is_err());
         assert!(env_lines(None, [("api-key", "1"), ("API_KEY", "2")]).is_err());
         assert_eq!(
-            env_lines(Some("PG_"), [("password", "p'w"), ("2fa", "1")]).unwrap(),
+            env_lines(Some("PG_"), [("password", "p'w"), ("2fa", "1")])
+                .unwrap()
+                .as_str(),
             "PG_PASSWORD='p'\\''w'\nPG_2FA='1'\n"
         );
+    }
+
+    fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+
+    fn shell_quote(value: &str) -> String {
+        let mut quoted = String::new();
+        push_shell_quoted(&mut quoted, value);
+        quoted
+    }
+
+    #[test]
+    fn quoting_handles_every_quote_and_says_its_length() {
+        for value in ["", "'", "''", "a'b''c'", "plain", "é'ü"] {
+            let quoted = shell_quote(value);
+            assert_eq!(quoted, format!("'{}'", value.replace('\'', r"'\''")));
+            assert_eq!(quoted.len(), quoted_len(value), "{value}");
+        }
+    }
+
+    /// Text holding secret values (env lines, JSON documents, `sy read` and `sy inject`
+    /// output) is wiped when dropped, and written at its final size: a buffer that grew would
+    /// have left copies of what it held in freed memory.
+    #[test]
+    fn secret_output_is_wiped_on_drop_and_never_regrown() {
+        let lines = env_lines(
+            Some("APP_"),
+            [("password", "it's a secret"), ("token", &"x".repeat(300))],
+        )
+        .unwrap();
+        zeroized_on_drop(&lines);
+        assert_eq!(lines.len(), lines.capacity());
+
+        let document = serde_json::json!({"value": "line\nbreak \"quoted\" \u{1}", "n": [1, 2]});
+        let json = json_zeroizing(&document, true).unwrap();
+        zeroized_on_drop(&json);
+        assert_eq!(
+            json.as_slice(),
+            serde_json::to_string_pretty(&document).unwrap().as_bytes()
+        );
+        assert_eq!(json.capacity(), json.len() + 1, "room for the newline only");
+        let compact = json_zeroizing(&document, false).unwrap();
+        assert_eq!(compact.as_slice(), serde_json::to_vec(&document).unwrap());
+
+        let text = concat_zeroizing(&["a=", "hunter2", "\n"]);
+        zeroized_on_drop(&text);
+        assert_eq!((text.as_str(), text.capacity()), ("a=hunter2\n", 10));
     }
 }

@@ -412,10 +412,11 @@ fn bad_lease_input_is_one_line_without_secrets() {
     let ran = client
         .run(&["lease", "create", &uid, "--ttl", "1h"])
         .fails(1, &["test-admin-pw"]);
+    // The server's message, which says what failed.
     assert_eq!(
         ran.stderr,
-        "sy: the database behind the dynamic target cannot be reached (HTTP 502, \
-         target_unavailable); try again later\n"
+        "sy: the database behind the dynamic target failed (HTTP 502, target_unavailable): the \
+         database failed: cannot connect to the database; try again later\n"
     );
 }
 

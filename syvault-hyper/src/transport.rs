@@ -104,7 +104,7 @@ impl Transport {
             .map_or(self.request_timeout, |left| {
                 left.0.min(self.request_timeout)
             });
-        let request = request.map(|body| Full::new(Bytes::from(body)));
+        let request = for_hyper(request);
         match tokio::time::timeout(limit, exchange(&pool, request, self.read_limit)).await {
             Ok(Ok(response)) => Input::Response(response),
             Ok(Err(error)) => Input::Failed(self.tls.explain_untrusted(error)),
@@ -126,6 +126,14 @@ impl Transport {
                 .take(),
         );
     }
+}
+
+/// `request` with the body hyper sends. The headers are the core's, moved rather than rebuilt:
+/// the `Authorization` value stays marked sensitive (hyper never logs it) and its bytes are the
+/// core's own, wiped once dropped. What hyper writes of it into the connection's buffer is
+/// hyper's, which does not wipe it.
+fn for_hyper(request: Request) -> http::Request<Full<Bytes>> {
+    request.map(|body| Full::new(Bytes::from(body)))
 }
 
 async fn exchange(
@@ -318,6 +326,31 @@ fn kind_of(error: &(dyn StdError + 'static)) -> Option<TransportErrorKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_header_is_sent_marked_sensitive() {
+        use syvault_proto::ops::{ListSecrets, Operation as _};
+        use syvault_proto::rand_core::UnwrapErr;
+        use syvault_proto::step::Step;
+        let mut rng = UnwrapErr(getrandom::SysRng);
+        let key = syvault_proto::keys::ClientKey::generate(&mut rng);
+        let mut client = syvault_proto::Client::builder()
+            .server("https://vault.example.com")
+            .client_id(syvault_proto::uuid::Uuid::from_u128(7))
+            .client_secret(key.to_client_secret())
+            .build()
+            .unwrap();
+        let now = syvault_proto::Timestamp::from_unix_secs(1_700_000_000);
+        let Step::Send(request) = ListSecrets::new().step(&mut client, Input::Start, now, &mut rng)
+        else {
+            panic!("the listing sent nothing");
+        };
+        let sent = for_hyper(request);
+        let value = &sent.headers()[http::header::AUTHORIZATION];
+        assert!(value.is_sensitive());
+        assert!(value.as_bytes().starts_with(b"Bearer ey"));
+        assert!(!format!("{sent:?}").contains("Bearer"));
+    }
 
     fn connector(plain_http_anywhere: bool) -> LoopbackForPlainHttp {
         static STORE: TrustStore = TrustStore::new(syvault_tls::StoreContents::default);

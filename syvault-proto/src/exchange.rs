@@ -46,9 +46,17 @@ impl Identity {
     }
 }
 
+/// The bytes behind an `Authorization` value: the header shares them (no copy) and they are
+/// wiped when the last request holding them is dropped.
+///
+/// What an HTTP client does with the value once it is sent is outside the SDK: ureq and hyper
+/// serialize it into their connection's write buffer, which is not zeroized (the value is
+/// marked sensitive, so neither ever logs it).
+type BearerBytes = zeroize::Zeroizing<Vec<u8>>;
+
 /// `Bearer <token>` as a sensitive header value, whose bytes are zeroized once dropped.
 fn bearer_value(token: &str) -> Result<HeaderValue> {
-    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(BEARER.len() + token.len()));
+    let mut bytes = BearerBytes::new(Vec::with_capacity(BEARER.len() + token.len()));
     bytes.extend_from_slice(BEARER.as_bytes());
     bytes.extend_from_slice(token.as_bytes());
     let mut value = HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(bytes))
@@ -357,5 +365,24 @@ pub(crate) fn expect_status(response: &Response, expected: StatusCode) -> Result
             response.status().as_u16(),
             format!("expected HTTP {}", expected.as_u16()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+
+    #[test]
+    fn the_bearer_header_is_sensitive_redacted_and_wiped_on_drop() {
+        let value = bearer_value("eyJ.header.signature").unwrap();
+        assert!(value.is_sensitive());
+        assert_eq!(format!("{value:?}"), "Sensitive");
+        assert_eq!(value.as_bytes(), b"Bearer eyJ.header.signature");
+        // What the header shares: held in a type that wipes itself; a plain `Vec` or `String`
+        // here does not build.
+        zeroized_on_drop(&BearerBytes::default());
+        assert!(bearer_value("bad\ntoken").is_err());
     }
 }

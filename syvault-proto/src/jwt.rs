@@ -19,6 +19,7 @@ use crate::keys::{ClientKey, ClientPublicKey};
 use crate::object::object_struct;
 use crate::secret::SecretString;
 use crate::time::Timestamp;
+use zeroize::Zeroizing;
 
 /// The exact header the SDK signs.
 pub const HEADER: &str = r#"{"alg":"ES256","typ":"JWT"}"#;
@@ -216,10 +217,14 @@ pub fn sign(key: &ClientKey, claims: &Claims) -> SecretString {
         encode_b64url(&claims_json)
     );
     let signature: Signature = key.signing_key().sign(signing_input.as_bytes());
-    SecretString::new(format!(
-        "{signing_input}.{}",
-        encode_b64url(&signature.to_bytes())
-    ))
+    // The signature is what makes the token a credential: its text is wiped, and the token's
+    // own buffer is sized so that it never moves (a move would leave a copy behind).
+    let signature = Zeroizing::new(encode_b64url(&signature.to_bytes()));
+    let mut token = String::with_capacity(signing_input.len() + 1 + signature.len());
+    token.push_str(&signing_input);
+    token.push('.');
+    token.push_str(&signature);
+    SecretString::new(token)
 }
 
 /// Verifies a token as a server does, in this order: structure, header, signature under the

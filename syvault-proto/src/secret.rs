@@ -49,6 +49,9 @@ impl From<&str> for SecretString {
     }
 }
 
+/// The value is held in [`Zeroizing`], which wipes it, spare capacity included, when dropped.
+impl zeroize::ZeroizeOnDrop for SecretString {}
+
 impl fmt::Debug for SecretString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")

@@ -1389,3 +1389,56 @@ fn list_folders_returns_decrypted_names_and_access() {
         ("Staging", Access::Read, Some(w.folder("Production").id))
     );
 }
+
+// ---- the bearer token -----------------------------------------------------------------------
+
+fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+
+#[test]
+fn the_bearer_header_is_sensitive_and_never_in_debug_output() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "hunter2")]);
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    let request = w.sent.last().unwrap();
+    let token = bearer(request).unwrap();
+    let value = &request.headers()[http::header::AUTHORIZATION];
+    // Marked sensitive: HTTP clients keep it out of their logs and out of HPACK tables.
+    assert!(value.is_sensitive());
+    for debug in [format!("{request:?}"), format!("{:?}", w.client)] {
+        assert!(!debug.contains(&token), "{debug}");
+        assert!(!debug.contains("Bearer"), "{debug}");
+    }
+    // The token the holder hands out wipes itself, and prints redacted.
+    let mut holder = syvault_proto::jwt::TokenHolder::new(
+        syvault_proto::jwt::TokenMode::default(),
+        w.client_id,
+        "https://vault.example.com".into(),
+    )
+    .unwrap();
+    let issued = holder.token(&w.key, w.now);
+    zeroized_on_drop(&issued.token);
+    for debug in [format!("{issued:?}"), format!("{holder:?}")] {
+        assert!(!debug.contains(issued.token.expose()), "{debug}");
+    }
+}
+
+#[test]
+fn a_cached_read_neither_signs_nor_sends_a_token() {
+    let mut w = World::new();
+    let uid = w.add_secret("Production", "Database", &[("password", "hunter2")]);
+    let op = w.client.get(uid);
+    w.run(op).unwrap();
+    let before = w.client.stats();
+    for _ in 0..3 {
+        let op = w.client.get(uid);
+        w.run(op).unwrap();
+    }
+    let after = w.client.stats();
+    assert_eq!(after.cache_hits, before.cache_hits + 3, "{after:?}");
+    assert_eq!(
+        (after.requests, after.tokens_signed),
+        (before.requests, before.tokens_signed),
+        "{after:?}"
+    );
+}

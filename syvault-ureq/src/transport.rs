@@ -127,19 +127,7 @@ impl Transport {
             .extensions()
             .get::<TimeLeft>()
             .map(|left| left.0.min(self.request_timeout));
-        let request = match (proxy, limit) {
-            (None, None) => request,
-            (proxy, limit) => {
-                let mut config = agent.configure_request(request);
-                if let Some(proxy) = proxy {
-                    config = config.proxy(Some(proxy));
-                }
-                if let Some(limit) = limit {
-                    config = config.timeout_global(Some(limit));
-                }
-                config.build()
-            }
-        };
+        let request = configure(&agent, request, proxy, limit);
         // A request without a body goes without one: an empty one would be sent as
         // `content-length: 0`, which a GET has no use for.
         let bodiless = request.body().is_empty()
@@ -192,6 +180,29 @@ impl Transport {
             }
         }
     }
+}
+
+/// `request` with its proxy and time limit, if any, as ureq sends it. The headers are the
+/// core's, moved rather than rebuilt: the `Authorization` value stays marked sensitive (ureq
+/// never logs it) and its bytes are the core's own, wiped once dropped. What ureq writes of it
+/// into the connection's buffer is ureq's, which does not wipe it.
+fn configure(
+    agent: &ureq::Agent,
+    request: Request,
+    proxy: Option<ureq::Proxy>,
+    limit: Option<Duration>,
+) -> Request {
+    if proxy.is_none() && limit.is_none() {
+        return request;
+    }
+    let mut config = agent.configure_request(request);
+    if let Some(proxy) = proxy {
+        config = config.proxy(Some(proxy));
+    }
+    if let Some(limit) = limit {
+        config = config.timeout_global(Some(limit));
+    }
+    config.build()
 }
 
 /// The system resolver, keeping only loopback addresses for plain `http` unless plain http was
@@ -347,6 +358,43 @@ fn io_kind(io: &std::io::Error) -> TransportErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first request of a listing, as the core builds it: authenticated.
+    fn authenticated_request() -> Request {
+        use syvault_proto::ops::{ListSecrets, Operation as _};
+        use syvault_proto::rand_core::UnwrapErr;
+        use syvault_proto::step::Step;
+        let mut rng = UnwrapErr(getrandom::SysRng);
+        let key = syvault_proto::keys::ClientKey::generate(&mut rng);
+        let mut client = syvault_proto::Client::builder()
+            .server("https://vault.example.com")
+            .client_id(syvault_proto::uuid::Uuid::from_u128(7))
+            .client_secret(key.to_client_secret())
+            .build()
+            .unwrap();
+        let now = syvault_proto::Timestamp::from_unix_secs(1_700_000_000);
+        match ListSecrets::new().step(&mut client, Input::Start, now, &mut rng) {
+            Step::Send(request) => request,
+            _ => panic!("the listing sent nothing"),
+        }
+    }
+
+    #[test]
+    fn the_bearer_header_is_sent_marked_sensitive() {
+        let agent = ureq::Agent::new_with_defaults();
+        let proxy = ureq::Proxy::new("http://127.0.0.1:3128").ok();
+        for (proxy, limit) in [
+            (None, None),
+            (None, Some(Duration::from_secs(1))),
+            (proxy, Some(Duration::from_secs(1))),
+        ] {
+            let configured = configure(&agent, authenticated_request(), proxy, limit);
+            let value = &configured.headers()[ureq::http::header::AUTHORIZATION];
+            assert!(value.is_sensitive());
+            assert!(value.as_bytes().starts_with(b"Bearer ey"));
+            assert!(!format!("{configured:?}").contains("Bearer"));
+        }
+    }
 
     #[test]
     fn io_failures_map_to_retryable_kinds() {

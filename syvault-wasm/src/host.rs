@@ -142,7 +142,8 @@ async fn exchange(
     let headers = Object::new();
     for (name, value) in request.headers() {
         // Browsers drop the headers they forbid scripts to set (such as `User-Agent`); the
-        // protocol does not depend on any of them.
+        // protocol does not depend on any of them. `to_str` borrows the core's bytes (wiped
+        // when the request is dropped); the JavaScript string made from them cannot be wiped.
         if let Ok(value) = value.to_str() {
             set(&headers, name.as_str(), &JsValue::from_str(value));
         }

@@ -22,6 +22,8 @@ const MARKER: &[u8] = b"Zq7MARKERx9Kp";
 thread_local! {
     static INSPECTING: Cell<bool> = const { Cell::new(false) };
     static FOUND: Cell<usize> = const { Cell::new(0) };
+    /// What freed blocks are searched for: [`MARKER`] unless a test looks for something else.
+    static NEEDLE: Cell<&'static [u8]> = const { Cell::new(MARKER) };
 }
 
 /// Blocks freed while inspecting, on any thread.
@@ -40,7 +42,8 @@ unsafe impl GlobalAlloc for Inspecting {
         if INSPECTING.with(Cell::get) {
             INSPECTED.fetch_add(1, Ordering::Relaxed);
             let block = unsafe { std::slice::from_raw_parts(ptr, layout.size()) };
-            if block.windows(MARKER.len()).any(|window| window == MARKER) {
+            let needle = NEEDLE.with(Cell::get);
+            if block.windows(needle.len()).any(|window| window == needle) {
                 FOUND.with(|found| found.set(found.get() + 1));
             }
         }
@@ -70,6 +73,14 @@ fn freed_copies(f: impl FnOnce()) -> usize {
         "nothing was freed"
     );
     FOUND.with(Cell::get)
+}
+
+/// Runs `f` while inspecting, and returns how many freed blocks held `needle`.
+fn freed_copies_of(needle: &'static [u8], f: impl FnOnce()) -> usize {
+    NEEDLE.with(|n| n.set(needle));
+    let found = freed_copies(f);
+    NEEDLE.with(|n| n.set(MARKER));
+    found
 }
 
 /// A PEM-like value: newlines become `\n` escapes in JSON, which is what sends `serde_json`
@@ -171,4 +182,63 @@ fn credentials_json_leaves_no_freed_plaintext() {
         assert!(read == credentials);
     });
     assert_eq!(found, 0, "freed blocks held plaintext");
+}
+
+/// The `Authorization` value of the first request of a listing by a client whose key is
+/// `secret`, at a fixed time, and the client once that request was answered 403 (an answer
+/// that is not retried). The request is dropped before the client is returned.
+fn authorized_request(secret: &SecretString) -> (String, syvault_proto::Client) {
+    use syvault_proto::ops::{ListSecrets, Operation};
+    use syvault_proto::step::{Input, Step};
+    let mut client = syvault_proto::Client::builder()
+        .server("https://vault.example.com")
+        .client_id(uuid::Uuid::from_u128(7))
+        .client_secret(secret.clone())
+        .build()
+        .unwrap();
+    let now = syvault_proto::Timestamp::from_unix_secs(1_700_000_000);
+    let mut rng = UnwrapErr(getrandom::SysRng);
+    let mut op = ListSecrets::new();
+    let Step::Send(request) = op.step(&mut client, Input::Start, now, &mut rng) else {
+        panic!("the listing did not send a request");
+    };
+    let value = request.headers()[http::header::AUTHORIZATION].clone();
+    assert!(value.is_sensitive());
+    let header = value.to_str().unwrap().to_owned();
+    drop((value, request));
+    let forbidden = http::Response::builder()
+        .status(403)
+        .body(br#"{"error":{"code":"forbidden","message":"no"}}"#.to_vec())
+        .unwrap();
+    let Step::Done(Err(_)) = op.step(&mut client, Input::Response(forbidden), now, &mut rng) else {
+        panic!("a 403 did not end the listing");
+    };
+    (header, client)
+}
+
+#[test]
+fn a_bearer_token_and_its_header_leave_no_freed_copy() {
+    let key = syvault_proto::keys::ClientKey::generate(&mut UnwrapErr(getrandom::SysRng));
+    let secret = key.to_client_secret();
+    // ES256 signatures here are deterministic (RFC 6979): the same key, claims and time give
+    // the same token, so a first run tells what the second must not leave behind.
+    let (header, client) = authorized_request(&secret);
+    drop(client);
+    let signature = header.rsplit('.').next().unwrap().as_bytes().to_vec();
+    assert_eq!(
+        signature.len(),
+        86,
+        "{header:?} is not `Bearer <ES256 JWT>`"
+    );
+    let signature: &'static [u8] = Box::leak(signature.into_boxed_slice());
+    let found = freed_copies_of(signature, || {
+        let (again, client) = authorized_request(&secret);
+        assert_eq!(again, header, "the token was not signed the same way twice");
+        // The header text copied out above is the test's own: wiped before it is freed.
+        let mut again = again.into_bytes();
+        again.fill(0);
+        drop(again);
+        drop(client);
+    });
+    assert_eq!(found, 0, "freed blocks held the token's signature");
 }

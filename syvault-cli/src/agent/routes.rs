@@ -2,7 +2,6 @@
 //! shape of the body) before the client is touched.
 
 use std::convert::Infallible;
-use std::io;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,7 +13,6 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use syvault_hyper::{AsyncSyVaultClient, Fields, SecretString};
-use zeroize::Zeroizing;
 
 use super::api::{
     self, Code, ErrorBody, MAX_BODY, MAX_REFERENCES, Outcome, ReadRequest, ResolveRequest,
@@ -461,40 +459,20 @@ fn error_response(body: &ErrorBody) -> Response<Body> {
 /// A JSON answer. It may hold secrets, so it is written into a buffer of its final size that
 /// is zeroized when the last handle on the sent bytes is dropped.
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
-    let mut counter = Counter(0);
-    let mut buffer = Zeroizing::new(Vec::new());
-    let written = serde_json::to_writer(&mut counter, value).and_then(|()| {
-        buffer.reserve_exact(counter.0);
-        serde_json::to_writer(&mut *buffer, value)
-    });
-    if written.is_err() {
+    let Ok(buffer) = crate::output::json_zeroizing(value, false) else {
         return Response::builder()
             .status(StatusCode::INTERNAL_SERVER_ERROR)
             .body(Full::new(Bytes::from_static(
                 br#"{"error":{"code":"internal","message":"the answer could not be written"}}"#,
             )))
             .unwrap_or_default();
-    }
+    };
     let mut response = Response::new(Full::new(Bytes::from_owner(buffer)));
     *response.status_mut() = status;
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
-}
-
-/// Counts the bytes a serializer writes.
-struct Counter(usize);
-
-impl io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use syvault_ureq::Selected;
 use syvault_ureq::proto::private_file::{self, Existing};
+use zeroize::Zeroizing;
 
 use crate::cli::{Global, InjectArgs};
 use crate::failure::Failure;
@@ -45,7 +46,11 @@ pub(crate) fn run(global: &Global, args: &InjectArgs) -> Result<(), Failure> {
 }
 
 /// The template with every placeholder replaced, or every failing placeholder listed.
-fn render(global: &Global, agent: Option<&Path>, pieces: &[Piece<'_>]) -> Result<String, Failure> {
+fn render(
+    global: &Global,
+    agent: Option<&Path>,
+    pieces: &[Piece<'_>],
+) -> Result<Zeroizing<String>, Failure> {
     let references: Vec<(String, &str)> = pieces
         .iter()
         .filter_map(|piece| match piece {
@@ -55,12 +60,13 @@ fn render(global: &Global, agent: Option<&Path>, pieces: &[Piece<'_>]) -> Result
         .collect();
     let values = resolve::resolve_labelled(global, agent, &references, "nothing was written")?;
     let mut values = values.iter();
-    let mut text = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Text(t) => text.push_str(t),
-            Piece::Reference { .. } => text.push_str(values.next().map_or("", Selected::expose)),
-        }
-    }
-    Ok(text)
+    let parts: Vec<&str> = pieces
+        .iter()
+        .map(|piece| match piece {
+            Piece::Text(t) => t,
+            Piece::Reference { .. } => values.next().map_or("", Selected::expose),
+        })
+        .collect();
+    // The rendered text holds the values: built once, at its final size, and wiped.
+    Ok(output::concat_zeroizing(&parts))
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use syvault_ureq::proto::lease::{format_rfc3339, ttl_seconds};
 use syvault_ureq::{Lease, LeaseInfo, RecordUid};
+use zeroize::Zeroizing;
 
 use crate::cli::{
     GetFormat, Global, LeaseCreateArgs, LeaseListArgs, LeaseRenewArgs, LeaseRevokeArgs, ListFormat,
@@ -120,7 +121,8 @@ fn info_json(info: &LeaseInfo) -> Value {
 }
 
 /// The lease's keys and values, in the order of the JSON form.
-fn lease_rows(lease: &Lease) -> [(&'static str, String); 7] {
+/// The values are wiped when dropped: the password and the connection string are secrets.
+fn lease_rows(lease: &Lease) -> [(&'static str, Zeroizing<String>); 7] {
     [
         ("lease_id", lease.lease_id.to_string()),
         ("record_uid", lease.record_uid.to_string()),
@@ -133,10 +135,11 @@ fn lease_rows(lease: &Lease) -> [(&'static str, String); 7] {
         ("created_at", format_rfc3339(lease.created_at)),
         ("expires_at", format_rfc3339(lease.expires_at)),
     ]
+    .map(|(name, value)| (name, Zeroizing::new(value)))
 }
 
 /// `NAME='value'` lines, as `sy secret get --format env` writes them.
-fn lease_env(lease: &Lease, prefix: Option<&str>) -> Result<String, Failure> {
+fn lease_env(lease: &Lease, prefix: Option<&str>) -> Result<Zeroizing<String>, Failure> {
     let rows = lease_rows(lease);
     output::env_lines(
         prefix,
@@ -150,10 +153,10 @@ fn lease_table(lease: &Lease, reveal: bool) -> String {
         .into_iter()
         .map(|(name, value)| {
             let shown = match name {
-                _ if reveal => value,
+                _ if reveal => value.as_str().to_owned(),
                 "password" => MASK.to_owned(),
                 "connection_string" => mask_url_password(&value, password),
-                _ => value,
+                _ => value.as_str().to_owned(),
             };
             vec![name.to_owned(), shown]
         })

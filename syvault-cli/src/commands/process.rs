@@ -12,6 +12,7 @@ use crate::envfile;
 use crate::failure::Failure;
 use crate::mask::Masker;
 use crate::resolve;
+use zeroize::{Zeroize as _, Zeroizing};
 
 const SCHEME: &str = "sy://";
 
@@ -29,7 +30,7 @@ pub(crate) const CREDENTIAL_VARIABLES: &[&str] = &[
 ];
 
 pub(crate) fn run(global: &Global, args: RunArgs) -> Result<(), Failure> {
-    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let mut env = Environment(std::env::vars_os().collect());
     for path in &args.env_file {
         let text = std::fs::read_to_string(path).map_err(|error| {
             Failure::usage(format!("cannot read env file {}: {error}", path.display()))
@@ -39,12 +40,13 @@ pub(crate) fn run(global: &Global, args: RunArgs) -> Result<(), Failure> {
         })?;
         for (key, value) in vars {
             let key = OsString::from(key);
-            env.retain(|(k, _)| *k != key);
-            env.push((key, value.into()));
+            env.0.retain(|(k, _)| *k != key);
+            env.0.push((key, value.into()));
         }
     }
 
     let references: Vec<(usize, String)> = env
+        .0
         .iter()
         .enumerate()
         .filter_map(|(i, (_, value))| {
@@ -54,20 +56,42 @@ pub(crate) fn run(global: &Global, args: RunArgs) -> Result<(), Failure> {
         .collect();
     let mut secrets = Vec::new();
     if !references.is_empty() {
-        secrets = resolve_into(global, args.agent.path().as_deref(), &mut env, &references)?;
+        secrets = resolve_into(
+            global,
+            args.agent.path().as_deref(),
+            &mut env.0,
+            &references,
+        )?;
     }
     if !args.pass_credentials {
-        env.retain(|(name, _)| !is_credential(name));
+        env.0.retain(|(name, _)| !is_credential(name));
     }
 
     let mut parts = args.command.into_iter();
     let program = parts.next().unwrap_or_default();
     let mut command = Command::new(&program);
-    command.args(parts).env_clear().envs(env);
+    // `Command` keeps a copy of its own, which the standard library does not wipe; `exec`
+    // replaces the whole process image, and with `--mask` the copy lives until `sy` exits.
+    command
+        .args(parts)
+        .env_clear()
+        .envs(env.0.iter().map(|(name, value)| (name, value)));
+    drop(env);
     if args.mask {
         masked(command, &program, &secrets)
     } else {
         exec(command, &program)
+    }
+}
+
+/// The child's environment. Its values are wiped when it is dropped: some are secrets.
+struct Environment(Vec<(OsString, OsString)>);
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        for (_, value) in std::mem::take(&mut self.0) {
+            value.into_encoded_bytes().zeroize();
+        }
     }
 }
 
@@ -82,7 +106,7 @@ fn resolve_into(
     agent: Option<&Path>,
     env: &mut [(OsString, OsString)],
     references: &[(usize, String)],
-) -> Result<Vec<String>, Failure> {
+) -> Result<Vec<Zeroizing<String>>, Failure> {
     let labelled: Vec<(String, &str)> = references
         .iter()
         .map(|(i, reference)| (env[*i].0.to_string_lossy().into_owned(), reference.as_str()))
@@ -92,7 +116,7 @@ fn resolve_into(
     let mut secrets = Vec::new();
     for ((i, _), selected) in references.iter().zip(values) {
         env[*i].1 = OsString::from(selected.expose());
-        secrets.push(selected.expose().to_owned());
+        secrets.push(Zeroizing::new(selected.expose().to_owned()));
     }
     Ok(secrets)
 }
@@ -124,7 +148,11 @@ const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs the command as a child whose output passes through a [`Masker`], passes signals on,
 /// and exits with its status.
-fn masked(mut command: Command, program: &OsStr, secrets: &[String]) -> Result<(), Failure> {
+fn masked(
+    mut command: Command,
+    program: &OsStr,
+    secrets: &[Zeroizing<String>],
+) -> Result<(), Failure> {
     command
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
@@ -132,7 +160,7 @@ fn masked(mut command: Command, program: &OsStr, secrets: &[String]) -> Result<(
     let mut child = command
         .spawn()
         .map_err(|error| cannot_run(program, &error))?;
-    let masker = Masker::new(secrets.iter().map(String::as_bytes));
+    let masker = Masker::new(secrets.iter().map(|secret| secret.as_bytes()));
     let (done, drained) = mpsc::channel();
     if let Some(out) = child.stdout.take() {
         pump(out, std::io::stdout(), masker.clone(), done.clone());

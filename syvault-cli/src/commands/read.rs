@@ -1,6 +1,6 @@
 //! `sy read`: one reference's value, and nothing else.
 
-use serde_json::json;
+use serde::Serialize;
 use syvault_ureq::Selected;
 
 use crate::cli::{Global, ReadArgs, TextFormat};
@@ -35,13 +35,21 @@ fn print(
     no_newline: bool,
 ) -> Result<(), Failure> {
     match format {
-        TextFormat::Json => output::print_json(&json!({
-            "reference": reference,
-            "value": selected.expose(),
-        })),
+        TextFormat::Json => output::print_json(&ReadJson {
+            reference,
+            value: selected.expose(),
+        }),
         TextFormat::Text => {
             let newline = if no_newline { "" } else { "\n" };
-            output::print(&format!("{}{newline}", selected.expose()))
+            output::print(&output::concat_zeroizing(&[selected.expose(), newline]))
         }
     }
+}
+
+/// The JSON form of `sy read`. It borrows the value, so that the only copy made is the
+/// document, which is wiped ([`output::print_json`]).
+#[derive(Serialize)]
+struct ReadJson<'a> {
+    reference: &'a str,
+    value: &'a str,
 }

@@ -115,7 +115,7 @@ pub(crate) fn get(global: &Global, args: &GetArgs) -> Result<(), Failure> {
             ))
             .category("not_found"));
         };
-        return output::print(&format!("{}\n", value.expose()));
+        return output::print(&output::concat_zeroizing(&[value.expose(), "\n"]));
     }
     match args.format {
         GetFormat::Json => output::print_json(&secret_json(&secret)),
