@@ -510,4 +510,46 @@ mod tests {
         let error = read_limited(&path, 3).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
     }
+
+    fn client() -> Client {
+        let secret = crate::keys::ClientKey::from_scalar_bytes(&[7; 32])
+            .unwrap()
+            .to_client_secret();
+        Client::builder()
+            .server("https://vault.example.com")
+            .client_id(uuid::Uuid::nil())
+            .client_secret(secret)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_written_snapshot_loads_into_a_new_process_of_the_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.snapshot");
+        let mut rng = <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+        let now = Timestamp::from_unix_secs(1_700_000_000);
+        let job = client().take_snapshot(now, &mut rng).unwrap();
+        write_snapshot(&job, &path, &mut rng).unwrap();
+        assert_eq!(entries(dir.path()), ["agent.snapshot"]);
+        #[cfg(unix)]
+        assert_eq!(mode(&path), 0o600);
+        let SnapshotLoad::Restored(restored) = load_snapshot(&mut client(), &path, now) else {
+            panic!("the snapshot just written must load");
+        };
+        assert_eq!(restored.written_at, now);
+    }
+
+    #[test]
+    fn a_snapshot_that_cannot_be_read_is_ignored_naming_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: it exists, but cannot be read as one.
+        let path = dir.path().join("agent.snapshot");
+        std::fs::create_dir(&path).unwrap();
+        let now = Timestamp::from_unix_secs(1_700_000_000);
+        let SnapshotLoad::Ignored(reason) = load_snapshot(&mut client(), &path, now) else {
+            panic!("an unreadable snapshot is ignored, not absent");
+        };
+        assert!(reason.contains(&*path.to_string_lossy()), "{reason}");
+    }
 }
