@@ -14,8 +14,9 @@
 # --part edges  three runs, one after the other:
 #               edges-proto: syvault-proto's private_file.rs, lease/rfc3339.rs and proxy.rs
 #               with the feature `fs` on (private_file.rs exists only with it), tested by the
-#               core's unit tests, which hold the tests of all three, and the integration test
-#               `leases`, which reads lease times through rfc3339.rs;
+#               core's unit tests, which hold the tests of all three (the integration tests
+#               reach rfc3339.rs only to write fixtures, and each would add a build of the
+#               library per mutant);
 #               edges-cli: syvault-cli's envfile.rs and template.rs, tested by the unit tests
 #               of the `sy` binary, which hold theirs;
 #               edges-run: the `run` and `inject` commands (commands/process.rs,
@@ -103,7 +104,7 @@ jwt_exclude='^syvault-proto/src/jwt\.rs:.*(for Header>|present_string|canonical_
 # tests, not the doc tests (see above), nor the examples and benchmarks, which assert nothing.
 # The CLI has no library: its unit tests are those of the `sy` binary.
 rules_tests=(--exclude-re "$jwt_exclude" --cargo-arg=--lib --cargo-arg=--tests)
-edges_proto_tests=(--features fs --cargo-arg=--lib --cargo-arg=--test=leases)
+edges_proto_tests=(--features fs --cargo-arg=--lib)
 edges_cli_tests=(--cargo-arg=--bin=sy)
 edges_run_tests=(--cargo-arg=--bin=sy --cargo-arg=--test=sy --cargo-arg=--test=operators)
 
