@@ -78,6 +78,36 @@ mod tests {
     }
 
     #[test]
+    fn keys_take_letters_digits_and_underscores_only() {
+        let text = "_PRIVATE=1\nMY_KEY_2=2\nexport   DB_URL=3\n";
+        assert_eq!(
+            parse(text).unwrap(),
+            [
+                ("_PRIVATE".into(), "1".into()),
+                ("MY_KEY_2".into(), "2".into()),
+                ("DB_URL".into(), "3".into()),
+            ]
+        );
+        for line in [
+            "MY-KEY=1",
+            "MY.KEY=1",
+            "MY KEY=1",
+            "KÉY=1",
+            "=1",
+            "export =1",
+        ] {
+            assert_eq!(
+                parse(&format!("A=0\n{line}")),
+                Err((
+                    2,
+                    "a key is letters, digits and _, not starting with a digit"
+                )),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_lines_are_reported_by_number() {
         assert_eq!(parse("A=1\nnonsense\n"), Err((2, "expected KEY=VALUE")));
         assert_eq!(parse("1A=x").unwrap_err().0, 1);

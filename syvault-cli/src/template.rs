@@ -75,6 +75,24 @@ mod tests {
     }
 
     #[test]
+    fn adjacent_placeholders_leave_no_empty_text_between_them() {
+        assert_eq!(
+            parse("{{sy://A/uid}}{{ sy://B/uid }}").unwrap(),
+            [
+                Piece::Reference {
+                    reference: "sy://A/uid",
+                    line: 1
+                },
+                Piece::Reference {
+                    reference: "sy://B/uid",
+                    line: 1
+                },
+            ]
+        );
+        assert_eq!(parse("").unwrap(), []);
+    }
+
+    #[test]
     fn other_braces_are_text() {
         let pieces = parse("{{ .Values.x }} {{sy://A/uid}}").unwrap();
         let text: String = pieces

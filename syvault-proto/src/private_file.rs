@@ -375,6 +375,7 @@ mod tests {
         };
         make(".agent.snapshot.abc123.tmp", old);
         make(".agent.snapshot.young.tmp", std::time::SystemTime::now());
+        make(".agent.snapshot.old.bak", old);
         make(".syvault-credentials.tmp", old);
         make(".other.snapshot.abc.tmp", old);
         let secret = crate::keys::ClientKey::from_scalar_bytes(&[7; 32])
@@ -394,6 +395,7 @@ mod tests {
         assert_eq!(
             entries(dir.path()),
             [
+                ".agent.snapshot.old.bak",
                 ".agent.snapshot.young.tmp",
                 ".other.snapshot.abc.tmp",
                 ".syvault-credentials.tmp"
@@ -443,5 +445,111 @@ mod tests {
             Credentials::read_from(&path),
             Err(Error::InvalidInput { .. })
         ));
+    }
+
+    /// The temporary file is created next to the destination, so that the final rename stays
+    /// on one file system: a temporary file elsewhere (the current directory, say) could not be
+    /// renamed onto another file system, and copying instead would lose atomicity. Needs a
+    /// directory on another file system than the current directory: `/dev/shm` on Linux.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_destination_on_another_file_system_is_written_in_its_own_directory() {
+        use std::os::unix::fs::MetadataExt as _;
+        let here = std::fs::metadata(".").unwrap().dev();
+        let Some(elsewhere) = std::fs::metadata("/dev/shm")
+            .ok()
+            .filter(|m| m.is_dir() && m.dev() != here)
+            .and_then(|_| tempfile::tempdir_in("/dev/shm").ok())
+        else {
+            eprintln!("no writable /dev/shm on another file system: nothing to check here");
+            return;
+        };
+        let path = elsewhere.path().join("syvault.json");
+        credentials().write_to(&path).unwrap();
+        credentials().write_to(&path).unwrap();
+        assert_eq!(Credentials::read_from(&path).unwrap(), credentials());
+        assert_eq!(entries(elsewhere.path()), ["syvault.json"]);
+        let fresh = elsewhere.path().join("fresh.json");
+        credentials().write_new(&fresh).unwrap();
+        assert_eq!(Credentials::read_from(&fresh).unwrap(), credentials());
+    }
+
+    #[test]
+    fn a_ca_file_is_read_as_text_and_errors_name_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        std::fs::write(&path, pem).unwrap();
+        assert_eq!(read_text(&path).unwrap(), pem);
+
+        let missing = dir.path().join("absent.pem");
+        let error = read_text(&missing).unwrap_err();
+        let Error::File { path, action, .. } = &error else {
+            panic!("expected a file error, got {error:?}");
+        };
+        assert_eq!(
+            (path.as_path(), *action),
+            (missing.as_path(), FileAction::Read)
+        );
+
+        let binary = dir.path().join("ca.der");
+        std::fs::write(&binary, [0x30, 0x82, 0xff, 0xfe]).unwrap();
+        assert!(matches!(
+            read_text(&binary),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+
+    #[test]
+    fn a_file_longer_than_the_limit_is_refused_and_one_at_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.snapshot");
+        std::fs::write(&path, b"1234").unwrap();
+        assert_eq!(&*read_limited(&path, 4).unwrap(), b"1234");
+        assert_eq!(&*read_limited(&path, 5).unwrap(), b"1234");
+        let error = read_limited(&path, 3).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    }
+
+    fn client() -> Client {
+        let secret = crate::keys::ClientKey::from_scalar_bytes(&[7; 32])
+            .unwrap()
+            .to_client_secret();
+        Client::builder()
+            .server("https://vault.example.com")
+            .client_id(uuid::Uuid::nil())
+            .client_secret(secret)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_written_snapshot_loads_into_a_new_process_of_the_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.snapshot");
+        let mut rng = <chacha20::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+        let now = Timestamp::from_unix_secs(1_700_000_000);
+        let job = client().take_snapshot(now, &mut rng).unwrap();
+        write_snapshot(&job, &path, &mut rng).unwrap();
+        assert_eq!(entries(dir.path()), ["agent.snapshot"]);
+        #[cfg(unix)]
+        assert_eq!(mode(&path), 0o600);
+        let SnapshotLoad::Restored(restored) = load_snapshot(&mut client(), &path, now) else {
+            panic!("the snapshot just written must load");
+        };
+        assert_eq!(restored.written_at, now);
+    }
+
+    #[test]
+    fn a_snapshot_that_cannot_be_read_is_ignored_naming_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: it exists, but cannot be read as one.
+        let path = dir.path().join("agent.snapshot");
+        std::fs::create_dir(&path).unwrap();
+        let now = Timestamp::from_unix_secs(1_700_000_000);
+        let SnapshotLoad::Ignored(reason) = load_snapshot(&mut client(), &path, now) else {
+            panic!("an unreadable snapshot is ignored, not absent");
+        };
+        assert!(reason.contains(&*path.to_string_lossy()), "{reason}");
     }
 }

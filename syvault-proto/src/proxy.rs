@@ -429,6 +429,17 @@ mod tests {
     }
 
     #[test]
+    fn a_proxy_for_either_scheme_alone_means_proxies_are_in_use() {
+        for name in ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"] {
+            let proxies =
+                Proxies::resolve(&ProxySetting::FromEnv, env(&[(name, "proxy:3128")])).unwrap();
+            assert!(!proxies.is_empty(), "{name}");
+        }
+        let explicit = ProxySetting::Explicit("proxy:3128".parse().unwrap());
+        assert!(!Proxies::resolve(&explicit, env(&[])).unwrap().is_empty());
+    }
+
+    #[test]
     fn under_cgi_upper_case_http_proxy_is_ignored() {
         let cgi = Proxies::resolve(
             &ProxySetting::FromEnv,

@@ -217,6 +217,8 @@ mod tests {
             ("2023-11-15T21:59:20+23:46", 1_700_000_000),
             ("2023-11-14T22:13:20+00:00", 1_700_000_000),
             ("2023-11-14T22:13:20-00:00", 1_700_000_000),
+            ("2023-11-14T22:13:20+00:59", 1_700_000_000 - 59 * 60),
+            ("2023-11-15T21:13:20+23:00", 1_700_000_000),
         ] {
             assert_eq!(
                 parse_rfc3339(text),
@@ -270,6 +272,38 @@ mod tests {
                     .unwrap()
                     .as_unix_secs(),
             86_400
+        );
+    }
+
+    /// Every day from 1970 through 2400 (two 400-year era ends, four century years), counted
+    /// by walking the calendar one day at a time with month lengths of the test's own: each
+    /// date reads as its count of days and the count writes back as the date.
+    #[test]
+    fn every_day_for_four_centuries_reads_and_writes_as_the_calendar_counts_it() {
+        fn month_length(year: u64, month: u64) -> u64 {
+            let leap =
+                year.is_multiple_of(400) || (year.is_multiple_of(4) && !year.is_multiple_of(100));
+            match month {
+                2 => 28 + u64::from(leap),
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            }
+        }
+        let mut days = 0;
+        for year in 1970..=2400 {
+            for month in 1..=12 {
+                for day in 1..=month_length(year, month) {
+                    let text = format!("{year:04}-{month:02}-{day:02}T00:00:00Z");
+                    let at = Timestamp::from_unix_secs(days * 86_400);
+                    assert_eq!(parse_rfc3339(&text), Some(at), "{text}");
+                    assert_eq!(format_rfc3339(at), text);
+                    days += 1;
+                }
+            }
+        }
+        assert_eq!(
+            format_rfc3339(Timestamp::from_unix_secs(days * 86_400 - 1)),
+            "2400-12-31T23:59:59Z"
         );
     }
 
