@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 # yet (syvault-wasm/README.md, "Size and speed", says where the bytes go), so these bounds hold
 # what it has reached and stop it from growing.
 MAX_WASM=${SYVAULT_WASM_MAX_BYTES:-605000}
-MAX_WASM_GZIP=${SYVAULT_WASM_MAX_GZIP_BYTES:-258000}
+MAX_WASM_GZIP=${SYVAULT_WASM_MAX_GZIP_BYTES:-258400}
 
 out=target/wasm-package
 pkg=$out/package

@@ -28,6 +28,10 @@ pub const LEASE_CAP: Duration = Duration::from_secs(MAX_LEASE_TTL_SECS);
 /// How much later than `now + ttl` a new or renewed lease may end: the clock skew the protocol
 /// allows between client and server (§5, the same as for a token's `iat`).
 pub(crate) const LEASE_SKEW: Duration = Duration::from_secs(60);
+/// Why a new or renewed lease's end was refused (one text for both, which keeps the
+/// WebAssembly module small).
+pub(crate) const LATER_THAN_ASKED: &str =
+    "the lease ends later than asked for or past its 24-hour cap";
 
 /// A leased database credential.
 ///

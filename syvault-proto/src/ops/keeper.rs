@@ -9,7 +9,7 @@ use super::lease::{RenewLease, RevokeLease};
 use super::{Operation, after_finish, pending};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::lease::{LEASE_CAP, LEASE_SKEW, Lease, LeaseInfo};
+use crate::lease::{LATER_THAN_ASKED, LEASE_CAP, LEASE_SKEW, Lease, LeaseInfo};
 use crate::retry::jitter;
 use crate::step::{Input, Step};
 use crate::time::Timestamp;
@@ -248,10 +248,7 @@ impl KeepLease {
                     || info.expires_at > self.cap + ROUNDING
                 {
                     self.status = LeaseStatus::Failed;
-                    return self.finish(Err(Error::malformed(
-                        200,
-                        "the renewal ends later than asked for or past the lease's 24-hour cap",
-                    )));
+                    return self.finish(Err(Error::malformed(200, LATER_THAN_ASKED)));
                 }
                 self.renewals += 1;
                 self.retrying = false;

@@ -11,7 +11,7 @@ use super::{Operation, after_finish, out_of_order, pending};
 use crate::client::Client;
 use crate::error::{Error, ErrorCode, Result};
 use crate::exchange::{self, Call};
-use crate::lease::{LEASE_SKEW, Lease, LeaseInfo, ttl_seconds};
+use crate::lease::{LATER_THAN_ASKED, LEASE_SKEW, Lease, LeaseInfo, ttl_seconds};
 use crate::step::{Input, Response, Step};
 use crate::time::Timestamp;
 use crate::uid::RecordUid;
@@ -155,10 +155,7 @@ impl Operation for CreateLease {
 /// it would have callers and keepers use credentials past their real end.
 fn within_asked(lease: Lease, now: Timestamp, ttl: Duration) -> Result<Lease> {
     if lease.expires_at > now + ttl + LEASE_SKEW {
-        return Err(Error::malformed(
-            201,
-            "the new lease ends later than asked for",
-        ));
+        return Err(Error::malformed(201, LATER_THAN_ASKED));
     }
     Ok(lease)
 }
