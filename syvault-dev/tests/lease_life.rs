@@ -31,17 +31,11 @@ fn builder(cluster: &Cluster) -> DevServerBuilder {
 /// A database `app` with a schema the leases may read.
 async fn create_app_database(cluster: &Cluster) {
     cluster
-        .admin("postgres")
-        .await
-        .batch_execute("CREATE DATABASE app")
-        .await
-        .unwrap();
-    cluster
-        .admin("app")
-        .await
-        .batch_execute("CREATE SCHEMA inventory; CREATE TABLE inventory.items (id int)")
-        .await
-        .unwrap();
+        .create_database(
+            "app",
+            "CREATE SCHEMA inventory; CREATE TABLE inventory.items (id int)",
+        )
+        .await;
 }
 
 fn lease_body(uid: RecordUid) -> Vec<u8> {
@@ -77,26 +71,11 @@ async fn renew(http: &Http, token: &str, lease: &LeaseCreated) -> Answer {
     .await
 }
 
-async fn roles(cluster: &Cluster) -> Vec<String> {
-    cluster
-        .admin("postgres")
-        .await
-        .query(
-            "SELECT rolname FROM pg_roles WHERE rolname LIKE 'vf_tmp_%' ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect()
-}
-
 /// Waits up to 15 s for the leased roles to be exactly `expected`.
 async fn await_roles(cluster: &Cluster, expected: &[&str]) {
     let mut left = Vec::new();
     for _ in 0..150 {
-        left = roles(cluster).await;
+        left = cluster.leased_roles().await;
         if left == expected {
             return;
         }
@@ -384,7 +363,7 @@ async fn roles_no_lease_holds_are_dropped_while_the_server_runs() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     usernames.sort();
-    assert_eq!(roles(&cluster).await, usernames);
+    assert_eq!(cluster.leased_roles().await, usernames);
     fixture.server.shutdown().await;
 }
 
@@ -399,7 +378,7 @@ async fn a_stop_revokes_the_leases_a_server_does_not_keep() {
     let created = lease(&fixture, uid).await;
     let session = connect(created.connection_string.expose()).await.unwrap();
     fixture.server.shutdown().await;
-    assert!(roles(&cluster).await.is_empty());
+    assert!(cluster.leased_roles().await.is_empty());
     assert!(
         session.query_one("SELECT 1", &[]).await.is_err(),
         "the open session was terminated"
@@ -414,7 +393,10 @@ async fn a_stop_revokes_the_leases_a_server_does_not_keep() {
     let kept = lease(&fixture, uid).await;
     let session = connect(kept.connection_string.expose()).await.unwrap();
     fixture.server.shutdown().await;
-    assert_eq!(roles(&cluster).await, std::slice::from_ref(&kept.username));
+    assert_eq!(
+        cluster.leased_roles().await,
+        std::slice::from_ref(&kept.username)
+    );
     session.query_one("SELECT 1", &[]).await.unwrap();
     let server = start().await.unwrap();
     assert_eq!(server.admin().active_lease_usernames(), [kept.username]);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{Answer, Fixture, Http, now_secs};
 use http::Method;
-use pg::{Cluster, connect};
+use pg::{Cluster, connect, server_on};
 use syvault_dev::wire::{Access, LeaseCreated, LeaseList, LeaseSummary, paths};
 use syvault_dev::{DevServer, RoleTemplate, RotationPolicy};
 use syvault_proto::RecordUid;
@@ -25,35 +25,18 @@ macro_rules! cluster {
     };
 }
 
-async fn server_on(cluster: &Cluster) -> DevServer {
-    DevServer::builder()
-        .rotation_delay(Duration::from_millis(50))
-        .postgres_admin_url(Some(cluster.admin_url()))
-        .start()
-        .await
-        .unwrap()
-}
-
 /// A database `app` with a table the leases may read and one they may not.
 async fn create_app_database(cluster: &Cluster) {
     cluster
-        .admin("postgres")
-        .await
-        .batch_execute("CREATE DATABASE app")
-        .await
-        .unwrap();
-    cluster
-        .admin("app")
-        .await
-        .batch_execute(
+        .create_database(
+            "app",
             "CREATE SCHEMA inventory;
              CREATE TABLE inventory.items (id int, name text);
              INSERT INTO inventory.items VALUES (1, 'widget'), (2, 'gadget');
              CREATE SCHEMA vault;
              CREATE TABLE vault.keys (k text);",
         )
-        .await
-        .unwrap();
+        .await;
 }
 
 async fn lease(
@@ -96,21 +79,6 @@ async fn revoke(http: &Http, token: &str, lease_id: &str) -> Answer {
         Vec::new(),
     )
     .await
-}
-
-async fn roles(cluster: &Cluster) -> Vec<String> {
-    cluster
-        .admin("postgres")
-        .await
-        .query(
-            "SELECT rolname FROM pg_roles WHERE rolname LIKE 'vf_tmp_%' ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect()
 }
 
 async fn valid_until(cluster: &Cluster, role: &str) -> u64 {
@@ -215,7 +183,7 @@ async fn lease_connect_renew_and_revoke_against_postgres() {
         "session terminated"
     );
     assert!(connect(created.connection_string.expose()).await.is_err());
-    assert!(roles(&cluster).await.is_empty());
+    assert!(cluster.leased_roles().await.is_empty());
     // Revoking again is 204; renewing a revoked lease is 404.
     revoke(&fixture.http, &token, &lease_id).await.expect(204);
     renew(&fixture.http, &token, &lease_id, 600)
@@ -249,13 +217,16 @@ async fn idempotency_bad_input_foreign_leases_and_the_sweeper() {
         .expect(201)
         .parse();
     assert_eq!(first, again);
-    assert_eq!(roles(&cluster).await, std::slice::from_ref(&first.username));
+    assert_eq!(
+        cluster.leased_roles().await,
+        std::slice::from_ref(&first.username)
+    );
     let second: LeaseCreated = lease(&fixture, &token, uid, 120, Some("key-2"))
         .await
         .expect(201)
         .parse();
     assert_ne!(second.lease_id, first.lease_id);
-    assert_eq!(roles(&cluster).await.len(), 2);
+    assert_eq!(cluster.leased_roles().await.len(), 2);
 
     // A failure at the database is a retryable 502 that creates nothing; the retry with the
     // same key then creates exactly one role.
@@ -263,7 +234,7 @@ async fn idempotency_bad_input_foreign_leases_and_the_sweeper() {
     lease(&fixture, &token, uid, 120, Some("key-3"))
         .await
         .expect_error(502, "target_unavailable");
-    assert_eq!(roles(&cluster).await.len(), 2);
+    assert_eq!(cluster.leased_roles().await.len(), 2);
     let third: LeaseCreated = lease(&fixture, &token, uid, 120, Some("key-3"))
         .await
         .expect(201)
@@ -271,17 +242,17 @@ async fn idempotency_bad_input_foreign_leases_and_the_sweeper() {
     lease(&fixture, &token, uid, 120, Some("key-3"))
         .await
         .expect(201);
-    assert_eq!(roles(&cluster).await.len(), 3);
+    assert_eq!(cluster.leased_roles().await.len(), 3);
 
     bad_input(&fixture, &token, uid, &first).await;
     foreign_leases(&fixture, &first).await;
-    assert_eq!(roles(&cluster).await.len(), 3);
+    assert_eq!(cluster.leased_roles().await.len(), 3);
 
     // An expired lease is swept: its role is dropped and it is no longer listed.
     assert!(fixture.admin.expire_lease(third.lease_id));
     let mut swept = false;
     for _ in 0..100 {
-        if !roles(&cluster).await.contains(&third.username) {
+        if !cluster.leased_roles().await.contains(&third.username) {
             swept = true;
             break;
         }
@@ -539,7 +510,10 @@ async fn a_blocked_database_times_out_without_holding_up_other_targets() {
 
     // The abandoned creation left no role behind; once unblocked, the target leases again.
     admin.batch_execute("ROLLBACK").await.unwrap();
-    assert_eq!(roles(&cluster).await, std::slice::from_ref(&other.username));
+    assert_eq!(
+        cluster.leased_roles().await,
+        std::slice::from_ref(&other.username)
+    );
     assert_eq!(fixture.admin.active_lease_usernames(), [other.username]);
     let again = lease(&fixture, &token, blocked, 600, Some("stuck")).await;
     let again: LeaseCreated = again.expect(201).parse();
@@ -625,7 +599,7 @@ async fn revocation_drops_what_the_role_owns_in_every_database() {
     revoke(&fixture.http, &token, &created.lease_id.to_string())
         .await
         .expect(204);
-    assert!(roles(&cluster).await.is_empty());
+    assert!(cluster.leased_roles().await.is_empty());
     let left: i64 = cluster
         .admin("other")
         .await
@@ -646,12 +620,15 @@ async fn revocation_drops_what_the_role_owns_in_every_database() {
     session.query_one("SELECT lo_create(0)", &[]).await.unwrap();
     assert!(fixture.admin.expire_lease(created.lease_id));
     for _ in 0..100 {
-        if roles(&cluster).await.is_empty() {
+        if cluster.leased_roles().await.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(roles(&cluster).await.is_empty(), "the sweeper dropped it");
+    assert!(
+        cluster.leased_roles().await.is_empty(),
+        "the sweeper dropped it"
+    );
     fixture.server.shutdown().await;
 }
 
@@ -684,7 +661,7 @@ async fn a_client_holds_no_more_leases_than_the_limit() {
         .to_owned();
     assert!(message.contains("2 active leases"), "{message}");
     assert_eq!(
-        roles(&cluster).await.len(),
+        cluster.leased_roles().await.len(),
         2,
         "the refused request created no role"
     );
@@ -736,7 +713,10 @@ async fn orphaned_leased_roles_are_dropped_at_start_up() {
         .unwrap();
 
     let server = start().await.unwrap();
-    assert_eq!(roles(&cluster).await, std::slice::from_ref(&held.username));
+    assert_eq!(
+        cluster.leased_roles().await,
+        std::slice::from_ref(&held.username)
+    );
     server.shutdown().await;
 }
 

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use common::{Answer, Fixture};
 use http::Method;
-use pg::{Cluster, connect};
+use pg::{Cluster, connect, server_on};
 use syvault_dev::wire::{Access, LeaseCreated, paths};
-use syvault_dev::{DevServer, RoleTemplate, RotationPolicy};
+use syvault_dev::{RoleTemplate, RotationPolicy};
 use syvault_proto::RecordUid;
 use syvault_proto::record::RecordPayload;
 
@@ -25,33 +25,16 @@ macro_rules! cluster {
     };
 }
 
-async fn server_on(cluster: &Cluster) -> DevServer {
-    DevServer::builder()
-        .rotation_delay(Duration::from_millis(50))
-        .postgres_admin_url(Some(cluster.admin_url()))
-        .start()
-        .await
-        .unwrap()
-}
-
 /// A database `app` with a table leased roles may read.
 async fn create_app_database(cluster: &Cluster) {
     cluster
-        .admin("postgres")
-        .await
-        .batch_execute("CREATE DATABASE app")
-        .await
-        .unwrap();
-    cluster
-        .admin("app")
-        .await
-        .batch_execute(
+        .create_database(
+            "app",
             "CREATE SCHEMA inventory;
              CREATE TABLE inventory.items (id int, name text);
              INSERT INTO inventory.items VALUES (1, 'widget');",
         )
-        .await
-        .unwrap();
+        .await;
 }
 
 /// A record bound as a dynamic target on `app`.
@@ -91,16 +74,6 @@ async fn lease(fixture: &Fixture, uid: RecordUid, ttl: u64, key: Option<&str>) -
         format!(r#"{{"record_uid":"{uid}","ttl_seconds":{ttl}}}"#),
     )
     .await
-}
-
-async fn leased_roles(cluster: &Cluster) -> usize {
-    cluster
-        .admin("postgres")
-        .await
-        .query("SELECT 1 FROM pg_roles WHERE rolname LIKE 'vf_tmp_%'", &[])
-        .await
-        .unwrap()
-        .len()
 }
 
 /// A leased role logs in with its connection string and reads what its template grants.
@@ -279,7 +252,7 @@ async fn an_idempotency_key_is_bound_to_its_request_and_only_successes_are_kept(
         .expect(201)
         .parse();
     assert_eq!(first, again);
-    assert_eq!(leased_roles(&cluster).await, 1);
+    assert_eq!(cluster.leased_roles().await.len(), 1);
 
     // The same key with another record or another TTL is refused, and creates nothing.
     let refused = lease(&fixture, other_target, 86_400, Some("key-1"))
@@ -289,7 +262,7 @@ async fn an_idempotency_key_is_bound_to_its_request_and_only_successes_are_kept(
     lease(&fixture, first_target, 600, Some("key-1"))
         .await
         .expect_error(422, "idempotency_key_reused");
-    assert_eq!(leased_roles(&cluster).await, 1);
+    assert_eq!(cluster.leased_roles().await.len(), 1);
     // The key still answers its own request.
     let still: LeaseCreated = lease(&fixture, first_target, 120, Some("key-1"))
         .await
@@ -303,7 +276,7 @@ async fn an_idempotency_key_is_bound_to_its_request_and_only_successes_are_kept(
     lease(&fixture, first_target, 120, Some("key-2"))
         .await
         .expect_error(502, "target_unavailable");
-    assert_eq!(leased_roles(&cluster).await, 1);
+    assert_eq!(cluster.leased_roles().await.len(), 1);
     let retried: LeaseCreated = lease(&fixture, first_target, 120, Some("key-2"))
         .await
         .expect(201)
@@ -317,7 +290,7 @@ async fn an_idempotency_key_is_bound_to_its_request_and_only_successes_are_kept(
     lease(&fixture, other_target, 120, Some("key-2"))
         .await
         .expect_error(422, "idempotency_key_reused");
-    assert_eq!(leased_roles(&cluster).await, 2);
+    assert_eq!(cluster.leased_roles().await.len(), 2);
 
     // Nor is a 422: once the record is bound, the same key and request get a lease.
     let later_target = fixture.secret("Reports database", "unused");
@@ -349,7 +322,7 @@ async fn an_idempotency_key_is_bound_to_its_request_and_only_successes_are_kept(
     lease(&fixture, first_target, 120, Some("key-4"))
         .await
         .expect(201);
-    assert_eq!(leased_roles(&cluster).await, 4);
+    assert_eq!(cluster.leased_roles().await.len(), 4);
 
     // Keys are per client: another client's same key is a new request.
     let other = fixture.second_client(Access::Read).await;

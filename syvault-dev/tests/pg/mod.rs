@@ -152,6 +152,31 @@ impl Cluster {
     }
 
     /// A superuser session on `database`.
+    /// Creates database `name` and runs `setup` in it as the superuser.
+    pub async fn create_database(&self, name: &str, setup: &str) {
+        self.admin("postgres")
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        self.admin(name).await.batch_execute(setup).await.unwrap();
+    }
+
+    /// The leased roles (`vf_tmp_…`) that exist now, sorted.
+    pub async fn leased_roles(&self) -> Vec<String> {
+        self.admin("postgres")
+            .await
+            .query(
+                "SELECT rolname FROM pg_roles WHERE rolname LIKE 'vf_tmp_%' ORDER BY 1",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    }
+
     pub async fn admin(&self, database: &str) -> Client {
         connect(&self.url("postgres", ADMIN_PASSWORD, database))
             .await
@@ -228,4 +253,14 @@ fn run_plain(program: &str, args: &[&str]) -> Result<Output, String> {
             String::from_utf8_lossy(&output.stderr).trim()
         ))
     }
+}
+
+/// A dev server bound to `cluster`, rotating after 50 ms.
+pub async fn server_on(cluster: &Cluster) -> syvault_dev::DevServer {
+    syvault_dev::DevServer::builder()
+        .rotation_delay(std::time::Duration::from_millis(50))
+        .postgres_admin_url(Some(cluster.admin_url()))
+        .start()
+        .await
+        .unwrap()
 }
