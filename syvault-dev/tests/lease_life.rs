@@ -11,7 +11,7 @@ use common::{Answer, Fixture, Http};
 use http::Method;
 use pg::{Cluster, connect};
 use syvault_dev::wire::{Access, LeaseCreated, LeaseList, paths};
-use syvault_dev::{DevServer, DevServerBuilder, RoleTemplate};
+use syvault_dev::{DevServer, DevServerBuilder};
 use syvault_proto::RecordUid;
 
 /// Starts a cluster or returns from the test (a visible skip; a failure under CI=true).
@@ -84,15 +84,6 @@ async fn await_roles(cluster: &Cluster, expected: &[&str]) {
     panic!("leased roles {left:?}, expected {expected:?}");
 }
 
-fn target(fixture: &Fixture, title: &str) -> RecordUid {
-    let uid = fixture.secret(title, "unused");
-    fixture
-        .admin
-        .set_dynamic_target(uid, RoleTemplate::new("app").schema("inventory"))
-        .unwrap();
-    uid
-}
-
 async fn listed(fixture: &Fixture) -> Vec<uuid::Uuid> {
     let list: LeaseList = fixture
         .get(paths::dynamic_leases())
@@ -107,7 +98,7 @@ async fn removing_the_grant_ends_the_leases_it_allowed() {
     let cluster = cluster!("removing_the_grant_ends_the_leases_it_allowed");
     create_app_database(&cluster).await;
     let fixture = Fixture::on(builder(&cluster).start().await.unwrap(), Access::Read).await;
-    let uid = target(&fixture, "Orders database");
+    let uid = fixture.dynamic_target("Orders database");
     let token = fixture.client.token();
     let created = lease(&fixture, uid).await;
     let session = connect(created.connection_string.expose()).await.unwrap();
@@ -166,8 +157,8 @@ async fn moving_or_deleting_the_record_ends_its_leases() {
     create_app_database(&cluster).await;
     let fixture = Fixture::on(builder(&cluster).start().await.unwrap(), Access::Read).await;
     let token = fixture.client.token();
-    let moved = target(&fixture, "Moved");
-    let deleted = target(&fixture, "Deleted");
+    let moved = fixture.dynamic_target("Moved");
+    let deleted = fixture.dynamic_target("Deleted");
     let moved_lease = lease(&fixture, moved).await;
     let deleted_lease = lease(&fixture, deleted).await;
     let elsewhere = fixture.admin.create_folder("Elsewhere", None).unwrap();
@@ -195,7 +186,7 @@ async fn a_grant_removed_while_the_role_is_created_ends_that_lease() {
     let cluster = cluster!("a_grant_removed_while_the_role_is_created_ends_that_lease");
     create_app_database(&cluster).await;
     let fixture = Fixture::on(builder(&cluster).start().await.unwrap(), Access::Read).await;
-    let uid = target(&fixture, "Orders database");
+    let uid = fixture.dynamic_target("Orders database");
     // The creation's `GRANT CONNECT ON DATABASE app` waits for this transaction.
     let blocker = cluster.admin("postgres").await;
     blocker
@@ -222,8 +213,8 @@ async fn unbinding_a_target_ends_its_leases() {
     create_app_database(&cluster).await;
     let fixture = Fixture::on(builder(&cluster).start().await.unwrap(), Access::Read).await;
     let token = fixture.client.token();
-    let unbound = target(&fixture, "Unbound");
-    let bound = target(&fixture, "Still bound");
+    let unbound = fixture.dynamic_target("Unbound");
+    let bound = fixture.dynamic_target("Still bound");
     let ended = lease(&fixture, unbound).await;
     let kept = lease(&fixture, bound).await;
     let session = connect(ended.connection_string.expose()).await.unwrap();
@@ -286,7 +277,7 @@ async fn a_lease_request_cancelled_mid_creation_leaves_no_role() {
         .await
         .unwrap();
     let fixture = Fixture::on(server, Access::Read).await;
-    let uid = target(&fixture, "Orders database");
+    let uid = fixture.dynamic_target("Orders database");
 
     // Commits in `app` wait for a standby that never comes: a creation sits in its COMMIT,
     // committed in the database's log but not yet visible, until the setting is reset. (The
@@ -340,7 +331,7 @@ async fn roles_no_lease_holds_are_dropped_while_the_server_runs() {
         .await
         .unwrap();
     let fixture = Fixture::on(server, Access::Read).await;
-    let uid = target(&fixture, "Orders database");
+    let uid = fixture.dynamic_target("Orders database");
     let held = lease(&fixture, uid).await;
     // A role no lease holds, owning something, appears while the server runs.
     let admin = cluster.admin("app").await;
@@ -374,7 +365,7 @@ async fn a_stop_revokes_the_leases_a_server_does_not_keep() {
 
     // Without a data file the leases would be forgotten: a graceful stop revokes them.
     let fixture = Fixture::on(builder(&cluster).start().await.unwrap(), Access::Read).await;
-    let uid = target(&fixture, "Orders database");
+    let uid = fixture.dynamic_target("Orders database");
     let created = lease(&fixture, uid).await;
     let session = connect(created.connection_string.expose()).await.unwrap();
     fixture.server.shutdown().await;
@@ -389,7 +380,7 @@ async fn a_stop_revokes_the_leases_a_server_does_not_keep() {
     let data = dir.path().join("vault.json");
     let start = || builder(&cluster).data_file(Some(data.clone())).start();
     let fixture = Fixture::on(start().await.unwrap(), Access::Read).await;
-    let uid = target(&fixture, "Orders database");
+    let uid = fixture.dynamic_target("Orders database");
     let kept = lease(&fixture, uid).await;
     let session = connect(kept.connection_string.expose()).await.unwrap();
     fixture.server.shutdown().await;
@@ -412,7 +403,7 @@ async fn a_creation_cut_short_by_a_crash_is_undone_at_start_up() {
     let data = dir.path().join("vault.json");
     let start = || builder(&cluster).data_file(Some(data.clone())).start();
     let fixture = Fixture::on(start().await.unwrap(), Access::Read).await;
-    let uid = target(&fixture, "Orders database");
+    let uid = fixture.dynamic_target("Orders database");
     let kept = lease(&fixture, uid).await;
     let cut_short = lease(&fixture, uid).await;
     fixture.server.shutdown().await;

@@ -355,7 +355,7 @@ async fn rotation_changes_the_real_password_and_a_failure_keeps_the_old_one() {
 
     // A failure at the database rolls back: reported failed, old password still works.
     fixture.admin.fail_next_database_change();
-    let status = rotate(&fixture, uid).await;
+    let status = fixture.rotate_to_end(uid).await;
     assert_eq!(status["status"], "failed", "{status}");
     assert!(
         status["error"].as_str().unwrap().contains("database"),
@@ -371,7 +371,7 @@ async fn rotation_changes_the_real_password_and_a_failure_keeps_the_old_one() {
     );
 
     // A rotation changes the role's password, then the record.
-    let status = rotate(&fixture, uid).await;
+    let status = fixture.rotate_to_end(uid).await;
     assert_eq!(status["status"], "completed", "{status}");
     let rotated = fixture.admin.read_secret(uid).unwrap();
     let new_password = rotated.fields.get("password").unwrap().expose().to_owned();
@@ -386,33 +386,6 @@ async fn rotation_changes_the_real_password_and_a_failure_keeps_the_old_one() {
         .await
         .expect("the new password works");
     fixture.server.shutdown().await;
-}
-
-/// Starts a rotation over HTTP and polls it to its end.
-async fn rotate(fixture: &Fixture, uid: RecordUid) -> serde_json::Value {
-    let token = fixture.client.token();
-    let started = fixture
-        .http
-        .post(&paths::rotate(&uid), Some(&token), Vec::new())
-        .await
-        .expect(202)
-        .json();
-    let id = started["data"]["rotation_id"].as_str().unwrap().to_owned();
-    for _ in 0..200 {
-        let polled = fixture
-            .get(&format!("/api/sm/v1/rotations/{id}"))
-            .await
-            .expect(200)
-            .json();
-        if matches!(
-            polled["data"]["status"].as_str(),
-            Some("completed" | "failed")
-        ) {
-            return polled["data"].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the rotation did not finish");
 }
 
 #[tokio::test]

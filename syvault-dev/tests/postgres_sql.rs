@@ -4,8 +4,6 @@
 mod common;
 mod pg;
 
-use std::time::Duration;
-
 use common::{Answer, Fixture};
 use http::Method;
 use pg::{Cluster, connect, server_on};
@@ -35,16 +33,6 @@ async fn create_app_database(cluster: &Cluster) {
              INSERT INTO inventory.items VALUES (1, 'widget');",
         )
         .await;
-}
-
-/// A record bound as a dynamic target on `app`.
-fn target(fixture: &Fixture, title: &str) -> RecordUid {
-    let uid = fixture.secret(title, "unused");
-    fixture
-        .admin
-        .set_dynamic_target(uid, RoleTemplate::new("app").schema("inventory"))
-        .unwrap();
-    uid
 }
 
 async fn lease_with_body(fixture: &Fixture, key: Option<&str>, body: String) -> Answer {
@@ -122,30 +110,10 @@ async fn rotated_record(
 
 /// Rotates `uid` over HTTP, waits for it to complete and returns the new password.
 async fn rotate(fixture: &Fixture, uid: RecordUid) -> String {
-    let token = fixture.client.token();
-    let started = fixture
-        .http
-        .post(&paths::rotate(&uid), Some(&token), Vec::new())
-        .await
-        .expect(202)
-        .json();
-    let id = started["data"]["rotation_id"].as_str().unwrap().to_owned();
-    for _ in 0..200 {
-        let polled = fixture
-            .get(&format!("/api/sm/v1/rotations/{id}"))
-            .await
-            .expect(200)
-            .json();
-        match polled["data"]["status"].as_str() {
-            Some("completed") => {
-                let record = fixture.admin.read_secret(uid).unwrap();
-                return record.fields.get("password").unwrap().expose().to_owned();
-            }
-            Some("failed") => panic!("the rotation failed: {polled}"),
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    panic!("the rotation did not finish");
+    let ended = fixture.rotate_to_end(uid).await;
+    assert_eq!(ended["status"], "completed", "the rotation failed: {ended}");
+    let record = fixture.admin.read_secret(uid).unwrap();
+    record.fields.get("password").unwrap().expose().to_owned()
 }
 
 #[tokio::test]
@@ -156,7 +124,7 @@ async fn passwords_reach_the_database_log_only_as_scram_verifiers() {
     );
     create_app_database(&cluster).await;
     let fixture = Fixture::on(server_on(&cluster).await, Access::ReadWrite).await;
-    let uid = target(&fixture, "Orders database");
+    let uid = fixture.dynamic_target("Orders database");
     let leased: LeaseCreated = lease(&fixture, uid, 600, None).await.expect(201).parse();
     assert_logs_in(&leased).await;
     let rotated = rotated_record(&cluster, &fixture, "initial-pw", "abcdefghkmnpqrstuvwxyz").await;
@@ -199,7 +167,7 @@ async fn leases_and_rotation_work_without_standard_conforming_strings() {
     assert_eq!(setting, "off");
     create_app_database(&cluster).await;
     let fixture = Fixture::on(server_on(&cluster).await, Access::ReadWrite).await;
-    let uid = target(&fixture, "Orders database");
+    let uid = fixture.dynamic_target("Orders database");
     let leased: LeaseCreated = lease(&fixture, uid, 600, None).await.expect(201).parse();
     assert_logs_in(&leased).await;
 
@@ -236,8 +204,8 @@ async fn an_idempotency_key_is_bound_to_its_request_and_only_successes_are_kept(
     );
     create_app_database(&cluster).await;
     let fixture = Fixture::on(server_on(&cluster).await, Access::ReadWrite).await;
-    let first_target = target(&fixture, "Orders database");
-    let other_target = target(&fixture, "Billing database");
+    let first_target = fixture.dynamic_target("Orders database");
+    let other_target = fixture.dynamic_target("Billing database");
 
     // The same key with the same request answers the same lease, however the body is
     // formatted and whatever unknown members it carries.

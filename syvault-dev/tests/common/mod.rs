@@ -372,4 +372,48 @@ impl Fixture {
     pub async fn get(&self, path: &str) -> Answer {
         self.http.get(path, &self.client.token()).await
     }
+
+    /// A secret titled `title`, bound as a dynamic target on database `app`, schema
+    /// `inventory`.
+    pub fn dynamic_target(&self, title: &str) -> syvault_proto::RecordUid {
+        let uid = self.secret(title, "unused");
+        self.admin
+            .set_dynamic_target(
+                uid,
+                syvault_dev::RoleTemplate::new("app").schema("inventory"),
+            )
+            .unwrap();
+        uid
+    }
+
+    /// Starts a rotation of `uid` over HTTP and polls it until it completes or fails; answers
+    /// the last poll's `data`.
+    pub async fn rotate_to_end(&self, uid: syvault_proto::RecordUid) -> serde_json::Value {
+        let started = self
+            .http
+            .post(
+                &syvault_dev::wire::paths::rotate(&uid),
+                Some(&self.client.token()),
+                Vec::new(),
+            )
+            .await
+            .expect(202)
+            .json();
+        let id = started["data"]["rotation_id"].as_str().unwrap().to_owned();
+        for _ in 0..200 {
+            let polled = self
+                .get(&format!("/api/sm/v1/rotations/{id}"))
+                .await
+                .expect(200)
+                .json();
+            if matches!(
+                polled["data"]["status"].as_str(),
+                Some("completed" | "failed")
+            ) {
+                return polled["data"].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the rotation did not finish");
+    }
 }
