@@ -173,6 +173,54 @@ mod tests {
         );
     }
 
+    /// Servers write fractions to the microsecond or nanosecond; they read to the millisecond,
+    /// the finer digits dropped rather than rounded or refused, and writing keeps whole seconds.
+    #[test]
+    fn fractions_read_to_the_millisecond() {
+        for (text, millis) in [
+            ("2023-11-14T22:13:20.1Z", 100),
+            ("2023-11-14T22:13:20.001Z", 1),
+            ("2023-11-14T22:13:20.999Z", 999),
+            ("2023-11-14T22:13:20.123456Z", 123),
+            ("2023-11-14T22:13:20.999999999Z", 999),
+            ("2023-11-14T22:13:20.0009Z", 0),
+            ("2023-11-14T23:13:20.123456789+01:00", 123),
+        ] {
+            assert_eq!(
+                parse_rfc3339(text),
+                Some(Timestamp::from_unix_millis(1_700_000_000_000 + millis)),
+                "{text}"
+            );
+        }
+        for text in [
+            "2023-11-14T22:13:20.Z",
+            "2023-11-14T22:13:20.12aZ",
+            "2023-11-14T22:13:20.5",
+            "2023-11-14T22:13:20,5Z",
+        ] {
+            assert_eq!(parse_rfc3339(text), None, "{text}");
+        }
+        assert_eq!(
+            format_rfc3339(Timestamp::from_unix_millis(1_700_000_000_999)),
+            "2023-11-14T22:13:20Z"
+        );
+    }
+
+    /// The epoch bound applies to the instant, after the offset: a local time in 1969 that is
+    /// 1970 in UTC is read, and a local time in 1970 that is 1969 in UTC is not.
+    #[test]
+    fn offsets_move_the_instant_across_the_epoch() {
+        assert_eq!(
+            parse_rfc3339("1969-12-31T23:00:00-01:00"),
+            Some(Timestamp::from_unix_secs(0))
+        );
+        assert_eq!(parse_rfc3339("1970-01-01T00:59:59+01:00"), None);
+        assert_eq!(
+            parse_rfc3339("1970-01-01T01:00:00+01:00"),
+            Some(Timestamp::from_unix_secs(0))
+        );
+    }
+
     #[test]
     fn every_separator_is_checked() {
         let good = "2023-11-14T22:13:20Z";
