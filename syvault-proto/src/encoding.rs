@@ -70,7 +70,7 @@ mod tests {
     macro_rules! strictness {
         ($name:ident) => {
             mod $name {
-                use super::super::$name::*;
+                use super::super::$name::{decode_b64, decode_b64url, encode_b64, encode_b64url};
 
                 #[test]
                 fn standard_is_strict() {
