@@ -235,7 +235,7 @@ impl Client {
     /// The folders loaded so far (empty until an operation needed them).
     pub fn folders(&self) -> Vec<FolderInfo> {
         let mut folders: Vec<_> = self.folders.iter().cloned().collect();
-        folders.sort_by_key(|f| f.folder_id);
+        folders.sort_unstable_by_key(|f| f.folder_id);
         folders
     }
 

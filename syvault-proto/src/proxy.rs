@@ -11,9 +11,6 @@
 use core::fmt;
 use core::net::IpAddr;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
 
@@ -87,7 +84,10 @@ impl ProxyUrl {
     pub fn basic_authorization(&self) -> Option<SecretString> {
         self.credentials.as_ref().map(|(user, password)| {
             let pair = zeroize::Zeroizing::new(format!("{user}:{}", password.expose()));
-            SecretString::new(format!("Basic {}", STANDARD.encode(pair.as_bytes())))
+            SecretString::new(format!(
+                "Basic {}",
+                crate::encoding::encode_b64(pair.as_bytes())
+            ))
         })
     }
 }
@@ -609,7 +609,7 @@ mod tests {
         assert_eq!(proxy.password().unwrap().expose(), "pa:ss");
         assert_eq!(
             proxy.basic_authorization().unwrap().expose(),
-            format!("Basic {}", STANDARD.encode("u ser:pa:ss"))
+            "Basic dSBzZXI6cGE6c3M="
         );
         let bare: ProxyUrl = "proxy.corp".parse().unwrap();
         assert_eq!(

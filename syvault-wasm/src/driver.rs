@@ -132,26 +132,31 @@ impl Shared {
         F: FnOnce(O::Output) -> JsValue + 'static,
     {
         // The first step on the stack: a cache hit allocates nothing here.
-        match self.step(&mut op, Input::Start) {
+        let step = match self.step(&mut op, Input::Start) {
             Step::Done(result) => {
                 self.finished();
-                match result {
+                return match result {
                     Ok(value) => Promise::resolve(&output(value)),
                     Err(error) => Promise::reject(&host::error(&error)),
-                }
+                };
             }
-            step => {
-                let mut op = converted(op, output);
-                let step = step.map(|_| JsValue::UNDEFINED);
-                let shared = Rc::clone(self);
-                wasm_bindgen_futures::future_to_promise(async move {
-                    shared
-                        .drive(op.as_mut(), step, None)
-                        .await
-                        .map_err(|error| host::error(&error))
-                })
-            }
-        }
+            Step::Send(request) => Step::Send(request),
+            Step::Sleep(until) => Step::Sleep(until),
+            Step::Join(until) => Step::Join(until),
+        };
+        self.go_on(converted(op, output), step)
+    }
+
+    /// The rest of [`Shared::run`], out of the generic function so that the future and its
+    /// task are compiled once rather than once per operation.
+    fn go_on(self: &Rc<Self>, mut op: Box<dyn JsOperation>, step: Step<JsValue>) -> Promise {
+        let shared = Rc::clone(self);
+        wasm_bindgen_futures::future_to_promise(async move {
+            shared
+                .drive(op.as_mut(), step, None)
+                .await
+                .map_err(|error| host::error(&error))
+        })
     }
 
     /// One step, with the core borrowed for the step only (never across an await).

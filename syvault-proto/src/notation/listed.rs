@@ -153,7 +153,7 @@ impl ListedIndex {
                 Some(ListedRecord::new(uid, folder_id.parse().ok()?, title))
             })
             .collect();
-        records.sort_by_key(|record| record.uid);
+        records.sort_unstable_by_key(|record| record.uid);
         Some(Listing::new(listed_at, records))
     }
 

@@ -246,7 +246,7 @@ impl NotationIndex {
                             .filter(|id| self.has_path(id, folders))
                             .map(ToString::to_string)
                             .collect();
-                        candidates.sort();
+                        candidates.sort_unstable();
                         Err(NotationError::AmbiguousFolder {
                             reference: record.to_string(),
                             candidates,
@@ -339,7 +339,7 @@ impl NotationIndex {
                     .filter(accepted)
                     .map(|(uid, _)| *uid)
                     .collect();
-                candidates.sort();
+                candidates.sort_unstable();
                 Err(NotationError::AmbiguousRecord {
                     reference: record.to_string(),
                     candidates,
