@@ -36,7 +36,9 @@ fi
 # but they run once per request or token, never on a cached read, and are a tenth of the size.
 rustflags='--cfg aes_compact --cfg sha2_backend_soft="compact"'
 # Panic locations name their source files: the registry's absolute path (it differs from machine
-# to machine) is cut off, so that the module is the same wherever it is built, and smaller.
+# to machine) is cut off, so that the module is the same wherever it is built, and smaller. The
+# sources are fetched first, so that the registry's directory exists on a fresh machine.
+cargo fetch --locked --target wasm32-unknown-unknown
 for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
     case $dir in *" "*) ;; *) rustflags+=" --remap-path-prefix=$dir=" ;; esac
 done
