@@ -16,9 +16,11 @@
 //!   process that reads the credentials, builds a client, signs a token, lists and decrypts.
 //!
 //! It prints the minimum and median of each, and for agent / probe (target ≤ 1.3) and direct /
-//! agent (target ≥ 3) the ratio of the minimums and the median of the per-round ratios. Then 200 threads,
-//! started together, each send 5 reads over their own connections to the warm agent, and it
-//! prints the p50 and p99 latency of those 1,000 requests.
+//! agent (target ≥ 3) the ratio of the minimums and the median of the per-round ratios, and
+//! direct / probe: what direct / agent would be if the agent's client cost no more than the
+//! probe, its ceiling. Then 200 threads, started together, each send 5 reads over their own
+//! connections to the warm agent, and it prints the p50 and p99 latency of those 1,000
+//! requests.
 
 use std::io::{Read as _, Write as _};
 use std::os::unix::net::UnixStream;
@@ -133,6 +135,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     report("sy read without the agent", &directs);
     ratios("agent / probe (target <= 1.3)", &agents, &probes);
     ratios("direct / agent (target >= 3)", &directs, &agents);
+    // What direct / agent would be if `sy read` through the agent cost no more than the probe.
+    ratios("direct / probe (its ceiling)", &directs, &probes);
 
     concurrent(&socket, &body);
 

@@ -20,6 +20,7 @@ mod mask;
 mod output;
 mod resolve;
 mod session;
+mod spinner;
 mod suggest;
 mod template;
 mod values;

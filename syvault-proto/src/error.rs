@@ -591,6 +591,9 @@ pub enum ErrorCode {
     /// `idempotency_key_reused` (422): the `Idempotency-Key` of a lease request was first
     /// used with a different request. Not retryable: a new request needs a new key.
     IdempotencyKeyReused,
+    /// `lease_limit_reached` (409): the client holds as many active leases as the server
+    /// allows. Not retryable as it is: a lease must end first.
+    LeaseLimitReached,
     /// A code this version does not know, kept verbatim.
     Other(String),
 }
@@ -617,6 +620,7 @@ impl ErrorCode {
             Self::TargetUnavailable => "target_unavailable",
             Self::SyncTokenExpired => "sync_token_expired",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::LeaseLimitReached => "lease_limit_reached",
             Self::Other(code) => code,
         }
     }
@@ -642,6 +646,7 @@ impl ErrorCode {
             "target_unavailable" => Self::TargetUnavailable,
             "sync_token_expired" => Self::SyncTokenExpired,
             "idempotency_key_reused" => Self::IdempotencyKeyReused,
+            "lease_limit_reached" => Self::LeaseLimitReached,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -669,7 +674,7 @@ impl ErrorCode {
             | Self::FolderNotFound
             | Self::RotationNotFound
             | Self::LeaseNotFound => 404,
-            Self::UidConflict | Self::RotationInProgress => 409,
+            Self::UidConflict | Self::RotationInProgress | Self::LeaseLimitReached => 409,
             Self::SyncTokenExpired => 410,
             Self::RotationNotConfigured | Self::NotDynamicTarget | Self::IdempotencyKeyReused => {
                 422
@@ -745,6 +750,7 @@ mod tests {
             "target_unavailable",
             "sync_token_expired",
             "idempotency_key_reused",
+            "lease_limit_reached",
         ] {
             let parsed = ErrorCode::parse(code);
             assert!(!matches!(parsed, ErrorCode::Other(_)), "{code}");
@@ -758,6 +764,7 @@ mod tests {
         assert_eq!(ErrorCode::SyncTokenExpired.status(), Some(410));
         assert_eq!(ErrorCode::TargetUnavailable.status(), Some(502));
         assert_eq!(ErrorCode::IdempotencyKeyReused.status(), Some(422));
+        assert_eq!(ErrorCode::LeaseLimitReached.status(), Some(409));
     }
 
     #[test]

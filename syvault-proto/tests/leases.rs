@@ -232,6 +232,21 @@ fn a_reused_idempotency_key_is_a_typed_error_sent_once() {
 }
 
 #[test]
+fn the_lease_limit_is_a_typed_error_sent_once() {
+    let mut world = World::new();
+    let op = world.client.lease(uid(), Duration::from_secs(600));
+    let err = world
+        .drive(op, |_, _| {
+            Ok(error(StatusCode::CONFLICT, "lease_limit_reached"))
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::LeaseLimitReached));
+    assert_eq!(err.status(), Some(409));
+    assert!(!err.is_retryable());
+    assert_eq!(world.requests_to("/dynamic/lease"), 1);
+}
+
+#[test]
 fn a_malformed_lease_answer_is_an_error_without_the_password() {
     let mut world = World::new();
     let body = serde_json::json!({

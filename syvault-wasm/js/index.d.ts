@@ -136,7 +136,9 @@ export type ServerErrorCode =
   | "lease_not_found"
   | "not_dynamic_target"
   | "target_unavailable"
-  | "idempotency_key_reused";
+  | "sync_token_expired"
+  | "idempotency_key_reused"
+  | "lease_limit_reached";
 
 /** The codes of failures found on the client's side. */
 export type ClientErrorCode =

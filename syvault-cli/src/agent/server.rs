@@ -77,7 +77,10 @@ pub(crate) fn run(global: &Global, args: &AgentArgs) -> Result<(), Failure> {
         path
     };
     let settings = Settings::from_args(args, global)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: a cached answer takes microseconds, and the multi-threaded scheduler's
+    // statistics call `pow`, which would make every `sy` process load libm at start
+    // (docs/performance.md). Snapshot writes go to tokio's blocking threads either way.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name("sy-agent")
         .build()

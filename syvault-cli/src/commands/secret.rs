@@ -3,11 +3,10 @@
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Map, Value, json};
 use syvault_ureq::proto::config::RotationPolicy;
 use syvault_ureq::proto::notation::Reference;
-use syvault_ureq::{Error, RecordPayload, RecordUid, RotationOutcome, Secret, Uuid};
+use syvault_ureq::{Error, RecordPayload, RecordUid, RotationOutcome, Secret};
 
 use crate::cli::{
     CreateArgs, GetArgs, GetFormat, Global, ListArgs, ListFormat, RotateArgs, TextFormat,
@@ -15,6 +14,7 @@ use crate::cli::{
 use crate::failure::Failure;
 use crate::output::{self, MASK, escape};
 use crate::session::Session;
+use crate::spinner::Spinner;
 use crate::suggest::{self, Suggester};
 use crate::values::ValueReader;
 
@@ -359,7 +359,7 @@ pub(crate) fn rotate(global: &Global, args: &RotateArgs) -> Result<(), Failure> 
         };
     }
 
-    let spinner = spinner(&uid, rotation_id, json);
+    let spinner = spinner(&uid, json);
     let _interrupt = interrupt::on_signal(rotation_id, resume.clone(), json, spinner.clone());
     let result = session.secrets().resume_rotation(uid.as_str(), rotation_id);
     if let Some(spinner) = &spinner {
@@ -381,19 +381,17 @@ pub(crate) fn rotate(global: &Global, args: &RotateArgs) -> Result<(), Failure> 
     }
 }
 
-/// A spinner on standard error while waiting, only when a person watches it.
-fn spinner(uid: &RecordUid, rotation_id: Uuid, json: bool) -> Option<ProgressBar> {
+/// A spinner on standard error while waiting, only when a person watches it. The rotation's
+/// id is on the line above it, which keeps this one short enough not to wrap.
+fn spinner(uid: &RecordUid, json: bool) -> Option<Spinner> {
     if json || !std::io::stderr().is_terminal() {
         return None;
     }
-    let spinner = ProgressBar::new_spinner();
-    spinner.set_draw_target(ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
-        spinner.set_style(style);
-    }
-    spinner.set_message(format!("rotating {uid} (rotation {rotation_id})"));
-    spinner.enable_steady_tick(Duration::from_millis(100));
-    Some(spinner)
+    Some(Spinner::start(
+        Box::new(std::io::stderr()),
+        format!("rotating {uid}"),
+        Duration::from_millis(100),
+    ))
 }
 
 fn print_outcome(
@@ -437,10 +435,10 @@ fn status_name(outcome: &RotationOutcome) -> String {
 
 /// What an interrupted rotation says: that it goes on, and how to wait for it again.
 mod interrupt {
-    use indicatif::ProgressBar;
     use syvault_ureq::Uuid;
 
     use crate::failure::Failure;
+    use crate::spinner::Spinner;
 
     /// The failure an interruption by `signal` reports.
     fn interrupted(rotation_id: Uuid, resume: &str, signal: &str) -> Failure {
@@ -460,7 +458,7 @@ mod interrupt {
         rotation_id: Uuid,
         resume: String,
         json: bool,
-        spinner: Option<ProgressBar>,
+        spinner: Option<Spinner>,
     ) -> Option<Guard> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         use signal_hook::iterator::Signals;
@@ -503,7 +501,7 @@ mod interrupt {
         _rotation_id: Uuid,
         _resume: String,
         _json: bool,
-        _spinner: Option<ProgressBar>,
+        _spinner: Option<Spinner>,
     ) -> Option<()> {
         let _ = interrupted;
         None

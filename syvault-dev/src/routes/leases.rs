@@ -109,7 +109,7 @@ fn start_creating(
         .map_err(|limit| {
             Failure::with_status(
                 StatusCode::CONFLICT,
-                ErrorCode::Other("lease_limit_reached".into()),
+                ErrorCode::LeaseLimitReached,
                 format!(
                     "this client holds {limit} active leases, the most allowed; revoke one first"
                 ),
