@@ -566,6 +566,64 @@ fn run_mask_passes_signals_on_and_ends_as_the_command_did() {
     );
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn run_mask_ends_with_128_and_the_signal_when_it_cannot_end_by_it() {
+    // A real-time signal (SIGRTMIN + 6) has no default action sy can take on itself: it ends
+    // with the status a shell reports for a command killed by it.
+    let vault = Vault::start();
+    let ran = run(
+        vault
+            .sy()
+            .args(["run", "--mask", "--", "sh", "-c", "kill -40 $$"]),
+        None,
+    );
+    assert_eq!(ran.code, Some(128 + 40), "{ran:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn run_mask_keeps_late_output_of_what_the_command_left_behind_but_does_not_wait_for_it() {
+    let vault = Vault::start();
+    // The command ends at once; the process it left behind writes a moment later, within
+    // the grace sy gives the output.
+    let ran = run(
+        vault.sy().args([
+            "run",
+            "--mask",
+            "--",
+            "sh",
+            "-c",
+            "(sleep 0.2; echo late) & echo early; exit 4",
+        ]),
+        None,
+    );
+    assert_eq!(ran.code, Some(4), "{ran:?}");
+    assert_eq!(ran.stdout, "early\nlate\n");
+
+    // One that holds the output open for long does not hold sy.
+    let pid_file = vault.path("left-behind.pid");
+    let script = format!("sleep 60 & echo $! > '{}'; echo early", pid_file.display());
+    let started = Instant::now();
+    let ran = run(
+        vault
+            .sy()
+            .args(["run", "--mask", "--", "sh", "-c", &script]),
+        None,
+    )
+    .success();
+    let took = started.elapsed();
+    if let Some(pid) = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|pid| pid.trim().parse::<i32>().ok())
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+    assert_eq!(ran.stdout, "early\n");
+    assert!(took < Duration::from_secs(30), "sy waited {took:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // references
 

@@ -733,6 +733,22 @@ fn inject_writes_nothing_if_any_placeholder_fails() {
     .fails(2, &[]);
     assert!(ran.stderr.contains("line 1"), "{ran:?}");
     assert!(!out.exists());
+
+    // The line is counted over the whole template, past earlier placeholders, ours or not.
+    let ran = run(
+        client.sy().arg("inject").arg("-o").arg(&out),
+        Some(
+            "a = {{ sy://Production/Database/field/password }}\n\
+             b = {{ .Values.b }}\n\
+             c = {{ sy://Production/Database/field/username\n",
+        ),
+    )
+    .fails(2, &[]);
+    assert_eq!(
+        ran.stderr,
+        "sy: line 3: a placeholder `{{ sy://…` is not closed by `}}` on its line\n"
+    );
+    assert!(!out.exists());
 }
 
 // ---------------------------------------------------------------------------------------------

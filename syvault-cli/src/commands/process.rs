@@ -135,6 +135,9 @@ fn exec(mut command: Command, program: &OsStr) -> Result<(), Failure> {
 
 /// Runs the command and exits with its status.
 #[cfg(not(unix))]
+// Not compiled on Unix, where mutation testing runs, so no test there could catch a mutant of
+// it: cargo-mutants skips it. The `cfg_attr` never applies (this is not compiled on Unix).
+#[cfg_attr(unix, mutants::skip)]
 fn exec(mut command: Command, program: &OsStr) -> Result<(), Failure> {
     let status = command
         .status()
@@ -184,39 +187,44 @@ fn masked(
     signals::exit_like(status)
 }
 
-/// Copies `from` to `to` through the masker on a thread of its own, flushing after every read
-/// so that interactive output is not delayed.
+/// Copies `from` to `to` through the masker on a thread of its own, then says so on `done`.
 fn pump(
-    mut from: impl Read + Send + 'static,
-    mut to: impl Write + Send + 'static,
-    mut masker: Masker,
+    from: impl Read + Send + 'static,
+    to: impl Write + Send + 'static,
+    masker: Masker,
     done: mpsc::Sender<()>,
 ) {
     let spawned = std::thread::Builder::new()
         .name("sy-mask".into())
         .spawn(move || {
-            let mut buf = vec![0_u8; 16 * 1024];
-            let mut out = Vec::new();
-            loop {
-                match from.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => masker.push(&buf[..n], &mut out),
-                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(_) => break,
-                }
-                if !out.is_empty() {
-                    // A reader that went away (`| head`) stops the copy, not the command.
-                    if to.write_all(&out).and_then(|()| to.flush()).is_err() {
-                        return;
-                    }
-                    out.clear();
-                }
-            }
-            masker.finish(&mut out);
-            let _ = to.write_all(&out).and_then(|()| to.flush());
+            copy_masked(from, to, masker);
             let _ = done.send(());
         });
     drop(spawned);
+}
+
+/// Copies `from` to `to` through the masker until the end of `from` or a read that fails,
+/// flushing after every read so that interactive output is not delayed. A writer that went
+/// away (`| head`) stops the copy, not the command.
+fn copy_masked(mut from: impl Read, mut to: impl Write, mut masker: Masker) {
+    let mut buf = vec![0_u8; 16 * 1024];
+    let mut out = Vec::new();
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => masker.push(&buf[..n], &mut out),
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+        if !out.is_empty() {
+            if to.write_all(&out).and_then(|()| to.flush()).is_err() {
+                return;
+            }
+            out.clear();
+        }
+    }
+    masker.finish(&mut out);
+    let _ = to.write_all(&out).and_then(|()| to.flush());
 }
 
 #[cfg(unix)]
@@ -283,6 +291,7 @@ mod signals {
 }
 
 #[cfg(not(unix))]
+#[cfg_attr(unix, mutants::skip)] // As for `exec` above.
 mod signals {
     use std::process::ExitStatus;
 
@@ -295,5 +304,111 @@ mod signals {
 
     pub(super) fn exit_like(status: ExitStatus) -> ! {
         std::process::exit(status.code().unwrap_or(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+    use std::io::{self, Read, Write};
+    use std::rc::Rc;
+
+    use super::copy_masked;
+    use crate::mask::Masker;
+
+    /// A reader that returns its reads in order and notes, before each, what had been written.
+    struct Script {
+        reads: VecDeque<io::Result<&'static str>>,
+        written: Rc<RefCell<Vec<u8>>>,
+        seen: Vec<String>,
+    }
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.seen
+                .push(String::from_utf8(self.written.borrow().clone()).unwrap());
+            match self.reads.pop_front() {
+                None => Ok(0),
+                Some(Ok(text)) => {
+                    buf[..text.len()].copy_from_slice(text.as_bytes());
+                    Ok(text.len())
+                }
+                Some(Err(error)) => Err(error),
+            }
+        }
+    }
+
+    struct Shared(Rc<RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Copies the reads through a masker of `values`: what was written, what the writer held
+    /// before each read, and the reads left.
+    fn copy(reads: Vec<io::Result<&'static str>>, values: &[&str]) -> (String, Vec<String>, usize) {
+        let written = Rc::new(RefCell::new(Vec::new()));
+        let mut script = Script {
+            reads: reads.into(),
+            written: Rc::clone(&written),
+            seen: Vec::new(),
+        };
+        let masker = Masker::new(values.iter().map(|v| v.as_bytes()));
+        copy_masked(&mut script, Shared(Rc::clone(&written)), masker);
+        let text = String::from_utf8(written.take()).unwrap();
+        (text, script.seen, script.reads.len())
+    }
+
+    #[test]
+    fn each_read_is_written_before_the_next_one() {
+        // Interactive output (a prompt, a progress line) must not wait for the stream's end.
+        let (text, seen, _) = copy(
+            vec![Ok("Password: "), Ok("token=hunter2\n"), Ok("done")],
+            &["hunter2"],
+        );
+        assert_eq!(text, "Password: token=<concealed by sy>\ndone");
+        assert_eq!(
+            seen,
+            [
+                "",
+                "Password: ",
+                "Password: token=<concealed by sy>\n",
+                "Password: token=<concealed by sy>\ndone",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_interrupted_read_is_retried() {
+        let interrupted = io::Error::from(io::ErrorKind::Interrupted);
+        let (text, _, left) = copy(
+            vec![Ok("one "), Err(interrupted), Ok("two hunter2")],
+            &["hunter2"],
+        );
+        assert_eq!(text, "one two <concealed by sy>");
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn a_failed_read_ends_the_copy_and_what_was_held_back_is_written() {
+        // "hun" could have been the start of the value: held back, then written at the end.
+        let (text, _, left) = copy(
+            vec![
+                Ok("one hun"),
+                Err(io::Error::other("the pipe broke")),
+                Ok("ter2 never read"),
+            ],
+            &["hunter2"],
+        );
+        assert_eq!(text, "one hun");
+        assert_eq!(left, 1);
     }
 }
