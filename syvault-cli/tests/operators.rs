@@ -566,6 +566,30 @@ fn run_mask_passes_signals_on_and_ends_as_the_command_did() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn run_mask_ends_as_soon_as_the_command_and_its_output_end() {
+    let vault = Vault::start();
+    let mut child = vault
+        .sy()
+        .args(["run", "--mask", "--", "sh", "-c", "echo done; exit 3"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "done\n");
+    let ended = Instant::now();
+    let status = child.wait().unwrap();
+    let waited = ended.elapsed();
+    assert_eq!(status.code(), Some(3), "{status:?}");
+    // The grace for leftover output (two seconds) is for output still open, not a delay.
+    assert!(waited < Duration::from_millis(1500), "sy waited {waited:?}");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn run_mask_stops_passing_signals_on_once_the_command_ended_and_a_signal_ends_the_wait() {
