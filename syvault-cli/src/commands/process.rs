@@ -167,21 +167,24 @@ fn masked(
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let (events, heard) = mpsc::channel();
+    // Listening starts before the command does, so that a signal sent as soon as it has
+    // started (by whoever saw its first output) is not taken by `sy`'s default action.
+    let forwarding = signals::forward(events.clone());
     let mut child = command
         .spawn()
         .map_err(|error| cannot_run(program, &error))?;
+    forwarding.child_started(child.id());
     let masker = Masker::new(secrets.iter().map(|secret| secret.as_bytes()));
-    let (events, heard) = mpsc::channel();
     let mut streams = 0;
     if let Some(out) = child.stdout.take() {
         pump(out, std::io::stdout(), masker.clone(), events.clone());
         streams += 1;
     }
     if let Some(err) = child.stderr.take() {
-        pump(err, std::io::stderr(), masker, events.clone());
+        pump(err, std::io::stderr(), masker, events);
         streams += 1;
     }
-    let forwarding = signals::forward(child.id(), events);
     // The command's process id stays its own until it is reaped: forwarding ends in between,
     // so that no signal goes to a process that reused the id.
     signals::wait_exited(child.id());
@@ -262,44 +265,78 @@ mod signals {
     /// Passes signals on to the command until it has ended. Its thread listens until `sy`
     /// exits, which follows the end of the command within the grace for its output.
     pub(super) struct Forwarding {
-        /// The command while it runs; the thread signals it only with this lock held.
-        target: Arc<Mutex<Option<Pid>>>,
+        /// The thread acts on a signal only with this lock held.
+        target: Arc<Mutex<Target>>,
+    }
+
+    /// Where a signal to `sy` goes.
+    enum Target {
+        /// Held until the command has started, then passed on.
+        Starting(Vec<Signal>),
+        Running(Pid),
+        /// To the wait for the command's output, which it may end.
+        Ended,
     }
 
     impl Forwarding {
+        fn set(&self, target: Target) -> Target {
+            std::mem::replace(
+                &mut *self.target.lock().unwrap_or_else(PoisonError::into_inner),
+                target,
+            )
+        }
+
+        /// Passes on to the command `pid` what came while it was being started, and what
+        /// comes from now on.
+        pub(super) fn child_started(&self, pid: u32) {
+            let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+                return;
+            };
+            let mut target = self.target.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Target::Starting(held) = std::mem::replace(&mut *target, Target::Running(pid)) {
+                for signal in held {
+                    let _ = rustix::process::kill_process(pid, signal);
+                }
+            }
+        }
+
         /// Stops passing signals on: the command has ended, and its id is about to be freed.
         /// A signal that would have ended it now ends the wait for its output instead.
         pub(super) fn child_ended(&self) {
-            *self.target.lock().unwrap_or_else(PoisonError::into_inner) = None;
+            self.set(Target::Ended);
         }
     }
 
-    /// Passes the signals sent to `sy` on to the child `pid`, and once it has ended says so on
-    /// `events`. Those the terminal's driver sent (Ctrl-C, a resize) reached the child already,
-    /// as it is in the same process group, and are not sent twice.
-    pub(super) fn forward(pid: u32, events: mpsc::Sender<Drain>) -> Forwarding {
-        let target = Arc::new(Mutex::new(i32::try_from(pid).ok().and_then(Pid::from_raw)));
+    /// Listens for the signals to pass on to the command, which [`Forwarding::child_started`]
+    /// names; once it has ended, says so on `events` for those that end the wait. Those the
+    /// terminal's driver sent (Ctrl-C, a resize) reached the command already, as it is in the
+    /// same process group, and are not sent twice.
+    pub(super) fn forward(events: mpsc::Sender<Drain>) -> Forwarding {
+        let target = Arc::new(Mutex::new(Target::Starting(Vec::new())));
         let Ok(mut signals) = SignalsInfo::<WithOrigin>::new(FORWARDED) else {
             return Forwarding { target };
         };
-        let running = Arc::clone(&target);
+        let shared = Arc::clone(&target);
         let spawned = std::thread::Builder::new()
             .name("sy-signals".into())
             .spawn(move || {
                 for origin in signals.forever() {
-                    let running = running.lock().unwrap_or_else(PoisonError::into_inner);
-                    match *running {
-                        Some(pid) if !matches!(origin.cause, Cause::Kernel) => {
-                            if let Some(signal) = Signal::from_named_raw(origin.signal) {
-                                let _ = rustix::process::kill_process(pid, signal);
-                            }
+                    let from_terminal = matches!(origin.cause, Cause::Kernel);
+                    let signal = Signal::from_named_raw(origin.signal);
+                    let mut target = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                    match (&mut *target, signal) {
+                        (Target::Starting(held), Some(signal)) if !from_terminal => {
+                            held.push(signal);
                         }
-                        None if ENDING.contains(&origin.signal) => {
+                        (Target::Running(pid), Some(signal)) if !from_terminal => {
+                            let _ = rustix::process::kill_process(*pid, signal);
+                        }
+                        (Target::Ended, _) if ENDING.contains(&origin.signal) => {
                             let _ = events.send(Drain::Interrupted);
                         }
-                        // Sent by the terminal's driver to the child too, or not one that
+                        // Sent by the terminal's driver to the command too, or not one that
                         // ends the wait.
-                        Some(_) | None => {}
+                        _ => {}
                     }
                 }
             });
@@ -350,11 +387,12 @@ mod signals {
     pub(super) struct Forwarding;
 
     impl Forwarding {
+        pub(super) fn child_started(&self, _pid: u32) {}
         pub(super) fn child_ended(&self) {}
     }
 
     /// Signals are not passed on outside Unix.
-    pub(super) fn forward(_pid: u32, _events: mpsc::Sender<Drain>) -> Forwarding {
+    pub(super) fn forward(_events: mpsc::Sender<Drain>) -> Forwarding {
         Forwarding
     }
 
