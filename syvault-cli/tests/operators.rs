@@ -566,6 +566,86 @@ fn run_mask_passes_signals_on_and_ends_as_the_command_did() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn run_mask_ends_as_soon_as_the_command_and_its_output_end() {
+    let vault = Vault::start();
+    let mut child = vault
+        .sy()
+        .args(["run", "--mask", "--", "sh", "-c", "echo done; exit 3"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "done\n");
+    let ended = Instant::now();
+    let status = child.wait().unwrap();
+    let waited = ended.elapsed();
+    assert_eq!(status.code(), Some(3), "{status:?}");
+    // The grace for leftover output (two seconds) is for output still open, not a delay.
+    assert!(waited < Duration::from_millis(1500), "sy waited {waited:?}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn run_mask_stops_passing_signals_on_once_the_command_ended_and_a_signal_ends_the_wait() {
+    use rustix::process::{Pid, Signal, kill_process};
+
+    let vault = Vault::start();
+    // The command ends at once with 5, leaving behind a process that holds its output open
+    // for a minute; sy then waits up to two seconds for more output.
+    let pid_file = vault.path("left-behind-too.pid");
+    let script = format!(
+        "sleep 60 & echo $! > '{}'; echo $$; exit 5",
+        pid_file.display()
+    );
+    let mut child = vault
+        .sy()
+        .args(["run", "--mask", "--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let command = line.trim().to_owned();
+    // Once sy has reaped the command, a SIGTERM to sy is not passed on to a process id that
+    // may belong to another process by now: it ends sy's wait, and sy ends as the command did.
+    let reaped = Instant::now() + Duration::from_secs(30);
+    while std::path::Path::new("/proc").join(&command).exists() && Instant::now() < reaped {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sy = Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    // A resize or a signal of the command's own does not end the wait.
+    kill_process(sy, Signal::WINCH).unwrap();
+    kill_process(sy, Signal::USR1).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "sy ended early");
+    let signalled = Instant::now();
+    kill_process(sy, Signal::TERM).unwrap();
+    let status = child.wait().unwrap();
+    let waited = signalled.elapsed();
+    if let Some(pid) = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|pid| pid.trim().parse::<i32>().ok())
+        .and_then(Pid::from_raw)
+    {
+        let _ = kill_process(pid, Signal::KILL);
+    }
+    assert_eq!(status.code(), Some(5), "{status:?}");
+    // Passed on (or ignored), the signal would leave sy waiting out the two seconds.
+    assert!(
+        waited < Duration::from_millis(1500),
+        "sy went on waiting {waited:?}"
+    );
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn run_mask_ends_with_128_and_the_signal_when_it_cannot_end_by_it() {

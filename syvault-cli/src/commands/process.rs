@@ -149,8 +149,15 @@ fn exec(mut command: Command, program: &OsStr) -> Result<(), Failure> {
 /// holding its pipes) before `sy` stops waiting for it.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
-/// Runs the command as a child whose output passes through a [`Masker`], passes signals on,
-/// and exits with its status.
+/// What the wait for the command's output hears: a stream that ended, or a signal to `sy`
+/// after the command ended.
+enum Drain {
+    Ended,
+    Interrupted,
+}
+
+/// Runs the command as a child whose output passes through a [`Masker`], passes signals on
+/// while it runs, and exits with its status.
 fn masked(
     mut command: Command,
     program: &OsStr,
@@ -160,30 +167,39 @@ fn masked(
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let (events, heard) = mpsc::channel();
+    // Listening starts before the command does, so that a signal sent as soon as it has
+    // started (by whoever saw its first output) is not taken by `sy`'s default action.
+    let forwarding = signals::forward(events.clone());
     let mut child = command
         .spawn()
         .map_err(|error| cannot_run(program, &error))?;
+    forwarding.child_started(child.id());
     let masker = Masker::new(secrets.iter().map(|secret| secret.as_bytes()));
-    let (done, drained) = mpsc::channel();
+    let mut streams = 0;
     if let Some(out) = child.stdout.take() {
-        pump(out, std::io::stdout(), masker.clone(), done.clone());
+        pump(out, std::io::stdout(), masker.clone(), events.clone());
+        streams += 1;
     }
     if let Some(err) = child.stderr.take() {
-        pump(err, std::io::stderr(), masker, done.clone());
+        pump(err, std::io::stderr(), masker, events);
+        streams += 1;
     }
-    drop(done);
-    let forwarding = signals::forward(child.id());
+    // The command's process id stays its own until it is reaped: forwarding ends in between,
+    // so that no signal goes to a process that reused the id.
+    signals::wait_exited(child.id());
+    forwarding.child_ended();
     let status = child.wait().map_err(|error| cannot_run(program, &error))?;
     // Both pumps end at the end of their stream; a process left behind holding a pipe gets a
-    // short grace, not forever.
+    // short grace, not forever, and a signal to `sy` ends the grace at once.
     let until = std::time::Instant::now() + DRAIN_GRACE;
-    for _ in 0..2 {
+    while streams > 0 {
         let left = until.saturating_duration_since(std::time::Instant::now());
-        if drained.recv_timeout(left).is_err() {
-            break;
+        match heard.recv_timeout(left) {
+            Ok(Drain::Ended) => streams -= 1,
+            Ok(Drain::Interrupted) | Err(_) => break,
         }
     }
-    drop(forwarding);
     signals::exit_like(status)
 }
 
@@ -192,13 +208,13 @@ fn pump(
     from: impl Read + Send + 'static,
     to: impl Write + Send + 'static,
     masker: Masker,
-    done: mpsc::Sender<()>,
+    done: mpsc::Sender<Drain>,
 ) {
     let spawned = std::thread::Builder::new()
         .name("sy-mask".into())
         .spawn(move || {
             copy_masked(from, to, masker);
-            let _ = done.send(());
+            let _ = done.send(Drain::Ended);
         });
     drop(spawned);
 }
@@ -230,52 +246,121 @@ fn copy_masked(mut from: impl Read, mut to: impl Write, mut masker: Masker) {
 #[cfg(unix)]
 mod signals {
     use std::process::ExitStatus;
+    use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
+    use rustix::process::{Pid, Signal};
     use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
     use signal_hook::iterator::SignalsInfo;
     use signal_hook::iterator::exfiltrator::WithOrigin;
     use signal_hook::low_level::siginfo::Cause;
 
+    use super::Drain;
+
     /// Signals passed on to the command.
     const FORWARDED: [i32; 7] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH];
 
-    /// Stops forwarding when dropped.
-    pub(super) struct Forwarding(Option<signal_hook::iterator::Handle>);
+    /// Of those, the ones that end `sy`'s wait for the output once the command has ended.
+    const ENDING: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
 
-    impl Drop for Forwarding {
-        fn drop(&mut self) {
-            if let Some(handle) = &self.0 {
-                handle.close();
+    /// Passes signals on to the command until it has ended. Its thread listens until `sy`
+    /// exits, which follows the end of the command within the grace for its output.
+    pub(super) struct Forwarding {
+        /// The thread acts on a signal only with this lock held.
+        target: Arc<Mutex<Target>>,
+    }
+
+    /// Where a signal to `sy` goes.
+    enum Target {
+        /// Held until the command has started, then passed on.
+        Starting(Vec<Signal>),
+        Running(Pid),
+        /// To the wait for the command's output, which it may end.
+        Ended,
+    }
+
+    impl Forwarding {
+        fn set(&self, target: Target) -> Target {
+            std::mem::replace(
+                &mut *self.target.lock().unwrap_or_else(PoisonError::into_inner),
+                target,
+            )
+        }
+
+        /// Passes on to the command `pid` what came while it was being started, and what
+        /// comes from now on.
+        pub(super) fn child_started(&self, pid: u32) {
+            let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+                return;
+            };
+            let mut target = self.target.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Target::Starting(held) = std::mem::replace(&mut *target, Target::Running(pid)) {
+                for signal in held {
+                    let _ = rustix::process::kill_process(pid, signal);
+                }
             }
+        }
+
+        /// Stops passing signals on: the command has ended, and its id is about to be freed.
+        /// A signal that would have ended it now ends the wait for its output instead.
+        pub(super) fn child_ended(&self) {
+            self.set(Target::Ended);
         }
     }
 
-    /// Passes the signals sent to `sy` on to the child `pid`. Those the terminal's driver sent
-    /// (Ctrl-C, a resize) reached the child already, as it is in the same process group, and
-    /// are not sent twice.
-    pub(super) fn forward(pid: u32) -> Forwarding {
+    /// Listens for the signals to pass on to the command, which [`Forwarding::child_started`]
+    /// names; once it has ended, says so on `events` for those that end the wait. Those the
+    /// terminal's driver sent (Ctrl-C, a resize) reached the command already, as it is in the
+    /// same process group, and are not sent twice.
+    pub(super) fn forward(events: mpsc::Sender<Drain>) -> Forwarding {
+        let target = Arc::new(Mutex::new(Target::Starting(Vec::new())));
         let Ok(mut signals) = SignalsInfo::<WithOrigin>::new(FORWARDED) else {
-            return Forwarding(None);
+            return Forwarding { target };
         };
-        let handle = signals.handle();
-        let target = i32::try_from(pid)
-            .ok()
-            .and_then(rustix::process::Pid::from_raw);
+        let shared = Arc::clone(&target);
         let spawned = std::thread::Builder::new()
             .name("sy-signals".into())
             .spawn(move || {
                 for origin in signals.forever() {
-                    if matches!(origin.cause, Cause::Kernel) {
-                        continue;
-                    }
-                    let signal = rustix::process::Signal::from_named_raw(origin.signal);
-                    if let (Some(pid), Some(signal)) = (target, signal) {
-                        let _ = rustix::process::kill_process(pid, signal);
+                    let from_terminal = matches!(origin.cause, Cause::Kernel);
+                    let signal = Signal::from_named_raw(origin.signal);
+                    let mut target = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                    match (&mut *target, signal) {
+                        (Target::Starting(held), Some(signal)) if !from_terminal => {
+                            held.push(signal);
+                        }
+                        (Target::Running(pid), Some(signal)) if !from_terminal => {
+                            let _ = rustix::process::kill_process(*pid, signal);
+                        }
+                        (Target::Ended, _) if ENDING.contains(&origin.signal) => {
+                            let _ = events.send(Drain::Interrupted);
+                        }
+                        // Sent by the terminal's driver to the command too, or not one that
+                        // ends the wait.
+                        _ => {}
                     }
                 }
             });
         drop(spawned);
-        Forwarding(Some(handle))
+        Forwarding { target }
+    }
+
+    /// Waits until the child `pid` has ended, leaving it to be reaped (its id stays taken until
+    /// then). Where `waitid` cannot leave a child unreaped, returns at once, and the window
+    /// between reaping and [`Forwarding::child_ended`] stays open.
+    pub(super) fn wait_exited(pid: u32) {
+        #[cfg(not(any(target_os = "openbsd", target_os = "redox", target_os = "cygwin")))]
+        {
+            use rustix::process::{WaitId, WaitIdOptions, waitid};
+            let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+                return;
+            };
+            while let Err(rustix::io::Errno::INTR) = waitid(
+                WaitId::Pid(pid),
+                WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
+            ) {}
+        }
+        #[cfg(any(target_os = "openbsd", target_os = "redox", target_os = "cygwin"))]
+        let _ = pid;
     }
 
     /// Ends `sy` the way the command ended: with its exit code, or by its signal.
@@ -295,12 +380,23 @@ mod signals {
 mod signals {
     use std::process::ExitStatus;
 
+    use std::sync::mpsc;
+
+    use super::Drain;
+
     pub(super) struct Forwarding;
 
+    impl Forwarding {
+        pub(super) fn child_started(&self, _pid: u32) {}
+        pub(super) fn child_ended(&self) {}
+    }
+
     /// Signals are not passed on outside Unix.
-    pub(super) fn forward(_pid: u32) -> Forwarding {
+    pub(super) fn forward(_events: mpsc::Sender<Drain>) -> Forwarding {
         Forwarding
     }
+
+    pub(super) fn wait_exited(_pid: u32) {}
 
     pub(super) fn exit_like(status: ExitStatus) -> ! {
         std::process::exit(status.code().unwrap_or(1))
