@@ -517,6 +517,52 @@ fn run_mask_conceals_values_split_across_writes_and_keeps_the_status() {
     assert_clean(&ran.stdout, &[DB_USER]);
 }
 
+/// `sy run --mask -- sh -c SCRIPT`, its input closed.
+#[cfg(unix)]
+fn run_masked(mut sy: Command, script: &str) -> Command {
+    sy.args(["run", "--mask", "--", "sh", "-c", script])
+        .stdin(Stdio::null());
+    sy
+}
+
+/// Starts `command` with its output piped, and reads the first line of its standard output.
+#[cfg(unix)]
+fn started(
+    mut command: Command,
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStdout>,
+    String,
+) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    (child, stdout, line)
+}
+
+/// A process a command left behind, which wrote its id to this file: killed when the test
+/// ends, whatever its outcome.
+#[cfg(unix)]
+struct LeftBehind(std::path::PathBuf);
+
+#[cfg(unix)]
+impl Drop for LeftBehind {
+    fn drop(&mut self) {
+        if let Some(pid) = std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|pid| pid.trim().parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn run_mask_passes_signals_on_and_ends_as_the_command_did() {
@@ -525,24 +571,10 @@ fn run_mask_passes_signals_on_and_ends_as_the_command_did() {
     use rustix::process::{Pid, Signal, kill_process};
 
     let vault = Vault::start();
-    let mut child = vault
-        .sy()
-        .args([
-            "run",
-            "--mask",
-            "--",
-            "sh",
-            "-c",
-            r"trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    let (mut child, mut stdout, line) = started(run_masked(
+        vault.sy(),
+        r"trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
+    ));
     assert_eq!(line, "ready\n");
     let pid = Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
     kill_process(pid, Signal::TERM).unwrap();
@@ -552,9 +584,7 @@ fn run_mask_passes_signals_on_and_ends_as_the_command_did() {
     assert_eq!(child.wait().unwrap().code(), Some(7));
 
     // A command killed by a signal: sy ends by the same signal.
-    let status = vault
-        .sy()
-        .args(["run", "--mask", "--", "sh", "-c", "kill -KILL $$"])
+    let status = run_masked(vault.sy(), "kill -KILL $$")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -566,21 +596,66 @@ fn run_mask_passes_signals_on_and_ends_as_the_command_did() {
     );
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn run_mask_does_not_pass_on_a_ctrl_c_the_terminal_sent_the_command_too() {
+    use std::os::unix::ffi::OsStrExt as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+
+    use rustix::fs::OFlags;
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+
+    let vault = Vault::start();
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(i32::try_from(OFlags::NOCTTY.bits()).unwrap())
+        .open(std::ffi::OsStr::from_bytes(name.as_bytes()))
+        .unwrap();
+    // The command counts the SIGINTs it gets (Perl's handlers run once per signal delivered),
+    // and reports a second after the first.
+    let mut sy = vault.sy();
+    sy.args([
+        "run",
+        "--mask",
+        "--",
+        "perl",
+        "-e",
+        r#"$| = 1; my $n = 0; $SIG{INT} = sub { $n++ }; print "ready\n"; sleep 1 until $n; sleep 1; print "$n\n""#,
+    ]);
+    // sy leads a session whose terminal is this one, as under an interactive shell, with the
+    // command in its foreground process group.
+    let mut command = Command::new("setsid");
+    command
+        .arg("--ctty")
+        .arg(sy.get_program())
+        .args(sy.get_args())
+        .stdin(terminal);
+    for (name, value) in sy.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let (mut child, mut stdout, line) = started(command);
+    assert_eq!(line, "ready\n");
+    // Ctrl-C: the terminal's driver sends SIGINT to sy and to the command alike.
+    rustix::io::write(&master, b"\x03").unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "1\n", "the command got the Ctrl-C more than once");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
 #[cfg(unix)]
 #[test]
 fn run_mask_ends_as_soon_as_the_command_and_its_output_end() {
     let vault = Vault::start();
-    let mut child = vault
-        .sy()
-        .args(["run", "--mask", "--", "sh", "-c", "echo done; exit 3"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    let (mut child, _, line) = started(run_masked(vault.sy(), "echo done; exit 3"));
     assert_eq!(line, "done\n");
     let ended = Instant::now();
     let status = child.wait().unwrap();
@@ -598,22 +673,12 @@ fn run_mask_stops_passing_signals_on_once_the_command_ended_and_a_signal_ends_th
     let vault = Vault::start();
     // The command ends at once with 5, leaving behind a process that holds its output open
     // for a minute; sy then waits up to two seconds for more output.
-    let pid_file = vault.path("left-behind-too.pid");
+    let left_behind = LeftBehind(vault.path("left-behind-too.pid"));
     let script = format!(
         "sleep 60 & echo $! > '{}'; echo $$; exit 5",
-        pid_file.display()
+        left_behind.0.display()
     );
-    let mut child = vault
-        .sy()
-        .args(["run", "--mask", "--", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    let (mut child, _, line) = started(run_masked(vault.sy(), &script));
     let command = line.trim().to_owned();
     // Once sy has reaped the command, a SIGTERM to sy is not passed on to a process id that
     // may belong to another process by now: it ends sy's wait, and sy ends as the command did.
@@ -631,13 +696,6 @@ fn run_mask_stops_passing_signals_on_once_the_command_ended_and_a_signal_ends_th
     kill_process(sy, Signal::TERM).unwrap();
     let status = child.wait().unwrap();
     let waited = signalled.elapsed();
-    if let Some(pid) = std::fs::read_to_string(&pid_file)
-        .ok()
-        .and_then(|pid| pid.trim().parse::<i32>().ok())
-        .and_then(Pid::from_raw)
-    {
-        let _ = kill_process(pid, Signal::KILL);
-    }
     assert_eq!(status.code(), Some(5), "{status:?}");
     // Passed on (or ignored), the signal would leave sy waiting out the two seconds.
     assert!(
@@ -682,8 +740,11 @@ fn run_mask_keeps_late_output_of_what_the_command_left_behind_but_does_not_wait_
     assert_eq!(ran.stdout, "early\nlate\n");
 
     // One that holds the output open for long does not hold sy.
-    let pid_file = vault.path("left-behind.pid");
-    let script = format!("sleep 60 & echo $! > '{}'; echo early", pid_file.display());
+    let left_behind = LeftBehind(vault.path("left-behind.pid"));
+    let script = format!(
+        "sleep 60 & echo $! > '{}'; echo early",
+        left_behind.0.display()
+    );
     let started = Instant::now();
     let ran = run(
         vault
@@ -693,13 +754,6 @@ fn run_mask_keeps_late_output_of_what_the_command_left_behind_but_does_not_wait_
     )
     .success();
     let took = started.elapsed();
-    if let Some(pid) = std::fs::read_to_string(&pid_file)
-        .ok()
-        .and_then(|pid| pid.trim().parse::<i32>().ok())
-        .and_then(rustix::process::Pid::from_raw)
-    {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-    }
     assert_eq!(ran.stdout, "early\n");
     assert!(took < Duration::from_secs(30), "sy waited {took:?}");
 }

@@ -278,32 +278,31 @@ mod signals {
         Ended,
     }
 
-    impl Forwarding {
-        fn set(&self, target: Target) -> Target {
-            std::mem::replace(
-                &mut *self.target.lock().unwrap_or_else(PoisonError::into_inner),
-                target,
-            )
-        }
+    /// Runs `act` with the lock the signal thread holds while it acts on a signal.
+    fn locked<R>(target: &Mutex<Target>, act: impl FnOnce(&mut Target) -> R) -> R {
+        act(&mut target.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 
+    impl Forwarding {
         /// Passes on to the command `pid` what came while it was being started, and what
         /// comes from now on.
         pub(super) fn child_started(&self, pid: u32) {
             let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
                 return;
             };
-            let mut target = self.target.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Target::Starting(held) = std::mem::replace(&mut *target, Target::Running(pid)) {
-                for signal in held {
-                    let _ = rustix::process::kill_process(pid, signal);
+            locked(&self.target, |target| {
+                if let Target::Starting(held) = std::mem::replace(target, Target::Running(pid)) {
+                    for signal in held {
+                        let _ = rustix::process::kill_process(pid, signal);
+                    }
                 }
-            }
+            });
         }
 
         /// Stops passing signals on: the command has ended, and its id is about to be freed.
         /// A signal that would have ended it now ends the wait for its output instead.
         pub(super) fn child_ended(&self) {
-            self.set(Target::Ended);
+            locked(&self.target, |target| *target = Target::Ended);
         }
     }
 
@@ -323,21 +322,19 @@ mod signals {
                 for origin in signals.forever() {
                     let from_terminal = matches!(origin.cause, Cause::Kernel);
                     let signal = Signal::from_named_raw(origin.signal);
-                    let mut target = shared.lock().unwrap_or_else(PoisonError::into_inner);
-                    match (&mut *target, signal) {
-                        (Target::Starting(held), Some(signal)) if !from_terminal => {
-                            held.push(signal);
-                        }
-                        (Target::Running(pid), Some(signal)) if !from_terminal => {
+                    locked(&shared, |target| match (target, signal) {
+                        // Sent by the terminal's driver to the command too.
+                        (Target::Starting(_) | Target::Running(_), _) if from_terminal => {}
+                        (Target::Starting(held), Some(signal)) => held.push(signal),
+                        (Target::Running(pid), Some(signal)) => {
                             let _ = rustix::process::kill_process(*pid, signal);
                         }
                         (Target::Ended, _) if ENDING.contains(&origin.signal) => {
                             let _ = events.send(Drain::Interrupted);
                         }
-                        // Sent by the terminal's driver to the command too, or not one that
-                        // ends the wait.
+                        // Not one that ends the wait.
                         _ => {}
-                    }
+                    });
                 }
             });
         drop(spawned);
@@ -356,7 +353,7 @@ mod signals {
             };
             while let Err(rustix::io::Errno::INTR) = waitid(
                 WaitId::Pid(pid),
-                WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
+                WaitIdOptions::EXITED.union(WaitIdOptions::NOWAIT),
             ) {}
         }
         #[cfg(any(target_os = "openbsd", target_os = "redox", target_os = "cygwin"))]
