@@ -321,24 +321,35 @@ mod signals {
             .spawn(move || {
                 for origin in signals.forever() {
                     let from_terminal = matches!(origin.cause, Cause::Kernel);
-                    let signal = Signal::from_named_raw(origin.signal);
-                    locked(&shared, |target| match (target, signal) {
-                        // Sent by the terminal's driver to the command too.
-                        (Target::Starting(_) | Target::Running(_), _) if from_terminal => {}
-                        (Target::Starting(held), Some(signal)) => held.push(signal),
-                        (Target::Running(pid), Some(signal)) => {
-                            let _ = rustix::process::kill_process(*pid, signal);
-                        }
-                        (Target::Ended, _) if ENDING.contains(&origin.signal) => {
-                            let _ = events.send(Drain::Interrupted);
-                        }
-                        // Not one that ends the wait.
-                        _ => {}
+                    locked(&shared, |target| {
+                        on_signal(target, origin.signal, from_terminal, &events);
                     });
                 }
             });
         drop(spawned);
         Forwarding { target }
+    }
+
+    /// Acts on `signal` to `sy`: holds or passes it on while the command runs (unless the
+    /// terminal's driver sent it, to the command too), or ends the wait for the output.
+    fn on_signal(
+        target: &mut Target,
+        signal: i32,
+        from_terminal: bool,
+        events: &mpsc::Sender<Drain>,
+    ) {
+        match (target, Signal::from_named_raw(signal)) {
+            (Target::Starting(_) | Target::Running(_), _) if from_terminal => {}
+            (Target::Starting(held), Some(signal)) => held.push(signal),
+            (Target::Running(pid), Some(signal)) => {
+                let _ = rustix::process::kill_process(*pid, signal);
+            }
+            (Target::Ended, _) if ENDING.contains(&signal) => {
+                let _ = events.send(Drain::Interrupted);
+            }
+            // Not one that ends the wait.
+            _ => {}
+        }
     }
 
     /// Waits until the child `pid` has ended, leaving it to be reaped (its id stays taken until
@@ -369,6 +380,94 @@ mod signals {
         let signal = status.signal().unwrap_or(1);
         let _ = signal_hook::low_level::emulate_default_handler(signal);
         std::process::exit(128 + signal)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use std::os::unix::process::ExitStatusExt as _;
+        use std::process::{Child, Command, Stdio};
+        use std::sync::{Arc, Mutex, mpsc};
+        use std::time::{Duration, Instant};
+
+        use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1, SIGWINCH};
+
+        use super::{Drain, Forwarding, Target, locked, on_signal};
+
+        fn starting() -> Forwarding {
+            Forwarding {
+                target: Arc::new(Mutex::new(Target::Starting(Vec::new()))),
+            }
+        }
+
+        fn command() -> Child {
+            Command::new("sleep")
+                .arg("30")
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap()
+        }
+
+        /// The signal that ended `child` within ten seconds, or `None` if it was still running
+        /// (it is killed then).
+        fn ended_by(mut child: Child) -> Option<i32> {
+            let until = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < until {
+                if let Some(status) = child.try_wait().unwrap() {
+                    return status.signal();
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            child.kill().unwrap();
+            child.wait().unwrap();
+            None
+        }
+
+        #[test]
+        fn a_signal_while_the_command_starts_is_passed_on_once_it_started() {
+            let (events, heard) = mpsc::channel();
+            let forwarding = starting();
+            locked(&forwarding.target, |target| {
+                on_signal(target, SIGTERM, false, &events);
+            });
+            let child = command();
+            forwarding.child_started(child.id());
+            assert_eq!(ended_by(child), Some(SIGTERM));
+            assert!(heard.try_recv().is_err());
+        }
+
+        #[test]
+        fn what_the_terminal_sent_is_neither_held_nor_passed_on() {
+            let (events, heard) = mpsc::channel();
+            let forwarding = starting();
+            let signal = |signal, from_terminal| {
+                locked(&forwarding.target, |target| {
+                    on_signal(target, signal, from_terminal, &events);
+                });
+            };
+            signal(SIGINT, true);
+            let child = command();
+            forwarding.child_started(child.id());
+            signal(SIGINT, true);
+            // Signals pending together are taken lowest first: had either SIGINT been sent,
+            // it would have ended the command before this SIGTERM.
+            signal(SIGTERM, false);
+            assert_eq!(ended_by(child), Some(SIGTERM));
+            assert!(heard.try_recv().is_err());
+        }
+
+        #[test]
+        fn once_the_command_ended_only_an_ending_signal_ends_the_wait() {
+            let (events, heard) = mpsc::channel();
+            let mut target = Target::Ended;
+            on_signal(&mut target, SIGWINCH, false, &events);
+            on_signal(&mut target, SIGUSR1, false, &events);
+            assert!(heard.try_recv().is_err());
+            on_signal(&mut target, SIGTERM, false, &events);
+            assert!(matches!(heard.try_recv(), Ok(Drain::Interrupted)));
+            // Ctrl-C at the terminal too.
+            on_signal(&mut target, SIGINT, true, &events);
+            assert!(matches!(heard.try_recv(), Ok(Drain::Interrupted)));
+        }
     }
 }
 
