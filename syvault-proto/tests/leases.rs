@@ -214,36 +214,28 @@ fn lease_errors_are_typed() {
 }
 
 #[test]
-fn a_reused_idempotency_key_is_a_typed_error_sent_once() {
-    let mut world = World::new();
-    let op = world.client.lease(uid(), Duration::from_secs(600));
-    let err = world
-        .drive(op, |_, _| {
-            Ok(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-            ))
-        })
-        .unwrap_err();
-    assert_eq!(err.code(), Some(&ErrorCode::IdempotencyKeyReused));
-    assert_eq!(err.status(), Some(422));
-    assert!(!err.is_retryable());
-    assert_eq!(world.requests_to("/dynamic/lease"), 1);
-}
-
-#[test]
-fn the_lease_limit_is_a_typed_error_sent_once() {
-    let mut world = World::new();
-    let op = world.client.lease(uid(), Duration::from_secs(600));
-    let err = world
-        .drive(op, |_, _| {
-            Ok(error(StatusCode::CONFLICT, "lease_limit_reached"))
-        })
-        .unwrap_err();
-    assert_eq!(err.code(), Some(&ErrorCode::LeaseLimitReached));
-    assert_eq!(err.status(), Some(409));
-    assert!(!err.is_retryable());
-    assert_eq!(world.requests_to("/dynamic/lease"), 1);
+fn refusals_a_retry_cannot_change_are_typed_errors_sent_once() {
+    let cases = [
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
+        ),
+        (
+            StatusCode::CONFLICT,
+            "lease_limit_reached",
+            ErrorCode::LeaseLimitReached,
+        ),
+    ];
+    for (status, code, expected) in cases {
+        let mut world = World::new();
+        let op = world.client.lease(uid(), Duration::from_secs(600));
+        let err = world.drive(op, |_, _| Ok(error(status, code))).unwrap_err();
+        assert_eq!(err.code(), Some(&expected), "{code}");
+        assert_eq!(err.status(), Some(status.as_u16()), "{code}");
+        assert!(!err.is_retryable(), "{code}");
+        assert_eq!(world.requests_to("/dynamic/lease"), 1, "{code}");
+    }
 }
 
 #[test]
