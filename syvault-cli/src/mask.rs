@@ -5,32 +5,39 @@
 //! tells, or until the stream ends.
 
 use aho_corasick::{AhoCorasick, Input, MatchKind};
+use zeroize::Zeroizing;
 
 /// What a value is replaced with.
 pub(crate) const CONCEALED: &[u8] = b"<concealed by sy>";
 
-/// One stream's masking state.
-#[derive(Clone, Debug)]
+/// The most a stream is read at once, which [`Masker::push`] is given.
+pub(crate) const CHUNK: usize = 16 * 1024;
+
+/// One stream's masking state. The values it holds, and the output it holds back (which may
+/// be the start of one), are wiped when it is dropped; it has no `Debug`, which would show
+/// them. The matcher's own copy of the values is not wiped: `aho-corasick` offers no way.
+#[derive(Clone)]
 pub(crate) struct Masker {
     /// The values; `None` when there is nothing to conceal.
     matcher: Option<AhoCorasick>,
-    values: Vec<Vec<u8>>,
+    values: Vec<Zeroizing<Vec<u8>>>,
     /// Whether a byte starts some value.
     starts: [bool; 256],
     longest: usize,
-    /// Bytes read but not written yet.
-    pending: Vec<u8>,
+    /// Bytes read but not written yet: never more than a chunk and a value, the capacity it
+    /// is given, so that it is never moved, which would leave a copy in freed memory.
+    pending: Zeroizing<Vec<u8>>,
 }
 
 impl Masker {
     /// A masker of `values`; empty values are ignored.
     pub(crate) fn new<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Self {
-        let mut values: Vec<Vec<u8>> = values
+        let mut values: Vec<Zeroizing<Vec<u8>>> = values
             .into_iter()
             .filter(|v| !v.is_empty())
-            .map(<[u8]>::to_vec)
+            .map(|v| Zeroizing::new(v.to_vec()))
             .collect();
-        values.sort();
+        values.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
         values.dedup();
         let mut starts = [false; 256];
         for value in &values {
@@ -41,15 +48,16 @@ impl Masker {
         } else {
             AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
-                .build(&values)
+                .build(values.iter().map(|value| value.as_slice()))
                 .ok()
         };
+        let longest = values.iter().map(|value| value.len()).max().unwrap_or(0);
         Self {
-            longest: values.iter().map(Vec::len).max().unwrap_or(0),
+            longest,
             matcher,
             values,
             starts,
-            pending: Vec::new(),
+            pending: Zeroizing::new(Vec::with_capacity(CHUNK + longest)),
         }
     }
 

@@ -280,6 +280,43 @@ fn json_results_and_errors_have_their_documented_shapes() {
     assert_eq!(created["revision"], 1);
     assert!(created["uid"].as_str().unwrap().len() == 12);
     assert!(created["type"].is_string());
+    let uid = created["uid"].as_str().unwrap();
+    let got = parse_json(
+        &client
+            .ok(&["secret", "get", uid, "--format", "json"])
+            .stdout,
+    );
+    let keys: Vec<&str> = got
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "fields",
+            "folder_id",
+            "notes",
+            "revision",
+            "title",
+            "type",
+            "uid"
+        ]
+    );
+    assert_eq!(got["fields"], serde_json::json!({"password": "x"}));
+    assert_eq!(got["folder_id"], vault.production.to_string());
+    assert_eq!(got["uid"], uid);
+    // A rotation's outcome has the new values only when asked for.
+    let database = vault.database.to_string();
+    let rotated = parse_json(
+        &client
+            .ok(&["secret", "rotate", &database, "--format", "json"])
+            .stdout,
+    );
+    assert_eq!(rotated["uid"], database.as_str());
+    assert_eq!(rotated["status"], "completed");
+    assert!(rotated.get("fields").is_none(), "{rotated}");
 
     // An error: one JSON object on stderr, nothing on stdout.
     let ran = client.run(&["read", "sy://Production/Nope/field/x", "--format", "json"]);

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use syvault_ureq::proto::lease::{format_rfc3339, ttl_seconds};
-use syvault_ureq::{Lease, LeaseInfo, RecordUid};
+use syvault_ureq::{Lease, LeaseInfo, RecordUid, Uuid};
 use zeroize::Zeroizing;
 
 use crate::cli::{
@@ -36,7 +37,7 @@ pub(crate) fn create(global: &Global, args: &LeaseCreateArgs) -> Result<(), Fail
     let session = super::session(global)?;
     let lease = session.dynamic().lease(&args.uid, ttl)?;
     match args.format {
-        GetFormat::Json => output::print_json(&lease_json(&lease)),
+        GetFormat::Json => output::print_json(&LeaseJson::new(&lease)),
         GetFormat::Env => output::print(&lease_env(&lease, args.prefix.as_deref())?),
         GetFormat::Table => output::print(&lease_table(&lease, args.reveal)),
     }
@@ -96,17 +97,31 @@ pub(crate) fn revoke(global: &Global, args: &LeaseRevokeArgs) -> Result<(), Fail
     }
 }
 
-/// The stable JSON form of a new lease, password included.
-fn lease_json(lease: &Lease) -> Value {
-    json!({
-        "lease_id": lease.lease_id,
-        "record_uid": lease.record_uid.as_str(),
-        "username": lease.username,
-        "password": lease.password.expose(),
-        "connection_string": lease.connection_string.expose(),
-        "created_at": format_rfc3339(lease.created_at),
-        "expires_at": format_rfc3339(lease.expires_at),
-    })
+/// The stable JSON form of a new lease, password included. It borrows the secrets, so that
+/// the output, which is wiped, is the only copy made; keys in alphabetical order.
+#[derive(Serialize)]
+struct LeaseJson<'a> {
+    connection_string: &'a str,
+    created_at: String,
+    expires_at: String,
+    lease_id: Uuid,
+    password: &'a str,
+    record_uid: &'a str,
+    username: &'a str,
+}
+
+impl<'a> LeaseJson<'a> {
+    fn new(lease: &'a Lease) -> Self {
+        Self {
+            connection_string: lease.connection_string.expose(),
+            created_at: format_rfc3339(lease.created_at),
+            expires_at: format_rfc3339(lease.expires_at),
+            lease_id: lease.lease_id,
+            password: lease.password.expose(),
+            record_uid: lease.record_uid.as_str(),
+            username: &lease.username,
+        }
+    }
 }
 
 /// The stable JSON form of a listed lease; listings never hold passwords.

@@ -223,7 +223,8 @@ fn pump(
 /// flushing after every read so that interactive output is not delayed. A writer that went
 /// away (`| head`) stops the copy, not the command.
 fn copy_masked(mut from: impl Read, mut to: impl Write, mut masker: Masker) {
-    let mut buf = vec![0_u8; 16 * 1024];
+    // The command's output as read, values not yet concealed: wiped when dropped.
+    let mut buf = Zeroizing::new(vec![0_u8; crate::mask::CHUNK]);
     let mut out = Vec::new();
     loop {
         match from.read(&mut buf) {

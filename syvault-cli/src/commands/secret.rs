@@ -3,10 +3,14 @@
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
+use serde_json::{Value, json};
 use syvault_ureq::proto::config::RotationPolicy;
 use syvault_ureq::proto::notation::Reference;
-use syvault_ureq::{Error, RecordPayload, RecordUid, RotationOutcome, Secret};
+use syvault_ureq::proto::record::Fields;
+use syvault_ureq::{Error, RecordPayload, RecordUid, RotationOutcome, Secret, Uuid};
 
 use crate::cli::{
     CreateArgs, GetArgs, GetFormat, Global, ListArgs, ListFormat, RotateArgs, TextFormat,
@@ -118,7 +122,7 @@ pub(crate) fn get(global: &Global, args: &GetArgs) -> Result<(), Failure> {
         return output::print(&output::concat_zeroizing(&[value.expose(), "\n"]));
     }
     match args.format {
-        GetFormat::Json => output::print_json(&secret_json(&secret)),
+        GetFormat::Json => output::print_json(&SecretJson::new(&secret)),
         GetFormat::Env => output::print(&output::env_lines(
             args.prefix.as_deref(),
             secret
@@ -216,25 +220,58 @@ fn by_title(session: &Session, folder: Option<&str>, title: &str) -> Result<Stri
     }
 }
 
-/// The stable JSON form of a secret, values included.
-fn secret_json(secret: &Secret) -> Value {
-    json!({
-        "uid": secret.uid.as_str(),
-        "folder_id": secret.folder_id,
-        "title": secret.title,
-        "type": secret.record_type,
-        "revision": secret.revision,
-        "fields": fields_json(secret),
-        "notes": secret.notes.expose(),
-    })
+/// The stable JSON form of a secret, values included. It borrows them, so that the output,
+/// which is wiped, is the only copy made; keys in alphabetical order.
+#[derive(Serialize)]
+struct SecretJson<'a> {
+    fields: FieldsJson<'a>,
+    folder_id: Uuid,
+    notes: &'a str,
+    revision: u64,
+    title: &'a str,
+    #[serde(rename = "type")]
+    record_type: &'a str,
+    uid: &'a str,
 }
 
-fn fields_json(secret: &Secret) -> Map<String, Value> {
-    secret
-        .fields
-        .iter()
-        .map(|(name, value)| (name.to_owned(), Value::from(value.expose())))
-        .collect()
+impl<'a> SecretJson<'a> {
+    fn new(secret: &'a Secret) -> Self {
+        Self {
+            fields: FieldsJson(&secret.fields),
+            folder_id: secret.folder_id,
+            notes: secret.notes.expose(),
+            revision: secret.revision,
+            title: &secret.title,
+            record_type: &secret.record_type,
+            uid: secret.uid.as_str(),
+        }
+    }
+}
+
+/// A secret's fields as one JSON object, by name in alphabetical order, values borrowed.
+struct FieldsJson<'a>(&'a Fields);
+
+impl Serialize for FieldsJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let by_name: BTreeMap<&str, &str> = self
+            .0
+            .iter()
+            .map(|(name, value)| (name, value.expose()))
+            .collect();
+        serializer.collect_map(by_name)
+    }
+}
+
+/// The stable JSON form of a rotation's outcome, with the new values if asked for.
+#[derive(Serialize)]
+struct OutcomeJson<'a> {
+    adopted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<FieldsJson<'a>>,
+    revision: u64,
+    rotation_id: Uuid,
+    status: String,
+    uid: &'a str,
 }
 
 fn secret_table(secret: &Secret, reveal: bool) -> String {
@@ -401,17 +438,14 @@ fn print_outcome(
     json: bool,
 ) -> Result<(), Failure> {
     if json {
-        let mut value = json!({
-            "rotation_id": outcome.rotation_id,
-            "uid": outcome.secret.uid.as_str(),
-            "status": status_name(outcome),
-            "revision": outcome.revision,
-            "adopted": adopted,
+        return output::print_json(&OutcomeJson {
+            adopted,
+            fields: reveal.then_some(FieldsJson(&outcome.secret.fields)),
+            revision: outcome.revision,
+            rotation_id: outcome.rotation_id,
+            status: status_name(outcome),
+            uid: outcome.secret.uid.as_str(),
         });
-        if reveal {
-            value["fields"] = Value::Object(fields_json(&outcome.secret));
-        }
-        return output::print_json(&value);
     }
     let mut text = format!(
         "rotation {} {}: {} is at revision {}\n",
