@@ -238,9 +238,10 @@ Without --mask, on Unix the command replaces `sy` (exec), so signals and the exi
 its own. With --mask, `sy` stays as its parent: the command's standard output and error pass
 through `sy`, which writes `<concealed by sy>` in place of every resolved value (also when a
 value is split across writes); signals sent to `sy` are passed on while the command runs,
-and `sy` exits with the command's status. Output that a process the command left behind
-still writes is passed on for up to two seconds after the command ends; SIGINT, SIGTERM,
-SIGHUP or SIGQUIT end that wait at once.
+and `sy` exits with the command's status once all the command's output is written, however
+long the reader takes (a pager, say). Output that a process the command left behind writes
+is passed on as long as it keeps coming; once it has been idle for two seconds after the
+command ended, `sy` stops waiting. SIGINT, SIGTERM, SIGHUP or SIGQUIT end that wait at once.
 
 Env files hold KEY=VALUE lines; blank lines and lines starting with # are ignored, `export `
 before a key is allowed, and a value may be wrapped in single or double quotes.

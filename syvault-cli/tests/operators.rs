@@ -702,6 +702,36 @@ fn run_mask_ends_as_soon_as_the_command_and_its_output_end() {
     assert!(waited < Duration::from_millis(1500), "sy waited {waited:?}");
 }
 
+/// Waits until sy has reaped the command whose process id it printed: its wait for the
+/// output has begun.
+#[cfg(target_os = "linux")]
+fn until_reaped(command: &str) {
+    let reaped = Instant::now() + Duration::from_secs(30);
+    while std::path::Path::new("/proc").join(command).exists() && Instant::now() < reaped {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn run_mask_writes_all_the_output_to_a_reader_that_pauses_after_the_command_ended() {
+    // When the command ends, part of its output is still in sy's hands (in the pipe from the
+    // command, and in a write to a reader that takes its time, a pager say): sy waits for it,
+    // however long the reader pauses and however quickly the other stream ends.
+    const SIZE: usize = 120_000;
+    let vault = Vault::start();
+    let (mut child, mut stdout, line) = started(run_masked(
+        vault.sy(),
+        &format!("echo $$; yes sy | head -c {SIZE}"),
+    ));
+    until_reaped(line.trim());
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest.len(), SIZE);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn run_mask_stops_passing_signals_on_once_the_command_ended_and_a_signal_ends_the_wait() {
@@ -716,13 +746,9 @@ fn run_mask_stops_passing_signals_on_once_the_command_ended_and_a_signal_ends_th
         left_behind.0.display()
     );
     let (mut child, _, line) = started(run_masked(vault.sy(), &script));
-    let command = line.trim().to_owned();
     // Once sy has reaped the command, a SIGTERM to sy is not passed on to a process id that
     // may belong to another process by now: it ends sy's wait, and sy ends as the command did.
-    let reaped = Instant::now() + Duration::from_secs(30);
-    while std::path::Path::new("/proc").join(&command).exists() && Instant::now() < reaped {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    until_reaped(line.trim());
     let sy = Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
     // A resize or a signal of the command's own does not end the wait.
     kill_process(sy, Signal::WINCH).unwrap();
@@ -758,10 +784,10 @@ fn run_mask_ends_with_128_and_the_signal_when_it_cannot_end_by_it() {
 
 #[cfg(unix)]
 #[test]
-fn run_mask_keeps_late_output_of_what_the_command_left_behind_but_does_not_wait_for_it() {
+fn run_mask_keeps_output_of_what_the_command_left_behind_while_it_comes_but_not_an_idle_pipe() {
     let vault = Vault::start();
-    // The command ends at once; the process it left behind writes a moment later, within
-    // the grace sy gives the output.
+    // The command ends at once; the process it left behind goes on writing, for longer than
+    // the grace but never idle that long.
     let ran = run(
         vault.sy().args([
             "run",
@@ -769,12 +795,15 @@ fn run_mask_keeps_late_output_of_what_the_command_left_behind_but_does_not_wait_
             "--",
             "sh",
             "-c",
-            "(sleep 0.2; echo late) & echo early; exit 4",
+            "(for i in 1 2 3 4 5 6; do sleep 0.5; echo late $i; done) & echo early; exit 4",
         ]),
         None,
     );
     assert_eq!(ran.code, Some(4), "{ran:?}");
-    assert_eq!(ran.stdout, "early\nlate\n");
+    assert_eq!(
+        ran.stdout,
+        "early\nlate 1\nlate 2\nlate 3\nlate 4\nlate 5\nlate 6\n"
+    );
 
     // One that holds the output open for long does not hold sy.
     let left_behind = LeftBehind(vault.path("left-behind.pid"));

@@ -4,8 +4,9 @@ use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use crate::cli::{Global, RunArgs};
 use crate::envfile;
@@ -145,9 +146,42 @@ fn exec(mut command: Command, program: &OsStr) -> Result<(), Failure> {
     std::process::exit(status.code().unwrap_or(1));
 }
 
-/// How long output may still come after the command ended (from a process it left behind
-/// holding its pipes) before `sy` stops waiting for it.
+/// How long the output may stay idle after the command ended (held open by a process it left
+/// behind) before `sy` stops waiting for it.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// How the copies of the output are going, which the wait after the command ended watches:
+/// output still read, or still being written to a reader that takes its time (a pager), is
+/// waited for; output held open and idle is not.
+#[derive(Default)]
+struct Flow {
+    /// Reads that brought output.
+    reads: AtomicU64,
+    /// Copies in a write.
+    writing: AtomicUsize,
+}
+
+impl Flow {
+    fn read(&self) {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn reads(&self) -> u64 {
+        self.reads.load(Ordering::SeqCst)
+    }
+
+    fn writing(&self) -> bool {
+        self.writing.load(Ordering::SeqCst) > 0
+    }
+
+    /// Writes and flushes `bytes`, counted as writing meanwhile.
+    fn write(&self, to: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+        self.writing.fetch_add(1, Ordering::SeqCst);
+        let written = to.write_all(bytes).and_then(|()| to.flush());
+        self.writing.fetch_sub(1, Ordering::SeqCst);
+        written
+    }
+}
 
 /// What the wait for the command's output hears: a stream that ended, or a signal to `sy`
 /// after the command ended.
@@ -176,13 +210,15 @@ fn masked(
         .map_err(|error| cannot_run(program, &error))?;
     forwarding.child_started(child.id());
     let masker = Masker::new(secrets.iter().map(|secret| secret.as_bytes()));
+    let flow = Arc::new(Flow::default());
     let mut streams = 0;
     if let Some(out) = child.stdout.take() {
-        pump(out, std::io::stdout(), masker.clone(), events.clone());
+        let flow = Arc::clone(&flow);
+        pump(out, std::io::stdout(), masker.clone(), flow, events.clone());
         streams += 1;
     }
     if let Some(err) = child.stderr.take() {
-        pump(err, std::io::stderr(), masker, events);
+        pump(err, std::io::stderr(), masker, Arc::clone(&flow), events);
         streams += 1;
     }
     // The command's process id stays its own until it is reaped: forwarding ends in between,
@@ -190,14 +226,22 @@ fn masked(
     signals::wait_exited(child.id());
     forwarding.child_ended();
     let status = child.wait().map_err(|error| cannot_run(program, &error))?;
-    // Both pumps end at the end of their stream; a process left behind holding a pipe gets a
-    // short grace, not forever, and a signal to `sy` ends the grace at once.
-    let until = std::time::Instant::now() + DRAIN_GRACE;
+    // Each copy ends at the end of its stream. Output still coming or still being written is
+    // waited for; output that a process left behind holds open stops being waited for once
+    // it has been idle for the grace; a signal to `sy` ends the wait at once.
+    let mut until = Instant::now() + DRAIN_GRACE;
+    let mut reads = flow.reads();
     while streams > 0 {
-        let left = until.saturating_duration_since(std::time::Instant::now());
-        match heard.recv_timeout(left) {
+        match heard.recv_timeout(until.saturating_duration_since(Instant::now())) {
             Ok(Drain::Ended) => streams -= 1,
-            Ok(Drain::Interrupted) | Err(_) => break,
+            Ok(Drain::Interrupted) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if flow.reads() == reads && !flow.writing() {
+                    break;
+                }
+                reads = flow.reads();
+                until = Instant::now() + DRAIN_GRACE;
+            }
         }
     }
     signals::exit_like(status)
@@ -208,12 +252,13 @@ fn pump(
     from: impl Read + Send + 'static,
     to: impl Write + Send + 'static,
     masker: Masker,
+    flow: Arc<Flow>,
     done: mpsc::Sender<Drain>,
 ) {
     let spawned = std::thread::Builder::new()
         .name("sy-mask".into())
         .spawn(move || {
-            copy_masked(from, to, masker);
+            copy_masked(from, to, masker, &flow);
             let _ = done.send(Drain::Ended);
         });
     drop(spawned);
@@ -222,26 +267,29 @@ fn pump(
 /// Copies `from` to `to` through the masker until the end of `from` or a read that fails,
 /// flushing after every read so that interactive output is not delayed. A writer that went
 /// away (`| head`) stops the copy, not the command.
-fn copy_masked(mut from: impl Read, mut to: impl Write, mut masker: Masker) {
+fn copy_masked(mut from: impl Read, mut to: impl Write, mut masker: Masker, flow: &Flow) {
     // The command's output as read, values not yet concealed: wiped when dropped.
     let mut buf = Zeroizing::new(vec![0_u8; crate::mask::CHUNK]);
     let mut out = Vec::new();
     loop {
         match from.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => masker.push(&buf[..n], &mut out),
+            Ok(n) => {
+                flow.read();
+                masker.push(&buf[..n], &mut out);
+            }
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         }
         if !out.is_empty() {
-            if to.write_all(&out).and_then(|()| to.flush()).is_err() {
+            if flow.write(&mut to, &out).is_err() {
                 return;
             }
             out.clear();
         }
     }
     masker.finish(&mut out);
-    let _ = to.write_all(&out).and_then(|()| to.flush());
+    let _ = flow.write(&mut to, &out);
 }
 
 #[cfg(unix)]
@@ -507,7 +555,7 @@ mod tests {
     use std::io::{self, Read, Write};
     use std::rc::Rc;
 
-    use super::copy_masked;
+    use super::{Flow, copy_masked};
     use crate::mask::Masker;
 
     /// A reader that returns its reads in order and notes, before each, what had been written.
@@ -532,15 +580,18 @@ mod tests {
         }
     }
 
-    struct Shared(Rc<RefCell<Vec<u8>>>);
+    /// A writer into a shared buffer, which checks that the copy counts it as writing.
+    struct Shared(Rc<RefCell<Vec<u8>>>, Rc<Flow>);
 
     impl Write for Shared {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            assert!(self.1.writing(), "a write the wait would not see");
             self.0.borrow_mut().extend_from_slice(buf);
             Ok(buf.len())
         }
 
         fn flush(&mut self) -> io::Result<()> {
+            assert!(self.1.writing(), "a flush the wait would not see");
             Ok(())
         }
     }
@@ -549,15 +600,27 @@ mod tests {
     /// before each read, and the reads left.
     fn copy(reads: Vec<io::Result<&'static str>>, values: &[&str]) -> (String, Vec<String>, usize) {
         let written = Rc::new(RefCell::new(Vec::new()));
+        let given = reads.iter().filter(|read| read.is_ok()).count();
         let mut script = Script {
             reads: reads.into(),
             written: Rc::clone(&written),
             seen: Vec::new(),
         };
         let masker = Masker::new(values.iter().map(|v| v.as_bytes()));
-        copy_masked(&mut script, Shared(Rc::clone(&written)), masker);
+        let flow = Rc::new(Flow::default());
+        copy_masked(
+            &mut script,
+            Shared(Rc::clone(&written), Rc::clone(&flow)),
+            masker,
+            &flow,
+        );
+        let left = script.reads.len();
+        let taken = script.reads.iter().filter(|read| read.is_ok()).count();
+        // Every read that brought output is counted, and no write is left counted.
+        assert_eq!(flow.reads(), u64::try_from(given - taken).unwrap());
+        assert!(!flow.writing());
         let text = String::from_utf8(written.take()).unwrap();
-        (text, script.seen, script.reads.len())
+        (text, script.seen, left)
     }
 
     #[test]
