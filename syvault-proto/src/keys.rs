@@ -10,8 +10,9 @@ use core::fmt;
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
-use p256::pkcs8::der::{Decode, pem};
-use p256::pkcs8::{AssociatedOid, EncodePrivateKey, PrivateKeyInfoRef};
+use p256::pkcs8::der::asn1::OctetStringRef;
+use p256::pkcs8::der::{self, Decode, Encode, pem};
+use p256::pkcs8::{AlgorithmIdentifierRef, AssociatedOid, PrivateKeyInfoRef};
 use p256::{NistP256, PublicKey, SecretKey};
 use sec1::{EcParameters, EcPrivateKey};
 use zeroize::Zeroizing;
@@ -98,11 +99,31 @@ impl ClientKey {
     pub fn to_client_secret(&self) -> SecretString {
         // Encoding a valid key into PKCS#8 has no failure path in practice; an empty secret
         // would be refused when read back, never silently accepted.
-        let der = self
-            .secret
-            .to_pkcs8_der()
-            .map(|doc| encode_b64(doc.as_bytes()));
-        SecretString::new(der.unwrap_or_default())
+        SecretString::new(self.to_pkcs8().unwrap_or_default())
+    }
+
+    /// Base64 of the PKCS#8 document the curve's own encoder writes (an `ECPrivateKey` with
+    /// the public key, wrapped with the algorithm and curve), built from the public key held
+    /// rather than derived again: one scalar multiplication less, and in WebAssembly the
+    /// encoder's document type and its own derivation are not linked.
+    fn to_pkcs8(&self) -> der::Result<String> {
+        let scalar = Zeroizing::new(self.secret.to_bytes());
+        let point = self.public.to_sec1_point(false);
+        let sec1 = Zeroizing::new(
+            EcPrivateKey {
+                private_key: &scalar,
+                parameters: None,
+                public_key: Some(point.as_bytes()),
+            }
+            .to_der()?,
+        );
+        let algorithm = AlgorithmIdentifierRef {
+            oid: p256::elliptic_curve::ALGORITHM_OID,
+            parameters: Some((&NistP256::OID).into()),
+        };
+        let info = PrivateKeyInfoRef::new(algorithm, OctetStringRef::new(&sec1)?);
+        let der = Zeroizing::new(info.to_der()?);
+        Ok(encode_b64(&der))
     }
 
     /// The public key of this client.
@@ -244,11 +265,23 @@ impl fmt::Debug for ClientPublicKey {
 mod tests {
     use super::*;
     use chacha20::ChaCha20Rng;
-    use p256::pkcs8::LineEnding;
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
     use rand_core::SeedableRng;
 
     fn key() -> ClientKey {
         ClientKey::generate(&mut ChaCha20Rng::seed_from_u64(42))
+    }
+
+    #[test]
+    fn the_canonical_form_is_the_curves_own_pkcs8_encoding() {
+        for seed in 0..8 {
+            let key = ClientKey::generate(&mut ChaCha20Rng::seed_from_u64(seed));
+            let theirs = key.secret.to_pkcs8_der().unwrap();
+            assert_eq!(
+                key.to_client_secret().expose(),
+                encode_b64(theirs.as_bytes())
+            );
+        }
     }
 
     #[test]
