@@ -10,11 +10,11 @@ use core::fmt;
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
-use p256::pkcs8::der::asn1::OctetStringRef;
-use p256::pkcs8::der::{self, Decode, Encode, pem};
+use p256::pkcs8::der::asn1::{BitStringRef, OctetStringRef};
+use p256::pkcs8::der::{self, Decode, Encode, Header, Reader, SliceReader, Tag, TagNumber, pem};
 use p256::pkcs8::{AlgorithmIdentifierRef, AssociatedOid, PrivateKeyInfoRef};
 use p256::{NistP256, PublicKey, SecretKey};
-use sec1::{EcParameters, EcPrivateKey};
+use sec1::EcPrivateKey;
 use zeroize::Zeroizing;
 
 use crate::encoding::{decode_b64, encode_b64};
@@ -163,34 +163,153 @@ fn decode_pem(text: &str, label: &str) -> core::result::Result<Zeroizing<Vec<u8>
     if found == label { Ok(der) } else { Err(()) }
 }
 
-/// Reads PKCS#8 DER holding a SEC1 P-256 private key.
+/// Reads PKCS#8 DER (version 1, or 2 with the public key, which is not used) holding a SEC1
+/// P-256 private key.
 fn parse_pkcs8(der: &[u8]) -> core::result::Result<ClientKey, ()> {
-    let info = PrivateKeyInfoRef::from_der(der).map_err(|_| ())?;
-    info.algorithm
-        .assert_oids(p256::elliptic_curve::ALGORITHM_OID, NistP256::OID)
-        .map_err(|_| ())?;
-    parse_sec1(info.private_key.as_bytes())
+    let mut info = Fields::whole(der, Tag::Sequence)?;
+    let with_public_key = match info.take(Tag::Integer)? {
+        [0] => false,
+        [1] => true,
+        _ => return Err(()),
+    };
+    let mut algorithm = Fields::new(info.take(Tag::Sequence)?)?;
+    if algorithm.take(Tag::ObjectIdentifier)? != p256::elliptic_curve::ALGORITHM_OID.as_bytes()
+        || algorithm.take(Tag::ObjectIdentifier)? != NistP256::OID.as_bytes()
+    {
+        return Err(());
+    }
+    algorithm.finish()?;
+    let private_key = info.take(Tag::OctetString)?;
+    // The attributes, not used.
+    info.take_context(0, true)?;
+    if let Some(public_key) = info.take_context(1, false)? {
+        let (&unused_bits, bits) = public_key.split_first().ok_or(())?;
+        BitStringRef::new(unused_bits, bits).map_err(|_| ())?;
+        if !with_public_key {
+            return Err(());
+        }
+    } else if with_public_key {
+        return Err(());
+    }
+    // Fields of later versions, each an explicitly tagged value, are ignored.
+    while !info.0.is_finished() {
+        let tag = info.peek()?;
+        if !tag.is_context_specific() || !tag.is_constructed() {
+            return Err(());
+        }
+        let mut field = Fields::new(info.take(tag)?)?;
+        field.any()?;
+        field.finish()?;
+    }
+    parse_sec1(private_key)
 }
 
 /// Reads SEC1 DER. The library's own decoder checks an embedded public key with a scalar
 /// multiplication of its own and the signing key then derives it again; here the one derived
 /// public key is compared with the embedded one instead.
 fn parse_sec1(der: &[u8]) -> core::result::Result<ClientKey, ()> {
-    let sec1 = EcPrivateKey::from_der(der).map_err(|_| ())?;
-    if let Some(EcParameters::NamedCurve(curve)) = sec1.parameters
-        && curve != NistP256::OID
-    {
+    let mut sec1 = Fields::whole(der, Tag::Sequence)?;
+    if sec1.take(Tag::Integer)? != [1] {
         return Err(());
     }
-    let secret = SecretKey::from_slice(sec1.private_key).map_err(|_| ())?;
+    let private_key = sec1.take(Tag::OctetString)?;
+    if let Some(parameters) = sec1.take_context(0, true)? {
+        let mut parameters = Fields::new(parameters)?;
+        if parameters.take(Tag::ObjectIdentifier)? != NistP256::OID.as_bytes() {
+            return Err(());
+        }
+        parameters.finish()?;
+    }
+    let embedded = match sec1.take_context(1, true)? {
+        Some(field) => {
+            let mut field = Fields::new(field)?;
+            let bits = field.take(Tag::BitString)?;
+            field.finish()?;
+            match bits {
+                [0, point @ ..] => Some(point),
+                _ => return Err(()),
+            }
+        }
+        None => None,
+    };
+    sec1.finish()?;
+    let secret = SecretKey::from_slice(private_key).map_err(|_| ())?;
     let key = ClientKey::from_secret(secret);
-    if let Some(embedded) = sec1.public_key {
+    if let Some(embedded) = embedded {
         let embedded = PublicKey::from_sec1_bytes(embedded).map_err(|_| ())?;
         if embedded != key.public {
             return Err(());
         }
     }
     Ok(key)
+}
+
+/// The fields of a DER structure, each read as its header (through `der`: the tag, and the
+/// length in its one canonical form) and its value's bytes.
+///
+/// The accepted forms have a few fields each, compared with constants or handed to the curve's
+/// own checks; reading them so rather than through `pkcs8`'s and `sec1`'s decoders, which
+/// instantiate `der`'s generic ones for every field type, makes the WebAssembly module
+/// smaller (see syvault-wasm/README.md, "Size and speed").
+struct Fields<'a>(SliceReader<'a>);
+
+impl<'a> Fields<'a> {
+    fn new(bytes: &'a [u8]) -> core::result::Result<Self, ()> {
+        SliceReader::new(bytes).map(Self).map_err(|_| ())
+    }
+
+    /// The fields inside `bytes`, which must be one value with this tag and nothing more.
+    fn whole(bytes: &'a [u8], tag: Tag) -> core::result::Result<Self, ()> {
+        let mut outer = Self::new(bytes)?;
+        let value = outer.take(tag)?;
+        outer.finish()?;
+        Self::new(value)
+    }
+
+    fn peek(&self) -> core::result::Result<Tag, ()> {
+        Tag::peek(&self.0).map_err(|_| ())
+    }
+
+    /// The next field's value; the field must have this tag.
+    fn take(&mut self, tag: Tag) -> core::result::Result<&'a [u8], ()> {
+        let header = Header::decode(&mut self.0).map_err(|_| ())?;
+        if header.tag() != tag {
+            return Err(());
+        }
+        self.0.read_slice(header.length()).map_err(|_| ())
+    }
+
+    /// The next field's value if it is the context-specific field `[number]`, which must then
+    /// be constructed or not as given.
+    fn take_context(
+        &mut self,
+        number: u32,
+        constructed: bool,
+    ) -> core::result::Result<Option<&'a [u8]>, ()> {
+        if self.0.is_finished() {
+            return Ok(None);
+        }
+        match self.peek()? {
+            Tag::ContextSpecific { number: found, .. } if found == TagNumber(number) => self
+                .take(Tag::ContextSpecific {
+                    constructed,
+                    number: found,
+                })
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Skips the next field, whatever its tag.
+    fn any(&mut self) -> core::result::Result<(), ()> {
+        let tag = self.peek()?;
+        self.take(tag).map(|_| ())
+    }
+
+    /// Checks that every field was read.
+    fn finish(self) -> core::result::Result<(), ()> {
+        self.0.finish().map_err(|_| ())
+    }
 }
 
 impl fmt::Debug for ClientKey {
@@ -267,6 +386,7 @@ mod tests {
     use chacha20::ChaCha20Rng;
     use p256::pkcs8::{EncodePrivateKey, LineEnding};
     use rand_core::SeedableRng;
+    use sec1::EcParameters;
 
     fn key() -> ClientKey {
         ClientKey::generate(&mut ChaCha20Rng::seed_from_u64(42))
@@ -386,7 +506,237 @@ mod tests {
         assert!(ClientPublicKey::from_sec1(compressed.as_bytes()).is_err());
     }
 
+    /// What the crates' own decoders (`pkcs8`, `sec1`) make of `der`, as the key's public key.
+    fn reference_pkcs8(der: &[u8]) -> Option<PublicKey> {
+        let info = PrivateKeyInfoRef::from_der(der).ok()?;
+        info.algorithm
+            .assert_oids(p256::elliptic_curve::ALGORITHM_OID, NistP256::OID)
+            .ok()?;
+        reference_sec1(info.private_key.as_bytes())
+    }
+
+    fn reference_sec1(der: &[u8]) -> Option<PublicKey> {
+        let sec1 = EcPrivateKey::from_der(der).ok()?;
+        if let Some(EcParameters::NamedCurve(curve)) = sec1.parameters
+            && curve != NistP256::OID
+        {
+            return None;
+        }
+        let public = SecretKey::from_slice(sec1.private_key).ok()?.public_key();
+        match sec1.public_key {
+            Some(embedded) if PublicKey::from_sec1_bytes(embedded).ok()? != public => None,
+            _ => Some(public),
+        }
+    }
+
+    /// Valid encodings of every shape the readers take: SEC1 with and without the curve and
+    /// the public key, and PKCS#8 versions 1 and 2, with and without attributes.
+    fn encodings() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        use p256::pkcs8::der::asn1::BitStringRef;
+        let key = key();
+        let scalar = key.secret.to_bytes();
+        let point = key.public_key().to_sec1();
+        let curve = Some(EcParameters::NamedCurve(NistP256::OID));
+        let sec1: Vec<Vec<u8>> = [
+            (None, None),
+            (curve, None),
+            (None, Some(&point[..])),
+            (curve, Some(&point[..])),
+        ]
+        .into_iter()
+        .map(|(parameters, public_key)| {
+            EcPrivateKey {
+                private_key: &scalar,
+                parameters,
+                public_key,
+            }
+            .to_der()
+            .unwrap()
+        })
+        .collect();
+        let algorithm = AlgorithmIdentifierRef {
+            oid: p256::elliptic_curve::ALGORITHM_OID,
+            parameters: Some((&NistP256::OID).into()),
+        };
+        let mut pkcs8 = Vec::new();
+        for inner in &sec1 {
+            let mut info = PrivateKeyInfoRef::new(algorithm, OctetStringRef::new(inner).unwrap());
+            pkcs8.push(info.to_der().unwrap());
+            info.public_key = Some(BitStringRef::from_bytes(&point).unwrap());
+            pkcs8.push(info.to_der().unwrap());
+        }
+        // Version 1 with an empty attribute set ([0], constructed), after the private key.
+        let v1 = &pkcs8[0];
+        let mut body = v1[2..].to_vec();
+        body.extend_from_slice(&[0xa0, 0x00]);
+        let mut attributed = vec![0x30, u8::try_from(body.len()).unwrap()];
+        attributed.extend_from_slice(&body);
+        pkcs8.push(attributed);
+        (sec1, pkcs8)
+    }
+
+    #[test]
+    fn the_readers_take_every_shape_the_crates_decoders_take() {
+        let (sec1, pkcs8) = encodings();
+        let public = key().public;
+        for der in &sec1 {
+            assert_eq!(reference_sec1(der), Some(public));
+            assert_eq!(parse_sec1(der).map(|k| k.public), Ok(public));
+        }
+        for der in &pkcs8 {
+            assert_eq!(reference_pkcs8(der), Some(public), "{der:02x?}");
+            assert_eq!(parse_pkcs8(der).map(|k| k.public), Ok(public));
+        }
+    }
+
+    /// Our reader's and the crates' decoders' verdicts on `der`, the SEC1 or PKCS#8 reader.
+    fn both(sec1: bool, der: &[u8]) -> (Option<PublicKey>, Option<PublicKey>) {
+        if sec1 {
+            (parse_sec1(der).ok().map(|k| k.public), reference_sec1(der))
+        } else {
+            (
+                parse_pkcs8(der).ok().map(|k| k.public),
+                reference_pkcs8(der),
+            )
+        }
+    }
+
+    #[test]
+    fn the_readers_agree_with_the_crates_decoders_on_every_single_edit() {
+        let (sec1, pkcs8) = encodings();
+        let shapes = sec1
+            .iter()
+            .map(|d| (true, d))
+            .chain(pkcs8.iter().map(|d| (false, d)));
+        for (is_sec1, der) in shapes {
+            for i in 0..der.len() {
+                let was = der[i];
+                let mut variants: Vec<Vec<u8>> =
+                    [0x00, 0x01, 0x02, 0x04, 0x7f, 0x80, 0x81, 0x82, 0xff]
+                        .into_iter()
+                        .chain([
+                            was ^ 0x01,
+                            was ^ 0x20,
+                            was.wrapping_add(1),
+                            was.wrapping_sub(1),
+                        ])
+                        .filter(|&b| b != was)
+                        .map(|b| {
+                            let mut edited = der.clone();
+                            edited[i] = b;
+                            edited
+                        })
+                        .collect();
+                variants.push(der[..i].to_vec());
+                for b in [0x00, 0x01, 0x30, 0x80, 0xa0, 0xa1] {
+                    let mut edited = der.clone();
+                    edited.insert(i, b);
+                    variants.push(edited);
+                }
+                for edited in variants {
+                    let (ours, theirs) = both(is_sec1, &edited);
+                    assert_eq!(ours, theirs, "{edited:02x?}");
+                }
+            }
+        }
+    }
+
+    /// A DER value of this tag byte (content under 256 bytes).
+    fn tlv(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+        let content = parts.concat();
+        let len = u8::try_from(content.len()).unwrap();
+        let mut out = if len < 0x80 {
+            vec![tag, len]
+        } else {
+            vec![tag, 0x81, len]
+        };
+        out.extend_from_slice(&content);
+        out
+    }
+
+    #[test]
+    fn the_readers_agree_with_the_crates_decoders_on_each_optional_field() {
+        let key = key();
+        let scalar = tlv(0x04, &[&key.secret.to_bytes()]);
+        let point = key.public_key().to_sec1();
+        let p256 = tlv(0x06, &[NistP256::OID.as_bytes()]);
+        let p384 = tlv(0x06, &[&[0x2b, 0x81, 0x04, 0x00, 0x22]]);
+        let null = [0x05, 0x00];
+        let bits = |unused: u8| tlv(0x03, &[&[unused], &point]);
+        let sec1 = |fields: &[&[u8]]| tlv(0x30, &[&[0x02, 0x01, 0x01], &scalar, &fields.concat()]);
+        let sec1_cases: [(Vec<u8>, bool); 7] = [
+            (sec1(&[&tlv(0xa0, &[&p256]), &tlv(0xa1, &[&bits(0)])]), true),
+            (sec1(&[&tlv(0xa0, &[&p384])]), false),
+            (sec1(&[&tlv(0xa0, &[&p256, &null])]), false),
+            (sec1(&[&tlv(0x80, &[&p256])]), false),
+            (sec1(&[&tlv(0xa1, &[&bits(1)])]), false),
+            (sec1(&[&tlv(0xa1, &[&bits(0), &null])]), false),
+            (sec1(&[&tlv(0xa2, &[&null])]), false),
+        ];
+        for (der, accepted) in &sec1_cases {
+            let (ours, theirs) = both(true, der);
+            assert_eq!(ours, theirs, "{der:02x?}");
+            assert_eq!(ours.is_some(), *accepted, "{der:02x?}");
+        }
+        let algorithm = tlv(
+            0x30,
+            &[
+                &tlv(0x06, &[p256::elliptic_curve::ALGORITHM_OID.as_bytes()]),
+                &p256,
+            ],
+        );
+        let inner = tlv(0x04, &[&sec1(&[])]);
+        let pkcs8 = |version: u8, fields: &[&[u8]]| {
+            tlv(
+                0x30,
+                &[&[0x02, 0x01, version], &algorithm, &inner, &fields.concat()],
+            )
+        };
+        let public = tlv(0x81, &[&[0], &point]);
+        let pkcs8_cases: [(Vec<u8>, bool); 10] = [
+            (pkcs8(0, &[&tlv(0xa0, &[]), &tlv(0xa2, &[&null])]), true),
+            (pkcs8(1, &[&public, &tlv(0xa5, &[&null])]), true),
+            (pkcs8(0, &[&public]), false),
+            (pkcs8(1, &[]), false),
+            (pkcs8(1, &[&tlv(0xa1, &[&[0], &point])]), false),
+            (pkcs8(0, &[&tlv(0x80, &[])]), false),
+            (pkcs8(0, &[&tlv(0x82, &[&null])]), false),
+            (pkcs8(0, &[&tlv(0xa2, &[&null, &null])]), false),
+            (pkcs8(0, &[&tlv(0xa2, &[])]), false),
+            (pkcs8(0, &[&null]), false),
+        ];
+        for (der, accepted) in &pkcs8_cases {
+            let (ours, theirs) = both(false, der);
+            assert_eq!(ours, theirs, "{der:02x?}");
+            assert_eq!(ours.is_some(), *accepted, "{der:02x?}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_readers_agree_with_the_crates_decoders_on_damaged_input(
+            which in 0usize..13,
+            edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>(), 0u8..4), 1..4),
+        ) {
+            let (sec1, pkcs8) = encodings();
+            let is_sec1 = which < sec1.len();
+            let mut der = if is_sec1 { sec1[which].clone() } else { pkcs8[which - sec1.len()].clone() };
+            for (at, byte, kind) in edits {
+                let i = at.index(der.len());
+                match kind {
+                    0 => der[i] = byte,
+                    1 => der[i] ^= 1 << (byte % 8),
+                    2 => der.truncate(i),
+                    _ => der.insert(i, byte),
+                }
+                if der.is_empty() {
+                    break;
+                }
+            }
+            let (ours, theirs) = both(is_sec1, &der);
+            proptest::prop_assert_eq!(ours, theirs, "{:02x?}", der);
+        }
+
         #[test]
         fn key_parsing_never_panics(text in ".{0,200}", bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..140)) {
             let _ = ClientKey::from_client_secret(&text);
