@@ -10,11 +10,12 @@ use core::fmt;
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
-use p256::pkcs8::der::asn1::{BitStringRef, OctetStringRef};
-use p256::pkcs8::der::{self, Decode, Encode, Header, Reader, SliceReader, Tag, TagNumber, pem};
-use p256::pkcs8::{AlgorithmIdentifierRef, AssociatedOid, PrivateKeyInfoRef};
+use p256::pkcs8::AssociatedOid;
+use p256::pkcs8::der::asn1::BitStringRef;
+use p256::pkcs8::der::{
+    self, Decode, Encode, Header, Length, Reader, SliceReader, Tag, TagNumber, pem,
+};
 use p256::{NistP256, PublicKey, SecretKey};
-use sec1::EcPrivateKey;
 use zeroize::Zeroizing;
 
 use crate::encoding::{decode_b64, encode_b64};
@@ -102,28 +103,47 @@ impl ClientKey {
         SecretString::new(self.to_pkcs8().unwrap_or_default())
     }
 
-    /// Base64 of the PKCS#8 document the curve's own encoder writes (an `ECPrivateKey` with
-    /// the public key, wrapped with the algorithm and curve), built from the public key held
-    /// rather than derived again: one scalar multiplication less, and in WebAssembly the
-    /// encoder's document type and its own derivation are not linked.
+    /// Base64 of the PKCS#8 document the curve's own encoder writes: version 1, the algorithm
+    /// with the curve, and an `ECPrivateKey` holding the scalar and the public key (without the
+    /// curve). Built from the public key held rather than derived again (one scalar
+    /// multiplication less), with `der`'s headers, like [`Fields`] for reading.
     fn to_pkcs8(&self) -> der::Result<String> {
         let scalar = Zeroizing::new(self.secret.to_bytes());
         let point = self.public.to_sec1_point(false);
-        let sec1 = Zeroizing::new(
-            EcPrivateKey {
-                private_key: &scalar,
-                parameters: None,
-                public_key: Some(point.as_bytes()),
-            }
-            .to_der()?,
-        );
-        let algorithm = AlgorithmIdentifierRef {
-            oid: p256::elliptic_curve::ALGORITHM_OID,
-            parameters: Some((&NistP256::OID).into()),
-        };
-        let info = PrivateKeyInfoRef::new(algorithm, OctetStringRef::new(&sec1)?);
-        let der = Zeroizing::new(info.to_der()?);
-        Ok(encode_b64(&der))
+        let public_key = der_value(Tag::BitString, &[&[0], point.as_bytes()])?;
+        let sec1 = der_value(
+            Tag::Sequence,
+            &[
+                &[0x02, 0x01, 0x01],
+                &der_value(Tag::OctetString, &[&scalar])?,
+                &der_value(
+                    Tag::ContextSpecific {
+                        constructed: true,
+                        number: TagNumber(1),
+                    },
+                    &[&public_key],
+                )?,
+            ],
+        )?;
+        let algorithm = der_value(
+            Tag::Sequence,
+            &[
+                &der_value(
+                    Tag::ObjectIdentifier,
+                    &[p256::elliptic_curve::ALGORITHM_OID.as_bytes()],
+                )?,
+                &der_value(Tag::ObjectIdentifier, &[NistP256::OID.as_bytes()])?,
+            ],
+        )?;
+        let info = der_value(
+            Tag::Sequence,
+            &[
+                &[0x02, 0x01, 0x00],
+                &algorithm,
+                &der_value(Tag::OctetString, &[&sec1])?,
+            ],
+        )?;
+        Ok(encode_b64(&info))
     }
 
     /// The public key of this client.
@@ -312,6 +332,21 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// One DER value: `der`'s header for this tag and the parts' length, then the parts. Allocated
+/// at its size, so that key material is never left behind by a reallocation, and wiped on drop.
+fn der_value(tag: Tag, parts: &[&[u8]]) -> der::Result<Zeroizing<Vec<u8>>> {
+    let len: usize = parts.iter().map(|part| part.len()).sum();
+    let header = Header::new(tag, Length::try_from(len)?);
+    let mut out = Zeroizing::new(Vec::with_capacity(
+        usize::try_from(header.encoded_len()?)? + len,
+    ));
+    header.encode(&mut *out)?;
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+    Ok(out)
+}
+
 impl fmt::Debug for ClientKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientKey")
@@ -384,9 +419,10 @@ impl fmt::Debug for ClientPublicKey {
 mod tests {
     use super::*;
     use chacha20::ChaCha20Rng;
-    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    use p256::pkcs8::der::asn1::OctetStringRef;
+    use p256::pkcs8::{AlgorithmIdentifierRef, EncodePrivateKey, LineEnding, PrivateKeyInfoRef};
     use rand_core::SeedableRng;
-    use sec1::EcParameters;
+    use sec1::{EcParameters, EcPrivateKey};
 
     fn key() -> ClientKey {
         ClientKey::generate(&mut ChaCha20Rng::seed_from_u64(42))
