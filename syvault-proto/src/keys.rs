@@ -9,13 +9,14 @@ use core::fmt;
 
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::elliptic_curve::Generate;
+use p256::elliptic_curve::point::AffineCoordinates;
 use p256::elliptic_curve::sec1::ToSec1Point;
 use p256::pkcs8::AssociatedOid;
 use p256::pkcs8::der::asn1::BitStringRef;
 use p256::pkcs8::der::{
     self, Decode, Encode, Header, Length, Reader, SliceReader, Tag, TagNumber, pem,
 };
-use p256::{NistP256, PublicKey, SecretKey};
+use p256::{AffinePoint, FieldBytes, NistP256, PublicKey, SecretKey};
 use zeroize::Zeroizing;
 
 use crate::encoding::{decode_b64, encode_b64};
@@ -255,13 +256,26 @@ fn parse_sec1(der: &[u8]) -> core::result::Result<ClientKey, ()> {
     sec1.finish()?;
     let secret = SecretKey::from_slice(private_key).map_err(|_| ())?;
     let key = ClientKey::from_secret(secret);
-    if let Some(embedded) = embedded {
-        let embedded = PublicKey::from_sec1_bytes(embedded).map_err(|_| ())?;
-        if embedded != key.public {
-            return Err(());
-        }
+    match embedded {
+        Some(embedded) if !is_sec1_encoding_of(embedded, &key.public) => Err(()),
+        _ => Ok(key),
     }
-    Ok(key)
+}
+
+/// Whether `bytes` is a SEC1 encoding of `public`, in any form: uncompressed, compressed, or
+/// compact (the x coordinate of whichever of the point and its negation has the smaller y).
+/// Encoding the point and comparing bytes checks what decoding `bytes` and comparing points
+/// would, without linking point decompression into the module.
+fn is_sec1_encoding_of(bytes: &[u8], public: &PublicKey) -> bool {
+    match bytes.first() {
+        Some(0x04) => public.to_sec1_point(false).as_bytes() == bytes,
+        Some(0x02 | 0x03) => public.to_sec1_point(true).as_bytes() == bytes,
+        Some(0x05) => {
+            let point = public.as_affine();
+            bytes[1..] == point.x()[..] && point.y() < (-*point).y()
+        }
+        _ => false,
+    }
 }
 
 /// The fields of a DER structure, each read as its header (through `der`: the tag, and the
@@ -368,9 +382,17 @@ impl ClientPublicKey {
                 reason: "public key is not a 65-byte SEC1 uncompressed point",
             });
         }
-        PublicKey::from_sec1_bytes(bytes)
+        // The coordinates are checked to be on the curve (and below the field's modulus)
+        // directly: the general SEC1 decoder would link point decompression, never used here.
+        let (x, y) = bytes[1..].split_at(32);
+        let point = match (FieldBytes::try_from(x), FieldBytes::try_from(y)) {
+            (Ok(x), Ok(y)) => Option::from(AffinePoint::from_coordinates(&x, &y)),
+            _ => None,
+        };
+        point
+            .and_then(|point| PublicKey::from_affine(point).ok())
             .map(Self)
-            .map_err(|_| Error::InvalidKey {
+            .ok_or(Error::InvalidKey {
                 reason: "public key is not a point on P-256",
             })
     }
@@ -536,6 +558,13 @@ mod tests {
         let mut off_curve = sec1;
         off_curve[64] ^= 1;
         assert!(ClientPublicKey::from_sec1(&off_curve).is_err());
+        // A coordinate at or above the field's modulus, and the origin, are not points.
+        let mut too_big = sec1;
+        too_big[1..33].fill(0xff);
+        assert!(ClientPublicKey::from_sec1(&too_big).is_err());
+        let mut origin = [0u8; PUBLIC_KEY_LEN];
+        origin[0] = 4;
+        assert!(ClientPublicKey::from_sec1(&origin).is_err());
         assert!(ClientPublicKey::from_sec1(&sec1[..33]).is_err());
         assert!(ClientPublicKey::from_sec1(&[]).is_err());
         let compressed = public.0.to_sec1_point(true);
@@ -746,6 +775,51 @@ mod tests {
             assert_eq!(ours, theirs, "{der:02x?}");
             assert_eq!(ours.is_some(), *accepted, "{der:02x?}");
         }
+    }
+
+    #[test]
+    fn an_embedded_public_key_passes_in_each_of_its_sec1_forms_and_no_other() {
+        let mut compact_forms = [false, false];
+        for seed in 0..16 {
+            let key = ClientKey::generate(&mut ChaCha20Rng::seed_from_u64(seed));
+            let scalar = key.secret.to_bytes();
+            let point = key.public.as_affine();
+            let compressed = key.public.to_sec1_point(true);
+            let mut other_parity = compressed.as_bytes().to_vec();
+            other_parity[0] ^= 1;
+            let compact = [&[0x05][..], &point.x()].concat();
+            // The compact form names the one of the point and its negation with the smaller y.
+            let compact_is_ours = point.y() < (-*point).y();
+            compact_forms[usize::from(compact_is_ours)] = true;
+            let uncompressed = key.public_key().to_sec1();
+            let cases: [(&[u8], bool); 8] = [
+                (&uncompressed, true),
+                (compressed.as_bytes(), true),
+                (&compact, compact_is_ours),
+                (&other_parity, false),
+                (&uncompressed[..33], false),
+                (&[0x00], false),
+                (&[0x04], false),
+                (&[0x05], false),
+            ];
+            for (public_key, accepted) in cases {
+                let der = EcPrivateKey {
+                    private_key: &scalar,
+                    parameters: None,
+                    public_key: Some(public_key),
+                }
+                .to_der()
+                .unwrap();
+                let (ours, theirs) = both(true, &der);
+                assert_eq!(ours, theirs, "{der:02x?}");
+                assert_eq!(ours.is_some(), accepted, "{der:02x?}");
+            }
+        }
+        assert_eq!(
+            compact_forms,
+            [true, true],
+            "both outcomes of the compact form"
+        );
     }
 
     proptest::proptest! {
