@@ -54,7 +54,8 @@ pub fn is_syvault_error(value: &wasm_bindgen::JsValue) -> bool {
 }
 
 // Talc in place of Rust's default allocator on wasm32 (dlmalloc): 6.8 KB smaller in the module,
-// and no slower. Its lock-free cell is sound only in a module without threads (no `atomics`).
+// for about 2 % on a cached read (README.md, "Size and speed"). Its lock-free cell is sound only
+// in a module without threads (no `atomics`).
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
