@@ -7,7 +7,7 @@
 # Steps: the wasm32 build (profile wasm-release), wasm-bindgen twice (the ES module glue for
 # every runtime, the CommonJS glue for Node's `require`; both drive the same .wasm), wasm-opt
 # -Oz --converge from binaryen (installed from syvault-wasm/js/tools' lock), the entry points and types
-# from syvault-wasm/js, the licences and README, package.json with the crate's version, a check
+# from syvault-wasm/js (with hits.js, which answers fresh reads in JavaScript), the licences and README, package.json with the crate's version, a check
 # of the size bounds, and `npm pack`.
 #
 # Needs: the wasm32-unknown-unknown target, the wasm-bindgen CLI of the version in Cargo.lock
@@ -19,8 +19,8 @@ cd "$(dirname "$0")/.."
 # the size of what they run. The goal is 450 000 and 180 000 gzipped; the module is not there
 # yet (syvault-wasm/README.md, "Size and speed", says where the bytes go), so these bounds hold
 # what it has reached and stop it from growing.
-MAX_WASM=${SYVAULT_WASM_MAX_BYTES:-546650}
-MAX_WASM_GZIP=${SYVAULT_WASM_MAX_GZIP_BYTES:-235560}
+MAX_WASM=${SYVAULT_WASM_MAX_BYTES:-550100}
+MAX_WASM_GZIP=${SYVAULT_WASM_MAX_GZIP_BYTES:-237450}
 
 out=target/wasm-package
 pkg=$out/package
@@ -60,7 +60,13 @@ syvault-wasm/js/tools/node_modules/.bin/wasm-opt -Oz --converge --strip-debug --
 
 cp "$out/web/syvault_wasm.js" "$pkg/syvault_wasm.js"
 cp "$out/node/syvault_wasm.js" "$pkg/syvault_wasm.cjs"
-cp syvault-wasm/js/{node,deno,workerd,browser}.js "$pkg/"
+cp syvault-wasm/js/{node,deno,workerd,browser,hits}.js syvault-wasm/js/index.cjs "$pkg/"
+# hits.js for `require`: the same code as a CommonJS module.
+{
+    sed 's/^export function answerHits/function answerHits/' syvault-wasm/js/hits.js
+    printf '\nmodule.exports = { answerHits };\n'
+} > "$pkg/hits.cjs"
+grep -q '^function answerHits' "$pkg/hits.cjs"
 cp syvault-wasm/js/index.d.ts "$pkg/index.d.ts"
 cp syvault-wasm/js/index.d.ts "$pkg/index.d.cts"
 cp LICENSE-MIT LICENSE-APACHE syvault-wasm/README.md "$pkg/"

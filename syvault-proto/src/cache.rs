@@ -1,12 +1,12 @@
 //! The cache of decrypted secrets: TTL, LRU bound, revalidation and stale-if-error.
 
 use core::time::Duration;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use uuid::Uuid;
 
 use crate::expiry::{Expiry, Freshness, Spread};
+use crate::hashing::UidMap;
 use crate::model::Secret;
 use crate::time::Timestamp;
 use crate::uid::RecordUid;
@@ -181,7 +181,7 @@ struct Entry {
 #[derive(Debug)]
 pub(crate) struct SecretCache {
     policy: CachePolicy,
-    slots_by_uid: HashMap<RecordUid, usize>,
+    slots_by_uid: UidMap<usize>,
     slots: Vec<Option<Entry>>,
     free: Vec<usize>,
     /// The most recently used slot.
@@ -192,19 +192,23 @@ pub(crate) struct SecretCache {
     evictions: u64,
     /// Counts every change a snapshot would see: stores, renewals, removals.
     changes: u64,
+    /// Grows whenever a fresh read could see something else: a different value, or a different
+    /// time to refresh it.
+    generation: u64,
 }
 
 impl SecretCache {
     pub(crate) fn new(policy: CachePolicy) -> Self {
         Self {
             policy,
-            slots_by_uid: HashMap::new(),
+            slots_by_uid: UidMap::default(),
             slots: Vec::new(),
             free: Vec::new(),
             newest: NIL,
             oldest: NIL,
             evictions: 0,
             changes: 0,
+            generation: 0,
         }
     }
 
@@ -252,6 +256,40 @@ impl SecretCache {
 
     pub(crate) fn len(&self) -> usize {
         self.slots_by_uid.len()
+    }
+
+    /// See [`crate::Client::cache_generation`].
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// A cache that goes on from `other`'s generation, for a client that drops its cache.
+    pub(crate) fn succeeding(policy: CachePolicy, other: &Self) -> Self {
+        Self {
+            generation: other.generation + 1,
+            ..Self::new(policy)
+        }
+    }
+
+    /// The entry `uid` and when it stops being fresh, if it is fresh at `now`: until then, a
+    /// read of it returns it and changes nothing but the use order.
+    pub(crate) fn fresh(
+        &self,
+        uid: &RecordUid,
+        now: Timestamp,
+    ) -> Option<(&Arc<Secret>, Timestamp)> {
+        let entry = self.entry(uid)?;
+        let until = entry.expiry.fresh_until();
+        (now < until).then_some((&entry.secret, until))
+    }
+
+    /// Moves `uid` to the front of the use order, as a read does; whether it is cached.
+    pub(crate) fn touched(&mut self, uid: &RecordUid) -> bool {
+        let Some(&slot) = self.slots_by_uid.get(uid) else {
+            return false;
+        };
+        self.touch(slot);
+        true
     }
 
     /// What the cache holds for `uid` at `now`. `can_wish` says whether the caller can queue a
@@ -329,6 +367,7 @@ impl SecretCache {
     /// Puts an entry in, evicting the least recently used ones to stay within the bound.
     fn place(&mut self, secret: Arc<Secret>, etag: Option<String>, expiry: Expiry) {
         self.changes += 1;
+        self.generation += 1;
         let uid = secret.uid;
         while self.slots_by_uid.len() >= self.policy.max_entries && self.oldest != NIL {
             let oldest = self.oldest;
@@ -391,6 +430,7 @@ impl SecretCache {
         entry.expiry = expiry;
         let secret = Arc::clone(&entry.secret);
         self.changes += 1;
+        self.generation += 1;
         self.touch(slot);
         Renewal::Renewed(secret)
     }
@@ -400,6 +440,7 @@ impl SecretCache {
     pub(crate) fn renew(&mut self, uid: &RecordUid, expiry: Expiry) {
         if let Some(entry) = self.entry_mut(uid) {
             entry.expiry = expiry;
+            self.generation += 1;
         }
     }
 
@@ -414,6 +455,7 @@ impl SecretCache {
         let entry = self.slots[slot].as_mut()?;
         entry.expiry = Expiry::new(now, &self.policy, spread, false);
         self.changes += 1;
+        self.generation += 1;
         Some(&entry.secret)
     }
 
@@ -478,6 +520,7 @@ impl SecretCache {
 
     pub(crate) fn clear(&mut self) {
         self.changes += 1;
+        self.generation += 1;
         self.slots_by_uid.clear();
         self.slots.clear();
         self.free.clear();
@@ -499,6 +542,7 @@ impl SecretCache {
         if let Some(entry) = self.slots[slot].take() {
             self.slots_by_uid.remove(&entry.uid);
             self.changes += 1;
+            self.generation += 1;
         }
         self.free.push(slot);
     }
@@ -613,6 +657,51 @@ mod tests {
             cache.lookup(&uid("BBBBBBBBBBBB"), T0, false),
             Lookup::Miss
         ));
+    }
+
+    #[test]
+    fn the_generation_moves_with_every_change_a_fresh_read_could_see() {
+        let mut cache = SecretCache::new(exact());
+        let (a, b) = (uid("AAAAAAAAAAAA"), uid("BBBBBBBBBBBB"));
+        let mut last = cache.generation();
+        let mut moved = |cache: &SecretCache, what: &str| {
+            let now = cache.generation();
+            assert!(now > last, "{what} did not move the generation");
+            last = now;
+        };
+        cache.insert(secret("AAAAAAAAAAAA", "a"), None, T0, &mut spread());
+        moved(&cache, "a store");
+        let (_, until) = cache.fresh(&a, T0).expect("fresh");
+        assert!(
+            cache.fresh(&a, until).is_none(),
+            "fresh until its refresh time only"
+        );
+        cache.insert(secret("BBBBBBBBBBBB", "b"), None, T0, &mut spread());
+        moved(&cache, "another store");
+        let later = T0 + Duration::from_secs(60);
+        cache.renew(&a, Expiry::new(later, &cache.policy, &mut spread(), false));
+        moved(&cache, "a renewal by a listing");
+        cache.refresh(&a, later, &mut spread());
+        moved(&cache, "a revalidation");
+        assert_eq!(
+            cache.fresh(&a, later).map(|(_, until)| until > later),
+            Some(true)
+        );
+
+        // Reads, a failed revalidation and a touch change nothing a fresh read sees.
+        let before = cache.generation();
+        assert!(matches!(cache.lookup(&a, later, true), Lookup::Fresh(_)));
+        assert!(cache.touched(&b));
+        assert!(!cache.touched(&uid("CCCCCCCCCCCC")));
+        cache.failed(&a, later, &mut spread());
+        assert_eq!(cache.generation(), before);
+
+        cache.remove(&b);
+        moved(&cache, "a removal");
+        cache.clear();
+        moved(&cache, "clearing");
+        let next = SecretCache::succeeding(exact(), &cache);
+        moved(&next, "a new cache in its place");
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The state one client keeps between operations.
 
 use core::time::Duration;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use uuid::Uuid;
@@ -13,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::exchange::Session;
 use crate::expiry::{Expiry, Freshness, Spread};
 use crate::folders::{FolderInfo, FolderStore};
+use crate::hashing::UidMap;
 use crate::jwt::TokenMode;
 use crate::keys::ClientKey;
 use crate::lease::Lease;
@@ -63,10 +63,10 @@ pub struct Client {
     pub(crate) token_mode: TokenMode,
     /// The limit on each operation that [`crate::ops::Deadline`] applies.
     operation_timeout: Option<Duration>,
-    flights: HashMap<RecordUid, Flight>,
+    flights: UidMap<Flight>,
     /// Results of finished fetches that operations joined, kept until each has taken its copy:
     /// with the cache disabled they would have nowhere else to find it.
-    landed: HashMap<RecordUid, Landed>,
+    landed: UidMap<Landed>,
     next_flight: u64,
     /// Draws the jitter of expiry times.
     pub(crate) spread: Spread,
@@ -193,8 +193,8 @@ impl Client {
             rotation,
             token_mode,
             operation_timeout,
-            flights: HashMap::new(),
-            landed: HashMap::new(),
+            flights: UidMap::default(),
+            landed: UidMap::default(),
             next_flight: 0,
             spread: Spread::default(),
             background: Queue::default(),
@@ -242,6 +242,35 @@ impl Client {
     /// How many decrypted secrets the cache holds.
     pub fn cached_secrets(&self) -> usize {
         self.cache.len()
+    }
+
+    /// The secret a read of `uid` at `now` would return from the cache as a plain hit, and the
+    /// instant until which every read would: until then, a read changes nothing but the entry's
+    /// place in the use order and the hit count, which [`Client::record_hits`] applies. `None`
+    /// when the read would do more (fetch, revalidate, refresh ahead, serve stale).
+    ///
+    /// A driver whose calls into the client are costly (the WebAssembly binding, where each is a
+    /// crossing out of JavaScript) may answer such reads itself while
+    /// [`Client::cache_generation`] stays as it was and the instant has not come.
+    pub fn fresh_hit(&self, uid: &RecordUid, now: Timestamp) -> Option<(&Arc<Secret>, Timestamp)> {
+        self.cache.fresh(uid, now)
+    }
+
+    /// A number that grows whenever a cached secret is stored, replaced, renewed or dropped:
+    /// what [`Client::fresh_hit`] said holds while it does not change.
+    pub fn cache_generation(&self) -> u64 {
+        self.cache.generation()
+    }
+
+    /// Accounts for `reads` reads of `uid` that a driver answered from [`Client::fresh_hit`]:
+    /// the entry moves to the front of the use order (so that eviction sees them) and they
+    /// count as cache hits. Returns whether `uid` is cached; if not, nothing is counted.
+    pub fn record_hits(&mut self, uid: &RecordUid, reads: u64) -> bool {
+        let cached = self.cache.touched(uid);
+        if cached {
+            self.session.stats.cache_hits += reads;
+        }
+        cached
     }
 
     /// What the client has done so far: requests, retries, cache decisions, tokens signed and
@@ -294,7 +323,7 @@ impl Client {
         self.background.clear();
         self.epoch += 1;
         self.snapshots.reset();
-        self.cache = SecretCache::new(*self.cache.policy());
+        self.cache = SecretCache::succeeding(*self.cache.policy(), &self.cache);
         self.folders = FolderStore::default();
         self.index.clear();
         self.flights.clear();

@@ -175,6 +175,11 @@ impl Expiry {
         self.stored_at
     }
 
+    /// Until when the value is [`Freshness::Fresh`] whatever else holds.
+    pub(crate) fn fresh_until(&self) -> Timestamp {
+        self.refresh_at
+    }
+
     /// Whether the value may be used as it is, and whether it wants a background refresh.
     /// `can_wish` says whether the caller can queue one; when it cannot, a stale value due for
     /// revalidation is [`Freshness::Expired`], so that the read revalidates it itself.

@@ -54,6 +54,7 @@ mod exchange;
 mod expiry;
 pub mod folder_key;
 pub mod folders;
+mod hashing;
 pub mod jwt;
 pub mod keys;
 pub mod lease;

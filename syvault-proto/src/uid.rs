@@ -1,6 +1,7 @@
 //! Record UIDs: twelve characters from `[A-Za-z0-9]`.
 
 use core::fmt;
+use core::hash::{Hash, Hasher};
 use core::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -34,12 +35,40 @@ const UNBIASED_LIMIT: u8 = 248;
 /// assert!("7Kj9mNpQ2xR".parse::<RecordUid>().is_err());
 /// # Ok::<(), syvault_proto::Error>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Eq, PartialOrd, Ord)]
 pub struct RecordUid([u8; RecordUid::LEN]);
+
+// Equality and hashing take the twelve bytes as two words: cached reads compare and hash a UID
+// in every map they look up, and byte-wise they were a call to `memcmp` and a hash of a slice
+// with its length. Both agree with the byte-wise order `Ord` derives.
+impl PartialEq for RecordUid {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.words() == other.words()
+    }
+}
+
+impl Hash for RecordUid {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let (head, tail) = self.words();
+        state.write_u64(head);
+        state.write_u32(tail);
+    }
+}
 
 impl RecordUid {
     /// Length of a UID in characters.
     pub const LEN: usize = 12;
+
+    #[inline]
+    fn words(&self) -> (u64, u32) {
+        let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11] = self.0;
+        (
+            u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),
+            u32::from_le_bytes([b8, b9, b10, b11]),
+        )
+    }
 
     /// Draws a uniformly random UID from the caller's random number generator.
     pub fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {

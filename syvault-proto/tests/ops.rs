@@ -646,6 +646,80 @@ fn stats_count_retries_and_the_401_re_signature() {
     assert_eq!(stats.requests, w.sent.len() as u64);
 }
 
+/// What a driver that answers reads itself (the WebAssembly binding does, in JavaScript) relies
+/// on: `fresh_hit` says which secret a read would return as a plain hit and until when, the
+/// generation says when that stops holding, and `record_hits` makes those reads the client's.
+#[test]
+fn a_driver_may_answer_fresh_hits_itself_and_record_them_as_the_clients_own() {
+    let mut w = World::with_config(|c| c.cache = CachePolicy::default().with_max_entries(2));
+    let a = w.add_secret("Production", "A", &[("password", "a")]);
+    let b = w.add_secret("Production", "B", &[("password", "b")]);
+    let c = w.add_secret("Production", "C", &[("password", "c")]);
+    assert!(
+        w.client.fresh_hit(&a, w.now).is_none(),
+        "nothing cached yet"
+    );
+    let op = w.client.get(a);
+    let read_a = w.run(op).unwrap();
+    let op = w.client.get(b);
+    w.run(op).unwrap();
+    let generation = w.client.cache_generation();
+    let (secret, until) = w.client.fresh_hit(&a, w.now).expect("a is fresh");
+    assert!(std::sync::Arc::ptr_eq(secret, &read_a));
+
+    // Just before `until`, the client's own read is a plain hit of the same secret: no request,
+    // no background work, and nothing a fresh read would see changes.
+    let before = w.now;
+    w.now = until - Duration::from_millis(1);
+    let sent = w.sent.len();
+    let op = w.client.get(a);
+    assert!(std::sync::Arc::ptr_eq(&w.run(op).unwrap(), &read_a));
+    assert_eq!(w.sent.len(), sent);
+    assert!(w.client.take_background(w.now).is_none());
+    assert_eq!(w.client.cache_generation(), generation);
+    // At `until` it is not: the read asks for a refresh ahead of expiry.
+    assert!(w.client.fresh_hit(&a, until).is_none());
+    let op = w.client.get(a);
+    w.now = until;
+    w.run(op).unwrap();
+    assert!(
+        w.client.take_background(w.now).is_some(),
+        "a refresh ahead is due"
+    );
+    w.now = before;
+
+    // Reads answered by the driver count as hits and make A the most recently used, so that C
+    // evicts B.
+    let hits = w.client.stats().cache_hits;
+    assert!(w.client.record_hits(&a, 3));
+    assert_eq!(w.client.stats().cache_hits, hits + 3);
+    assert_eq!(
+        w.client.cache_generation(),
+        generation,
+        "hits change no entry"
+    );
+    let op = w.client.get(c);
+    w.run(op).unwrap();
+    assert_ne!(
+        w.client.cache_generation(),
+        generation,
+        "C stored, B evicted"
+    );
+    assert!(w.client.fresh_hit(&a, w.now).is_some());
+    assert!(w.client.fresh_hit(&b, w.now).is_none());
+    assert!(!w.client.record_hits(&b, 1), "B is gone: nothing to record");
+    assert_eq!(w.client.stats().cache_hits, hits + 3);
+
+    // Dropping the cache, or everything, moves the generation on.
+    let generation = w.client.cache_generation();
+    w.client.clear_cache();
+    assert!(w.client.cache_generation() > generation);
+    assert!(w.client.fresh_hit(&a, w.now).is_none());
+    let generation = w.client.cache_generation();
+    w.client.reset();
+    assert!(w.client.cache_generation() > generation);
+}
+
 #[test]
 fn stats_count_evictions_and_stale_serves_and_reset_clears_them() {
     let mut w = World::with_config(|c| {

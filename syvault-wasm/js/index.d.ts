@@ -27,6 +27,8 @@ export interface ClientOptions {
   allowPlainHttp?: boolean;
   /** How long a decrypted secret is served from memory; 0 disables the cache. Default 60 000. */
   cacheTtlMs?: number;
+  /** The most secrets the cache keeps; the least recently read go first. Default 100 000. */
+  cacheMaxEntries?: number;
   /** Serves a cached secret up to this long past its TTL when the server cannot be reached. */
   maxStaleMs?: number;
   /** Limits each request as a whole; retries get the same limit each. Default 30 000. */

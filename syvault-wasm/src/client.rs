@@ -44,7 +44,7 @@ const OBJECTS_BEFORE_PRUNING: usize = 64;
 impl Objects {
     fn new() -> Rc<Self> {
         Rc::new(Self {
-            map: RefCell::new(HashMap::new()),
+            map: RefCell::default(),
             prune_at: Cell::new(OBJECTS_BEFORE_PRUNING),
         })
     }
@@ -67,6 +67,14 @@ impl Objects {
         }
         map.insert(secret.uid, (secret, object.clone()));
         object
+    }
+
+    /// The object given for `secret` if the core still holds this very secret.
+    fn known(&self, secret: &Arc<Secret>) -> Option<JsValue> {
+        match self.map.borrow().get(&secret.uid) {
+            Some((known, object)) if Arc::ptr_eq(known, secret) => Some(object.clone()),
+            _ => None,
+        }
     }
 
     fn clear(&self) {
@@ -116,6 +124,26 @@ fn millis(options: &JsValue, key: &'static str) -> Result<Option<Duration>, JsVa
     }
 }
 
+/// A whole-number option of at least `min`, if set (at most what memory's address space
+/// counts); anything else is an error.
+fn count(
+    options: &JsValue,
+    key: &'static str,
+    min: f64,
+    reason: &str,
+) -> Result<Option<usize>, JsValue> {
+    let value = host::get(options, key);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        // Whole and within u32, so the conversion is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some(n) if n.fract() == 0.0 && n >= min && n <= f64::from(u32::MAX) => Ok(Some(n as usize)),
+        _ => Err(invalid(key, reason)),
+    }
+}
+
 /// Applies the options every client and bootstrap takes, checks the plain-http rule for
 /// `server`, and picks the `fetch` to use.
 pub(crate) fn configure(
@@ -143,21 +171,21 @@ pub(crate) fn configure(
     if let Some(timeout) = millis(options, "requestTimeoutMs")? {
         builder = builder.request_timeout(timeout);
     }
-    match host::get(options, "maxResponseBody") {
-        v if v.is_undefined() || v.is_null() => {}
-        v => match v.as_f64() {
-            // A whole number of bytes that fits in memory's address space.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            Some(bytes) if bytes.fract() == 0.0 && bytes >= 1.0 && bytes <= f64::from(u32::MAX) => {
-                builder = builder.max_response_body(bytes as usize);
-            }
-            _ => {
-                return Err(invalid(
-                    "maxResponseBody",
-                    "must be a whole number of bytes",
-                ));
-            }
-        },
+    if let Some(entries) = count(
+        options,
+        "cacheMaxEntries",
+        0.0,
+        "must be a whole number of secrets",
+    )? {
+        builder = builder.cache_max_entries(entries);
+    }
+    if let Some(bytes) = count(
+        options,
+        "maxResponseBody",
+        1.0,
+        "must be a whole number of bytes",
+    )? {
+        builder = builder.max_response_body(bytes);
     }
     let fetch = match host::get(options, "fetch") {
         f if f.is_undefined() || f.is_null() => host::global_fetch()
@@ -173,8 +201,8 @@ pub(crate) fn configure(
 impl SyVaultClient {
     /// `new SyVaultClient(credentials, options?)`: `credentials` is the credentials file's
     /// object `{server, client_id, client_secret}` or its JSON text; `options` may set
-    /// `fetch`, `allowPlainHttp`, `cacheTtlMs`, `maxStaleMs`, `requestTimeoutMs` and
-    /// `maxResponseBody`. Nothing is sent yet.
+    /// `fetch`, `allowPlainHttp`, `cacheTtlMs`, `cacheMaxEntries`, `maxStaleMs`,
+    /// `requestTimeoutMs` and `maxResponseBody`. Nothing is sent yet.
     #[wasm_bindgen(constructor)]
     pub fn new(credentials: &JsValue, options: &JsValue) -> Result<SyVaultClient, JsValue> {
         let credentials = self::credentials(credentials)?;
@@ -240,9 +268,34 @@ impl SyVaultClient {
             Ok(uid) => uid,
             Err(error) => return rejected(&error),
         };
+        let now = host::now();
         let objects = Rc::clone(&self.objects);
+        let read = self.shared.run_at(
+            GetSecret::new(uid),
+            move |secret| objects.object(secret),
+            now,
+        );
         self.shared
-            .run(GetSecret::new(uid), move |secret| objects.object(secret))
+            .hits
+            .offer(&self.shared.core.borrow(), &uid, now, |secret| {
+                self.objects.known(secret)
+            });
+        read
+    }
+
+    /// Hands reads of fresh secrets to `hits.js` (the package's entry points install it),
+    /// through its functions `ticket(uid, object, untilMs)`, `forget()` and `take()`.
+    #[wasm_bindgen(js_name = __answerHits, skip_typescript)]
+    pub fn answer_hits(&self, ticket: Function, forget: Function, take: Function) {
+        self.shared
+            .hits
+            .attach(ticket, forget, take, &self.shared.core.borrow());
+    }
+
+    /// `hits.js` answered a read since the module last took them.
+    #[wasm_bindgen(js_name = __hitsAnswered, skip_typescript)]
+    pub fn hits_answered(&self) {
+        self.shared.hits.answered();
     }
 
     /// The value a `sy://` reference selects, as a string.
@@ -316,7 +369,7 @@ impl SyVaultClient {
     /// Drops every cached secret and the notation index.
     #[wasm_bindgen(js_name = clearCache)]
     pub fn clear_cache(&self) {
-        self.shared.core.borrow_mut().clear_cache();
+        self.shared.with_core(Client::clear_cache);
         self.objects.clear();
     }
 }

@@ -2,7 +2,7 @@
 //! lease keeper, [`Shared::drive`]), stepping the core with the host's clock and randomness and
 //! doing what each step asks with the host's `fetch` and timers.
 
-use core::cell::{Cell, RefCell};
+use core::cell::{Cell, RefCell, RefMut};
 use core::time::Duration;
 use std::rc::{Rc, Weak};
 
@@ -13,6 +13,7 @@ use syvault_proto::step::{Input, Step};
 use syvault_proto::{Client, Result, Timestamp};
 use wasm_bindgen::JsValue;
 
+use crate::hits::Hits;
 use crate::host;
 
 /// What the operations of one client share: the core client (token, folder keys, cache,
@@ -23,6 +24,8 @@ pub(crate) struct Shared {
     timeout: Duration,
     /// Called when an operation ends, so that operations waiting on its fetch look again.
     finished: RefCell<Vec<Function>>,
+    /// Reads answered in JavaScript (`hits.js`).
+    pub(crate) hits: Hits,
 }
 
 /// Cuts a driver's current wait short, from outside the loop (a lease keeper being closed).
@@ -117,6 +120,7 @@ impl Shared {
             fetch,
             timeout,
             finished: RefCell::new(Vec::new()),
+            hits: Hits::default(),
         })
     }
 
@@ -126,15 +130,25 @@ impl Shared {
     /// settles its Promise without a future or a trip through the task queue. Any other goes
     /// on in [`Shared::drive`]. A JavaScript Promise cannot be cancelled, so every operation
     /// runs to its end and none is ever abandoned.
-    pub(crate) fn run<O, F>(self: &Rc<Self>, mut op: O, output: F) -> Promise
+    pub(crate) fn run<O, F>(self: &Rc<Self>, op: O, output: F) -> Promise
+    where
+        O: Operation + 'static,
+        F: FnOnce(O::Output) -> JsValue + 'static,
+    {
+        self.run_at(op, output, host::now())
+    }
+
+    /// [`Shared::run`] with its first step at `now`: the host's clock is read once for a
+    /// cache hit (each read is a call out of the module).
+    pub(crate) fn run_at<O, F>(self: &Rc<Self>, mut op: O, output: F, now: Timestamp) -> Promise
     where
         O: Operation + 'static,
         F: FnOnce(O::Output) -> JsValue + 'static,
     {
         // The first step on the stack: a cache hit allocates nothing here.
-        let step = match self.step(&mut op, Input::Start) {
+        let step = match self.step_at(&mut op, Input::Start, now) {
             Step::Done(result) => {
-                self.finished();
+                self.finished(now);
                 return match result {
                     Ok(value) => Promise::resolve(&output(value)),
                     Err(error) => Promise::reject(&host::error(&error)),
@@ -161,22 +175,49 @@ impl Shared {
 
     /// One step, with the core borrowed for the step only (never across an await).
     fn step<O: Operation>(&self, op: &mut O, input: Input) -> Step<O::Output> {
-        op.step(
-            &mut self.core.borrow_mut(),
-            input,
-            host::now(),
-            &mut UnwrapErr(getrandom::SysRng),
-        )
+        self.step_at(op, input, host::now())
+    }
+
+    /// [`Shared::step`] at `now`.
+    fn step_at<O: Operation>(&self, op: &mut O, input: Input, now: Timestamp) -> Step<O::Output> {
+        let mut core = self.lend_core();
+        let step = op.step(&mut core, input, now, &mut UnwrapErr(getrandom::SysRng));
+        self.take_back_core(core);
+        step
+    }
+
+    /// Runs `f` on the core, borrowed for `f` only, with the reads JavaScript answered
+    /// recorded first and its tickets voided after if the cache changed.
+    pub(crate) fn with_core<R>(&self, f: impl FnOnce(&mut Client) -> R) -> R {
+        let mut core = self.lend_core();
+        let result = f(&mut core);
+        self.take_back_core(core);
+        result
+    }
+
+    // The two halves of `with_core`, out of line: every operation's step is wrapped in them,
+    // and they would be copied into each.
+    #[inline(never)]
+    fn lend_core(&self) -> RefMut<'_, Client> {
+        let mut core = self.core.borrow_mut();
+        self.hits.settle(&mut core);
+        core
+    }
+
+    #[inline(never)]
+    fn take_back_core(&self, core: RefMut<'_, Client>) {
+        let generation = core.cache_generation();
+        drop(core);
+        self.hits.seen(generation);
     }
 
     /// [`Shared::step`] of an operation the driver holds.
     pub(crate) fn step_js(&self, op: &mut dyn JsOperation, input: Input) -> Step<JsValue> {
-        op.step(
-            &mut self.core.borrow_mut(),
-            input,
-            host::now(),
-            &mut UnwrapErr(getrandom::SysRng),
-        )
+        let now = host::now();
+        let mut core = self.lend_core();
+        let step = op.step(&mut core, input, now, &mut UnwrapErr(getrandom::SysRng));
+        self.take_back_core(core);
+        step
     }
 
     /// Does what `step` asks, steps again with the outcome, and so on until the operation is
@@ -199,7 +240,7 @@ impl Shared {
                     Input::Wake
                 }
                 Step::Done(result) => {
-                    self.finished();
+                    self.finished(host::now());
                     return result;
                 }
             };
@@ -214,9 +255,9 @@ impl Shared {
 
     /// An operation ended: operations joined to it look again, and the background work the
     /// core asked for (a refresh ahead of expiry) starts on the host's event loop.
-    fn finished(self: &Rc<Self>) {
+    fn finished(self: &Rc<Self>, now: Timestamp) {
         self.wake_waiters();
-        let job = self.core.borrow_mut().take_background(host::now());
+        let job = self.with_core(|core| core.take_background(now));
         if let Some(job) = job {
             wasm_bindgen_futures::spawn_local(run_background(Rc::downgrade(self), job));
         }
@@ -247,7 +288,7 @@ async fn run_background(weak: Weak<Shared>, mut job: Background) {
             }
             Step::Done(_) => {
                 shared.wake_waiters();
-                let next = shared.core.borrow_mut().take_background(host::now());
+                let next = shared.with_core(|core| core.take_background(host::now()));
                 let Some(next) = next else {
                     return;
                 };

@@ -34,6 +34,8 @@ mod driver;
 #[cfg(target_arch = "wasm32")]
 mod dynamic;
 #[cfg(target_arch = "wasm32")]
+mod hits;
+#[cfg(target_arch = "wasm32")]
 mod host;
 
 #[cfg(target_arch = "wasm32")]

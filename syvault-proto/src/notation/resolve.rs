@@ -6,6 +6,7 @@ use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use super::{NotationError, RecordRef, Selector};
+use crate::hashing::{UidHasher, UidMap};
 use crate::uid::RecordUid;
 
 /// The folder names and record titles a client knows, for resolving [`RecordRef`]s.
@@ -36,7 +37,7 @@ pub struct NotationIndex {
     /// Folder ids by folder name.
     folders_by_name: HashMap<String, Vec<Arc<str>>>,
     /// Record titles by UID.
-    records: HashMap<RecordUid, Arc<str>>,
+    records: UidMap<Arc<str>>,
     /// Record UIDs by title, each with its folder id.
     records_by_title: HashMap<Arc<str>, Vec<(RecordUid, Arc<str>)>>,
     /// References already resolved against exactly this content, by their text: emptied by
@@ -144,7 +145,7 @@ impl NotationIndex {
     /// An empty index with room for `records` records.
     pub(crate) fn with_capacity(records: usize) -> Self {
         Self {
-            records: HashMap::with_capacity(records),
+            records: UidMap::with_capacity_and_hasher(records, UidHasher::default()),
             records_by_title: HashMap::with_capacity(records),
             ..Self::default()
         }

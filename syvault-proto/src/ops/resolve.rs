@@ -1,6 +1,5 @@
 //! Resolving `sy://` references through the notation index.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rand_core::CryptoRng;
@@ -11,6 +10,7 @@ use super::{Operation, after_finish, pending, serves_stale};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::expiry::Freshness;
+use crate::hashing::UidMap;
 use crate::model::{Secret, Selected};
 use crate::notation::{NotationError, RecordRef, Reference, Selector};
 use crate::step::{Input, Step};
@@ -35,7 +35,7 @@ pub struct ResolveNotation {
     /// The listing succeeded: the cache holds what it listed, fresh. After a failed one (the
     /// index served stale), a cached secret is read through the cache's stale rules instead.
     listing_ok: bool,
-    fetched: HashMap<RecordUid, Result<Arc<Secret>>>,
+    fetched: UidMap<Result<Arc<Secret>>>,
     state: State,
 }
 
@@ -80,7 +80,7 @@ impl ResolveNotation {
             references,
             listed: false,
             listing_ok: false,
-            fetched: HashMap::new(),
+            fetched: UidMap::default(),
             state: State::Ready,
         }
     }

@@ -4,6 +4,8 @@
 //   SYVAULT_DEV_BIN=<syvault-dev> node --test syvault-wasm/tests/js/*.test.*
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 
 import { SyVaultClient } from "@syvault/sdk";
 
@@ -110,11 +112,69 @@ test("rotate replaces the password and returns the new revision", async () => {
   const client = new SyVaultClient(credentials);
   const { uid } = await database(client);
   const before = await client.get(uid);
+  assert.equal(await client.get(uid), before, "read again from the cache");
   const outcome = await client.rotate(uid);
   assert.match(outcome.rotationId, /^[0-9a-f-]{36}$/);
   assert.ok(outcome.revision > before.revision);
   assert.notEqual(outcome.secret.fields.password, before.fields.password);
   assert.equal(await client.notation(PASSWORD_REF), outcome.secret.fields.password);
+  // The cached secret was replaced: no read gives the old one.
+  assert.equal((await client.get(uid)).fields.password, outcome.secret.fields.password);
+});
+
+test("reads served from the cache decide what it evicts, as the least recently read", async () => {
+  // A third secret, so that a cache of two must evict.
+  const writer = new SyVaultClient(credentials);
+  const production = (await writer.folders()).find((f) => f.name === "Production");
+  const third = await writer.create({ folderId: production.folderId, title: "Evicted", fields: { password: "x" } });
+  const requests = [];
+  const fetch = (url, init) => {
+    requests.push(new URL(url).pathname);
+    return globalThis.fetch(url, init);
+  };
+  const client = new SyVaultClient(credentials, { fetch, cacheMaxEntries: 2 });
+  const listed = await client.list();
+  const [a, b] = ["Database", "Stripe API Key"].map((t) => listed.find((s) => s.title === t).uid);
+  const readA = await client.get(a);
+  const readB = await client.get(b);
+  assert.equal(await client.get(a), readA);
+  assert.equal(await client.get(b), readB);
+  // Read last (from the cache, as the reads before), A must outlive B when the third secret
+  // comes in.
+  assert.equal(await client.get(a), readA);
+  assert.equal(await client.get(b), readB);
+  assert.equal(await client.get(a), readA);
+  await client.get(third.uid);
+  const sent = requests.length;
+  assert.equal(await client.get(a), readA, "A is still cached");
+  assert.equal(requests.length, sent);
+  assert.notEqual(await client.get(b), readB, "B was evicted and read again");
+  assert.ok(requests.length > sent, "B was fetched");
+});
+
+test("a freed client answers no read, not even one it has cached", async () => {
+  const client = new SyVaultClient(credentials);
+  const { uid } = await database(client);
+  await client.get(uid);
+  await client.get(uid);
+  client.free();
+  assert.throws(() => client.get(uid));
+});
+
+test("a client dropped without free() is collected, after reads answered from its cache", async () => {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc");
+  const dropped = await (async () => {
+    const client = new SyVaultClient(credentials);
+    const { uid } = await database(client);
+    for (let i = 0; i < 3; i++) await client.get(uid);
+    return new WeakRef(client);
+  })();
+  for (let i = 0; i < 20 && dropped.deref() !== undefined; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    gc();
+  }
+  assert.equal(dropped.deref(), undefined, "the client is still reachable");
 });
 
 test("a missing secret rejects with secret_not_found and its uid", async () => {
@@ -205,6 +265,8 @@ test("bad credentials and options are refused at construction, never quoting a s
   refused(() => new SyVaultClient(credentials, { cacheTtlMs: -1 }), "invalid_input");
   refused(() => new SyVaultClient(credentials, { allowPlainHttp: "yes" }), "invalid_input");
   refused(() => new SyVaultClient(credentials, { maxResponseBody: 1.5 }), "invalid_input");
+  refused(() => new SyVaultClient(credentials, { cacheMaxEntries: -1 }), "invalid_input");
+  refused(() => new SyVaultClient(credentials, { cacheMaxEntries: "10" }), "invalid_input");
 });
 
 test("plain http goes only to localhost and loopback addresses unless allowed", () => {

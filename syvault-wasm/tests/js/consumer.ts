@@ -25,6 +25,7 @@ export async function everything(file: string, token: string): Promise<string[]>
     fetch: (input, init) => fetch(input, init),
     allowPlainHttp: false,
     cacheTtlMs: 60_000,
+    cacheMaxEntries: 10_000,
     maxStaleMs: 300_000,
     requestTimeoutMs: 30_000,
     maxResponseBody: 16 << 20,

@@ -79,10 +79,11 @@ const runners = {
         ["scenario.mjs", "esModule"],
         [`sdk/${main}`, "esModule"],
         ["sdk/syvault_wasm.js", "esModule"],
+        ["sdk/hits.js", "esModule"],
         ["sdk/syvault_wasm_bg.wasm", "wasm"],
       ];
       mkdirSync(join(dir, "sdk"));
-      for (const file of [main, "syvault_wasm.js", "syvault_wasm_bg.wasm"]) {
+      for (const file of [main, "syvault_wasm.js", "hits.js", "syvault_wasm_bg.wasm"]) {
         copyFileSync(join(sdkDir, file), join(dir, "sdk", file));
       }
       copyFileSync(join(here, "scenario.mjs"), join(dir, "scenario.mjs"));
