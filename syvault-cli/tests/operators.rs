@@ -773,12 +773,7 @@ fn run_mask_ends_with_128_and_the_signal_when_it_cannot_end_by_it() {
     // A real-time signal (SIGRTMIN + 6) has no default action sy can take on itself: it ends
     // with the status a shell reports for a command killed by it.
     let vault = Vault::start();
-    let ran = run(
-        vault
-            .sy()
-            .args(["run", "--mask", "--", "sh", "-c", "kill -40 $$"]),
-        None,
-    );
+    let ran = run(&mut run_masked(vault.sy(), "kill -40 $$"), None);
     assert_eq!(ran.code, Some(128 + 40), "{ran:?}");
 }
 
@@ -789,14 +784,10 @@ fn run_mask_keeps_output_of_what_the_command_left_behind_while_it_comes_but_not_
     // The command ends at once; the process it left behind goes on writing, for longer than
     // the grace but never idle that long.
     let ran = run(
-        vault.sy().args([
-            "run",
-            "--mask",
-            "--",
-            "sh",
-            "-c",
+        &mut run_masked(
+            vault.sy(),
             "(for i in 1 2 3 4 5 6; do sleep 0.5; echo late $i; done) & echo early; exit 4",
-        ]),
+        ),
         None,
     );
     assert_eq!(ran.code, Some(4), "{ran:?}");
@@ -812,13 +803,7 @@ fn run_mask_keeps_output_of_what_the_command_left_behind_while_it_comes_but_not_
         left_behind.0.display()
     );
     let started = Instant::now();
-    let ran = run(
-        vault
-            .sy()
-            .args(["run", "--mask", "--", "sh", "-c", &script]),
-        None,
-    )
-    .success();
+    let ran = run(&mut run_masked(vault.sy(), &script), None).success();
     let took = started.elapsed();
     assert_eq!(ran.stdout, "early\n");
     assert!(took < Duration::from_secs(30), "sy waited {took:?}");

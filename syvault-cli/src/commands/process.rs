@@ -213,8 +213,13 @@ fn masked(
     let flow = Arc::new(Flow::default());
     let mut streams = 0;
     if let Some(out) = child.stdout.take() {
-        let flow = Arc::clone(&flow);
-        pump(out, std::io::stdout(), masker.clone(), flow, events.clone());
+        pump(
+            out,
+            std::io::stdout(),
+            masker.clone(),
+            Arc::clone(&flow),
+            events.clone(),
+        );
         streams += 1;
     }
     if let Some(err) = child.stderr.take() {
