@@ -537,8 +537,11 @@ fn cache_hits(bench: &Bench, scale: Scale) {
     let secret = blocking.secrets().get(&uid).expect("get");
     rt.block_on(asynchronous.secrets().get(&uid)).expect("get");
     // The hasher the SDK's own maps keyed by UID use: the fastest lookup a client would choose.
-    let map: Mutex<HashMap<RecordUid, Arc<Secret>, foldhash::fast::RandomState>> =
-        Mutex::new([(bench.database, Arc::clone(&secret))].into_iter().collect());
+    let map: Mutex<HashMap<RecordUid, Arc<Secret>, foldhash::fast::RandomState>> = Mutex::new(
+        [(bench.database, Arc::clone(&secret))]
+            .into_iter()
+            .collect(),
+    );
     let key = bench.database;
     let base = || {
         black_box(SystemTime::now());
