@@ -19,8 +19,8 @@ cd "$(dirname "$0")/.."
 # the size of what they run. The goal is 450 000 and 180 000 gzipped; the module is not there
 # yet (syvault-wasm/README.md, "Size and speed", says where the bytes go), so these bounds hold
 # what it has reached and stop it from growing.
-MAX_WASM=${SYVAULT_WASM_MAX_BYTES:-550100}
-MAX_WASM_GZIP=${SYVAULT_WASM_MAX_GZIP_BYTES:-237450}
+MAX_WASM=${SYVAULT_WASM_MAX_BYTES:-534950}
+MAX_WASM_GZIP=${SYVAULT_WASM_MAX_GZIP_BYTES:-231500}
 
 out=target/wasm-package
 pkg=$out/package

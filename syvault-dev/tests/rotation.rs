@@ -5,11 +5,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Fixture, rng};
-use syvault_dev::wire::{
-    Access, DataEnvelope, Record, Rotation, RotationStatus, paths, rotation_id_from_details,
-};
+use syvault_dev::wire::{Access, DataEnvelope, Record, Rotation, RotationStatus, paths};
 use syvault_dev::{DevServer, RotationPolicy};
 use syvault_proto::RecordUid;
+use syvault_proto::error::ErrorDetails;
 use uuid::Uuid;
 
 async fn rotate(fx: &Fixture, uid: RecordUid) -> Rotation {
@@ -109,11 +108,8 @@ async fn rotation_goes_pending_running_completed() {
         .post(&paths::rotate(&uid), Some(&fx.client.token()), Vec::new())
         .await
         .expect_error(409, "rotation_in_progress");
-    let details = conflict.json()["error"]["details"].clone();
-    assert_eq!(
-        rotation_id_from_details(&details),
-        Some(started.rotation_id)
-    );
+    let details = ErrorDetails::new(&conflict.json()["error"]["details"]).unwrap();
+    assert_eq!(details.rotation_id(), Some(started.rotation_id));
 
     let ((seen, done), longest_gap) = follow_timed(&fx, started.rotation_id).await;
     assert_moves_forward(&seen, RotationStatus::Completed);

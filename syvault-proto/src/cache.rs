@@ -366,8 +366,7 @@ impl SecretCache {
 
     /// Puts an entry in, evicting the least recently used ones to stay within the bound.
     fn place(&mut self, secret: Arc<Secret>, etag: Option<String>, expiry: Expiry) {
-        self.changes += 1;
-        self.generation += 1;
+        self.changed();
         let uid = secret.uid;
         while self.slots_by_uid.len() >= self.policy.max_entries && self.oldest != NIL {
             let oldest = self.oldest;
@@ -429,8 +428,7 @@ impl SecretCache {
         }
         entry.expiry = expiry;
         let secret = Arc::clone(&entry.secret);
-        self.changes += 1;
-        self.generation += 1;
+        self.changed();
         self.touch(slot);
         Renewal::Renewed(secret)
     }
@@ -452,10 +450,11 @@ impl SecretCache {
         spread: &mut Spread,
     ) -> Option<&Arc<Secret>> {
         let slot = *self.slots_by_uid.get(uid)?;
+        self.slots[slot].as_ref()?;
+        let expiry = Expiry::new(now, &self.policy, spread, false);
+        self.changed();
         let entry = self.slots[slot].as_mut()?;
-        entry.expiry = Expiry::new(now, &self.policy, spread, false);
-        self.changes += 1;
-        self.generation += 1;
+        entry.expiry = expiry;
         Some(&entry.secret)
     }
 
@@ -519,8 +518,7 @@ impl SecretCache {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.changes += 1;
-        self.generation += 1;
+        self.changed();
         self.slots_by_uid.clear();
         self.slots.clear();
         self.free.clear();
@@ -536,13 +534,18 @@ impl SecretCache {
         self.slots[*self.slots_by_uid.get(uid)?].as_mut()
     }
 
+    /// Counts a change a snapshot would see, which a fresh read may see too.
+    fn changed(&mut self) {
+        self.changes += 1;
+        self.generation += 1;
+    }
+
     /// Drops the entry in `slot` and frees the slot.
     fn release(&mut self, slot: usize) {
         self.unlink(slot);
         if let Some(entry) = self.slots[slot].take() {
             self.slots_by_uid.remove(&entry.uid);
-            self.changes += 1;
-            self.generation += 1;
+            self.changed();
         }
         self.free.push(slot);
     }

@@ -441,7 +441,9 @@ struct PlainDuration(Duration);
 
 impl fmt::Display for PlainDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let millis = self.0.as_millis();
+        // u64 milliseconds last 584 million years; formatting u128 would cost the WebAssembly
+        // module its own integer printer.
+        let millis = u64::try_from(self.0.as_millis()).unwrap_or(u64::MAX);
         if millis < 1000 {
             write!(f, "{millis} ms")
         } else if millis.is_multiple_of(1000) {
@@ -465,7 +467,7 @@ pub struct ApiError {
     /// The server's message, shortened to at most 512 characters.
     pub message: String,
     /// The `details` object of the envelope, if any.
-    pub details: Option<serde_json::Value>,
+    pub details: Option<ErrorDetails>,
     /// The `Retry-After` the server sent, if any.
     pub retry_after: Option<Duration>,
 }
@@ -485,6 +487,74 @@ impl ApiError {
             details: None,
             retry_after: None,
         }
+    }
+}
+
+/// The `details` of an error answer, kept as the JSON text the server sent.
+///
+/// The protocol reads one thing from it (the running rotation's id, [`ErrorDetails::rotation_id`]);
+/// anything else is for the caller, who can parse [`ErrorDetails::get`] as they need. Kept as
+/// text, a hostile server's deeply nested value costs a copy rather than a tree, and the module
+/// for JavaScript hosts carries no JSON value type.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ErrorDetails(Box<serde_json::value::RawValue>);
+
+impl ErrorDetails {
+    /// Details holding `value` as JSON, for servers that write error answers.
+    ///
+    /// ```
+    /// use syvault_proto::error::ErrorDetails;
+    ///
+    /// let details = ErrorDetails::new(&serde_json::json!({"rotation_id": "r-1"})).unwrap();
+    /// assert_eq!(details.get(), r#"{"rotation_id":"r-1"}"#);
+    /// ```
+    pub fn new<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Self> {
+        serde_json::value::to_raw_value(value).map(Self)
+    }
+
+    /// The JSON text, as the server sent it.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The running rotation's id, from the details of a 409 `rotation_in_progress` error
+    /// (`{"rotation_id": "<uuid>"}`); `None` when absent or not a UUID.
+    ///
+    /// ```
+    /// use syvault_proto::error::ErrorDetails;
+    /// use serde_json::json;
+    ///
+    /// let id = json!({"rotation_id": "0b6f5f4e-8a53-4a8e-9a4c-2f7d1c3e5b60", "since": 3});
+    /// assert!(ErrorDetails::new(&id).unwrap().rotation_id().is_some());
+    /// assert!(ErrorDetails::new(&json!({"rotation_id": 7})).unwrap().rotation_id().is_none());
+    /// let listed = json!(["0b6f5f4e-8a53-4a8e-9a4c-2f7d1c3e5b60"]);
+    /// assert!(ErrorDetails::new(&listed).unwrap().rotation_id().is_none());
+    /// ```
+    pub fn rotation_id(&self) -> Option<uuid::Uuid> {
+        crate::object::object_struct! {
+            struct Running {
+                rotation_id: uuid::Uuid,
+            }
+        }
+        // Read as bytes, so that this shares the parser of response bodies.
+        serde_json::from_slice::<Running>(self.get().as_bytes())
+            .ok()
+            .map(|running| running.rotation_id)
+    }
+}
+
+impl PartialEq for ErrorDetails {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for ErrorDetails {}
+
+impl fmt::Debug for ErrorDetails {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ErrorDetails").field(&self.get()).finish()
     }
 }
 

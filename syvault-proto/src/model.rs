@@ -179,7 +179,7 @@ impl Credentials {
     /// Reads credentials JSON. Errors name the position only: a message quoting the input could
     /// quote the client secret.
     pub fn from_json(json: &str) -> crate::Result<Self> {
-        serde_json::from_str(json).map_err(|e| {
+        serde_json::from_slice(json.as_bytes()).map_err(|e| {
             crate::Error::invalid_input(
                 "credentials",
                 format!(

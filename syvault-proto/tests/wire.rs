@@ -6,12 +6,11 @@ use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use syvault_proto::Error;
-use syvault_proto::error::ErrorCode;
+use syvault_proto::error::{ErrorCode, ErrorDetails};
 use syvault_proto::wire::{
     Access, BootstrapRequest, BootstrapResponse, CreateSecretRequest, DataEnvelope, ErrorEnvelope,
     FolderKeysUpload, FolderList, ListQuery, Record, Rotation, RotationStatus, SecretList,
-    WireBody, api_error, error_body, parse_body, parse_retry_after, rotation_id_from_details,
-    to_body,
+    WireBody, api_error, error_body, parse_body, parse_retry_after, to_body,
 };
 
 /// A value that must never appear in an error reason.
@@ -536,8 +535,13 @@ fn api_error_reads_a_proper_envelope() {
     assert_eq!(err.code, ErrorCode::RotationInProgress);
     assert_eq!(err.message, "a rotation is running");
     assert_eq!(err.retry_after, None);
-    let id = rotation_id_from_details(err.details.as_ref().unwrap()).unwrap();
-    assert_eq!(id.to_string(), ROTATION);
+    let details = err.details.as_ref().unwrap();
+    assert_eq!(details.rotation_id().unwrap().to_string(), ROTATION);
+    // Kept as the server wrote it.
+    assert_eq!(details.get(), format!(r#"{{"rotation_id":"{ROTATION}"}}"#));
+    let spaced = br#"{"error":{"code":"rotation_in_progress","message":"m","details": { "n" : [1.5e300, {}] } }}"#;
+    let err = api_error(409, None, spaced);
+    assert_eq!(err.details.unwrap().get(), r#"{ "n" : [1.5e300, {}] }"#);
 
     let body = br#"{"error":{"code":"brand_new_code","message":"m"},"request_id":"r"}"#;
     let err = api_error(418, Some("7"), body);
@@ -573,7 +577,7 @@ fn api_error_survives_garbage_empty_and_truncated_bodies() {
 
 #[test]
 fn error_body_round_trips_through_api_error() {
-    let details = json!({"rotation_id": ROTATION});
+    let details = ErrorDetails::new(&json!({"rotation_id": ROTATION})).unwrap();
     let body = error_body(ErrorCode::RotationInProgress, "busy", Some(details.clone()));
     let err = api_error(409, None, &body);
     assert_eq!(err.code, ErrorCode::RotationInProgress);
@@ -618,8 +622,11 @@ fn rotation_id_details_are_checked() {
         json!({"rotation_id": "x"}),
         json!([ROTATION]),
     ] {
-        assert_eq!(rotation_id_from_details(&bad), None, "{bad}");
+        let details = ErrorDetails::new(&bad).unwrap();
+        assert_eq!(details.rotation_id(), None, "{bad}");
     }
+    let more = ErrorDetails::new(&json!({"since": 3, "rotation_id": ROTATION})).unwrap();
+    assert_eq!(more.rotation_id().unwrap().to_string(), ROTATION);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ export interface Folder {
   readonly access: "read" | "read_write";
 }
 
-/** What {@link SyVaultClient.create} takes. */
+/** What {@link SyVaultClient.create} takes. The fields are stored in the order given. */
 export interface NewSecret {
   folderId: string;
   title: string;

@@ -116,7 +116,12 @@ fn millis(options: &JsValue, key: &'static str) -> Result<Option<Duration>, JsVa
         return Ok(None);
     }
     match value.as_f64() {
-        Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(Some(Duration::from_secs_f64(ms / 1000.0))),
+        // Whole milliseconds, rounded up so that a positive option stays positive; `as`
+        // saturates past u64 (half a billion years).
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some(ms) if ms.is_finite() && ms >= 0.0 => {
+            Ok(Some(Duration::from_millis(ms.ceil() as u64)))
+        }
         _ => Err(invalid(
             key,
             "must be a non-negative number of milliseconds",
@@ -316,16 +321,8 @@ impl SyVaultClient {
     /// Creates a secret: `create({folderId, title, fields: {name: value}, notes, recordType})`
     /// resolves to the new secret, as `get` shows it.
     pub fn create(&self, input: &JsValue) -> Promise {
-        let input = host::from_js(input);
-        let folder_id = input
-            .get("folderId")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|id| id.parse::<Uuid>().ok());
-        let Some(folder_id) = folder_id else {
-            return Promise::reject(&invalid("folderId", "must be a folder UUID"));
-        };
-        match convert::payload(&input) {
-            Ok(payload) => self
+        match convert::new_secret(&host::json(input)) {
+            Ok((folder_id, payload)) => self
                 .shared
                 .run(CreateSecret::new(folder_id, payload), |secret| {
                     host::to_js(&convert::secret(&secret))

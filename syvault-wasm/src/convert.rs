@@ -6,8 +6,10 @@
 //! Results are written as JSON text and parsed by the host in one call, which is smaller and
 //! faster than building objects a property at a time across the boundary.
 
-use serde::Serialize;
-use serde_json::Value;
+use core::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
 use syvault_proto::error::TransportErrorKind;
 use syvault_proto::folders::FolderInfo;
 use syvault_proto::lease::{Lease, LeaseInfo, format_rfc3339};
@@ -15,7 +17,7 @@ use syvault_proto::model::{RotationOutcome, Secret, SecretSummary};
 use syvault_proto::ops::{KeeperState, LeaseEnd, LeaseStatus};
 use syvault_proto::record::{Fields, RecordPayload};
 use syvault_proto::wire::{Access, LeaseSummary};
-use syvault_proto::{Error, RecordUid, Timestamp};
+use syvault_proto::{Error, RecordUid, SecretString, Timestamp};
 use uuid::Uuid;
 
 /// The keys of lease values that hold times, which the host shows as `Date`s.
@@ -124,33 +126,62 @@ pub fn lease_end(end: LeaseEnd) -> &'static str {
 
 /// A lease handed back from JavaScript (as `lease()`, `leases()` or `renew()` gave it, after
 /// `JSON.stringify`, which writes `Date`s as RFC 3339 text): what a keeper needs of it.
-pub fn lease_from(value: &Value) -> syvault_proto::Result<LeaseInfo> {
-    let invalid = |reason: &str| invalid_input("lease", reason.to_owned());
-    let text = |key: &str| {
-        value
-            .get(key)
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid(&format!("{key} must be a string")))
+pub fn lease_from(json: &[u8]) -> syvault_proto::Result<LeaseInfo> {
+    let invalid = || {
+        invalid_input(
+            "lease",
+            "must be a lease as lease(), leases() or renew() gave it: \
+             {leaseId, recordUid, username, createdAt, expiresAt}",
+        )
     };
-    // A time is a Date (RFC 3339 once stringified) or milliseconds since the epoch.
-    let time = |key: &str| match value.get(key) {
-        Some(Value::String(text)) => Ok(text.clone()),
-        Some(Value::Number(ms)) => ms
-            .as_u64()
-            .map(|ms| format_rfc3339(Timestamp::from_unix_millis(ms)))
-            .ok_or_else(|| invalid(&format!("{key} must be a Date"))),
-        _ => Err(invalid(&format!("{key} must be a Date"))),
-    };
+    let lease: LeaseInput = serde_json::from_slice(json).map_err(|_| invalid())?;
     let summary = LeaseSummary {
-        lease_id: text("leaseId")?
-            .parse()
-            .map_err(|_| invalid("leaseId is not a UUID"))?,
-        record_uid: text("recordUid")?.parse()?,
-        username: text("username")?.to_owned(),
-        created_at: time("createdAt")?,
-        expires_at: time("expiresAt")?,
+        lease_id: lease.lease_id,
+        record_uid: lease.record_uid,
+        username: lease.username,
+        created_at: lease.created_at.0,
+        expires_at: lease.expires_at.0,
     };
-    LeaseInfo::from_wire(summary, 200).map_err(|_| invalid("createdAt and expiresAt must be dates"))
+    LeaseInfo::from_wire(summary, 200).map_err(|_| invalid())
+}
+
+/// What [`lease_from`] reads; other properties (the password) are ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LeaseInput {
+    lease_id: Uuid,
+    record_uid: RecordUid,
+    username: String,
+    created_at: InputTime,
+    expires_at: InputTime,
+}
+
+/// A time from JavaScript: a `Date` (RFC 3339 text once stringified) or milliseconds since the
+/// epoch, as RFC 3339 text.
+struct InputTime(String);
+
+impl<'de> Deserialize<'de> for InputTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TimeVisitor;
+
+        impl Visitor<'_> for TimeVisitor {
+            type Value = InputTime;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Date or milliseconds since the epoch")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<InputTime, E> {
+                Ok(InputTime(text.to_owned()))
+            }
+
+            fn visit_u64<E: de::Error>(self, ms: u64) -> Result<InputTime, E> {
+                Ok(InputTime(format_rfc3339(Timestamp::from_unix_millis(ms))))
+            }
+        }
+
+        deserializer.deserialize_any(TimeVisitor)
+    }
 }
 
 /// A secret: `{uid, title, recordType, folderId, revision, fields, notes}`, its fields an
@@ -242,36 +273,42 @@ pub fn rotation(outcome: &RotationOutcome) -> RotationJs<'_> {
     }
 }
 
-/// The payload of `create({title, fields, notes, recordType})`: fields is an object of strings.
-pub fn payload(input: &Value) -> syvault_proto::Result<RecordPayload> {
-    let invalid = |reason: &str| Error::InvalidInput {
-        what: "secret",
-        reason: reason.to_owned(),
-    };
-    let title = input
-        .get("title")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("title must be a string"))?;
-    let mut payload = RecordPayload::new(title);
-    if let Some(record_type) = input.get("recordType").and_then(Value::as_str) {
-        record_type.clone_into(&mut payload.record_type);
+/// A secret to create, as JavaScript gives it (after `JSON.stringify`): its folder, and the
+/// payload to seal.
+pub fn new_secret(json: &[u8]) -> syvault_proto::Result<(Uuid, RecordPayload)> {
+    // Never serde's message, which may quote a value.
+    let input: NewSecret = serde_json::from_slice(json).map_err(|_| {
+        invalid_input(
+            "secret",
+            "must be {folderId: a folder UUID, title: a string, fields?: an object of strings, \
+             notes?: a string, recordType?: a string}",
+        )
+    })?;
+    let mut payload = RecordPayload::new(input.title);
+    if let Some(record_type) = input.record_type {
+        payload.record_type = record_type;
     }
-    if let Some(notes) = input.get("notes").and_then(Value::as_str) {
-        payload.notes = notes.into();
+    if let Some(notes) = input.notes {
+        payload.notes = notes;
     }
-    match input.get("fields") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(fields)) => {
-            for (name, value) in fields {
-                let value = value
-                    .as_str()
-                    .ok_or_else(|| invalid("every field value must be a string"))?;
-                payload.fields.set(name.as_str(), value);
-            }
-        }
-        Some(_) => return Err(invalid("fields must be an object of strings")),
+    if let Some(fields) = input.fields {
+        payload.fields = fields;
     }
-    Ok(payload)
+    Ok((input.folder_id, payload))
+}
+
+/// What [`new_secret`] reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewSecret {
+    folder_id: Uuid,
+    title: String,
+    #[serde(default)]
+    record_type: Option<String>,
+    #[serde(default)]
+    notes: Option<SecretString>,
+    #[serde(default)]
+    fields: Option<Fields>,
 }
 
 /// The error's properties as JavaScript sees them, besides its `message`: `code` (the
@@ -356,8 +393,12 @@ pub fn code(error: &Error) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     use serde_json::json;
     use syvault_proto::model::Credentials;
+
+    /// A value that no error may quote.
+    const SECRET: &str = "hunter2-secret";
 
     /// What JavaScript gets: the value as JSON.
     fn js(value: impl Serialize) -> Value {
@@ -383,7 +424,7 @@ mod tests {
             "createdAt": "2026-01-01T12:00:00.000Z",
             "expiresAt": 1_767_272_400_000_u64,
         });
-        let info = lease_from(&given).unwrap();
+        let info = lease_from(given.to_string().as_bytes()).unwrap();
         assert_eq!(info.created_at, Timestamp::from_unix_secs(1_767_268_800));
         assert_eq!(info.expires_at, Timestamp::from_unix_secs(1_767_272_400));
         assert_eq!(js(lease_info(&info))["expiresAt"], 1_767_272_400_000_u64);
@@ -396,9 +437,10 @@ mod tests {
         ] {
             let mut broken = given.clone();
             broken[key] = bad;
-            let error = lease_from(&broken).unwrap_err();
+            let error = lease_from(broken.to_string().as_bytes()).unwrap_err();
             assert_eq!(code(&error), "invalid_input", "{key}");
         }
+        assert!(lease_from(b"null").is_err());
     }
 
     #[test]
@@ -447,25 +489,47 @@ mod tests {
     }
 
     #[test]
-    fn payloads_take_string_fields_only() {
-        let payload = payload(&json!({
-            "title": "Cache",
-            "fields": {"host": "redis.internal", "password": "s3cret"},
-            "notes": "primary",
-        }))
-        .unwrap();
+    fn new_secrets_take_string_fields_only_in_their_order() {
+        let input = r#"{"folderId": "3f2c8e1a-5b7d-4c9e-8a1f-2b3c4d5e6f70", "title": "Cache",
+            "fields": {"password": "s3cret", "host": "redis.internal"}, "notes": "primary"}"#;
+        let (folder_id, payload) = new_secret(input.as_bytes()).unwrap();
+        assert_eq!(
+            folder_id.to_string(),
+            "3f2c8e1a-5b7d-4c9e-8a1f-2b3c4d5e6f70"
+        );
         assert_eq!(payload.title, "Cache");
+        assert_eq!(payload.record_type, "login");
         assert_eq!(payload.fields.get("password").unwrap().expose(), "s3cret");
+        let names: Vec<&str> = payload.fields.iter().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            ["password", "host"],
+            "in the order JavaScript gave them"
+        );
         assert_eq!(payload.notes.expose(), "primary");
+        let (_, bare) = new_secret(
+            br#"{"folderId":"3f2c8e1a-5b7d-4c9e-8a1f-2b3c4d5e6f70","title":"T","recordType":"databaseCredentials","fields":null}"#,
+        )
+        .unwrap();
+        assert_eq!(bare.record_type, "databaseCredentials");
+        assert!(bare.fields.is_empty());
+        let folder = "3f2c8e1a-5b7d-4c9e-8a1f-2b3c4d5e6f70";
         for bad in [
-            json!({"fields": {}}),
-            json!({"title": "T", "fields": {"port": 5432}}),
-            json!({"title": "T", "fields": ["a"]}),
+            json!({"folderId": folder, "fields": {}}),
+            json!({"title": "T"}),
+            json!({"folderId": "Production", "title": "T"}),
+            json!({"folderId": folder, "title": "T", "fields": {"port": 5432}}),
+            json!({"folderId": folder, "title": "T", "fields": ["a"]}),
+            json!({"folderId": folder, "title": "T", "notes": 7}),
+            json!({"folderId": folder, "title": "T", "fields": {"password": SECRET}, "recordType": 1}),
+            json!(null),
         ] {
-            assert!(matches!(
-                super::payload(&bad),
-                Err(Error::InvalidInput { what: "secret", .. })
-            ));
+            let error = new_secret(bad.to_string().as_bytes()).unwrap_err();
+            assert!(
+                matches!(&error, Error::InvalidInput { what: "secret", .. }),
+                "{bad}"
+            );
+            assert!(!error.to_string().contains(SECRET), "{error}");
         }
     }
 

@@ -330,13 +330,12 @@ pub(crate) fn freeze(value: &JsValue) -> JsValue {
     value.clone()
 }
 
-/// A JavaScript value as JSON (`undefined` and functions become `null`).
-pub(crate) fn from_js(value: &JsValue) -> serde_json::Value {
+/// A JavaScript value as JSON text (`undefined` and functions become `null`).
+pub(crate) fn json(value: &JsValue) -> Vec<u8> {
     js_sys::JSON::stringify(value)
         .ok()
         .and_then(|text| text.as_string())
-        .and_then(|text| serde_json::from_slice(text.as_bytes()).ok())
-        .unwrap_or(serde_json::Value::Null)
+        .map_or_else(|| b"null".to_vec(), String::into_bytes)
 }
 
 /// The core's error as a JavaScript `Error` named `SyVaultError`, with `code`, `retryable`,

@@ -18,7 +18,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
-use syvault_proto::error::ErrorCode;
+use syvault_proto::error::{ErrorCode, ErrorDetails};
 use syvault_proto::wire::{self, WireBody};
 
 use crate::body::ResponseBody;
@@ -40,7 +40,7 @@ pub(crate) struct Failure {
     status: StatusCode,
     code: ErrorCode,
     message: String,
-    details: Option<serde_json::Value>,
+    details: Option<ErrorDetails>,
     allow: Option<&'static str>,
 }
 
@@ -99,9 +99,9 @@ impl Failure {
         Self::new(ErrorCode::RotationNotFound, "no such rotation")
     }
 
-    /// Attaches a `details` object.
-    pub(crate) fn details(mut self, details: serde_json::Value) -> Self {
-        self.details = Some(details);
+    /// Attaches a `details` object (a value that does not serialize attaches none).
+    pub(crate) fn details(mut self, details: &serde_json::Value) -> Self {
+        self.details = ErrorDetails::new(details).ok();
         self
     }
 

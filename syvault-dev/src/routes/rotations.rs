@@ -43,7 +43,7 @@ pub(super) fn start(app: &App, client_id: Uuid, uid: &str) -> Result<Answer, Fai
                 ErrorCode::RotationInProgress,
                 "a rotation of this secret is in progress",
             )
-            .details(serde_json::json!({ "rotation_id": running })));
+            .details(&serde_json::json!({ "rotation_id": running })));
         }
         let rotation_id = random::uuid();
         let entry = RotationEntry {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::get::GetSecret;
 use super::{Operation, after_finish, out_of_order, pending};
 use crate::client::Client;
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode, ErrorDetails, Result};
 use crate::exchange::{self, Call};
 use crate::model::{RotationOutcome, RotationStarted, Secret};
 use crate::step::{Input, Response, Step};
@@ -249,7 +249,7 @@ fn started(answer: Result<Response>, uid: &RecordUid) -> Result<RotationStarted>
         Err(Error::Api(api)) if api.code == ErrorCode::RotationInProgress => api
             .details
             .as_ref()
-            .and_then(wire::rotation_id_from_details)
+            .and_then(ErrorDetails::rotation_id)
             .map(|rotation_id| RotationStarted {
                 rotation_id,
                 adopted: true,

@@ -4,7 +4,7 @@ use core::time::Duration;
 
 use serde::Serialize;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, ErrorDetails};
 use crate::object::object_struct;
 
 /// The longest `Retry-After` honoured, in seconds (one day); longer values are clamped to it.
@@ -30,7 +30,7 @@ pub struct ErrorBody {
     /// Structured extra information, such as the running `rotation_id` of a
     /// `rotation_in_progress` error. Omitted when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<serde_json::Value>,
+    pub details: Option<ErrorDetails>,
 }
 }
 
@@ -108,7 +108,7 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 /// let body = error_body(ErrorCode::Forbidden, "read-only grant", None);
 /// assert_eq!(body, br#"{"error":{"code":"forbidden","message":"read-only grant"}}"#);
 /// ```
-pub fn error_body(code: ErrorCode, message: &str, details: Option<serde_json::Value>) -> Vec<u8> {
+pub fn error_body(code: ErrorCode, message: &str, details: Option<ErrorDetails>) -> Vec<u8> {
     super::to_body(&ErrorEnvelope {
         error: ErrorBody {
             code,

@@ -52,7 +52,7 @@ pub use lease::{
 };
 pub use query::ListQuery;
 pub use records::{CreateSecretRequest, DataEnvelope, Record, SecretList};
-pub use rotation::{Rotation, RotationStatus, rotation_id_from_details};
+pub use rotation::{Rotation, RotationStatus};
 
 /// The path of the API below the server URL.
 pub const API_BASE: &str = "/api/sm/v1";

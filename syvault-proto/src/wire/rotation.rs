@@ -50,17 +50,3 @@ pub struct Rotation {
     pub error: Option<String>,
 }
 }
-
-/// Reads the running rotation's id from the `details` of a 409 `rotation_in_progress` error
-/// (`{"rotation_id": "<uuid>"}`), so the client can adopt that rotation instead of failing.
-///
-/// ```
-/// use syvault_proto::wire::rotation_id_from_details;
-///
-/// let details = serde_json::json!({"rotation_id": "0b6f5f4e-8a53-4a8e-9a4c-2f7d1c3e5b60"});
-/// assert!(rotation_id_from_details(&details).is_some());
-/// assert!(rotation_id_from_details(&serde_json::json!({"rotation_id": 7})).is_none());
-/// ```
-pub fn rotation_id_from_details(details: &serde_json::Value) -> Option<Uuid> {
-    details.get("rotation_id")?.as_str()?.parse().ok()
-}

@@ -95,17 +95,27 @@ test("create stores a secret the client can read back", async () => {
   const created = await client.create({
     folderId: production.folderId,
     title: "Cache",
-    fields: { host: "redis.internal", password: "s3cret-from-node" },
+    fields: { password: "s3cret-from-node", host: "redis.internal" },
   });
   assert.equal(created.title, "Cache");
   client.clearCache();
   const read = await client.get(created.uid);
   assert.equal(read.fields.password, "s3cret-from-node");
+  assert.deepEqual(Object.keys(read.fields), ["password", "host"], "in the order given");
   assert.ok((await client.list()).some((s) => s.uid === created.uid));
-  await assert.rejects(client.create({ folderId: production.folderId, fields: {} }), {
-    name: "SyVaultError",
-    code: "invalid_input",
-  });
+  for (const bad of [
+    { folderId: production.folderId, fields: {} },
+    { folderId: "Production", title: "T" },
+    { folderId: production.folderId, title: "T", fields: { port: 5432 } },
+    { folderId: production.folderId, title: "T", notes: 7, fields: { password: "hunter2-js" } },
+  ]) {
+    await assert.rejects(client.create(bad), (error) => {
+      assert.equal(error.name, "SyVaultError");
+      assert.equal(error.code, "invalid_input");
+      assert.ok(!error.message.includes("hunter2-js"), error.message);
+      return true;
+    });
+  }
 });
 
 test("rotate replaces the password and returns the new revision", async () => {
