@@ -108,45 +108,52 @@ fn credentials(value: &JsValue) -> Result<Credentials, JsValue> {
     Credentials::from_json(&text).map_err(|e| host::error(&e))
 }
 
-/// A number option in milliseconds, if set; anything but a finite, non-negative number is an
-/// error.
-fn millis(options: &JsValue, key: &'static str) -> Result<Option<Duration>, JsValue> {
+/// A number option, if set (`undefined` and `null` are unset): `accept` turns it into the
+/// option's value, or refuses it, and then the error says `reason`.
+fn number<T>(
+    options: &JsValue,
+    key: &'static str,
+    reason: &str,
+    accept: impl FnOnce(f64) -> Option<T>,
+) -> Result<Option<T>, JsValue> {
     let value = host::get(options, key);
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    match value.as_f64() {
-        // Whole milliseconds, rounded up so that a positive option stays positive; `as`
-        // saturates past u64 (half a billion years).
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        Some(ms) if ms.is_finite() && ms >= 0.0 => {
-            Ok(Some(Duration::from_millis(ms.ceil() as u64)))
-        }
-        _ => Err(invalid(
-            key,
-            "must be a non-negative number of milliseconds",
-        )),
-    }
+    value
+        .as_f64()
+        .and_then(accept)
+        .map(Some)
+        .ok_or_else(|| invalid(key, reason))
 }
 
-/// A whole-number option of at least `min`, if set (at most what memory's address space
-/// counts); anything else is an error.
+/// A duration option in milliseconds: a finite, non-negative number.
+fn millis(options: &JsValue, key: &'static str) -> Result<Option<Duration>, JsValue> {
+    number(
+        options,
+        key,
+        "must be a non-negative number of milliseconds",
+        |ms| {
+            // Whole milliseconds, rounded up so that a positive option stays positive; `as`
+            // saturates past u64 (half a billion years).
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            (ms.is_finite() && ms >= 0.0).then(|| Duration::from_millis(ms.ceil() as u64))
+        },
+    )
+}
+
+/// A whole-number option of at least `min` (at most what memory's address space counts).
 fn count(
     options: &JsValue,
     key: &'static str,
     min: f64,
     reason: &str,
 ) -> Result<Option<usize>, JsValue> {
-    let value = host::get(options, key);
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    match value.as_f64() {
+    number(options, key, reason, |n| {
         // Whole and within u32, so the conversion is exact.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        Some(n) if n.fract() == 0.0 && n >= min && n <= f64::from(u32::MAX) => Ok(Some(n as usize)),
-        _ => Err(invalid(key, reason)),
-    }
+        (n.fract() == 0.0 && n >= min && n <= f64::from(u32::MAX)).then_some(n as usize)
+    })
 }
 
 /// Applies the options every client and bootstrap takes, checks the plain-http rule for
