@@ -74,7 +74,9 @@ pub use dynamic::{AsyncLeaseKeeper, DEFAULT_CLOSE_TIMEOUT, Dynamic};
 pub use syvault_proto as proto;
 pub use syvault_proto::builder::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, IntoClientId};
 pub use syvault_proto::config::RotationPolicy;
-pub use syvault_proto::error::{ApiError, ErrorCode, ErrorSource, FileAction, TransportErrorKind};
+pub use syvault_proto::error::{
+    ApiError, ErrorCode, ErrorDetails, ErrorSource, FileAction, TransportErrorKind,
+};
 pub use syvault_proto::folders::FolderInfo;
 pub use syvault_proto::jwt::TokenMode;
 pub use syvault_proto::lease::{Lease, LeaseInfo};

@@ -68,7 +68,9 @@ pub use dynamic::{DEFAULT_CLOSE_TIMEOUT, Dynamic, LeaseKeeper};
 pub use syvault_proto as proto;
 pub use syvault_proto::builder::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, IntoClientId};
 pub use syvault_proto::config::RotationPolicy;
-pub use syvault_proto::error::{ApiError, ErrorCode, ErrorSource, FileAction, TransportErrorKind};
+pub use syvault_proto::error::{
+    ApiError, ErrorCode, ErrorDetails, ErrorSource, FileAction, TransportErrorKind,
+};
 pub use syvault_proto::folders::FolderInfo;
 pub use syvault_proto::jwt::TokenMode;
 pub use syvault_proto::lease::{Lease, LeaseInfo};
