@@ -52,13 +52,11 @@ impl Objects {
     /// The frozen object of `secret`: the one given before if the core still holds this very
     /// secret (same `Arc`), otherwise a new one.
     fn object(&self, secret: Arc<Secret>) -> JsValue {
-        let mut map = self.map.borrow_mut();
-        if let Some((known, object)) = map.get(&secret.uid)
-            && Arc::ptr_eq(known, &secret)
-        {
-            return object.clone();
+        if let Some(object) = self.known(&secret) {
+            return object;
         }
         let object = host::freeze(&host::to_js(&convert::secret(&secret)));
+        let mut map = self.map.borrow_mut();
         if map.len() >= self.prune_at.get() {
             // Only this map holds the secrets the core has dropped from its cache.
             map.retain(|_, (held, _)| Arc::strong_count(held) > 1);
@@ -95,10 +93,7 @@ fn credentials(value: &JsValue) -> Result<Credentials, JsValue> {
     let text = if let Some(text) = value.as_string() {
         text
     } else if value.is_object() {
-        js_sys::JSON::stringify(value)
-            .ok()
-            .and_then(|text| text.as_string())
-            .unwrap_or_default()
+        host::json(value)
     } else {
         return Err(invalid(
             "credentials",
@@ -328,7 +323,7 @@ impl SyVaultClient {
     /// Creates a secret: `create({folderId, title, fields: {name: value}, notes, recordType})`
     /// resolves to the new secret, as `get` shows it.
     pub fn create(&self, input: &JsValue) -> Promise {
-        match convert::new_secret(&host::json(input)) {
+        match convert::new_secret(host::json(input).as_bytes()) {
             Ok((folder_id, payload)) => self
                 .shared
                 .run(CreateSecret::new(folder_id, payload), |secret| {

@@ -117,7 +117,7 @@ impl Dynamic {
         options: &JsValue,
     ) -> Result<LeaseKeeper, JsValue> {
         let info: LeaseInfo =
-            convert::lease_from(&host::json(lease)).map_err(|e| host::error(&e))?;
+            convert::lease_from(host::json(lease).as_bytes()).map_err(|e| host::error(&e))?;
         let ttl = ttl(ttl_seconds).map_err(|e| host::error(&e))?;
         let on_change = match host::get(options, "onChange") {
             f if f.is_undefined() || f.is_null() => None,

@@ -331,11 +331,11 @@ pub(crate) fn freeze(value: &JsValue) -> JsValue {
 }
 
 /// A JavaScript value as JSON text (`undefined` and functions become `null`).
-pub(crate) fn json(value: &JsValue) -> Vec<u8> {
+pub(crate) fn json(value: &JsValue) -> String {
     js_sys::JSON::stringify(value)
         .ok()
         .and_then(|text| text.as_string())
-        .map_or_else(|| b"null".to_vec(), String::into_bytes)
+        .unwrap_or_else(|| "null".to_owned())
 }
 
 /// The core's error as a JavaScript `Error` named `SyVaultError`, with `code`, `retryable`,
